@@ -1,0 +1,62 @@
+# Every target first brings the machine up to date (venv, pinned packages, Delta jars) and
+# does nothing more when it already is, so a warm `make setup` takes seconds.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+JARS := .cache/jars
+SCALE ?= small
+DAYS ?=
+LAKE ?= $(CURDIR)/lake
+export RISK_JAR_CACHE := $(CURDIR)/$(JARS)
+
+.PHONY: setup demo test test-slow bench lint airflow cluster-up cluster-down clean help
+
+help:
+	@echo "make demo   - set up what is missing, run the pipeline on a small generated lake, show results"
+	@echo "make test   - set up what is missing, run the tests"
+	@echo "make bench  - timings (SCALE=small|medium|seed)"
+	@echo "make lint   - ruff"
+	@echo "make airflow - Airflow standalone with the project's DAGs"
+
+setup: $(VENV)/.installed $(JARS)/.verified
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 not found (need $(PYTHON) on PATH)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip wheel
+	# constraints.txt is our lock: every transitive version as tested.
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	@touch $@
+
+$(JARS)/.verified: infra/jvm/pom.xml infra/jvm/jars.sha256
+	@command -v java >/dev/null || { echo "Java 17+ not found: install OpenJDK 17"; exit 1; }
+	bash infra/fetch_jars.sh $(JARS)
+	@touch $@
+
+demo: setup
+	$(PY) -m infra.demo --lake $(LAKE) --scale $(SCALE)
+
+test: setup
+	$(PY) -m pytest -q -m "not slow" --durations=15
+
+test-slow: setup
+	$(PY) -m pytest -q -m slow
+
+bench: setup
+	$(PY) -m infra.bench --scale $(SCALE) $(if $(DAYS),--days $(DAYS),)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+airflow: setup
+	bash infra/airflow.sh
+
+cluster-up: setup
+	bash infra/spark-cluster.sh start
+
+cluster-down:
+	bash infra/spark-cluster.sh stop
+
+clean:
+	rm -rf $(VENV) .cache lake
