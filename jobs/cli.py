@@ -86,6 +86,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_if_due(args: argparse.Namespace) -> int:
+    from jobs.train import train_if_due
+
+    for day in _days(args):
+        train_if_due(_lake(args, create=False), day)
+    return 0
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     from jobs.train import promote
 
@@ -231,6 +239,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--promote", action="store_true",
                    help="promote to champion if it beats the current one")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("train-if-due", help="apply the retraining policy for days",
+                       description="Train, register and promote a model on the days the "
+                       "retraining policy names (first model once enough labels are known, "
+                       "then Mondays, and on drift); reuse the model of a day already trained.")
+    _common(p)
+    _day_range(p)
+    p.set_defaults(func=cmd_train_if_due)
 
     p = sub.add_parser("promote", help="make the challenger (or --version) the champion")
     _common(p)
