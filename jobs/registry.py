@@ -164,6 +164,19 @@ ACCOUNT_CLUSTERS = _add(Table(
     properties=GOLD_PROPS))
 
 
+# --- scoring (jobs/score.py) ------------------------------------------------------------------
+SCORES_STAGING = _add(Table(
+    "scores_staging", "ops/scores_staging", ("account_id", "score_date"), ("score_date",),
+    "account_id STRING, score_date DATE, risk_score DOUBLE, risk_band STRING, "
+    "cluster_id STRING, reasons ARRAY<STRING>, model_name STRING, model_version STRING, "
+    "scored_at TIMESTAMP, requests_7d BIGINT, link_types ARRAY<STRING>",
+    "One day's scores computed once, from which both gold tables are published."))
+MODEL_DAYS = _add(Table(
+    "model_days", "ops/model_days", ("score_date",), (),
+    "score_date DATE, model_name STRING, model_version STRING, recorded_at TIMESTAMP",
+    "Which model version scored each day, so re-running a day reuses it.", sql_visible=True))
+
+
 def table(name: str) -> Table:
     try:
         return TABLES[name]

@@ -1,0 +1,111 @@
+"""Scoring job: the champion scores every account active in the 7 days ending on the day, and
+both gold tables of LAKE.md are published for that day.
+
+The day's scores are computed once into ops/scores_staging; both gold tables are then written
+from that staging slice with `replaceWhere score_date = D`, so a re-run replaces the day and a
+run killed halfway is repaired by running it again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+from jobs import delta_io, registry
+from jobs.errors import ModelFeatureMismatch, PipelineError
+from jobs.spark import get_spark
+
+log = logging.getLogger("risk.score")
+
+
+def _features_table():
+    try:
+        return registry.table("account_features_daily")
+    except KeyError:
+        raise PipelineError(
+            "the feature table is not in the registry; build features first") from None
+
+
+def _clusters_table():
+    return registry.table("account_clusters_map")
+
+
+def recorded_model(spark, lake: str, day: dt.date) -> str | None:
+    """The model version that scored `day` before, if any (a re-run reuses it)."""
+    from pyspark.sql import functions as F
+
+    rows = (delta_io.read(spark, registry.MODEL_DAYS, lake)
+            .where(F.col("score_date") == F.lit(day)).collect())
+    return rows[0]["model_version"] if rows else None
+
+
+def record_model(spark, lake: str, day: dt.date, name: str, version: str,
+                 now: dt.datetime) -> None:
+    df = spark.createDataFrame([(day, name, str(version), now)], registry.MODEL_DAYS.schema)
+    delta_io.replace_partitions(df, registry.MODEL_DAYS, lake, score_date=day)
+
+
+def score_day(lake: str, day: dt.date, handle=None) -> dict:
+    """Score one day and publish both gold tables. Returns counts for the log and tests.
+
+    `handle` is the loaded model (models.registry); when None, the version recorded for the
+    day is used on a re-run, else the current champion. Raises NoChampion before writing
+    anything when there is no model, ModelFeatureMismatch when the model's features are gone.
+    """
+    from pyspark.sql import functions as F
+
+    from models import gold
+    from models.scoring import load_champion, load_version, score_features
+
+    started = time.monotonic()
+    spark = get_spark()
+    if handle is None:
+        version = recorded_model(spark, lake, day)
+        handle = load_version(lake, version) if version else load_champion(lake)
+
+    feats_table = _features_table()
+    feats = delta_io.read(spark, feats_table, lake).where(F.col("feature_date") == F.lit(day))
+    missing = [c for c in handle.feature_names if c not in feats.columns]
+    if missing:
+        raise ModelFeatureMismatch(
+            f"model {handle.name} v{handle.version} needs features missing from "
+            f"{feats_table.name}: {', '.join(missing[:10])}; retrain "
+            f"(`riskctl train --as-of {day} --promote`) or roll back (`riskctl rollback`)")
+
+    clusters = (delta_io.read(spark, _clusters_table(), lake)
+                .where(F.col("feature_date") == F.lit(day)))
+    # One wall-clock stamp per run: `scored_at` is the only place the clock enters.
+    scored_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    scores = score_features(feats, handle)
+    staged = (
+        gold.attach_clusters(scores, clusters, feats)
+        .withColumn("score_date", F.lit(day).cast("date"))
+        .withColumn("model_name", F.lit(handle.name))
+        .withColumn("model_version", F.lit(str(handle.version)))
+        .withColumn("scored_at", F.lit(scored_at).cast("timestamp"))
+    )
+    delta_io.replace_partitions(staged, registry.SCORES_STAGING, lake, score_date=day)
+
+    staged = (delta_io.read(spark, registry.SCORES_STAGING, lake)
+              .where(F.col("score_date") == F.lit(day)))
+    delta_io.replace_partitions(gold.account_scores(staged), registry.ACCOUNT_SCORES, lake,
+                                score_date=day)
+    delta_io.replace_partitions(gold.account_clusters(staged, day), registry.ACCOUNT_CLUSTERS,
+                                lake, score_date=day)
+    record_model(spark, lake, day, handle.name, handle.version, scored_at)
+
+    counts = {r["risk_band"]: r["n"] for r in staged.groupBy("risk_band")
+              .agg(F.count("*").alias("n")).collect()}
+    n_clusters = staged.where(F.col("cluster_id").isNotNull()).select("cluster_id").distinct()
+    result = {"day": day.isoformat(), "accounts": sum(counts.values()), "bands": counts,
+              "clusters": n_clusters.count(), "model_version": str(handle.version),
+              "secs": round(time.monotonic() - started, 1)}
+    log.info("scored day=%s accounts=%d critical=%d high=%d clusters=%d model=%s v%s secs=%.1f",
+             day, result["accounts"], counts.get("critical", 0), counts.get("high", 0),
+             result["clusters"], handle.name, handle.version, result["secs"])
+    return result
+
+
+def score_days(lake: str, days: list[dt.date]) -> list[dict]:
+    return [score_day(lake, day) for day in days]
