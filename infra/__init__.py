@@ -1,0 +1,1 @@
+"""Set-up, benchmarks, demo and deployment helpers (no pipeline logic lives here)."""

@@ -1,0 +1,140 @@
+"""`make bench`: what a day costs, per step, and how it grows with history.
+
+Prints one table per scale: time and peak memory (RSS of this process and its children, i.e.
+the driver JVM and Python workers) of generate, ingest, validate, features, train and score,
+per day and in total; lines/s; the ratio of the last day's cost to the eighth day's; and the
+feature step against a DuckDB reference over the same clean files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+START = dt.date(2026, 4, 22)
+DEFAULT_DAYS = {"tiny": 10, "small": 21, "medium": 14, "seed": 45}
+
+
+class PeakRSS:
+    """Samples the RSS of this process tree every 0.2 s; `.peak_mb` since the last reset."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            try:
+                procs = [me, *me.children(recursive=True)]
+                rss = sum(p.memory_info().rss for p in procs if p.is_running())
+            except psutil.Error:
+                rss = 0
+            self.peak = max(self.peak, rss)
+            time.sleep(0.2)
+
+    def reset(self) -> None:
+        self.peak = 0
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak / 2**20
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+def _lines_landed(lake: str, day: dt.date) -> int:
+    from pyspark.sql import functions as F
+
+    from jobs import delta_io, registry
+    from jobs.spark import get_spark
+
+    audit = delta_io.read(get_spark(), registry.INGEST_AUDIT, lake)
+    row = audit.where(F.col("land_date") == F.lit(day)).agg(F.sum("lines_read")).collect()[0]
+    return int(row[0] or 0)
+
+
+def bench(scale: str, days: int, workdir: str) -> dict:
+    from jobs.run import run_day
+    from simulator import generate
+
+    lake = str(Path(workdir) / f"lake-{scale}")
+    mem = PeakRSS()
+    t0 = time.monotonic()
+    gen = generate(lake, START, days, scale, seed=7, progress=True)
+    gen_secs = time.monotonic() - t0
+    gen_mb = mem.peak_mb
+    rows = []
+    for i in range(days):
+        day = START + dt.timedelta(days=i)
+        mem.reset()
+        t = time.monotonic()
+        result = run_day(lake, day)
+        total = time.monotonic() - t
+        lines = _lines_landed(lake, day)
+        rows.append({"day": day.isoformat(), **result["steps"], "total": round(total, 1),
+                     "lines": lines, "lines_per_s": round(lines / max(result["steps"].get(
+                         "ingest", total), 1e-9)), "peak_mb": round(mem.peak_mb)})
+    mem.close()
+    out = {"scale": scale, "days": days, "generate_secs": round(gen_secs, 1),
+           "generate_lines": gen.get("lines_total") if isinstance(gen, dict) else None,
+           "generate_peak_mb": round(gen_mb), "per_day": rows}
+    if days >= 8:
+        out["last_over_eighth"] = round(rows[-1]["total"] / max(rows[7]["total"], 1e-9), 2)
+    try:
+        from infra.duckdb_reference import compare_features
+
+        out["duckdb"] = compare_features(lake, START + dt.timedelta(days=days - 1))
+    except ImportError:
+        out["duckdb"] = None
+    return out
+
+
+def print_table(result: dict) -> None:
+    steps = ["ingest", "validate", "features", "drift", "train", "score"]
+    print(f"\n== scale={result['scale']} days={result['days']} "
+          f"generate={result['generate_secs']}s peak={result['generate_peak_mb']} MB ==")
+    header = ["day", *steps, "total", "lines", "lines_per_s", "peak_mb"]
+    print(" ".join(f"{h:>11}" for h in header))
+    for row in result["per_day"]:
+        print(" ".join(f"{str(row.get(h, '-')):>11}" for h in header))
+    totals = {s: round(sum(r.get(s, 0) for r in result["per_day"]), 1) for s in steps}
+    total = round(sum(r["total"] for r in result["per_day"]), 1)
+    print(f"{'TOTAL':>11} " + " ".join(f"{totals[s]:>11}" for s in steps) + f" {total:>11}")
+    if "last_over_eighth" in result:
+        print(f"last day / eighth day cost: {result['last_over_eighth']}")
+    if result.get("duckdb"):
+        print("feature step vs DuckDB reference:", json.dumps(result["duckdb"]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", default="small",
+                        help="comma-separated: tiny, small, medium, seed")
+    parser.add_argument("--days", type=int)
+    parser.add_argument("--workdir", default=os.environ.get("RISK_BENCH_DIR"))
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args()
+    workdir = args.workdir or tempfile.mkdtemp(prefix="risk-bench-")
+    results = []
+    for scale in args.scale.split(","):
+        result = bench(scale, args.days or DEFAULT_DAYS[scale], workdir)
+        print_table(result)
+        results.append(result)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
