@@ -177,6 +177,22 @@ MODEL_DAYS = _add(Table(
     "Which model version scored each day, so re-running a day reuses it.", sql_visible=True))
 
 
+# --- drift monitoring (jobs/drift.py) ---------------------------------------------------------
+DRIFT = _add(Table(
+    "drift_daily", "ops/drift_daily", ("score_date", "feature"), ("score_date",),
+    "score_date DATE, model_version STRING, feature STRING, psi DOUBLE, flagged BOOLEAN, "
+    "computed_at TIMESTAMP",
+    "Population stability index of each model feature and of the score (feature "
+    "`risk_score`) against the champion's training day.", sql_visible=True))
+DRIFT_REFERENCE = _add(Table(
+    "drift_reference", "ops/drift_reference", ("model_name", "model_version", "feature"), (),
+    "model_name STRING, model_version STRING, reference_date DATE, feature STRING, "
+    "edges ARRAY<DOUBLE>, fractions ARRAY<DOUBLE>, n_rows BIGINT, computed_at TIMESTAMP",
+    "Decile bin edges and bin shares of each feature on a model version's training day, "
+    "computed once per version (last bin: nulls)."))
+# --- end drift monitoring ---------------------------------------------------------------------
+
+
 def table(name: str) -> Table:
     try:
         return TABLES[name]
