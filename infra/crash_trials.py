@@ -1,0 +1,108 @@
+"""Crash-safety harness: SIGKILL `riskctl run` at random points, run it again, compare.
+
+A base lake is run cleanly up to the day before the target day and kept. For the reference,
+a copy runs the target day cleanly. Each trial copies the base, starts `riskctl run` for the
+target day, kills the whole process group (driver JVM and Python workers) with SIGKILL after a
+random delay inside the clean run's duration (so kills land in ingest, validation, features,
+training and scoring), runs the day again to completion, and compares every table with the
+reference (ignoring only the wall-clock columns). Any difference is a failed trial.
+
+    python -m infra.crash_trials --lake DIR --day D --trials 100 [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from infra.compare import diff, snapshot
+
+RISKCTL = [sys.executable, "-m", "jobs.cli"]
+
+
+def _run(lake: str, start: dt.date, end: dt.date, kill_after: float | None = None) -> float:
+    """Run `riskctl run`; with kill_after, SIGKILL its process group then. Returns seconds."""
+    cmd = [*RISKCTL, "run", "--lake", lake, "--start", str(start), "--end", str(end)]
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True, env={**os.environ, "TQDM_DISABLE": "1"})
+    if kill_after is None:
+        _, err = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"riskctl run failed ({proc.returncode}): {err.decode()[-2000:]}")
+        return time.monotonic() - t0
+    try:
+        proc.wait(timeout=kill_after)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    return time.monotonic() - t0
+
+
+def _copy(src: str, dst: str) -> str:
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst, symlinks=True)
+    return dst
+
+
+def trials(raw_lake: str, day: dt.date, n: int, seed: int, workdir: str,
+           first_day: dt.date | None = None) -> dict:
+    rng = random.Random(seed)
+    work = Path(workdir)
+    base = str(work / "base")
+    _copy(raw_lake, base)
+    first = first_day or _first_raw_day(raw_lake)
+    if first < day:
+        _run(base, first, day - dt.timedelta(days=1))
+    reference = _copy(base, str(work / "reference"))
+    clean_secs = _run(reference, day, day)
+    expected = snapshot(reference)
+    results = []
+    for i in range(n):
+        lake = _copy(base, str(work / "trial"))
+        delay = rng.uniform(0.5, clean_secs)
+        _run(lake, day, day, kill_after=delay)
+        _run(lake, day, day)
+        problems = diff(expected, snapshot(lake))
+        results.append({"trial": i, "kill_after_s": round(delay, 1), "differences": problems})
+        status = "ok" if not problems else f"DIFF {list(problems)}"
+        print(f"trial {i + 1}/{n}: killed after {delay:.1f}s of {clean_secs:.0f}s -> {status}",
+              flush=True)
+    failed = [r for r in results if r["differences"]]
+    return {"day": str(day), "trials": n, "failed": len(failed), "clean_run_s":
+            round(clean_secs, 1), "failures": failed}
+
+
+def _first_raw_day(lake: str) -> dt.date:
+    days = sorted(p.name.split("=", 1)[1] for p in Path(lake, "raw", "interactions").iterdir()
+                  if p.name.startswith("date="))
+    return dt.date.fromisoformat(days[0])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lake", required=True, help="a lake holding the raw zone to use")
+    parser.add_argument("--day", required=True, type=dt.date.fromisoformat)
+    parser.add_argument("--trials", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir")
+    args = parser.parse_args()
+    workdir = args.workdir or tempfile.mkdtemp(prefix="risk-crash-")
+    summary = trials(args.lake, args.day, args.trials, args.seed, workdir)
+    print(json.dumps({k: v for k, v in summary.items() if k != "failures"}))
+    return 1 if summary["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
