@@ -127,18 +127,19 @@ DUPLICATES = _add(Table(
     "The duplicate ledger: each dropped repeat and the accepted copy it repeats."))
 INGEST_FILES = _add(Table(
     "ingest_files", "ops/ingest_files", ("source", "land_date", "source_file"),
-    ("source",),
+    ("source", "land_date"),
     "source STRING, land_date DATE, source_file STRING, lines_read BIGINT, "
     "unreadable BOOLEAN, error STRING",
     "Lines read per raw file (non-empty lines, plus one for an unreadable rest)."))
 INGEST_AUDIT = _add(Table(
-    "ingest_audit", "ops/ingest_audit", ("source", "land_date"), (),
+    # Partitioned by day so that two days ingested at once replace disjoint files (no conflict).
+    "ingest_audit", "ops/ingest_audit", ("source", "land_date"), ("land_date",),
     "source STRING, land_date DATE, lines_read BIGINT, rows_accepted BIGINT, "
     "duplicates_dropped BIGINT, rows_quarantined BIGINT, ingested_at TIMESTAMP",
     "Every raw line accounted for, per source and landed day (LAKE.md).", sql_visible=True))
 VALIDATION_RESULTS = _add(Table(
     "validation_results", "ops/validation_results", ("table_name", "run_date", "expectation"),
-    ("table_name",),
+    ("table_name", "run_date"),
     "table_name STRING, run_date DATE, expectation STRING, severity STRING, success BOOLEAN, "
     "observed STRING, validated_at TIMESTAMP",
     "Great Expectations results per table and day (blocking and warning checks).",
