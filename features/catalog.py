@@ -1,0 +1,415 @@
+"""The feature catalog: every column of the account feature table, in one list.
+
+Analysts and ML engineers read the same list (rendered into docs/FEATURES.md by
+`render_markdown`); the model takes its inputs from `model_feature_names()`; the reasons shown on
+scores come from `describe(name, value)` ("shares near-duplicate prompts with 212 other accounts
+in 7 days"). The table's schema in the registry is generated from here, so a column cannot exist
+without an entry, nor an entry without a column (a test checks the transform's output too).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from features.params import (
+    DEFAULT_PARAMS,
+    EMAIL_DOMAIN_CLASSES,
+    LINK_TYPES,
+    SIGNUP_CHANNELS,
+)
+
+FAMILIES = ("key", "volume", "timing", "content", "infrastructure", "errors", "account",
+            "cross_account", "cluster")
+
+# How a value reads in a sentence.
+KINDS = ("id", "text", "count", "share", "ratio", "bits", "days", "hours", "flag", "rank")
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    family: str
+    window: str  # "1d", "7d", "28d", "as of D", or "" for keys
+    dtype: str  # Spark SQL type
+    meaning: str  # plain words, for analysts
+    model: bool  # a numeric input of the model
+    kind: str = "count"
+    reason: str = ""  # sentence template for `describe`; {v} is the formatted value
+
+
+_P = DEFAULT_PARAMS
+_WINDOW_WORDS = {"1d": "on day D", "7d": "in the 7 days ending on D (D-6..D)",
+                 "28d": "in the 28 days ending on D (D-27..D)"}
+_WINDOW_SHORT = {"1d": "today", "7d": "in 7 days", "28d": "in 28 days"}
+
+_ENTRIES: list[Feature] = []
+
+
+def _f(name: str, family: str, window: str, dtype: str, meaning: str, model: bool = True,
+       kind: str = "count", reason: str = "") -> None:
+    _ENTRIES.append(Feature(name, family, window, dtype, meaning, model, kind, reason))
+
+
+def _w(base: str, windows: tuple[str, ...], family: str, dtype: str, meaning: str, kind: str,
+       reason: str, model: bool = True) -> None:
+    """One feature per window; `{window}` / `{short}` in the texts name the window."""
+    for w in windows:
+        _f(f"{base}_{w}", family, w, dtype, meaning.format(window=_WINDOW_WORDS[w]), model,
+           kind, reason.format(short=_WINDOW_SHORT[w], v="{v}"))
+
+
+ALL3 = ("1d", "7d", "28d")
+W7_28 = ("7d", "28d")
+
+# --- keys and descriptive columns (not model inputs) ---------------------------------------
+_f("account_id", "key", "", "STRING", "The account.", False, "id")
+_f("feature_date", "key", "", "DATE",
+   "The day D the row describes, using only what was known by the end of D.", False, "id")
+
+# --- volume --------------------------------------------------------------------------------
+_w("requests", ALL3, "volume", "BIGINT",
+   "Accepted API requests (any HTTP status) {window}.", "count",
+   "sent {v} requests {short}")
+_w("input_tokens", ALL3, "volume", "BIGINT", "Input tokens of those requests {window}.",
+   "count", "sent {v} input tokens {short}")
+_w("output_tokens", ALL3, "volume", "BIGINT", "Output tokens returned {window}.", "count",
+   "received {v} output tokens {short}")
+_w("output_input_ratio", ALL3, "volume", "DOUBLE",
+   "Output tokens per input token {window} (input floored at 1): harvesting asks short, "
+   "reads long.", "ratio", "got {v} output tokens per input token {short}")
+_w("active_days", W7_28, "volume", "INT", "Days with at least one request {window}.", "days",
+   "was active on {v} days {short}")
+_f("requests_per_active_day_28d", "volume", "28d", "DOUBLE",
+   "Requests per active day over the 28-day window.", kind="ratio",
+   reason="sent {v} requests per active day over 28 days")
+_f("requests_7d_vs_28d", "volume", "28d", "DOUBLE",
+   "Requests of the last 7 days against a quarter of the 28-day requests: above 1 means "
+   "ramping up (1.0 = steady; 4.0 = everything happened this week).", kind="ratio",
+   reason="ramped up: this week's volume is {v}x its 4-week weekly average")
+_f("batch_share_7d", "volume", "7d", "DOUBLE", "Share of requests sent to the batches endpoint "
+   "in the 7 days ending on D.", kind="share", reason="sent {v} of requests as batches in 7 days")
+_f("mean_turns_7d", "volume", "7d", "DOUBLE",
+   "Mean messages per request in 7 days (null when the gateway did not report turns): "
+   "harvesting is mostly single-turn.", kind="ratio",
+   reason="averaged {v} messages per request in 7 days")
+
+# --- timing --------------------------------------------------------------------------------
+_w("hour_entropy", W7_28, "timing", "DOUBLE",
+   "Entropy (bits, 0..4.58) of the hour-of-day histogram of requests {window}: near 4.58 "
+   "means round-the-clock traffic, as scripts run it.", "bits",
+   "spread requests evenly over the clock ({v} of 4.58 bits) {short}")
+_w("night_share", W7_28, "timing", "DOUBLE",
+   f"Share of requests {{window}} sent at night ({_P.night_start_hour:02d}:00-"
+   f"{_P.night_end_hour - 1:02d}:59) in the account's own country: billing country, else the "
+   "country most requests came from in 28 days, else UTC; fixed UTC offset per country, no "
+   "daylight saving (features/local_time.py).", "share",
+   "sent {v} of requests at night local time {short}")
+_w("active_hours", ALL3, "timing", "INT",
+   "Distinct clock hours (date and hour, UTC) with at least one request {window}.", "hours",
+   "was active during {v} distinct hours {short}")
+_w("interarrival_cv", ALL3, "timing", "DOUBLE",
+   "Coefficient of variation (std/mean) of the gaps between consecutive requests of a day, "
+   "pooled {window}: near 0 = metronome-regular (a script), above 1 = bursty (a person); null "
+   "with fewer than 2 gaps.", "ratio", "sent requests at regular intervals (gap CV {v}) {short}")
+_f("weekend_share_28d", "timing", "28d", "DOUBLE",
+   "Share of 28-day requests sent on Saturday or Sunday (UTC dates): scripts do not rest.",
+   kind="share", reason="sent {v} of requests on weekends over 28 days")
+_f("local_utc_offset", "timing", "as of D", "INT",
+   "UTC offset in hours used for local time (see night_share).", False, "hours")
+
+# --- content -------------------------------------------------------------------------------
+_w("topic_entropy", W7_28, "content", "DOUBLE",
+   "Entropy (bits) of the gateway topic mix {window}: low = one narrow capability.", "bits",
+   "focused on few topics ({v} bits of topic entropy) {short}")
+_w("topic_top_share", W7_28, "content", "DOUBLE",
+   "Share of requests {window} in the account's most frequent topic (unclassified requests "
+   "count as their own topic).", "share", "sent {v} of requests on a single topic {short}")
+_f("reasoning_topic_share_7d", "content", "7d", "DOUBLE",
+   "Share of 7-day requests on coding, math_reasoning or agentic_tools.", kind="share",
+   reason="sent {v} of requests on coding, math or agentic topics in 7 days")
+_w("high_cot_share", ALL3, "content", "DOUBLE",
+   f"Share of requests {{window}} whose cot_request_score >= {_P.high_cot_threshold} (the "
+   "gateway thinks the prompt asks the model to write out its reasoning; unscored requests "
+   "count as not).", "share", "asked for step-by-step reasoning in {v} of requests {short}")
+_f("cot_score_mean_7d", "content", "7d", "DOUBLE",
+   "Mean cot_request_score over the 7-day requests that have one (null when none).",
+   kind="ratio", reason="had a mean chain-of-thought request score of {v} in 7 days")
+_w("thinking_share", W7_28, "content", "DOUBLE",
+   "Share of requests {window} with extended thinking enabled.", "share",
+   "enabled extended thinking in {v} of requests {short}")
+_w("tool_share", W7_28, "content", "DOUBLE",
+   "Share of requests {window} that define at least one tool.", "share",
+   "defined tools in {v} of requests {short}")
+_f("image_share_7d", "content", "7d", "DOUBLE", "Share of 7-day requests carrying an image.",
+   kind="share", reason="sent images in {v} of requests in 7 days")
+_f("distinct_models_7d", "content", "7d", "INT", "Distinct models requested in 7 days.",
+   reason="used {v} distinct models in 7 days")
+_f("model_top_share_7d", "content", "7d", "DOUBLE",
+   "Share of 7-day requests on the account's most used model.", kind="share",
+   reason="sent {v} of requests to one model in 7 days")
+_w("new_model_share", ("1d", "7d"), "content", "DOUBLE",
+   f"Share of requests {{window}} on a model first seen in the lake within the last "
+   f"{_P.new_model_days} days (release chasing; models present on the lake's first day never "
+   "count as new).", "share", "sent {v} of requests to a newly released model {short}")
+_f("prompt_unique_ratio_7d", "content", "7d", "DOUBLE",
+   "Distinct prompt SimHashes per request in 7 days (distinct within each day, summed): low "
+   "means the same prompts again and again.", kind="ratio",
+   reason="repeated prompts ({v} distinct prompts per request) in 7 days")
+
+# --- infrastructure ------------------------------------------------------------------------
+_cap = f" (at most {_P.set_cap} are kept per account and day)"
+_w("distinct_ips", W7_28, "infrastructure", "INT",
+   "Distinct client IP addresses (keyed hashes) {window}" + _cap + ".", "count",
+   "came from {v} distinct IP addresses {short}")
+_w("distinct_ip_prefixes", W7_28, "infrastructure", "INT",
+   "Distinct /24 (IPv4) or /48 (IPv6) client prefixes {window}" + _cap + ".", "count",
+   "came from {v} distinct /24 networks {short}")
+_w("distinct_asns", W7_28, "infrastructure", "INT",
+   "Distinct autonomous systems of the client IPs {window}" + _cap + ".", "count",
+   "came from {v} distinct ASNs {short}")
+_f("distinct_countries_7d", "infrastructure", "7d", "INT",
+   "Distinct client IP countries in 7 days.", reason="came from {v} countries in 7 days")
+_f("distinct_api_keys_7d", "infrastructure", "7d", "INT", "Distinct API keys used in 7 days.",
+   reason="used {v} API keys in 7 days")
+_f("distinct_user_agents_7d", "infrastructure", "7d", "INT",
+   "Distinct client user agents in 7 days.", reason="used {v} client user agents in 7 days")
+_f("datacenter_share_7d", "infrastructure", "7d", "DOUBLE",
+   "Share of 7-day requests from datacenter IPs (GeoIP ip_type).", kind="share",
+   reason="sent {v} of requests from datacenter IPs in 7 days")
+_f("vpn_proxy_share_7d", "infrastructure", "7d", "DOUBLE",
+   "Share of 7-day requests from VPN or proxy IPs.", kind="share",
+   reason="sent {v} of requests through VPNs or proxies in 7 days")
+_f("residential_share_7d", "infrastructure", "7d", "DOUBLE",
+   "Share of 7-day requests from residential or mobile IPs.", kind="share",
+   reason="sent {v} of requests from residential or mobile IPs in 7 days")
+_f("country_mismatch_share_7d", "infrastructure", "7d", "DOUBLE",
+   "Share of 7-day requests (with a known IP country) from a country other than the billing "
+   "country; null when the billing country is unknown.", kind="share",
+   reason="sent {v} of requests from outside its billing country in 7 days")
+
+# --- errors --------------------------------------------------------------------------------
+_w("rate_limited_share", ALL3, "errors", "DOUBLE",
+   "Share of requests {window} answered 429 (rate limited): pushing against the limits.",
+   "share", "was rate limited on {v} of requests {short}")
+_f("server_error_share_7d", "errors", "7d", "DOUBLE",
+   "Share of 7-day requests answered 500 or 529.", kind="share",
+   reason="got server errors on {v} of requests in 7 days")
+_f("client_error_share_7d", "errors", "7d", "DOUBLE",
+   "Share of 7-day requests answered 400.", kind="share",
+   reason="got client errors on {v} of requests in 7 days")
+
+# --- the account itself, as of D -------------------------------------------------------------
+_f("has_account_record", "account", "as of D", "INT",
+   "1 when the registry record of the account had landed by D (an account can send requests "
+   "before its record lands); 0 leaves every registry feature null.", kind="flag",
+   reason="{v}")
+_f("account_age_days", "account", "as of D", "INT",
+   "Whole days from the account's creation to the end of D (0 = created on D).", kind="days",
+   reason="is {v} days old")
+_f("is_young_account", "account", "as of D", "INT",
+   f"1 when the account is younger than {_P.young_account_days} days (null without record).",
+   kind="flag", reason="{v}")
+_f("verified", "account", "as of D", "INT", "1 when identity or business verification passed.",
+   kind="flag", reason="{v}")
+_f("has_payment_fingerprint", "account", "as of D", "INT",
+   "1 when a payment instrument is on file.", kind="flag", reason="{v}")
+_f("tier_rank", "account", "as of D", "INT",
+   "Tier as a number: 0 free, 1 build, 2 scale, 3 enterprise.", kind="rank",
+   reason="is on tier rank {v} (0 free .. 3 enterprise)")
+for _ch in SIGNUP_CHANNELS:
+    _f(f"signup_{_ch}", "account", "as of D", "INT", f"1 when the signup channel is `{_ch}`.",
+       kind="flag", reason="{v}")
+for _cls in EMAIL_DOMAIN_CLASSES:
+    _f(f"email_{_cls}", "account", "as of D", "INT",
+       f"1 when the e-mail domain class is `{_cls}`.", kind="flag", reason="{v}")
+_f("signup_channel", "account", "as of D", "STRING", "Signup channel (text, for people).",
+   False, "text")
+_f("tier", "account", "as of D", "STRING", "Tier (text, for people).", False, "text")
+_f("email_domain_class", "account", "as of D", "STRING",
+   "E-mail domain class: edu, freemail or other (text, for people).", False, "text")
+_f("billing_country", "account", "as of D", "STRING", "Billing country (text, for people).",
+   False, "text")
+
+# --- cross-account signals -----------------------------------------------------------------
+_f("payment_fp_accounts", "cross_account", "as of D", "INT",
+   "Other accounts in the registry (as of D) with the same payment fingerprint (0 without one).",
+   reason="shares its payment instrument with {v} other accounts")
+_f("org_accounts", "cross_account", "as of D", "INT",
+   "Other accounts in the registry (as of D) in the same org (0 without an org).",
+   reason="belongs to an org with {v} other accounts")
+_f("ip_prefix_max_accounts_7d", "cross_account", "7d", "INT",
+   "Most other scored accounts seen on one of this account's /24 prefixes in 7 days.",
+   reason="shares a /24 network with {v} other accounts in 7 days")
+_f("ip_prefix_shared_share_7d", "cross_account", "7d", "DOUBLE",
+   "Share of the account's 7-day /24 prefixes also used by another scored account.",
+   kind="share", reason="shares {v} of its /24 networks with other accounts in 7 days")
+_f("asn_max_accounts_7d", "cross_account", "7d", "INT",
+   "Most other scored accounts seen on one of this account's ASNs in 7 days.",
+   reason="shares an ASN with {v} other accounts in 7 days")
+_f("simhash_neardup_accounts_7d", "cross_account", "7d", "INT",
+   f"Most other accounts that sent a near-duplicate (SimHash Hamming distance <= "
+   f"{_P.simhash_k}, or the same template family) of one of this account's sampled prompts in "
+   f"7 days (a consistent sample of up to {_P.simhash_sample_per_window} prompts per account).",
+   reason="shares near-duplicate prompts with {v} other accounts in 7 days")
+_f("simhash_shared_prompts_7d", "cross_account", "7d", "INT",
+   "How many of the account's sampled 7-day prompts other accounts also sent (near-duplicates "
+   "included).", reason="sent {v} prompts that other accounts also sent in 7 days")
+_f("simhash_shared_share_7d", "cross_account", "7d", "DOUBLE",
+   "Share of the account's sampled 7-day prompts that other accounts also sent.", kind="share",
+   reason="sent {v} of its prompts as near-duplicates of other accounts' in 7 days")
+_f("sync_ip_share_7d", "cross_account", "7d", "DOUBLE",
+   f"Share of the account's (/24 prefix, {_P.sync_bucket_minutes}-minute) activity slots in 7 "
+   f"days where at least {_P.sync_min_accounts} accounts were active together (on-time "
+   "records only).", kind="share",
+   reason="was active in lockstep with other accounts on one network in {v} of its time slots "
+   "in 7 days")
+_f("sync_ip_max_peers_7d", "cross_account", "7d", "INT",
+   "Most other accounts active with this one in one (/24, 10-minute) slot in 7 days.",
+   reason="was active in the same 10 minutes on one network as {v} other accounts")
+_f("sync_prompt_share_7d", "cross_account", "7d", "DOUBLE",
+   f"Share of the account's (prompt SimHash 16-bit band, {_P.sync_bucket_minutes}-minute) slots "
+   f"in 7 days shared by at least {_P.sync_min_accounts} accounts.", kind="share",
+   reason="sent similar prompts in the same minutes as other accounts in {v} of its slots "
+   "in 7 days")
+_f("sync_prompt_max_peers_7d", "cross_account", "7d", "INT",
+   "Most other accounts sending the same prompt band as this one in one 10-minute slot in 7 "
+   "days.", reason="sent similar prompts in the same 10 minutes as {v} other accounts")
+
+# --- linked-account cluster, as of D ---------------------------------------------------------
+_f("cluster_id", "cluster", "as of D", "STRING",
+   "Linked-account cluster (a connected component of at least 2 scored accounts tied by "
+   "shared payment, /24 prefix in 7 days, near-duplicate prompts or org; hub entities above a "
+   "cap ignored); null when in none. Stable across days while most members persist.",
+   False, "id")
+_f("link_types", "cluster", "as of D", "ARRAY<STRING>",
+   "Link kinds present in the cluster: payment, ip_prefix, prompt_simhash, org.", False, "text")
+_f("in_cluster", "cluster", "as of D", "INT", "1 when the account is in a cluster.",
+   kind="flag", reason="{v}")
+_f("cluster_size", "cluster", "as of D", "INT",
+   "Scored accounts in the account's cluster (1 when in none).",
+   reason="is linked to a cluster of {v} accounts")
+_f("cluster_growth_7d", "cluster", "as of D", "INT",
+   "Cluster size minus the same cluster's size 7 days earlier (the whole size when it did not "
+   "exist then; 0 when in no cluster).",
+   reason="is in a cluster that grew by {v} accounts in 7 days")
+_f("cluster_age_days", "cluster", "as of D", "INT",
+   "Days since the cluster id first appeared (0 = new today; null when in no cluster).",
+   kind="days", reason="is in a cluster first seen {v} days ago")
+_f("cluster_young_share", "cluster", "as of D", "DOUBLE",
+   f"Share of cluster members younger than {_P.young_account_days} days (members without a "
+   "registry record count as young; null when in no cluster).", kind="share",
+   reason="is in a cluster where {v} of accounts are less than two weeks old")
+_f("cluster_sync_share_7d", "cluster", "as of D", "DOUBLE",
+   "Pooled sync_ip_share_7d of the cluster's members (null when in no cluster).", kind="share",
+   reason="is in a cluster active in lockstep in {v} of its time slots")
+_f("cluster_known_bad_others", "cluster", "as of D", "INT",
+   "Other members of the cluster already labelled distillation (ban or suspend decided and "
+   "landed by D, not reinstated); the account's own label is never counted.",
+   reason="is linked to {v} accounts already banned for distillation")
+_f("cluster_known_bad_share", "cluster", "as of D", "DOUBLE",
+   "cluster_known_bad_others over the other members (null when in no cluster).", kind="share",
+   reason="is in a cluster where {v} of the other accounts are already banned for distillation")
+_f("cluster_requests_7d", "cluster", "as of D", "BIGINT",
+   "Requests of all cluster members in 7 days (the account's own when in no cluster).",
+   reason="is in a cluster that sent {v} requests in 7 days")
+for _lt in LINK_TYPES:
+    _f(f"cluster_link_{_lt}", "cluster", "as of D", "INT",
+       f"1 when `{_lt}` links are present in the account's cluster.", kind="flag",
+       reason="{v}")
+
+CATALOG: dict[str, Feature] = {f.name: f for f in _ENTRIES}
+if len(CATALOG) != len(_ENTRIES):  # a duplicate name would silently drop an entry
+    raise RuntimeError("duplicate feature name in the catalog")
+
+# Flags read better as their own sentence than as "1".
+_FLAG_SENTENCES = {
+    "has_account_record": ("has no registry record yet", "has a registry record"),
+    "is_young_account": ("is not a young account",
+                         f"is less than {_P.young_account_days} days old"),
+    "verified": ("is not verified", "is verified"),
+    "has_payment_fingerprint": ("has no payment instrument on file",
+                                "has a payment instrument on file"),
+    "in_cluster": ("is in no linked-account cluster", "is in a linked-account cluster"),
+    **{f"signup_{c}": (f"did not sign up through {c.replace('_', ' ')}",
+                       f"signed up through {c.replace('_', ' ')}") for c in SIGNUP_CHANNELS},
+    **{f"email_{c}": (f"has no {c} e-mail domain", f"has a {c} e-mail domain")
+       for c in EMAIL_DOMAIN_CLASSES},
+    **{f"cluster_link_{t}": (f"has no {t.replace('_', ' ')} links in its cluster",
+                             f"is linked to its cluster by {t.replace('_', ' ')}")
+       for t in LINK_TYPES},
+}
+
+
+def feature_columns() -> list[Feature]:
+    """Every column of the feature table, in table order."""
+    return list(_ENTRIES)
+
+
+def feature_table_ddl() -> str:
+    """The feature table's schema as Spark DDL (the registry uses it)."""
+    return ", ".join(f"{f.name} {f.dtype}" for f in _ENTRIES)
+
+
+def model_feature_names() -> list[str]:
+    """The numeric columns the model takes, in a fixed order (categoricals come one-hot)."""
+    return [f.name for f in _ENTRIES if f.model]
+
+
+def _format(kind: str, value: float) -> str:
+    if kind == "share":
+        return f"{value:.0%}"
+    if kind in ("ratio", "bits"):
+        return f"{value:,.2f}"
+    return f"{value:,.0f}"
+
+
+def describe(name: str, value: object) -> str:
+    """One analyst-facing phrase for a feature's value, e.g. for the reasons of a score."""
+    feature = CATALOG.get(name)
+    if feature is None:
+        raise KeyError(f"{name!r} is not in the feature catalog")
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return f"{name.replace('_', ' ')} unknown"
+    if feature.kind == "flag":
+        off, on = _FLAG_SENTENCES.get(name, (f"not {name}", name))
+        return on if float(value) >= 0.5 else off
+    if feature.kind in ("id", "text") or not feature.reason:
+        return f"{name.replace('_', ' ')} {value}"
+    return feature.reason.format(v=_format(feature.kind, float(value)))
+
+
+def render_markdown() -> str:
+    """docs/FEATURES.md, generated: `python -m features.catalog > docs/FEATURES.md`."""
+    lines = [
+        "# Account features (generated from features/catalog.py; do not edit)",
+        "",
+        "Table `account_features_daily` (`<lake>/features/account_features_daily`, Delta, "
+        "partitioned by `feature_date`, key `(account_id, feature_date)`): one row per account "
+        "with at least one accepted interaction in the 7 days ending on `feature_date` D, "
+        "computed only from what was known by the end of D (event time before the end of D "
+        "and landed on or before D). Windows end on D and include it: `7d` is D-6..D.",
+        "",
+        "Regenerate with `.venv/bin/python -m features.catalog > docs/FEATURES.md` "
+        "(a test fails when this file is stale).",
+        "",
+        f"Model inputs: {len(model_feature_names())} numeric columns "
+        "(`features.catalog.model_feature_names()`).",
+        "",
+    ]
+    for family in FAMILIES:
+        rows = [f for f in _ENTRIES if f.family == family]
+        if not rows:
+            continue
+        lines += [f"## {family}", "", "| name | window | type | model | meaning |",
+                  "|---|---|---|---|---|"]
+        for f in rows:
+            meaning = f.meaning.replace("|", "\\|")
+            lines.append(f"| `{f.name}` | {f.window or '-'} | {f.dtype} | "
+                         f"{'yes' if f.model else 'no'} | {meaning} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")
