@@ -1,0 +1,369 @@
+"""Drift monitoring: PSI of each model feature and of the score, day D against the champion's
+training data, kept in ops/drift_daily; breaching the threshold asks for retraining.
+
+The reference ("the champion's training data") is the feature table's partition on the day the
+champion was trained, `feature_date = trained_as_of` (the model version's MLflow tag). Why that
+day and not the whole training window: a feature_date partition holds one row per account
+active in the 7 days ending on that day, exactly the population a scored day holds, so the
+comparison is like with like; the training window would count every account once per day it
+was active and weigh old days as much as the newest. The reference's decile bins and bin shares
+are computed once per model version and kept in ops/drift_reference, so every later day is
+compared with the same bins even after the feature table is corrected by late data.
+
+The score's reference is the champion's scores of its training day: the published gold rows of
+that day when that version scored it, else the champion applied to that day's features. Day D's
+scores come the same way (drift runs before scoring inside `riskctl run`).
+
+Which model: the current champion (MLflow alias), except on a re-run of a day already monitored,
+which reuses the version recorded in drift_daily so the day's rows do not change.
+
+Retraining is flagged when the score's PSI >= threshold, or when at least `min_flagged`
+features have PSI >= threshold (defaults 0.25 and 3; RISK_DRIFT_PSI_THRESHOLD and
+RISK_DRIFT_MIN_FEATURES override them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from jobs import delta_io, registry
+from jobs.config import is_remote, mlflow_tracking_uri
+from jobs.spark import get_spark
+
+log = logging.getLogger("risk.drift")
+
+PSI_THRESHOLD = 0.25
+MIN_FLAGGED_FEATURES = 3
+SCORE_FEATURE = "risk_score"  # the score's row in drift_daily
+FEATURES_TABLE = "account_features_daily"
+FEATURES_PATH = "features/account_features_daily"  # used until the registry names the table
+CHAMPION_ALIAS = "champion"
+NOT_FEATURES = {"account_id", "feature_date", "score_date", "label", "is_positive"}
+_NUMERIC = ("double", "float", "int", "bigint", "smallint", "tinyint", "boolean")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """The model whose training data is the reference."""
+
+    name: str
+    version: str
+    trained_as_of: dt.date | None
+    run_id: str | None = None
+
+
+def thresholds(psi_threshold: float | None = None,
+               min_flagged: int | None = None) -> tuple[float, int]:
+    """(PSI threshold, features needed to flag): arguments, else environment, else defaults."""
+    thr = psi_threshold if psi_threshold is not None else float(
+        os.environ.get("RISK_DRIFT_PSI_THRESHOLD", PSI_THRESHOLD))
+    n = min_flagged if min_flagged is not None else int(
+        os.environ.get("RISK_DRIFT_MIN_FEATURES", MIN_FLAGGED_FEATURES))
+    return thr, n
+
+
+def should_retrain(rows: list[tuple[str, float]], psi_threshold: float,
+                   min_flagged: int) -> tuple[bool, str]:
+    """The retraining rule over (feature, psi) rows (the score's row is `risk_score`)."""
+    score = next((p for f, p in rows if f == SCORE_FEATURE), None)
+    flagged = [f for f, p in rows if f != SCORE_FEATURE and p >= psi_threshold]
+    if score is not None and score >= psi_threshold:
+        return True, f"score PSI {score:.3f} >= {psi_threshold}"
+    if len(flagged) >= min_flagged:
+        return True, (f"{len(flagged)} features with PSI >= {psi_threshold}: "
+                      f"{', '.join(flagged[:10])}")
+    worst = max((r for r in rows if r[0] != SCORE_FEATURE), key=lambda r: r[1], default=None)
+    worst_text = f"max feature PSI {worst[1]:.3f} ({worst[0]})" if worst else "no features"
+    return False, (f"stable: {worst_text}, {len(flagged)} flagged (< {min_flagged})"
+                   + (f", score PSI {score:.3f}" if score is not None else ""))
+
+
+def compute_drift(lake: str, day: dt.date, champion: ModelRef | None = None,
+                  psi_threshold: float | None = None, min_flagged: int | None = None) -> dict:
+    """PSI of day `day` against the champion's training day; writes drift_daily for the day.
+
+    `champion` overrides the MLflow lookup (tests, backfills against a named version).
+    Returns a dict with "retrain" (bool) and "reason", plus the numbers behind them.
+    """
+    from pyspark.sql import functions as F
+
+    from models import drift
+
+    started = time.monotonic()
+    thr, min_n = thresholds(psi_threshold, min_flagged)
+    spark = get_spark()
+    model = champion or champion_for_day(spark, lake, day)
+    if model is None:
+        log.info("drift day=%s skipped: no champion model", day)
+        return {"day": day.isoformat(), "retrain": False, "reason": "no champion"}
+    base = {"day": day.isoformat(), "model_name": model.name, "model_version": model.version}
+    if model.trained_as_of is None:
+        reason = f"model {model.name} v{model.version} has no trained_as_of tag"
+        log.warning("drift day=%s skipped: %s", day, reason)
+        return {**base, "retrain": False, "reason": reason}
+    base["reference_date"] = model.trained_as_of.isoformat()
+
+    feats = read_features(spark, lake)
+    if feats is None:
+        log.warning("drift day=%s skipped: no feature table", day)
+        return {**base, "retrain": False, "reason": "no feature table"}
+    current = feats.where(F.col("feature_date") == F.lit(day)).cache()
+    try:
+        if current.isEmpty():
+            log.warning("drift day=%s skipped: no feature rows", day)
+            return {**base, "retrain": False, "reason": f"no feature rows for {day}"}
+        columns = monitored_columns(feats)
+        profiles = reference_profiles(spark, lake, model, feats, columns)
+        if profiles is None:
+            reason = f"no feature rows on the reference day {model.trained_as_of}"
+            log.warning("drift day=%s skipped: %s", day, reason)
+            return {**base, "retrain": False, "reason": reason}
+        rows = drift.population_stability(
+            {c: p for c, p in profiles.items() if c != SCORE_FEATURE}, current)
+        if SCORE_FEATURE in profiles:
+            scores = day_scores(spark, lake, model, day, current)
+            if scores is not None:
+                rows += drift.population_stability(
+                    {SCORE_FEATURE: profiles[SCORE_FEATURE]}, scores)
+    finally:
+        current.unpersist()
+
+    retrain, reason = should_retrain(rows, thr, min_n)
+    computed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # a stamp, not business logic
+    out = spark.createDataFrame(
+        [(day, model.version, f, float(p), bool(p >= thr), computed_at) for f, p in rows],
+        registry.DRIFT.schema)
+    delta_io.replace_partitions(out, registry.DRIFT, lake, score_date=day)
+
+    rows.sort(key=lambda r: (-r[1], r[0]))
+    score_psi = next((p for f, p in rows if f == SCORE_FEATURE), None)
+    flagged = [f for f, p in rows if p >= thr and f != SCORE_FEATURE]
+    result = {**base, "retrain": retrain, "reason": reason, "score_psi": score_psi,
+              "flagged": flagged, "top": rows[:10], "n_features": len(rows),
+              "threshold": thr, "min_flagged": min_n,
+              "secs": round(time.monotonic() - started, 1)}
+    log.info("drift day=%s table=%s model=%s v%s reference=%s features=%d flagged=%d "
+             "score_psi=%s retrain=%s secs=%.1f", day, registry.DRIFT.name, model.name,
+             model.version, model.trained_as_of, len(rows), len(flagged),
+             "n/a" if score_psi is None else f"{score_psi:.3f}", retrain, result["secs"])
+    return result
+
+
+def compute_drift_days(lake: str, days: list[dt.date]) -> list[dict]:
+    return [compute_drift(lake, day) for day in days]
+
+
+# --- the reference -------------------------------------------------------------------------------
+
+def reference_profiles(spark, lake: str, model: ModelRef, feats, columns: list[str]):
+    """Stored profiles of the model version, computing (once) any that are missing.
+
+    Returns {feature: Profile} (with `risk_score` when the score's reference could be had), or
+    None when the reference day has no feature rows.
+    """
+    from pyspark.sql import functions as F
+
+    from models import drift
+
+    table = registry.DRIFT_REFERENCE
+    stored = {
+        r["feature"]: drift.Profile(tuple(r["edges"]), tuple(r["fractions"]), int(r["n_rows"]))
+        for r in delta_io.read(spark, table, lake)
+        .where((F.col("model_name") == model.name) & (F.col("model_version") == model.version))
+        .collect()
+    }
+    missing = [c for c in columns if c not in stored]
+    want_score = SCORE_FEATURE not in stored
+    if not missing and not want_score:
+        return {c: stored[c] for c in [*columns, SCORE_FEATURE]}
+
+    ref_day = model.trained_as_of
+    ref = feats.where(F.col("feature_date") == F.lit(ref_day)).cache()
+    try:
+        if ref.isEmpty():
+            return None
+        new = drift.reference_profiles(ref, missing) if missing else {}
+        if want_score:
+            scores = day_scores(spark, lake, model, ref_day, ref)
+            if scores is not None:
+                new.update(drift.reference_profiles(scores, [SCORE_FEATURE]))
+    finally:
+        ref.unpersist()
+    if new:
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        df = spark.createDataFrame(
+            [(model.name, model.version, ref_day, f, list(p.edges), list(p.fractions),
+              p.n_rows, now) for f, p in new.items()], table.schema)
+        delta_io.replace_where(df, table, lake, delta_io.predicate(
+            model_name=model.name, model_version=model.version, feature=sorted(new)))
+        log.info("drift reference model=%s v%s reference=%s table=%s features=%d", model.name,
+                 model.version, ref_day, table.name, len(new))
+    stored.update(new)
+    return {c: stored[c] for c in [*columns, SCORE_FEATURE] if c in stored}
+
+
+def day_scores(spark, lake: str, model: ModelRef, day: dt.date, feats_of_day):
+    """The model's risk_score over one day's accounts, or None when it cannot be had.
+
+    The published gold rows when this version scored the day; else the model applied to the
+    day's feature rows (models.scoring), e.g. before the day is scored.
+    """
+    from pyspark.sql import functions as F
+
+    gold = (delta_io.read(spark, registry.ACCOUNT_SCORES, lake)
+            .where((F.col("score_date") == F.lit(day)) & (F.col("model_name") == model.name)
+                   & (F.col("model_version") == model.version))
+            .select(SCORE_FEATURE))
+    if not gold.isEmpty():
+        return gold
+    scorer = _scorer(lake, model)
+    if scorer is None:
+        return None
+    return scorer(feats_of_day).select(SCORE_FEATURE)
+
+
+_HANDLES: dict[tuple[str, str, str], object] = {}
+
+
+def _scorer(lake: str, model: ModelRef):
+    """A function features -> scores for the model version, or None (logged) if unavailable."""
+    try:
+        from models.scoring import load_version, score_features
+    except ImportError:
+        log.info("drift: models.scoring not available: score PSI from published rows only")
+        return None
+    key = (lake, model.name, model.version)
+    if key not in _HANDLES:
+        try:
+            _HANDLES[key] = load_version(lake, model.version)
+        except Exception as exc:  # drift is a monitor: a model that cannot load fails scoring
+            log.warning("drift: cannot load model %s v%s for the score PSI: %s: %s",
+                        model.name, model.version, type(exc).__name__, exc)
+            return None
+    handle = _HANDLES[key]
+    return lambda df: score_features(df, handle)
+
+
+# --- the feature table --------------------------------------------------------------------------
+
+def read_features(spark, lake: str):
+    """The daily feature table, or None when it does not exist yet."""
+    try:
+        table = registry.table(FEATURES_TABLE)
+    except KeyError:
+        table = None
+    if table is not None:
+        return delta_io.read(spark, table, lake) if delta_io.exists(spark, table, lake) else None
+    from delta.tables import DeltaTable
+
+    uri = f"{lake.rstrip('/')}/{FEATURES_PATH}"
+    if not DeltaTable.isDeltaTable(spark, uri):
+        return None
+    return spark.read.format("delta").load(uri)
+
+
+def monitored_columns(feats) -> list[str]:
+    """The model's features (the catalog) present in the table; else every numeric column."""
+    try:
+        from features.catalog import model_feature_names
+
+        names = list(model_feature_names())
+    except ImportError:
+        names = []
+    if names:
+        absent = [n for n in names if n not in feats.columns]
+        if absent:
+            log.warning("drift: catalog features missing from the table: %s", absent[:10])
+        return [n for n in names if n in feats.columns]
+    return [c for c, t in feats.dtypes
+            if c not in NOT_FEATURES and (t in _NUMERIC or t.startswith("decimal"))]
+
+
+# --- MLflow --------------------------------------------------------------------------------------
+
+def mlflow_client(lake: str):
+    """An MlflowClient for the lake's registry, or None when the lake has none yet.
+
+    Without MLFLOW_TRACKING_URI the registry is the SQLite file under the lake: when it does not
+    exist no model can have been trained, and opening it would create an empty database.
+    """
+    if (not os.environ.get("MLFLOW_TRACKING_URI") and not is_remote(lake)
+            and not (Path(lake) / "_mlflow" / "mlflow.db").is_file()):
+        return None
+    from mlflow import MlflowClient
+
+    uri = mlflow_tracking_uri(lake)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def registered_model_name(client) -> str | None:
+    """The one registered model's name: RISK_MODEL_NAME, else models.registry's constant, else
+    the registered model holding the champion alias."""
+    if os.environ.get("RISK_MODEL_NAME"):
+        return os.environ["RISK_MODEL_NAME"]
+    try:
+        import models.registry as model_registry
+
+        for attr in ("MODEL_NAME", "REGISTERED_MODEL_NAME", "REGISTERED_MODEL"):
+            value = getattr(model_registry, attr, None)
+            if isinstance(value, str) and value:
+                return value
+    except ImportError:
+        pass
+    for model in client.search_registered_models():
+        if CHAMPION_ALIAS in (model.aliases or {}):
+            return model.name
+    return None
+
+
+def model_ref(client, name: str, version: str | None = None) -> ModelRef | None:
+    """ModelRef of a version (default: the champion), with its trained_as_of day."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mv = (client.get_model_version(name, version) if version
+              else client.get_model_version_by_alias(name, CHAMPION_ALIAS))
+    except MlflowException:
+        return None
+    text = (mv.tags or {}).get("trained_as_of")
+    if not text and mv.run_id:
+        try:
+            data = client.get_run(mv.run_id).data
+            text = data.tags.get("trained_as_of") or data.params.get("trained_as_of")
+        except MlflowException:
+            text = None
+    return ModelRef(name, str(mv.version), _parse_day(text), mv.run_id)
+
+
+def champion_for_day(spark, lake: str, day: dt.date) -> ModelRef | None:
+    """The champion; on a re-run of a monitored day, the version recorded for it."""
+    from pyspark.sql import functions as F
+
+    client = mlflow_client(lake)
+    if client is None:
+        return None
+    name = registered_model_name(client)
+    if name is None:
+        return None
+    recorded = (delta_io.read(spark, registry.DRIFT, lake)
+                .where(F.col("score_date") == F.lit(day)).select("model_version").limit(1)
+                .collect())
+    if recorded:
+        ref = model_ref(client, name, recorded[0]["model_version"])
+        if ref is not None:
+            return ref
+    return model_ref(client, name)
+
+
+def _parse_day(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(str(text)[:10])
+    except ValueError:
+        return None

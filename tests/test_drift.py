@@ -1,0 +1,260 @@
+"""Drift: PSI on hand-made frames (pure), and the job's retraining flag on a hand-built lake."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pytest
+
+from jobs import delta_io, registry
+from models import drift
+
+REF_DAY = dt.date(2026, 5, 4)
+CALM_DAY = dt.date(2026, 5, 6)
+SHIFTED_DAY = dt.date(2026, 5, 8)
+
+
+def _feature_names() -> list[str]:
+    """Five numeric columns: the feature table's own when the registry has it, else made up."""
+    try:
+        from jobs.registry import _split_ddl
+
+        table = registry.table("account_features_daily")
+    except KeyError:
+        return ["requests_7d", "cot_share_7d", "distinct_ip_prefixes_7d",
+                "tokens_per_request_7d", "topic_entropy_7d"]
+    numeric = ("DOUBLE", "FLOAT", "INT", "BIGINT")
+    cols = [d.split()[0] for d in _split_ddl(table.schema)
+            if d.split()[1].upper() in numeric and d.split()[0] not in ("feature_date",)]
+    assert len(cols) >= 5, cols
+    return cols[:5]
+
+
+FEATURES = _feature_names()
+SHIFTED = FEATURES[:3]
+N = 1500
+MODEL = "drift-test-model"
+
+
+def _frame(spark, seed: int, shift: dict[str, float] | None = None, n: int = N):
+    rng = np.random.default_rng(seed)
+    cols = {f: rng.normal(10.0, 2.0, n) + (shift or {}).get(f, 0.0) for f in FEATURES}
+    rows = [tuple(float(cols[f][i]) for f in FEATURES) for i in range(n)]
+    return spark.createDataFrame(rows, ", ".join(f"{f} DOUBLE" for f in FEATURES))
+
+
+# --- pure ----------------------------------------------------------------------------------------
+
+def test_psi_exact_value_on_hand_made_shares():
+    # (0.9-0.5)ln(0.9/0.5) + (0.1-0.5)ln(0.1/0.5)
+    expected = 0.4 * math.log(1.8) + 0.4 * math.log(5.0)
+    assert drift.psi([0.5, 0.5], [0.9, 0.1]) == pytest.approx(expected, rel=1e-12)
+    assert drift.psi([0.5, 0.5], [0.5, 0.5]) == 0.0
+    # negative control: a different split gives a different value
+    assert drift.psi([0.5, 0.5], [0.8, 0.2]) != pytest.approx(expected, rel=1e-3)
+    # an empty bin is floored at eps: large, finite
+    assert 1.0 < drift.psi([0.5, 0.5], [1.0, 0.0]) < 10.0
+    with pytest.raises(ValueError):
+        drift.psi([0.5, 0.5], [1.0])
+
+
+def test_shifted_feature_flagged_and_unshifted_stable(spark):
+    ref = _frame(spark, seed=1)
+    moved = FEATURES[1]
+    day = _frame(spark, seed=2, shift={moved: 3 * 2.0})  # +3 std
+    rows = dict(drift.feature_psi(ref, day, FEATURES))
+    assert set(rows) == set(FEATURES)
+    assert rows[moved] > 0.25 * 10  # a 3-std shift empties most reference bins
+    for f in FEATURES:
+        if f != moved:
+            assert rows[f] < 0.05, (f, rows[f])
+    # identical frames: exactly 0; two samples of one distribution: ~0
+    same = dict(drift.feature_psi(ref, ref, FEATURES))
+    assert all(v == pytest.approx(0.0, abs=1e-12) for v in same.values())
+    other = dict(drift.feature_psi(ref, _frame(spark, seed=3), FEATURES))
+    assert max(other.values()) < 0.05
+
+
+def test_reference_bins_are_deciles_and_ties_collapse(spark):
+    ref = spark.createDataFrame([(float(i),) for i in range(1, 101)], "x DOUBLE")
+    prof = drift.reference_profiles(ref, ["x"])["x"]
+    assert prof.edges == tuple(float(v) for v in range(10, 100, 10))
+    assert prof.fractions == tuple([0.1] * 10 + [0.0])  # ten value bins, empty null bin
+    assert prof.n_rows == 100
+    # a mostly-zero count feature: the duplicated zero cut points collapse into one bin
+    zeros = spark.createDataFrame([(0.0,)] * 70 + [(float(i),) for i in range(1, 31)],
+                                  "x DOUBLE")
+    z = drift.reference_profiles(zeros, ["x"])["x"]
+    assert z.edges[0] == 0.0 and len(set(z.edges)) == len(z.edges) < 9
+    assert z.fractions[0] == pytest.approx(0.7)
+
+
+def test_missing_values_count_as_drift(spark):
+    ref = spark.createDataFrame([(float(i % 50),) for i in range(500)], "x DOUBLE")
+    prof = drift.reference_profiles(ref, ["x"])
+    half_null = spark.createDataFrame(
+        [(float(i % 50) if i % 2 else None,) for i in range(500)], "x DOUBLE")
+    nan = spark.createDataFrame([(float("nan"),)] * 250 + [(float(i % 50),) for i in range(250)],
+                                "x DOUBLE")
+    assert dict(drift.population_stability(prof, half_null))["x"] > 1.0
+    assert dict(drift.population_stability(prof, nan))["x"] > 1.0
+    assert dict(drift.population_stability(prof, ref))["x"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_retrain_rule():
+    from jobs.drift import should_retrain
+
+    calm = [("a", 0.3), ("b", 0.3), ("c", 0.1), ("risk_score", 0.05)]
+    assert should_retrain(calm, 0.25, 3)[0] is False
+    assert should_retrain([*calm, ("d", 0.25)], 0.25, 3)[0] is True  # third feature at threshold
+    assert should_retrain([("a", 0.0), ("risk_score", 0.26)], 0.25, 3)[0] is True
+    assert should_retrain(calm, 0.25, 2)[0] is True  # configurable
+
+
+# --- the job on a hand-built lake ----------------------------------------------------------------
+
+def _features_table():
+    try:
+        return registry.table("account_features_daily")
+    except KeyError:
+        return None
+
+
+def _write_features(spark, lake: str, day: dt.date, df) -> None:
+    from pyspark.sql import functions as F
+
+    out = (df.withColumn("account_id", F.concat(F.lit("acct_"),
+                                                F.monotonically_increasing_id().cast("string")))
+           .withColumn("feature_date", F.lit(day).cast("date")))
+    table = _features_table()
+    if table is not None:  # the features module's schema: fill its other columns with nulls
+        schema = spark.createDataFrame([], table.schema).schema
+        out = out.select([(F.col(f.name) if f.name in out.columns else F.lit(None))
+                          .cast(f.dataType).alias(f.name) for f in schema])
+        delta_io.replace_partitions(out, table, lake, feature_date=day)
+        return
+    (out.write.format("delta").mode("overwrite").partitionBy("feature_date")
+     .option("replaceWhere", f"feature_date = DATE'{day}'")
+     .save(f"{lake}/features/account_features_daily"))
+
+
+def _write_scores(spark, lake: str, day: dt.date, version: str, seed: int, high: float) -> None:
+    rng = np.random.default_rng(seed)
+    now = dt.datetime(2026, 5, 9, 1, 0)
+    rows = [(f"acct_{i}", day, float(s), "low", None, [], MODEL, version, now)
+            for i, s in enumerate(rng.beta(1.0, high, 1000))]
+    df = spark.createDataFrame(rows, registry.ACCOUNT_SCORES.schema)
+    delta_io.replace_partitions(df, registry.ACCOUNT_SCORES, lake, score_date=day)
+
+
+@pytest.fixture()
+def drift_lake(spark, lake, monkeypatch):
+    """Features for a reference day, a calm day and a day with 3 features shifted by +3 std."""
+    if _has_catalog():  # monitor exactly the columns this test fills
+        monkeypatch.setattr("features.catalog.model_feature_names", lambda: FEATURES)
+    _write_features(spark, lake, REF_DAY, _frame(spark, seed=11))
+    _write_features(spark, lake, CALM_DAY, _frame(spark, seed=12))
+    _write_features(spark, lake, SHIFTED_DAY,
+                    _frame(spark, seed=13, shift={f: 6.0 for f in SHIFTED}))
+    return lake
+
+
+def _has_catalog() -> bool:
+    try:
+        import features.catalog  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _register_champion(lake: str, trained_as_of: dt.date | None) -> str:
+    """A real MLflow registry under the lake with one version holding the champion alias."""
+    from mlflow import MlflowClient
+
+    from jobs.config import mlflow_artifact_root, mlflow_tracking_uri
+
+    uri = mlflow_tracking_uri(lake)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    exp = client.create_experiment("drift-test", artifact_location=mlflow_artifact_root(lake))
+    run = client.create_run(exp)
+    client.set_terminated(run.info.run_id)
+    client.create_registered_model(MODEL)
+    tags = {"trained_as_of": trained_as_of.isoformat()} if trained_as_of else {}
+    mv = client.create_model_version(MODEL, source=f"{mlflow_artifact_root(lake)}/model",
+                                     run_id=run.info.run_id, tags=tags)
+    client.set_registered_model_alias(MODEL, "champion", mv.version)
+    return str(mv.version)
+
+
+def _drift_rows(spark, lake: str, day: dt.date) -> dict[str, tuple[float, bool, str]]:
+    from pyspark.sql import functions as F
+
+    return {r["feature"]: (r["psi"], r["flagged"], r["model_version"])
+            for r in delta_io.read(spark, registry.DRIFT, lake)
+            .where(F.col("score_date") == F.lit(day)).collect()}
+
+
+def test_no_champion_returns_without_error(spark, drift_lake):
+    from jobs.drift import compute_drift
+
+    out = compute_drift(drift_lake, SHIFTED_DAY)
+    assert out["retrain"] is False and out["reason"] == "no champion"
+    assert not delta_io.exists(spark, registry.DRIFT, drift_lake)
+
+
+def test_shifted_days_raise_retrain_through_mlflow_champion(spark, drift_lake, monkeypatch):
+    from jobs.drift import SCORE_FEATURE, compute_drift
+
+    monkeypatch.setenv("RISK_MODEL_NAME", MODEL)
+    version = _register_champion(drift_lake, REF_DAY)
+
+    calm = compute_drift(drift_lake, CALM_DAY)
+    assert calm["retrain"] is False, calm
+    assert calm["reference_date"] == REF_DAY.isoformat() and calm["model_version"] == version
+    assert calm["score_psi"] is None  # no published scores and no scoring module: no score row
+
+    shifted = compute_drift(drift_lake, SHIFTED_DAY)
+    assert shifted["retrain"] is True, shifted
+    assert sorted(shifted["flagged"]) == sorted(SHIFTED)
+    rows = _drift_rows(spark, drift_lake, SHIFTED_DAY)
+    assert set(rows) == set(FEATURES)
+    for f in FEATURES:
+        psi_value, flagged, v = rows[f]
+        assert v == version
+        assert flagged == (f in SHIFTED) and (psi_value >= 0.25) == (f in SHIFTED), (f, psi_value)
+
+    # re-run: the day's rows are replaced, not doubled; the reference is stored once
+    again = compute_drift(drift_lake, SHIFTED_DAY)
+    assert again["retrain"] is True
+    assert _drift_rows(spark, drift_lake, SHIFTED_DAY) == rows
+    refs = delta_io.read(spark, registry.DRIFT_REFERENCE, drift_lake).collect()
+    assert {r["feature"] for r in refs} == set(FEATURES)
+    assert {(r["model_version"], str(r["reference_date"])) for r in refs} == {
+        (version, REF_DAY.isoformat())}
+    assert SCORE_FEATURE not in rows
+
+
+def test_score_shift_alone_raises_retrain(spark, drift_lake, monkeypatch):
+    """One feature shifted (below the 3-feature rule) but the score moved: retrain."""
+    from jobs.drift import SCORE_FEATURE, ModelRef, compute_drift
+
+    # the champion given as a parameter (no MLflow registry in this lake)
+    model = ModelRef(MODEL, "3", REF_DAY)
+    _write_features(spark, drift_lake, CALM_DAY,
+                    _frame(spark, seed=14, shift={FEATURES[0]: 6.0}))
+    _write_scores(spark, drift_lake, REF_DAY, "3", seed=1, high=20.0)
+    _write_scores(spark, drift_lake, CALM_DAY, "3", seed=2, high=20.0)
+    calm = compute_drift(drift_lake, CALM_DAY, champion=model)
+    assert calm["flagged"] == [FEATURES[0]]
+    assert calm["score_psi"] is not None and calm["score_psi"] < 0.1
+    assert calm["retrain"] is False, calm
+
+    _write_scores(spark, drift_lake, CALM_DAY, "3", seed=2, high=3.0)  # scores drift upwards
+    moved = compute_drift(drift_lake, CALM_DAY, champion=model)
+    assert moved["score_psi"] >= 0.25 and moved["retrain"] is True, moved
+    assert _drift_rows(spark, drift_lake, CALM_DAY)[SCORE_FEATURE][1] is True
+    # negative control: a stricter threshold turns the same day back to stable
+    assert compute_drift(drift_lake, CALM_DAY, champion=model, psi_threshold=50.0)[
+        "retrain"] is False
