@@ -173,7 +173,7 @@ SCORES_STAGING = _add(Table(
     "scored_at TIMESTAMP, requests_7d BIGINT, link_types ARRAY<STRING>",
     "One day's scores computed once, from which both gold tables are published."))
 MODEL_DAYS = _add(Table(
-    "model_days", "ops/model_days", ("score_date",), (),
+    "model_days", "ops/model_days", ("score_date",), ("score_date",),
     "score_date DATE, model_name STRING, model_version STRING, recorded_at TIMESTAMP",
     "Which model version scored each day, so re-running a day reuses it.", sql_visible=True))
 
