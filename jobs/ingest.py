@@ -1,0 +1,639 @@
+"""Ingest: raw zone -> bronze, quarantine, silver (deduplicated), duplicate ledger, audit.
+
+For each landed day D, in date order, and each source (interactions, accounts, enforcement):
+
+1. List `raw/<source>/date=D/*.jsonl[.gz]` ourselves (pyarrow.fs, so local paths and object
+   stores both work). A `date=` folder whose date does not parse is skipped with a warning.
+2. Read and parse the files in Spark tasks (`mapInArrow`, one file per task): stream-decompress,
+   count non-empty lines, validate each with `quality.contract`, emit Arrow batches of typed rows,
+   quarantined lines (reason, raw text clipped to 1 MB) and one summary row per file. A file that
+   cannot be read (not gzip, truncated gzip, I/O error) keeps the lines read before the failure
+   and adds one line, quarantined as `unreadable_file`. spark.read.text is not used on purpose:
+   one bad file would kill the whole job.
+3. Write bronze (every contract-valid row, repeats included), quarantine and per-file line
+   counts for day D with `replaceWhere`, so a re-run replaces exactly what day D wrote.
+4. Deduplicate. The accepted copy of a key is the first by (land_date, source_file, line_no)
+   among valid rows, whatever order days are ingested in. Landing D can only change the status of
+   rows landed on D or later, so the job recomputes each affected landed day L: interactions
+   L in [D, D+3] (a repeat of a D row with the same ts lands within the 3-day lateness horizon;
+   rows of L are compared with bronze rows of event dates [L-3, L]); accounts and enforcement
+   (small) every landed day >= D, over their whole bronze. Winners of L -> silver, losers of L ->
+   the duplicate ledger with the kept copy's lineage. Known limit: an interaction repeating a
+   request_id with a *different* ts more than 3 days apart from its first copy is not caught.
+5. Recount each recomputed landed day from what was stored: lines_read from the per-file counts,
+   rows_accepted from silver, duplicates_dropped from the ledger, rows_quarantined from the
+   quarantine table; check `lines_read = accepted + duplicates + quarantined` and write
+   ops/ingest_audit (a source without a date=D folder gets a row of zeros).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import re
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from jobs import delta_io
+from jobs.errors import PipelineError
+from jobs.registry import (
+    BRONZE,
+    BRONZE_INTERACTIONS,
+    DUPLICATES,
+    INGEST_AUDIT,
+    INGEST_FILES,
+    QUARANTINE,
+    RAW_SOURCES,
+    SILVER,
+    raw_dir,
+)
+from quality import contract
+from quality.contract import LATENESS_DAYS
+
+log = logging.getLogger("risk.ingest")
+
+BATCH_ROWS = 20_000  # rows per Arrow batch handed to Spark
+BATCH_BYTES = 48 << 20  # ... or fewer, when the lines are large
+READ_CHUNK = 4 << 20  # compressed bytes read at a time
+PIECE_MAX = 16 << 20  # decompressed bytes produced at a time (bounds a gzip bomb)
+LINE_HARD_LIMIT = 256 << 20  # a longer line is not parsed (quarantined as line_too_long)
+REASON_LINE_TOO_LONG = "line_too_long"
+
+KIND_ROW, KIND_QUARANTINE, KIND_FILE = 0, 1, 2
+_DATE_DIR = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
+_LINEAGE = ("land_date", "source_file", "line_no")
+
+_ARROW = {"string": pa.string(), "timestamp": pa.timestamp("us", tz="UTC"), "long": pa.int64(),
+          "int": pa.int32(), "double": pa.float64(), "boolean": pa.bool_(), "date": pa.date32()}
+_DDL = {"string": "STRING", "timestamp": "TIMESTAMP", "long": "BIGINT", "int": "INT",
+        "double": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
+# Columns of the parsed frame after the source's typed columns (shared by all three row kinds).
+# Prefixed: enforcement has a field called `reason` of its own.
+_TAIL = [("land_date", "date"), ("source_file", "string"), ("line_no", "long"),
+         ("q_reason", "string"), ("q_raw_line", "string"), ("q_raw_line_bytes", "long"),
+         ("q_raw_line_truncated", "boolean"), ("file_lines_read", "long"),
+         ("file_unreadable", "boolean"), ("file_error", "string")]
+
+
+# --- listing ---------------------------------------------------------------------------------
+
+def filesystem(uri: str):
+    """(pyarrow FileSystem, path) for a local path or an object-store URI (s3a:// -> s3://)."""
+    from pyarrow import fs as pafs
+
+    if "://" in uri and not uri.startswith("file://"):
+        scheme, rest = uri.split("://", 1)
+        if scheme in ("s3a", "s3n"):
+            uri = f"s3://{rest}"
+        return pafs.FileSystem.from_uri(uri)
+    return pafs.LocalFileSystem(), uri.removeprefix("file://")
+
+
+@dataclass(frozen=True)
+class RawFile:
+    uri: str  # what a task opens
+    rel: str  # path relative to the lake: the `source_file` stored with every row
+
+
+def list_land_days(lake: str, source: str) -> tuple[dict[dt.date, str], list[str]]:
+    """The `date=` folders of a raw source: ({land_date: folder name}, skipped folder paths).
+
+    A folder whose name is not `date=YYYY-MM-DD` with a real date is skipped with a warning
+    (hidden `_`/`.` folders are ignored silently, as Hadoop tools do).
+    """
+    from pyarrow import fs as pafs
+
+    fs, base = filesystem(raw_dir(lake, source))
+    days: dict[dt.date, str] = {}
+    skipped: list[str] = []
+    for info in fs.get_file_info(pafs.FileSelector(base, allow_not_found=True)):
+        name = info.base_name
+        if info.type != pafs.FileType.Directory or name.startswith(("_", ".")):
+            continue
+        match = _DATE_DIR.fullmatch(name)
+        day = None
+        if match:
+            try:
+                day = dt.date.fromisoformat(match.group(1))
+            except ValueError:
+                day = None
+        if day is None:
+            path = f"raw/{source}/{name}"
+            log.warning("skipped folder=%s reason=not_a_valid_date_partition", path)
+            skipped.append(path)
+            continue
+        days[day] = name
+    return days, skipped
+
+
+def list_files(lake: str, source: str, folder: str) -> list[RawFile]:
+    """`*.jsonl.gz` and `*.jsonl` files of one date folder, sorted by name (the dedup order)."""
+    from pyarrow import fs as pafs
+
+    fs, base = filesystem(f"{raw_dir(lake, source)}/{folder}")
+    files = []
+    for info in fs.get_file_info(pafs.FileSelector(base, allow_not_found=True)):
+        name = info.base_name
+        if info.type != pafs.FileType.File or name.startswith(("_", ".")):
+            continue
+        if name.endswith((".jsonl.gz", ".jsonl")):
+            files.append(RawFile(f"{raw_dir(lake, source)}/{folder}/{name}",
+                                 f"raw/{source}/{folder}/{name}"))
+        else:
+            log.debug("ignored file=raw/%s/%s/%s", source, folder, name)
+    return sorted(files, key=lambda f: f.rel)
+
+
+# --- reading one file (runs in Spark tasks) -----------------------------------------------------
+
+class _Unreadable(Exception):
+    pass
+
+
+@dataclass
+class _Oversized:
+    """A line longer than LINE_HARD_LIMIT: only its head and its size are kept."""
+
+    head: bytes
+    size: int
+
+
+class RawFileReader:
+    """Physical lines of a raw file, read by streaming; stops cleanly at the first read error.
+
+    After iteration, `error` is None for a fully read file, else the failure, and `tail` holds
+    the incomplete bytes after the last complete line (part of the unreadable rest).
+    """
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self.line_no = 0
+        self.error: str | None = None
+        self.tail = b""
+
+    def _pieces(self) -> Iterator[bytes]:
+        fs, path = filesystem(self.uri)
+        gz = path.endswith(".gz")
+        # compression=None: we decompress ourselves, so a bad gzip is our error, not Arrow's.
+        with fs.open_input_stream(path, compression=None) as stream:
+            if not gz:
+                while chunk := stream.read(READ_CHUNK):
+                    yield chunk
+                return
+            dec, in_member = zlib.decompressobj(31), False
+            while chunk := stream.read(READ_CHUNK):
+                buf = chunk
+                while buf:
+                    in_member = True
+                    out = dec.decompress(buf, PIECE_MAX)
+                    if out:
+                        yield out
+                    if dec.eof:  # end of one gzip member; concatenated members are valid gzip
+                        buf, dec, in_member = dec.unused_data, zlib.decompressobj(31), False
+                    else:
+                        buf = dec.unconsumed_tail
+            if in_member:
+                raise _Unreadable("truncated gzip: the stream ends inside a member")
+
+    def __iter__(self) -> Iterator[bytes | _Oversized]:
+        partial: list[bytes] = []
+        partial_len = 0
+        oversized: _Oversized | None = None
+        pieces = self._pieces()
+        while True:
+            try:
+                piece = next(pieces)
+            except StopIteration:
+                break
+            except Exception as exc:  # any failure to read or decompress: the rest is unreadable
+                self.error = f"{type(exc).__name__}: {exc}"[:500]
+                self.tail = oversized.head if oversized else b"".join(partial)
+                return
+            parts = piece.split(b"\n")
+            if len(parts) == 1:  # no line end in this piece: the current line goes on
+                if oversized is not None:
+                    oversized.size += len(piece)
+                else:
+                    partial.append(piece)
+                    partial_len += len(piece)
+                    if partial_len > LINE_HARD_LIMIT:
+                        oversized = _Oversized(b"".join(partial)[: contract.RAW_LINE_MAX_BYTES],
+                                               partial_len)
+                        partial, partial_len = [], 0
+                continue
+            first = parts[0]
+            self.line_no += 1
+            if oversized is not None:
+                oversized.size += len(first)
+                yield oversized
+                oversized = None
+            elif partial:
+                yield b"".join(partial) + first
+                partial, partial_len = [], 0
+            else:
+                yield first
+            for line in parts[1:-1]:
+                self.line_no += 1
+                yield line
+            if parts[-1]:
+                partial, partial_len = [parts[-1]], len(parts[-1])
+        if oversized is not None:
+            self.line_no += 1
+            yield oversized
+        elif partial:  # a last line without a final newline is still a line
+            self.line_no += 1
+            yield b"".join(partial)
+
+
+def _types(source: str) -> list[tuple[str, str]]:
+    return contract.output_columns(source) + _TAIL
+
+
+def arrow_schema(source: str) -> pa.Schema:
+    return pa.schema([("kind", pa.int8())] + [(n, _ARROW[t]) for n, t in _types(source)])
+
+
+def spark_ddl(source: str) -> str:
+    return ", ".join(["kind TINYINT"] + [f"{n} {_DDL[t]}" for n, t in _types(source)])
+
+
+class _BatchBuilder:
+    """Accumulates one file's outcomes and turns them into bounded Arrow batches."""
+
+    def __init__(self, source: str, land_days: int, rel: str) -> None:
+        self.schema = arrow_schema(source)
+        self.typed = contract.output_columns(source)
+        self.land_days = land_days
+        self.rel = rel
+        self.rows: list[tuple] = []
+        self.row_lines: list[int] = []
+        self.quarantined: list[tuple] = []
+        self.nbytes = 0
+
+    def add_row(self, line_no: int, values: tuple, size: int) -> None:
+        self.rows.append(values)
+        self.row_lines.append(line_no)
+        self.nbytes += size
+
+    def add_quarantine(self, line_no: int, reason: str, raw: bytes, size: int | None = None):
+        text, nbytes, truncated = contract.clip_raw_line(raw)
+        if size is not None and size > nbytes:
+            nbytes, truncated = size, True
+        self.quarantined.append((line_no, reason, text, nbytes, truncated))
+        self.nbytes += len(text)
+
+    @property
+    def full(self) -> bool:
+        return len(self.rows) + len(self.quarantined) >= BATCH_ROWS or self.nbytes >= BATCH_BYTES
+
+    def _batch(self, n: int, kind: int, columns: dict[str, pa.Array]) -> pa.RecordBatch:
+        arrays = [pa.array([kind] * n, pa.int8())]
+        for field in list(self.schema)[1:]:
+            arrays.append(columns.get(field.name) if field.name in columns
+                          else pa.nulls(n, field.type))
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def _common(self, n: int, line_nos: list[int]) -> dict[str, pa.Array]:
+        return {"land_date": pa.array([self.land_days] * n, pa.date32()),
+                "source_file": pa.array([self.rel] * n, pa.string()),
+                "line_no": pa.array(line_nos, pa.int64())}
+
+    def flush(self) -> Iterator[pa.RecordBatch]:
+        if self.rows:
+            n = len(self.rows)
+            columns = self._common(n, self.row_lines)
+            for (name, typ), values in zip(self.typed, zip(*self.rows, strict=True),
+                                           strict=True):
+                columns[name] = pa.array(values, _ARROW[typ])
+            yield self._batch(n, KIND_ROW, columns)
+        if self.quarantined:
+            n = len(self.quarantined)
+            line_nos, reasons, texts, sizes, truncs = zip(*self.quarantined, strict=True)
+            columns = self._common(n, list(line_nos))
+            columns.update(q_reason=pa.array(reasons, pa.string()),
+                           q_raw_line=pa.array(texts, pa.string()),
+                           q_raw_line_bytes=pa.array(sizes, pa.int64()),
+                           q_raw_line_truncated=pa.array(truncs, pa.bool_()))
+            yield self._batch(n, KIND_QUARANTINE, columns)
+        self.rows, self.row_lines, self.quarantined, self.nbytes = [], [], [], 0
+
+    def file_summary(self, lines_read: int, error: str | None) -> pa.RecordBatch:
+        columns = self._common(1, [0])
+        columns.update(file_lines_read=pa.array([lines_read], pa.int64()),
+                       file_unreadable=pa.array([error is not None], pa.bool_()),
+                       file_error=pa.array([error], pa.string()))
+        return self._batch(1, KIND_FILE, columns)
+
+
+def parse_file(raw: RawFile, source: str, land_date: dt.date, key: bytes,
+               exempt_too_late: bool = False) -> Iterator[pa.RecordBatch]:
+    """Every outcome of one raw file as Arrow batches (rows, quarantined lines, a file summary)."""
+    parser = contract.LineParser(source, land_date, key, exempt_too_late)
+    out = _BatchBuilder(source, (land_date - dt.date(1970, 1, 1)).days, raw.rel)
+    reader = RawFileReader(raw.uri)
+    lines_read = 0
+    for line in reader:
+        if isinstance(line, _Oversized):
+            lines_read += 1
+            out.add_quarantine(reader.line_no, REASON_LINE_TOO_LONG, line.head, line.size)
+        elif not contract.is_blank(line):
+            lines_read += 1
+            values, reason = parser.parse(line)
+            if reason is None:
+                out.add_row(reader.line_no, values, len(line))
+            else:
+                out.add_quarantine(reader.line_no, reason, line)
+        if out.full:
+            yield from out.flush()
+    if reader.error is not None:
+        # The unreadable rest of the file counts as one line, quarantined with the reason.
+        lines_read += 1
+        out.add_quarantine(reader.line_no + 1, contract.REASON_UNREADABLE, reader.tail)
+    yield from out.flush()
+    yield out.file_summary(lines_read, reader.error)
+
+
+def _parse_partition(batches, files: list[RawFile], source: str, land_date: dt.date,
+                     key: bytes, exempt_too_late: bool):
+    for batch in batches:
+        for index in batch.column(0).to_pylist():
+            yield from parse_file(files[index], source, land_date, key, exempt_too_late)
+
+
+# --- the job ---------------------------------------------------------------------------------
+
+class IngestReport(list):
+    """The audit rows written (a list of dicts, as logged), plus what later steps need.
+
+    `skipped_folders`: raw folders skipped because their date does not parse.
+    `touched_event_dates`: {landed day: event dates of the interactions it landed}, the days
+    whose downstream outputs must be recomputed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.skipped_folders: list[str] = []
+        self.touched_event_dates: dict[dt.date, list[dt.date]] = {}
+
+
+def _event_window(day: dt.date) -> list[dt.date]:
+    return [day - dt.timedelta(days=i) for i in range(LATENESS_DAYS, -1, -1)]
+
+
+def _bronze_where(source: str, day: dt.date) -> str:
+    if source == "interactions":  # event_date too, so the write prunes to 4 partitions
+        return delta_io.predicate(land_date=day, event_date=_event_window(day))
+    return delta_io.predicate(land_date=day)
+
+
+def _parse_day(spark, lake: str, source: str, day: dt.date, folder: str | None, key: bytes,
+               exempt_too_late: bool):
+    """The parsed frame of one source and day (cached: it feeds three writes)."""
+    from pyspark import StorageLevel
+
+    files = list_files(lake, source, folder) if folder else []
+    if not files:
+        return spark.createDataFrame([], spark_ddl(source)), 0
+    fn = functools.partial(_parse_partition, files=files, source=source, land_date=day, key=key,
+                           exempt_too_late=exempt_too_late)
+    parsed = spark.range(0, len(files), 1, len(files)).mapInArrow(fn, spark_ddl(source))
+    return parsed.persist(StorageLevel.MEMORY_AND_DISK), len(files)
+
+
+def _land_days_with_audit(spark, lake: str) -> dict[str, set[dt.date]]:
+    from pyspark.sql import functions as F
+
+    out: dict[str, set[dt.date]] = {s: set() for s in RAW_SOURCES}
+    rows = delta_io.read(spark, INGEST_AUDIT, lake).select("source", "land_date").distinct()
+    for row in rows.where(F.col("source").isin(list(RAW_SOURCES))).collect():
+        out[row.source].add(row.land_date)
+    return out
+
+
+def _affected_days(source: str, day: dt.date, ingested: set[dt.date]) -> list[dt.date]:
+    """Landed days whose dedup status landing `day` can change (itself and later ones)."""
+    if source == "interactions":
+        later = {d for d in ingested if day < d <= day + dt.timedelta(days=LATENESS_DAYS)}
+    else:
+        later = {d for d in ingested if d > day}
+    return sorted({day} | later)
+
+
+def _classify(spark, lake: str, source: str, lands: list[dt.date]):
+    """Bronze rows of `lands`, each with `_kept`: the accepted copy's lineage when it repeats."""
+    from pyspark.sql import functions as F
+
+    table = BRONZE[source]
+    bronze = delta_io.read(spark, table, lake)
+    keys = list(table.keys)
+    first = F.min(F.struct(*_LINEAGE)).alias("_kept")
+    if source == "interactions":
+        parts = []
+        for land in lands:
+            window = _event_window(land)
+            candidates = bronze.where(
+                F.col("event_date").isin(window) & F.col("land_date").between(window[0], land))
+            current = bronze.where((F.col("land_date") == land) & F.col("event_date").isin(window))
+            parts.append((current, candidates))
+    else:
+        parts = [(bronze.where(F.col("land_date").isin(lands)), bronze)]
+    out, cached = None, []
+    for current, candidates in parts:
+        # Only repeated keys matter; they are few, so the lookup is broadcast and the day's
+        # rows are never shuffled.
+        repeated = (candidates.select(*keys, *_LINEAGE).groupBy(*keys)
+                    .agg(F.count(F.lit(1)).alias("_n"), first).where("_n > 1").drop("_n")
+                    .persist())
+        cached.append(repeated)
+        frame = current.join(F.broadcast(repeated), keys, "left")
+        out = frame if out is None else out.unionByName(frame)
+    is_repeat = F.col("_kept").isNotNull() & ~(
+        (F.col("_kept.land_date") == F.col("land_date"))
+        & (F.col("_kept.source_file") == F.col("source_file"))
+        & (F.col("_kept.line_no") == F.col("line_no")))
+    return out.withColumn("_repeat", is_repeat), cached
+
+
+def _silver_where(source: str, lands: list[dt.date]) -> str:
+    if source == "interactions":
+        events = sorted({e for land in lands for e in _event_window(land)})
+        return delta_io.predicate(land_date=lands, event_date=events)
+    return delta_io.predicate(land_date=lands)
+
+
+def _or(preds: list[str]) -> str:
+    return " OR ".join(f"({p})" for p in preds) if preds else "false"
+
+
+def _dedup(spark, lake: str, affected: dict[str, list[dt.date]]) -> None:
+    from pyspark.sql import functions as F
+
+    ledgers, cached = [], []
+    for source, lands in affected.items():
+        classified, repeated = _classify(spark, lake, source, lands)
+        cached += repeated
+        delta_io.replace_where(classified.where(~F.col("_repeat")), SILVER[source], lake,
+                               _silver_where(source, lands))
+        keys = list(BRONZE[source].keys)
+        ledgers.append(classified.where(F.col("_repeat")).select(
+            F.lit(source).alias("source"), *_LINEAGE,
+            F.to_json(F.struct(*keys)).alias("dedup_key"), "event_date",
+            F.col("_kept.land_date").alias("kept_land_date"),
+            F.col("_kept.source_file").alias("kept_source_file"),
+            F.col("_kept.line_no").alias("kept_line_no")))
+    ledger = functools.reduce(lambda a, b: a.unionByName(b), ledgers)
+    where = _or([delta_io.predicate(source=s, land_date=lands) for s, lands in affected.items()])
+    delta_io.replace_where(ledger, DUPLICATES, lake, where)
+    for frame in cached:
+        frame.unpersist()
+
+
+def _audit(spark, lake: str, affected: dict[str, list[dt.date]]) -> list[dict]:
+    """Recount every affected (source, landed day) from the stored tables and write the audit."""
+    from pyspark.sql import functions as F
+
+    def counts(frame, what: str, source: str, lands: list[dt.date], value=None):
+        frame = frame.where(F.col("land_date").isin(lands))
+        n = F.sum(value) if value else F.count(F.lit(1))
+        return frame.groupBy("land_date").agg(n.cast("long").alias("n")).select(
+            F.lit(what).alias("what"), F.lit(source).alias("source"), "land_date", "n")
+
+    files = delta_io.read(spark, INGEST_FILES, lake)
+    dups = delta_io.read(spark, DUPLICATES, lake)
+    quarantine = delta_io.read(spark, QUARANTINE, lake)
+    parts = []
+    for source, lands in affected.items():
+        mine = F.col("source") == source
+        parts += [counts(files.where(mine), "lines_read", source, lands, "lines_read"),
+                  counts(delta_io.read(spark, SILVER[source], lake), "rows_accepted", source,
+                         lands),
+                  counts(dups.where(mine), "duplicates_dropped", source, lands),
+                  counts(quarantine.where(mine), "rows_quarantined", source, lands)]
+    found = {(r.what, r.source, r.land_date): int(r.n or 0)
+             for r in functools.reduce(lambda a, b: a.unionByName(b), parts).collect()}
+    now = dt.datetime.now(dt.UTC)  # a stamp only, never used for business logic
+    rows = []
+    for source, lands in affected.items():
+        for land in lands:
+            row = {"source": source, "land_date": land}
+            for what in ("lines_read", "rows_accepted", "duplicates_dropped", "rows_quarantined"):
+                row[what] = found.get((what, source, land), 0)
+            row["ingested_at"] = now
+            total = row["rows_accepted"] + row["duplicates_dropped"] + row["rows_quarantined"]
+            if total != row["lines_read"]:
+                raise PipelineError(
+                    f"ingest audit broken for source={source} land_date={land}: lines_read="
+                    f"{row['lines_read']} but rows_accepted={row['rows_accepted']} + "
+                    f"duplicates_dropped={row['duplicates_dropped']} + rows_quarantined="
+                    f"{row['rows_quarantined']} = {total}; re-run `riskctl ingest --start {land}`"
+                    " and report the bug if it persists")
+            rows.append(row)
+    frame = spark.createDataFrame(rows, INGEST_AUDIT.schema)
+    where = _or([delta_io.predicate(source=s, land_date=lands) for s, lands in affected.items()])
+    delta_io.replace_where(frame, INGEST_AUDIT, lake, where)
+    return rows
+
+
+def ingest_day(spark, lake: str, day: dt.date, folders: dict[str, dict[dt.date, str]],
+               first_accounts_day: dt.date | None, key: bytes,
+               report: IngestReport) -> list[dict]:
+    """Ingest one landed day of every source; returns the audit rows (re)written."""
+    from pyspark.sql import functions as F
+
+    start = time.monotonic()
+    parsed_frames, file_rows, quarantine_frames = [], [], []
+    for source in RAW_SOURCES:
+        folder = folders[source].get(day)
+        exempt = source == "accounts" and day == first_accounts_day
+        parsed, n_files = _parse_day(spark, lake, source, day, folder, key, exempt)
+        parsed_frames.append(parsed)
+        # One job parses, fills the cache and returns the file summaries and row statistics.
+        stats = parsed.groupBy("kind", "event_date", "q_reason", "source_file",
+                               "file_lines_read", "file_unreadable", "file_error").count().collect()
+        summary = [r for r in stats if r.kind == KIND_FILE]
+        for r in summary:
+            file_rows.append((source, day, r.source_file, r.file_lines_read, r.file_unreadable,
+                              r.file_error))
+            if r.file_unreadable:
+                log.warning("unreadable file=%s lines_read=%d error=%s", r.source_file,
+                            r.file_lines_read, r.file_error)
+        reasons: dict[str, int] = {}
+        for r in stats:
+            if r.kind == KIND_QUARANTINE:
+                reasons[r.q_reason] = reasons.get(r.q_reason, 0) + r["count"]
+        if source == "interactions":
+            report.touched_event_dates[day] = sorted(
+                {r.event_date for r in stats if r.kind == KIND_ROW})
+        log.info("parsed source=%s land_date=%s files=%d lines=%d quarantined=%d reasons=%s",
+                 source, day, n_files, sum(r.file_lines_read for r in summary),
+                 sum(reasons.values()),
+                 ",".join(f"{k}:{v}" for k, v in sorted(reasons.items())) or "-")
+        delta_io.replace_where(parsed.where(F.col("kind") == KIND_ROW), BRONZE[source], lake,
+                               _bronze_where(source, day))
+        quarantine_frames.append(parsed.where(F.col("kind") == KIND_QUARANTINE).select(
+            F.lit(source).alias("source"), *_LINEAGE,
+            *[F.col(f"q_{c}").alias(c) for c in QUARANTINE.columns[len(_LINEAGE) + 1:]]))
+    this_day = delta_io.predicate(source=list(RAW_SOURCES), land_date=day)
+    quarantine = functools.reduce(lambda a, b: a.unionByName(b), quarantine_frames)
+    delta_io.replace_where(quarantine, QUARANTINE, lake, this_day)
+    files = spark.createDataFrame(file_rows, INGEST_FILES.schema)
+    delta_io.replace_where(files, INGEST_FILES, lake, this_day)
+    for parsed in parsed_frames:
+        parsed.unpersist()
+
+    ingested = _land_days_with_audit(spark, lake)
+    affected = {s: _affected_days(s, day, ingested[s]) for s in RAW_SOURCES}
+    _dedup(spark, lake, affected)
+    rows = _audit(spark, lake, affected)
+    for row in rows:
+        log.info("audit source=%s land_date=%s lines_read=%d rows_accepted=%d "
+                 "duplicates_dropped=%d rows_quarantined=%d", row["source"], row["land_date"],
+                 row["lines_read"], row["rows_accepted"], row["duplicates_dropped"],
+                 row["rows_quarantined"])
+    log.info("ingested land_date=%s recomputed=%s secs=%.1f", day,
+             ";".join(f"{s}:{','.join(str(d) for d in ds)}" for s, ds in affected.items()),
+             time.monotonic() - start)
+    return rows
+
+
+def ingest_days(lake: str, days: list[dt.date]) -> IngestReport:
+    """Ingest the landed days in date order (one SparkSession); returns the audit rows."""
+    from jobs.spark import get_spark
+    from quality.privacy import pseudonym_key
+
+    spark = get_spark("risk-ingest")
+    key = pseudonym_key()
+    report = IngestReport()
+    folders: dict[str, dict[dt.date, str]] = {}
+    for source in RAW_SOURCES:
+        folders[source], skipped = list_land_days(lake, source)
+        report.skipped_folders += skipped
+    # The first landed day of the registry is its full snapshot: exempt from too_late.
+    first_accounts_day = min(folders["accounts"], default=None)
+    for day in sorted(set(days)):
+        rows = ingest_day(spark, lake, day, folders, first_accounts_day, key, report)
+        # Keep only the latest row of each (source, land_date): a later day may recompute it.
+        report[:] = [r for r in report
+                     if (r["source"], r["land_date"]) not in
+                     {(x["source"], x["land_date"]) for x in rows}] + rows
+    report.sort(key=lambda r: (r["land_date"], RAW_SOURCES.index(r["source"])))
+    if report.skipped_folders:
+        log.warning("skipped folders=%s", ",".join(report.skipped_folders))
+    return report
+
+
+def touched_event_dates(lake: str, day: dt.date) -> list[dt.date]:
+    """Event dates of the interactions landed on `day` (downstream days to recompute)."""
+    from pyspark.sql import functions as F
+
+    from jobs.spark import get_spark
+
+    spark = get_spark("risk-ingest")
+    rows = (delta_io.read(spark, BRONZE_INTERACTIONS, lake)
+            .where(F.col("land_date") == day).select("event_date").distinct().collect())
+    return sorted(r.event_date for r in rows)

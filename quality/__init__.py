@@ -1,0 +1,1 @@
+"""Data quality: the raw-zone contract, pseudonymisation, and the Great Expectations suites."""
