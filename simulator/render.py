@@ -72,6 +72,50 @@ def sparse(rows: np.ndarray, prefix: str, body: np.ndarray, suffix: str = "") ->
                                        pa.py_buffer(bitmap))
 
 
+def varwidth(m: np.ndarray, lengths: np.ndarray) -> pa.StringArray:
+    """Rows of a left-aligned, padded uint8 matrix cut to their lengths, as Arrow strings."""
+    n, width = m.shape
+    keep = np.arange(width, dtype=np.int32)[None, :] < lengths[:, None]
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(m[keep]))
+
+
+# octet value -> up to three digit characters (left-aligned) and how many
+OCT = np.zeros((256, 3), np.uint8)
+OCT_LEN = np.array([len(str(v)) for v in range(256)], dtype=np.int64)
+for _v in range(256):
+    OCT[_v, :OCT_LEN[_v]] = np.frombuffer(str(_v).encode(), np.uint8)
+
+
+def ip_fragment(prefix: str, ip: np.ndarray, v6_rows: np.ndarray, v6_body: np.ndarray,
+                suffix: str) -> pa.StringArray:
+    """prefix + dotted IPv4 (or the given IPv6 text on v6_rows) + suffix, built in numpy."""
+    n = len(ip)
+    p, sfx = lit(prefix), lit(suffix)
+    width = len(p) + max(15, v6_body.shape[1] if len(v6_body) else 0) + len(sfx)
+    m = np.zeros((n, width), np.uint8)
+    m[:, :len(p)] = p
+    flat = m.ravel()
+    base = np.arange(n, dtype=np.int64) * width
+    pos = np.full(n, len(p), np.int64)
+    for k, sh in enumerate((24, 16, 8, 0)):
+        o = ((ip >> np.uint32(sh)) & np.uint32(255)).astype(np.intp)
+        if k:
+            flat[base + pos] = ord(".")
+            pos += 1
+        for j in range(3):  # write all three slots; the next write or the cut removes extras
+            flat[base + pos + j] = OCT[o, j]
+        pos += OCT_LEN[o]
+    if len(v6_body):
+        rows = np.flatnonzero(v6_rows)
+        m[rows, len(p):len(p) + v6_body.shape[1]] = v6_body
+        pos[rows] = len(p) + v6_body.shape[1]
+    for j, ch in enumerate(sfx):
+        flat[base + pos + j] = ch
+    return varwidth(m, (pos + len(sfx)).astype(np.int32))
+
+
 def hex64(x: np.ndarray, upper: np.ndarray | None = None) -> np.ndarray:
     """uint64 values as (n, 16) lower-case hex digits (upper-case where `upper`)."""
     n = len(x)

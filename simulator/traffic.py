@@ -161,8 +161,11 @@ class Renderer:
 
     def __init__(self, w: World) -> None:
         self.w = w
-        self.acct = pa.array(np.char.add(np.char.add(',"account_id":"', w.account_id), '"'))
-        self.key = pa.array(np.char.add(np.char.add(',"api_key_id":"', w.key_id), '"'))
+        # a key belongs to one account: one fragment carries both ids
+        owner = np.repeat(np.arange(w.n), w.n_keys)
+        self.acct_key = pa.array(np.char.add(np.char.add(np.char.add(
+            np.char.add(',"account_id":"', w.account_id[owner]), '","api_key_id":"'), w.key_id),
+            '"'))
         org = (np.char.add(np.char.add(',"org_id":"', w.org_id[np.maximum(w.org, 0)]), '"')
                if len(w.org_id) else np.full(w.n, "", dtype="U1"))
         # account's org, then two upstream variants: an empty string and an explicit null
@@ -171,9 +174,6 @@ class Renderer:
         self.sp = pa.array(np.char.add(np.char.add(',"system_prompt_hash":"', w.sys_prompt), '"'))
         self.model_ep = pa.array([f',"model":"{m}","endpoint":"{e}"' for m in C.MODELS
                                   for e in C.ENDPOINTS])
-        self.oct_first = pa.array([f',"client_ip":"{i}' for i in range(256)])
-        self.oct_mid = pa.array([f".{i}" for i in range(256)])
-        self.oct_last = pa.array([f'.{i}"' for i in range(256)])
         # geo triple per network entry: normal, vendor's new ip_type class, empty country
         geo = []
         for asn, it, cc in zip(w.net.asn, w.net.iptype, w.net.cc, strict=True):
@@ -183,16 +183,21 @@ class Renderer:
             geo.append(f',"ip_asn":{asn},"ip_type":"{C.IP_TYPES[it]}","country":""')
         self.geo = pa.array(geo)
         self.ua = R.vocab("user_agent", C.USER_AGENTS + [""], prefix=",")
-        flags = []  # thinking_enabled x has_image, each true / false / absent
+        # thinking_enabled x has_image x tool_count x turns, each possibly absent: one gather
+        flags = []
         for t in ("false", "true", None):
             for i in ("false", "true", None):
-                parts = ([f'"thinking_enabled":{t}'] if t else []) + (
-                    [f'"has_image":{i}'] if i else [])
-                flags.append("," + ",".join(parts) if parts else "")
+                for tc in [*range(64), None]:
+                    for tu in [*range(64), None]:
+                        parts = ([f'"thinking_enabled":{t}'] if t else []) + (
+                            [f'"has_image":{i}'] if i else []) + (
+                            [f'"tool_count":{tc}'] if tc is not None else []) + (
+                            [f'"turns":{tu}'] if tu is not None else [])
+                        flags.append("," + ",".join(parts) if parts else "")
         self.flags = pa.array(flags)
-        self.tools = R.vocab("tool_count", list(range(64)), quote=False, prefix=",")
-        self.turns = R.vocab("turns", list(range(64)), quote=False, prefix=",")
-        self.topic = R.vocab("topic", C.TOPICS + C.UNKNOWN_TOPICS, prefix=",")
+        # topic (or none), then the key of latency_ms when a latency follows
+        topic = [f',"topic":"{t}"' for t in C.TOPICS + C.UNKNOWN_TOPICS] + [""]
+        self.topic_lat = pa.array(topic + [t + ',"latency_ms":' for t in topic])
         tail = []  # service_tier (absent/standard/priority) x extra field (absent/4) x status
         extras = ["", ',"gateway_region":"us-east-1"', ',"gateway_region":"eu-west-1"',
                   ',"retry_of":null', ',"x_edge_pop":"fra53"']
@@ -215,17 +220,14 @@ class Renderer:
         f.append(R.framed(',"ts":"', R.ts_matrix(g["ts"]), '"', valid=~off))
         mins = np.array([120, -300, 330, 540, 0])[rng.integers(0, 5, int(off.sum()))]
         f.append(R.sparse(off, ',"ts":"', R.ts_matrix(g["ts"][off], mins), '"'))
-        f.append(self.acct.take(pa.array(acct)))
-        f.append(self.key.take(pa.array(g["key"])))
+        f.append(self.acct_key.take(pa.array(g["key"])))
         org_code = np.where(w.org[acct] >= 0, acct, -1)
         org_code = np.where((org_code >= 0) & (u[:, 1] < 0.005), w.n, org_code)
         org_code = np.where((org_code >= 0) & (u[:, 1] > 0.995), w.n + 1, org_code)
         f.append(R.take(self.org, org_code))
         f.append(R.take(self.model_ep, g["model"].astype(np.int64) * 2 + g["endpoint"]))
         ip, v6 = g["ip"], g["v6"]
-        for sh, voc in ((24, self.oct_first), (16, self.oct_mid), (8, self.oct_mid),
-                        (0, self.oct_last)):
-            f.append(R.take(voc, ((ip >> np.uint32(sh)) & np.uint32(255)).astype(np.int64), ~v6))
+        body = np.zeros((0, 25), np.uint8)
         if v6.any():
             e = g["entry"][v6].astype(np.uint64)
             hi = (np.uint64(0x2a00) + e * np.uint64(7) % np.uint64(0x1ff)) << np.uint64(48)
@@ -240,7 +242,7 @@ class Renderer:
                 body[:, gi * 5 + 4] = ord(":")
             body[:, 20] = ord(":")
             body[:, 21:25] = R.hex64(low)[:, 12:16]
-            f.append(R.sparse(v6, ',"client_ip":"', body, '"'))
+        f.append(R.ip_fragment(',"client_ip":"', ip, v6, body, '"'))
         # GeoIP: 1% no answer (all three fields missing), a new vendor class, an empty country
         variant = np.where(u[:, 3] < 0.002, 1, np.where(u[:, 3] > 0.997, 2, 0))
         f.append(R.take(self.geo, g["entry"] * 3 + variant, u[:, 2] >= 0.01))
@@ -253,22 +255,23 @@ class Renderer:
         opt = u[:, 5]
         think = np.where(opt < 0.94, g["thinking"], 2)
         image = np.where(opt > 0.03, g["image"], 2)
-        f.append(R.take(self.flags, think * 3 + image))
-        f.append(R.take(self.tools, np.minimum(g["tools"], 63), opt <= 0.97))
-        f.append(R.take(self.turns, np.minimum(g["turns"], 63), (opt <= 0.5) | (opt >= 0.53)))
+        tools = np.where(opt <= 0.97, np.minimum(g["tools"], 63), 64)
+        turns = np.where((opt <= 0.5) | (opt >= 0.53), np.minimum(g["turns"], 63), 64)
+        f.append(R.take(self.flags, ((think * 3 + image) * 65 + tools) * 65 + turns))
         upper = u[:, 6] < 0.005  # one gateway build writes upper-case hex
         f.append(R.framed(',"prompt_simhash":"', R.hex64(g["simhash"], upper), '"'))
         f.append(R.take(self.sp, g["sp"]))
-        topic = np.where(u[:, 6] > 0.997, 9 + (u[:, 7] < 0.5), g["topic"])  # classifier v2
-        f.append(R.take(self.topic, topic, u[:, 7] > 0.01))
         cot = g["cot"]
         cm = np.empty((n, 5), np.uint8)
         cm[:, 0] = R.DIG[cot // 1000]
         cm[:, 1] = ord(".")
         R._digits(cm, 2, cot % 1000, 3)
         f.append(R.framed(',"cot_request_score":', cm, valid=u[:, 7] <= 0.99))
+        topic = np.where(u[:, 6] > 0.997, 9 + (u[:, 7] < 0.5), g["topic"])  # classifier v2
+        topic = np.where(u[:, 7] > 0.01, topic, len(C.TOPICS) + len(C.UNKNOWN_TOPICS))
         no_lat = (g["status"] > 0) & (u[:, 5] > 0.4) & (u[:, 5] < 0.5)
-        f.append(R.num(',"latency_ms":', g["latency"], no_lat))
+        f.append(R.take(self.topic_lat, topic + np.where(no_lat, 0, 12)))
+        f.append(R.digits(g["latency"], no_lat))
         # upstream adds a column part-way through the window; a few lines carry debug fields
         tier = (1 + (u[:, 1] > 0.95)) if d >= round(0.6 * w.days) else np.zeros(n, np.int64)
         extra = np.where((u[:, 3] > 0.002) & (u[:, 3] < 0.006),
