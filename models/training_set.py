@@ -1,0 +1,139 @@
+"""The training set: account-days with point-in-time labels, split in time and by account.
+
+Choices (documented here because they decide what the model learns):
+
+- Label cutoff = the as-of day D. A row's label is the account's label as known at the end of D
+  (`models.labels.labels_as_of`): a decision taken after D, or landed after D, never reaches any
+  row. Rows of a positive account are used only from days strictly *before* the decision day:
+  its behaviour before anyone judged it, and never a day whose features could already reflect
+  the decision (cluster features count members already known bad).
+- Negatives are accounts with no distillation label in force as of D (never labelled, or
+  labelled and reinstated: a reinstatement is a judged legitimate account). Accounts under a
+  ban/suspend for another reason (payment fraud, other abuse) are neither: dropped.
+- Maturity: labels come days to weeks after the behaviour, so an unlabelled account seen only
+  in the last days is not yet a confident negative. Rows of the last `maturity_days` days before
+  D are not used at all (for both classes, so that recency cannot separate them).
+- Time split with a gap: validation = the last `val_days` eligible days, training = the days
+  before them minus `gap_days` (shrunk on short histories so that each side keeps a third of the
+  eligible days at least). Validation accounts never appear in training: accounts are assigned
+  to the validation group by a seeded hash of their id (`val_fraction`); training uses only the
+  other group's rows, validation only this group's rows.
+- Negatives are many and alike from day to day: each negative account contributes one row per
+  `negative_stride_days` (a deterministic, hash-phased weekly sample) to training; positives keep
+  every eligible row. Validation keeps every row (per-day precision@k needs each day).
+
+Pure: DataFrames and days in, DataFrames out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+DAY0 = dt.date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    maturity_days: int = 3
+    val_days: int = 7
+    gap_days: int = 1
+    lookback_days: int = 63
+    val_fraction: float = 0.3
+    negative_stride_days: int = 7
+    seed: int = 7
+
+    def as_params(self) -> dict[str, object]:
+        return {f"split_{k}": v for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class SplitBounds:
+    """Inclusive day ranges of one training set (all derived from D and the first feature day)."""
+
+    as_of: dt.date
+    label_cutoff: dt.date
+    first_day: dt.date
+    train_start: dt.date
+    train_end: dt.date
+    val_start: dt.date
+    val_end: dt.date
+
+    def as_params(self) -> dict[str, str]:
+        return {k: v.isoformat() for k, v in asdict(self).items()}
+
+
+class EmptySplit(ValueError):
+    """The eligible history is too short for a training window, a gap and a validation window."""
+
+
+def split_bounds(as_of: dt.date, first_feature_day: dt.date, cfg: SplitConfig) -> SplitBounds:
+    """Train/validation windows for a model trained as of `as_of`.
+
+    `first_feature_day` is the first day with feature rows (the lake's history may be short
+    when the first model is trained): the windows shrink so that validation is at most a third
+    of the eligible days, but the gap always stays.
+    """
+    eligible_end = as_of - dt.timedelta(days=cfg.maturity_days)
+    start = max(first_feature_day, as_of - dt.timedelta(days=cfg.lookback_days - 1))
+    n_days = (eligible_end - start).days + 1
+    val_days = min(cfg.val_days, (n_days - cfg.gap_days) // 3)
+    if val_days < 1:
+        raise EmptySplit(
+            f"only {max(n_days, 0)} eligible feature days between {start} and {eligible_end}: "
+            f"need at least {cfg.gap_days + 3} for training, a {cfg.gap_days}-day gap and "
+            "validation")
+    val_start = eligible_end - dt.timedelta(days=val_days - 1)
+    train_end = val_start - dt.timedelta(days=cfg.gap_days + 1)
+    return SplitBounds(as_of, as_of, first_feature_day, start, train_end, val_start,
+                       eligible_end)
+
+
+def _bucket(account_id, seed: int, modulo: int):
+    """A stable pseudo-random bucket in [0, modulo) from the account id (xxhash64, seeded)."""
+    return F.pmod(F.xxhash64(F.lit(f"split-{seed}"), account_id), F.lit(modulo))
+
+
+def assemble(features: DataFrame, labels: DataFrame, bounds: SplitBounds,
+             feature_names: Sequence[str], cfg: SplitConfig,
+             carry: Sequence[str] = ()) -> DataFrame:
+    """Training and validation rows: account_id, feature_date, label, cluster_key, split, features.
+
+    `labels` is `labels_as_of(enforcement, bounds.label_cutoff)`; `features` has one row per
+    (account_id, feature_date). Only rows inside the windows of `bounds` come out. `carry`:
+    further feature-table columns to bring along (baseline inputs), not model inputs.
+    """
+    carry = [c for c in carry if c not in feature_names]
+    lab = labels.select("account_id", "is_positive", "positive_date", "cluster_key",
+                        "other_enforcement")
+    feats = features.where(
+        (F.col("feature_date") >= F.lit(bounds.train_start))
+        & (F.col("feature_date") <= F.lit(bounds.val_end))
+    ).select("account_id", "feature_date",
+             *[F.col(n).cast("double").alias(n) for n in feature_names], *carry)
+    rows = feats.join(lab, "account_id", "left")
+    positive = F.coalesce(F.col("is_positive"), F.lit(False))
+    other = F.coalesce(F.col("other_enforcement"), F.lit(False))
+    rows = rows.where(~other & (~positive | (F.col("feature_date") < F.col("positive_date"))))
+    in_val_group = _bucket(F.col("account_id"), cfg.seed, 1000) < F.lit(
+        int(round(cfg.val_fraction * 1000)))
+    day_no = F.datediff(F.col("feature_date"), F.lit(DAY0))
+    stride = max(1, cfg.negative_stride_days)
+    sampled = positive | (
+        F.pmod(day_no + _bucket(F.col("account_id"), cfg.seed + 1, stride), F.lit(stride)) == 0)
+    is_train = (~in_val_group & (F.col("feature_date") <= F.lit(bounds.train_end)) & sampled)
+    is_val = in_val_group & (F.col("feature_date") >= F.lit(bounds.val_start))
+    out = rows.select(
+        "account_id", "feature_date",
+        positive.cast("int").alias("label"),
+        F.when(positive, F.col("cluster_key")).alias("cluster_key"),
+        F.when(is_train, F.lit("train")).when(is_val, F.lit("val")).alias("split"),
+        *feature_names, *carry,
+    ).where(F.col("split").isNotNull())
+    # No global sort here (a costly extra job): `models.train.fit` partitions by account and
+    # sorts inside each partition, which is what makes training deterministic.
+    return out
