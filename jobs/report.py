@@ -70,7 +70,7 @@ def build_report(lake: str, date: dt.date) -> str:
 
 
 def build_report_with_summary(lake: str, day: dt.date) -> tuple[str, dict]:
-    """The report's path and its headline numbers (for `make demo` to print)."""
+    """The report's path and a summary of what it shows (for `make demo` to print)."""
     started = time.monotonic()
     data = collect(lake, day)
     page = render(data)
@@ -83,7 +83,12 @@ def build_report_with_summary(lake: str, day: dt.date) -> tuple[str, dict]:
              "secs=%.1f", day, path, data["headline"]["accounts_scored"],
              data["headline"]["critical"], data["headline"]["high"],
              data["headline"]["clusters"], len(page), time.monotonic() - started)
-    return str(path.resolve()), data["headline"]
+    summary = {**data["headline"], "model_name": data["model"].get("name"),
+               "model_version": data["model"].get("version"),
+               "quality_status": data["quality"]["status"],
+               "drift_retrain": data["drift"]["retrain"] if data["drift"]["rows"] else None,
+               "top_cluster": data["clusters"][0] if data["clusters"] else None}
+    return str(path.resolve()), summary
 
 
 # --- collecting the numbers ----------------------------------------------------------------------
