@@ -137,6 +137,9 @@ class Plan:
     dup_same: np.ndarray
     dup_later: np.ndarray  # extra days after the original lands; 0 = no such copy
 
+    def rows(self, a: int, b: int) -> Plan:
+        return Plan(self.lag[a:b], self.kind[a:b], self.dup_same[a:b], self.dup_later[a:b])
+
 
 def plan(source: str, rng: np.random.Generator, lag: np.ndarray | None, n: int,
          no_time_kinds: np.ndarray) -> Plan:

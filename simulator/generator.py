@@ -15,6 +15,7 @@ import shutil
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ from simulator.traffic import Renderer, sample_day
 from simulator.world import DAY_MS, World
 
 SOURCES = ("interactions", "accounts", "enforcement")
-RENDER_ROWS = 125_000  # rows rendered at once: bounds the text held in memory per task
+RENDER_ROWS = 65_536  # rows rendered at once: bounds the text held in memory per task
 GZIP_LEVEL = 1  # JSON compresses ~4x even at level 1; higher levels cost 3-8x the time
 
 
@@ -85,11 +86,13 @@ class _Day:
 
     def write(self, source: str, lag: int, part: int, chunks: list[bytes]) -> None:
         f = _GzipFile(self.path(source, lag, part))
-        blank = self.frng.random() < 0.08  # a stray whitespace-only line (not a line read)
-        for i, a in enumerate(chunks):
-            f.write(a)
-            if blank and i == 0:
-                f.write(b"   \n" if self.frng.random() < 0.5 else b"\n")
+        for c in chunks:
+            f.write(c)
+        self.close(f)
+
+    def close(self, f: _GzipFile) -> None:
+        if self.frng.random() < 0.08:  # a stray whitespace-only line (not a line read)
+            f.write(b"   \n" if self.frng.random() < 0.5 else b"\n")
         f.close()
         self.res.files += 1
 
@@ -99,6 +102,39 @@ class _Day:
         self.enforcement()
         return self.res
 
+    def deliver(self, source: str, tag: int, n: int,
+                render: Callable[[int, int, np.random.Generator], pa.Array], p: F.Plan,
+                ev_day: np.ndarray) -> None:
+        """Render rows [0, n) in chunks, break, copy and route them into files.
+
+        Lines landing today stream into part-0NNNN files of at most LINES_PER_FILE originals;
+        lines landing `lag` days later are collected (a few percent) into part-{lag}0000."""
+        w, d = self.w, self.d
+        late: dict[int, list[bytes]] = {}
+        for part, s0 in enumerate(range(0, n, C.LINES_PER_FILE)):
+            s1 = min(n, s0 + C.LINES_PER_FILE)
+            main: _GzipFile | None = None
+            for sub, a in enumerate(range(s0, s1, RENDER_ROWS)):
+                b = min(s1, a + RENDER_ROWS)
+                crng = np.random.default_rng([w.seed, tag, d, part, sub])
+                text = render(a, b, crng)
+                sp = p.rows(a, b)
+                bad = F.breaks(source, text, sp, d, w.start_ms, (w.seed, tag, 1, d, part, sub))
+                outs, counts, kinds = F.route(text, bad, sp, ev_day[a:b], d, w.days, crng)
+                self.res.add(source, d, counts, kinds)
+                for lag, runs in outs.items():
+                    if lag == 0:
+                        main = main or _GzipFile(self.path(source, 0, part))
+                        for run in runs:
+                            main.write(run)
+                    else:  # copied out: the rendered chunk is released before the next one
+                        late.setdefault(lag, []).append(b"".join(runs))
+                del text, outs
+            if main is not None:
+                self.close(main)
+        for lag in sorted(late):
+            self.write(source, lag, 0, late[lag])
+
     # ---- sources ------------------------------------------------------------------------------
 
     def interactions(self) -> None:
@@ -107,42 +143,9 @@ class _Day:
         cols = sample_day(w, d, rng)
         n = len(cols["ts"])
         p = F.plan("interactions", rng, None, n, np.zeros(n, bool))
-        ev_day = np.full(n, d, np.int64)
-        late: dict[int, list[bytes]] = {}
-        for part, s0 in enumerate(range(0, max(n, 1), C.LINES_PER_FILE)):
-            s1 = min(n, s0 + C.LINES_PER_FILE)
-            main = _GzipFile(self.path("interactions", 0, part)) if d < w.days else None
-            for sub, a in enumerate(range(s0, s1, RENDER_ROWS)):
-                b = min(s1, a + RENDER_ROWS)
-                crng = np.random.default_rng([w.seed, 3, d, part, sub])
-                text = self.rend.render(cols, slice(a, b), d, crng)
-                sp = F.Plan(p.lag[a:b], p.kind[a:b], p.dup_same[a:b], p.dup_later[a:b])
-                bad = F.breaks("interactions", text, sp, d, w.start_ms, (w.seed, 4, d, part, sub))
-                outs, counts, kinds = F.route(text, bad, sp, ev_day[a:b], d, w.days, crng)
-                self.res.add("interactions", d, counts, kinds)
-                for lag, runs in outs.items():
-                    if lag == 0:
-                        for run in runs:
-                            main.write(run)
-                    else:  # copied out: the rendered chunk is released before the next one
-                        late.setdefault(lag, []).append(b"".join(runs))
-            if main is not None:
-                if self.frng.random() < 0.08:
-                    main.write(b"\n")
-                main.close()
-                self.res.files += 1
-        for lag in sorted(late):
-            self.write("interactions", lag, 0, late[lag])
-
-    def _emit(self, source: str, lines: list[str], ev_day: np.ndarray, p: F.Plan,
-              rng: np.random.Generator) -> None:
-        w, d = self.w, self.d
-        text = pa.array(lines, pa.string())
-        bad = F.breaks(source, text, p, d, w.start_ms, (w.seed, 5, d, len(source)))
-        outs, counts, kinds = F.route(text, bad, p, ev_day, d, w.days, rng)
-        self.res.add(source, d, counts, kinds)
-        for lag, runs in sorted(outs.items()):
-            self.write(source, lag, 0, [b"".join(runs)])
+        self.deliver("interactions", 3, n,
+                     lambda a, b, r: self.rend.render(cols, slice(a, b), d, r), p,
+                     np.full(n, d, np.int64))
 
     def accounts(self) -> None:
         w, d = self.w, self.d
@@ -151,29 +154,36 @@ class _Day:
         if not len(sel):
             return
         sel = sel[np.argsort(w.reg_upd[sel], kind="stable")]
+        n = len(sel)
+        lag = w.reg_lag[sel].astype(np.int64)
+        ev_day = (w.reg_upd[sel] - w.start_ms) // DAY_MS
+        p = F.plan("accounts", rng, lag, n, (d + lag) == 0)
+        self.deliver("accounts", 6, n, lambda a, b, r: self._registry_lines(sel[a:b], r), p,
+                     ev_day)
+
+    def _registry_lines(self, sel: np.ndarray, rng: np.random.Generator) -> pa.Array:
+        w = self.w
         a = w.reg_acct[sel]
         n = len(sel)
         u = rng.random((n, 4))
-        created = w.created[a]
         upd = w.reg_upd[sel]
-        cre_s = R.ts_strings(created)
+        cre_s = R.ts_strings(w.created[a])
         upd_s = R.ts_strings(upd)
-        offs = np.flatnonzero(u[:, 0] < 0.02)
-        for i in offs:  # some registry exports write local offsets
+        for i in np.flatnonzero(u[:, 0] < 0.02):  # some registry exports write local offsets
             upd_s[i] = _with_offset(int(upd[i]), 120)
         pay = w.reg_pay[sel]
         lines = []
         for i in range(n):
             ai = int(a[i])
-            rec: dict = {"account_id": str(w.account_id[ai])}
+            rec: dict = {"account_id": w.account_id[ai].decode()}
             if w.org[ai] >= 0:
-                rec["org_id"] = str(w.org_id[w.org[ai]])
+                rec["org_id"] = w.org_id[w.org[ai]].decode()
             elif u[i, 1] < 0.5:
                 rec["org_id"] = None
             rec["created_at"] = cre_s[i]
             rec["updated_at"] = upd_s[i]
             rec["signup_channel"] = C.SIGNUP_CHANNELS[w.channel[ai]]
-            rec["payment_fingerprint"] = str(w.pay_fp_arr[pay[i]]) if pay[i] >= 0 else None
+            rec["payment_fingerprint"] = w.pay_fp_arr[pay[i]].decode() if pay[i] >= 0 else None
             rec["email_domain"] = w.domains[w.email[ai]]
             if u[i, 2] < 0.005:
                 rec["billing_country"] = ""
@@ -184,10 +194,7 @@ class _Day:
             if u[i, 3] < 0.03:  # a column upstream added later
                 rec["marketing_opt_in"] = bool(u[i, 3] < 0.015)
             lines.append(orjson.dumps(rec).decode() + "\n")
-        lag = w.reg_lag[sel].astype(np.int64)
-        ev_day = (upd - w.start_ms) // DAY_MS
-        p = F.plan("accounts", rng, lag, n, (d + lag) == 0)
-        self._emit("accounts", lines, ev_day, p, rng)
+        return pa.array(lines, pa.string())
 
     def enforcement(self) -> None:
         w, d = self.w, self.d
@@ -197,7 +204,7 @@ class _Day:
             return
         lines = []
         for i in sel:
-            rec: dict = {"account_id": str(w.account_id[w.enf_acct[i]]),
+            rec: dict = {"account_id": w.account_id[w.enf_acct[i]].decode(),
                          "decided_at": F.fmt_ms(int(w.enf_ms[i])),
                          "action": C.ACTIONS[w.enf_action[i]],
                          "reason": C.REASONS[w.enf_reason[i]]}
@@ -226,8 +233,9 @@ class _Day:
         p.kind = np.where(is_twin, twin_kind, "")
         p.dup_same &= ~is_twin
         p.dup_later = np.where(is_twin, 0, p.dup_later)
-        ev_day = np.full(n, d, np.int64)
-        self._emit("enforcement", lines, ev_day, p, rng)
+        text = pa.array(lines, pa.string())
+        self.deliver("enforcement", 7, n, lambda a, b, r: text[a:b], p,
+                     np.full(n, d, np.int64))
 
 
 def _with_offset(ms: int, minutes: int) -> str:
@@ -267,9 +275,11 @@ def _truth(w: World, lake: Path, merged: DayResult, seconds: float) -> dict:
     strat = np.array([c.strategy for c in w.campaigns] + [""], dtype=object)
     camp_i = np.where(att, w.camp, len(w.campaigns))
     population = np.where(att, cids[camp_i], np.array(C.POPS, dtype=object)[w.pop])
-    org = np.where(w.org >= 0, w.org_id[np.maximum(w.org, 0)] if len(w.org_id) else "", None)
+    has_org = w.org >= 0
+    org = pa.array(w.org_id[np.maximum(w.org, 0)] if len(w.org_id) else np.full(w.n, b""),
+                   mask=~has_org).cast(pa.string())
     table = pa.table({
-        "account_id": pa.array(w.account_id.astype(object), pa.string()),
+        "account_id": pa.array(w.account_id).cast(pa.string()),
         "role": pa.array(np.where(att, "attacker", "legit").astype(object), pa.string()),
         "population": pa.array(population, pa.string()),
         "campaign_id": pa.array(np.where(att, cids[camp_i], None), pa.string()),
@@ -280,7 +290,7 @@ def _truth(w: World, lake: Path, merged: DayResult, seconds: float) -> dict:
             np.where(first_label < np.iinfo(np.int64).max, first_label, 0).astype(
                 "datetime64[ms]"), mask=first_label == np.iinfo(np.int64).max,
             type=pa.timestamp("ms", tz="UTC")),
-        "org_id": pa.array(org, pa.string()),
+        "org_id": org,
         "created_at": pa.array(w.created.astype("datetime64[ms]"),
                                type=pa.timestamp("ms", tz="UTC")),
     })

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from simulator import catalog as C
 from simulator import render as R
@@ -55,19 +56,27 @@ def sample_day(w: World, d: int, rng: np.random.Generator) -> dict[str, np.ndarr
     if len(sel):
         ts[sel] = day0 + start_h[sel] * HOUR_MS + (rng.random(len(sel)) * 4 * HOUR_MS).astype(
             np.int64)
-    # nobody sends before sign-up, after a ban, or while suspended
+    # nobody sends before sign-up or after a ban: the day's intensity already counts only the
+    # active part of the day, so move such lines into it rather than lose them
+    lo = np.maximum(w.created[acct], day0)
+    hi = np.minimum(w.end[acct], day0 + DAY_MS)
+    out_of = np.flatnonzero((ts < lo) | (ts >= hi))
+    ts[out_of] = lo[out_of] + (rng.random(len(out_of)) * np.maximum(
+        hi[out_of] - lo[out_of], 1)).astype(np.int64)
+    # ... nor while suspended
     ok = (ts >= w.created[acct]) & (ts < w.end[acct]) & ~(
         (ts >= w.pause_from[acct]) & (ts < w.pause_to[acct]))
     order = np.argsort(ts[ok], kind="stable")
     acct, ts = acct[ok][order], ts[ok][order]
+    del ok, order, hour, camp, spec, start_h
     n = len(acct)
     pop = w.pop[acct]
-    out: dict[str, np.ndarray] = {"acct": acct, "ts": ts}
+    # compact dtypes: a seed-scale day is 1.3 M rows and two days are in flight at once
+    out: dict[str, np.ndarray] = {"acct": acct.astype(np.int32), "ts": ts}
 
     # model: family by population; a new release is adopted at the population's pace
     u = rng.random(n)
-    cdf = C.FAMILY_CDF[pop]
-    fam = (u > cdf[:, 0]).astype(np.int64) + (u > cdf[:, 1])
+    fam = (u > C.FAMILY_CDF[pop, 0]).astype(np.int64) + (u > C.FAMILY_CDF[pop, 1])
     chaser = pop == C.P_RELEASE
     if w.release_ms[1] is not None:  # a release chaser also jumps to the newest family
         fam = np.where(chaser & (ts >= w.release_ms[1]) & (rng.random(n) < 0.9), 1, fam)
@@ -98,19 +107,22 @@ def sample_day(w: World, d: int, rng: np.random.Generator) -> dict[str, np.ndarr
         blk = net.blocks[net.blk_off[e] + rng.integers(0, 1 << 30, len(proxy)) % net.blk_n[e]]
         entry[proxy] = e
         ip[proxy] = blk + rng.integers(256, 65280, len(proxy)).astype(np.uint32)
-    out["entry"], out["ip"] = entry, ip
+    out["entry"], out["ip"] = entry.astype(np.int16), ip
     itype = w.net.iptype[entry]
     out["v6"] = (rng.random(n) < w.p_v6[acct]) & ((itype == C.IPT_RES) | (itype == C.IPT_MOB))
     nk = w.n_keys[acct]
-    out["key"] = w.key_off[acct] + np.minimum((nk * rng.random(n) ** 2).astype(np.int64), nk - 1)
+    out["key"] = (w.key_off[acct] + np.minimum((nk * rng.random(n) ** 2).astype(np.int64),
+                                               nk - 1)).astype(np.int32)
 
     # prompt: a template (near-duplicate SimHash) or a fresh random prompt
     templ = (rng.random(n) < w.p_tmpl[acct]) & (w.t_n[acct] > 0)
     ti = np.flatnonzero(templ)
     simhash = rng.integers(0, 2**63, n, dtype=np.int64).astype(np.uint64) * np.uint64(2) + (
         rng.integers(0, 2, n).astype(np.uint64))
-    topic = (rng.random(n)[:, None] > w.topic_cdf[acct]).sum(1).astype(np.int8)
-    topic = np.minimum(topic, 8)
+    ut = rng.random(n, dtype=np.float32)
+    topic = np.zeros(n, np.int8)
+    for k in range(8):  # inverse CDF one column at a time (no n x 9 temporary)
+        topic += ut > w.topic_cdf[acct, k]
     if len(ti):
         a = acct[ti]
         week = d // 7
@@ -125,13 +137,14 @@ def sample_day(w: World, d: int, rng: np.random.Generator) -> dict[str, np.ndarr
     spn = w.sp_n[acct]
     has_sp = (rng.random(n) < w.p_sp[acct]) & (spn > 0)
     out["sp"] = np.where(has_sp, w.sp_off[acct] + rng.integers(0, 1 << 30, n) % np.maximum(spn, 1),
-                         -1)
+                         -1).astype(np.int32)
 
     thinking = rng.random(n) < w.p_thinking[acct]
     out["thinking"] = thinking.astype(np.int8)
     st = rng.random(n)
-    scdf = C.STATUS_CDF[pop]
-    status = (st[:, None] > scdf[:, :4]).sum(1).astype(np.int8)
+    status = np.zeros(n, np.int8)
+    for k in range(4):
+        status += st > C.STATUS_CDF[pop, k]
     out["status"] = status
     mu_in, sd_in = C.IN_TOK[pop, 0], C.IN_TOK[pop, 1]
     mu_out, sd_out = C.OUT_TOK[pop, 0], C.OUT_TOK[pop, 1]
@@ -139,17 +152,20 @@ def sample_day(w: World, d: int, rng: np.random.Generator) -> dict[str, np.ndarr
     out_tok = np.exp(mu_out + sd_out * rng.standard_normal(n)) * w.tok_mult[acct, 1]
     out_tok *= np.where(thinking, 1.8, 1.0)
     ok200 = status == 0
-    out["in_tok"] = np.maximum(in_tok, 1).astype(np.int64)
-    out["out_tok"] = np.where(ok200, np.maximum(out_tok, 1), 0).astype(np.int64)
+    out["in_tok"] = np.minimum(np.maximum(in_tok, 1), 2**31 - 1).astype(np.int32)
+    out["out_tok"] = np.minimum(np.where(ok200, np.maximum(out_tok, 1), 0), 2**31 - 1).astype(
+        np.int32)
     lat = 250 + out_tok * rng.uniform(8, 22, n) + thinking * rng.uniform(500, 3000, n)
-    out["latency"] = np.where(ok200, lat, rng.uniform(5, 400, n)).astype(np.int64)
-    out["turns"] = rng.geometric(C.TURNS_P[pop]).astype(np.int64)
+    out["latency"] = np.minimum(np.where(ok200, lat, rng.uniform(5, 400, n)), 2**31 - 1).astype(
+        np.int32)
+    del in_tok, out_tok, lat
+    out["turns"] = np.minimum(rng.geometric(C.TURNS_P[pop]), 63).astype(np.int8)
     agentic = topic == C.T_AGENTIC
     tools = np.where(rng.random(n) < C.P_TOOLS[pop], 1 + rng.poisson(2, n), 0)
-    out["tools"] = np.where(agentic, 1 + rng.poisson(6, n), tools).astype(np.int64)
+    out["tools"] = np.minimum(np.where(agentic, 1 + rng.poisson(6, n), tools), 63).astype(np.int8)
     out["image"] = (topic == C.T_VISION) | (rng.random(n) < C.P_IMAGE[pop])
     a_, b_ = C.COT_BETA[pop, 0], C.COT_BETA[pop, 1]
-    out["cot"] = np.round(rng.beta(a_, b_) * 1000).astype(np.int64)
+    out["cot"] = np.round(rng.beta(a_, b_) * 1000).astype(np.int16)
     return out
 
 
@@ -163,15 +179,20 @@ class Renderer:
         self.w = w
         # a key belongs to one account: one fragment carries both ids
         owner = np.repeat(np.arange(w.n), w.n_keys)
-        self.acct_key = pa.array(np.char.add(np.char.add(np.char.add(
-            np.char.add(',"account_id":"', w.account_id[owner]), '","api_key_id":"'), w.key_id),
-            '"'))
-        org = (np.char.add(np.char.add(',"org_id":"', w.org_id[np.maximum(w.org, 0)]), '"')
-               if len(w.org_id) else np.full(w.n, "", dtype="U1"))
+        self.acct_key = pc.binary_join_element_wise(
+            ',"account_id":"', _text(w.account_id[owner]), '","api_key_id":"', _text(w.key_id),
+            '"', "")
+        del owner
         # account's org, then two upstream variants: an empty string and an explicit null
-        org = np.concatenate([org, [',"org_id":""', ',"org_id":null']])
-        self.org = pa.array(org, mask=np.concatenate([w.org < 0, [False, False]]))
-        self.sp = pa.array(np.char.add(np.char.add(',"system_prompt_hash":"', w.sys_prompt), '"'))
+        has = w.org >= 0
+        orgs = pa.array(np.concatenate([w.org_id[np.maximum(w.org, 0)] if len(w.org_id) else
+                                        np.full(w.n, b"", "S1"), [b"", b""]]),
+                        mask=np.concatenate([~has, [False, False]])).cast(pa.string())
+        self.org = pc.binary_join_element_wise(',"org_id":"', orgs, '"', "")
+        self.org = pa.concat_arrays([self.org[:w.n], pa.array([',"org_id":""',
+                                                               ',"org_id":null'])])
+        self.sp = pc.binary_join_element_wise(',"system_prompt_hash":"', _text(w.sys_prompt),
+                                              '"', "")
         self.model_ep = pa.array([f',"model":"{m}","endpoint":"{e}"' for m in C.MODELS
                                   for e in C.ENDPOINTS])
         # geo triple per network entry: normal, vendor's new ip_type class, empty country
@@ -245,7 +266,7 @@ class Renderer:
         f.append(R.ip_fragment(',"client_ip":"', ip, v6, body, '"'))
         # GeoIP: 1% no answer (all three fields missing), a new vendor class, an empty country
         variant = np.where(u[:, 3] < 0.002, 1, np.where(u[:, 3] > 0.997, 2, 0))
-        f.append(R.take(self.geo, g["entry"] * 3 + variant, u[:, 2] >= 0.01))
+        f.append(R.take(self.geo, g["entry"].astype(np.int64) * 3 + variant, u[:, 2] >= 0.01))
         ua = np.where(u[:, 4] < 0.003, len(C.USER_AGENTS), w.ua[acct])
         f.append(R.take(self.ua, ua, u[:, 4] < 0.98))
         f.append(',"input_tokens":')
@@ -253,15 +274,15 @@ class Renderer:
         f.append(',"output_tokens":')
         f.append(R.digits(g["out_tok"]))
         opt = u[:, 5]
-        think = np.where(opt < 0.94, g["thinking"], 2)
-        image = np.where(opt > 0.03, g["image"], 2)
-        tools = np.where(opt <= 0.97, np.minimum(g["tools"], 63), 64)
-        turns = np.where((opt <= 0.5) | (opt >= 0.53), np.minimum(g["turns"], 63), 64)
+        think = np.where(opt < 0.94, g["thinking"], 2).astype(np.int64)
+        image = np.where(opt > 0.03, g["image"], 2).astype(np.int64)
+        tools = np.where(opt <= 0.97, g["tools"], 64).astype(np.int64)
+        turns = np.where((opt <= 0.5) | (opt >= 0.53), g["turns"], 64)
         f.append(R.take(self.flags, ((think * 3 + image) * 65 + tools) * 65 + turns))
         upper = u[:, 6] < 0.005  # one gateway build writes upper-case hex
         f.append(R.framed(',"prompt_simhash":"', R.hex64(g["simhash"], upper), '"'))
         f.append(R.take(self.sp, g["sp"]))
-        cot = g["cot"]
+        cot = g["cot"].astype(np.int64)
         cm = np.empty((n, 5), np.uint8)
         cm[:, 0] = R.DIG[cot // 1000]
         cm[:, 1] = ord(".")
@@ -270,7 +291,7 @@ class Renderer:
         topic = np.where(u[:, 6] > 0.997, 9 + (u[:, 7] < 0.5), g["topic"])  # classifier v2
         topic = np.where(u[:, 7] > 0.01, topic, len(C.TOPICS) + len(C.UNKNOWN_TOPICS))
         no_lat = (g["status"] > 0) & (u[:, 5] > 0.4) & (u[:, 5] < 0.5)
-        f.append(R.take(self.topic_lat, topic + np.where(no_lat, 0, 12)))
+        f.append(R.take(self.topic_lat, topic.astype(np.int64) + np.where(no_lat, 0, 12)))
         f.append(R.digits(g["latency"], no_lat))
         # upstream adds a column part-way through the window; a few lines carry debug fields
         tier = (1 + (u[:, 1] > 0.95)) if d >= round(0.6 * w.days) else np.zeros(n, np.int64)
@@ -278,3 +299,8 @@ class Renderer:
                          1 + (u[:, 4] * 1000).astype(np.int64) % 4, 0)
         f.append(R.take(self.tail, (tier * 5 + extra) * 5 + g["status"]))
         return R.join_lines(f)
+
+
+def _text(ids: np.ndarray) -> pa.Array:
+    """numpy byte strings (ASCII ids) as an Arrow string array."""
+    return pa.array(ids).cast(pa.string())

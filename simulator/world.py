@@ -21,17 +21,24 @@ NEVER = np.iinfo(np.int64).max // 4  # "no end": far future, still safe to add a
 ID_ALPHABET = np.frombuffer(b"0123456789abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
 
 
+def _with_prefix(prefix: str, chars: np.ndarray) -> np.ndarray:
+    """Byte strings (numpy 'S', one byte a character) of prefix + each row of chars."""
+    p = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    n, length = chars.shape
+    m = np.empty((n, len(p) + length), dtype=np.uint8)
+    m[:, :len(p)] = p
+    m[:, len(p):] = chars
+    return m.view(f"S{len(p) + length}").ravel()
+
+
 def random_ids(rng: np.random.Generator, n: int, prefix: str, length: int = 20) -> np.ndarray:
     """Opaque ids: prefix + uniform base-36 characters, the same law for every role."""
-    chars = ID_ALPHABET[rng.integers(0, len(ID_ALPHABET), size=(n, length))]
-    body = np.ascontiguousarray(chars).view(f"S{length}").ravel().astype(f"U{length}")
-    return np.char.add(prefix, body)
+    return _with_prefix(prefix, ID_ALPHABET[rng.integers(0, len(ID_ALPHABET), size=(n, length))])
 
 
 def random_hex(rng: np.random.Generator, n: int, prefix: str, length: int = 32) -> np.ndarray:
-    chars = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)[rng.integers(0, 16, (n, length))]
-    body = np.ascontiguousarray(chars).view(f"S{length}").ravel().astype(f"U{length}")
-    return np.char.add(prefix, body)
+    hexd = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    return _with_prefix(prefix, hexd[rng.integers(0, 16, (n, length))])
 
 
 def flip_masks(rng: np.random.Generator, k: np.ndarray) -> np.ndarray:
@@ -851,11 +858,12 @@ class World:
         rng, n, days = self.rng, self.n, self.days
         assert self._next == n, (self._next, n)
         self.account_id = random_ids(rng, n, "acct_", 20)
-        self.org_id = np.concatenate(self.org_ids) if self.org_ids else np.zeros(0, "U24")
-        self.pay_fp_arr = np.concatenate(self.pay_fp) if self.pay_fp else np.zeros(0, "U35")
+        self.org_id = np.concatenate(self.org_ids) if self.org_ids else np.zeros(0, "S24")
         self.template = np.concatenate(self.templates)
         self.tmpl_topic = np.concatenate(self.template_topic)
         self.sys_prompt = np.concatenate(self.sys_prompts)
+        # the build-time pieces are no longer needed (memory is the budget at seed scale)
+        self.org_ids, self.templates, self.template_topic, self.sys_prompts = [], [], [], []
         self.special_mult = (np.stack(self.special_rows) if self.special_rows
                              else np.ones((1, days), np.float32))
         self.sweep_start = (np.stack(self.sweep_rows) if self.sweep_rows
@@ -1011,6 +1019,7 @@ class World:
         new_card = (k == 3) | (up_tier & (pay < 0))
         pay[new_card] = self._new_pay(int(new_card.sum()))
         self.pay_fp_arr = np.concatenate(self.pay_fp)
+        self.pay_fp = []
         self.reg_tier, self.reg_verified, self.reg_pay = tier, ver, pay
         lag = rng.choice(4, size=len(a), p=[.7, .15, .1, .05])
         lag[self.reg_snapshot] = 0
