@@ -302,9 +302,8 @@ class World:
     def _billing(self, k: int) -> np.ndarray:
         ccs = list(C.BILLING_W)
         w = np.array([C.BILLING_W[c] for c in ccs], dtype=np.float64)
-        pick = self.rng.choice(len(ccs), size=k, p=w / w.sum())
-        return np.array([C.COUNTRIES.index(ccs[i]) for i in pick], dtype=np.int16)[
-            np.arange(k)] if k else np.zeros(0, np.int16)
+        code = np.array([C.COUNTRIES.index(c) for c in ccs], dtype=np.int16)
+        return code[self.rng.choice(len(ccs), size=k, p=w / w.sum())]
 
     def _set_net(self, idx: np.ndarray, slot: int, entry: np.ndarray, base: np.ndarray,
                  span: int | np.ndarray, kind: int = 0) -> None:
@@ -632,7 +631,6 @@ class World:
             self.p_sp[idx] = 0.3
             self.sp_off[idx] = self._new_sys(k) + np.arange(k, dtype=np.int32)
             self.sp_n[idx] = 1
-        self.reseller_owner = dict(zip(cust.tolist(), owner_c.tolist(), strict=True))
 
     # ---- attackers ------------------------------------------------------------------------------
 
@@ -744,7 +742,8 @@ class World:
         self.created[idx] = created
         self.end[idx] = end
         # --- identity, payment, network per strategy
-        self.tz[idx] = 8 if strategy != "thin_spread" else 0
+        # operators' clocks: only non-bursty strategies follow a local rhythm at all
+        self.tz[idx] = 8
         tw = self._topic_w(pop)
         n_t = {"hydra": min(400, max(20, k // 5)), "thin_spread": min(400, max(50, k // 2)),
                "release_chaser": min(300, max(20, k // 3)),
