@@ -232,16 +232,19 @@ class World:
         self._n_org += k
         return np.arange(self._n_org - k, self._n_org, dtype=np.int32)
 
-    def _new_templates(self, k: int, topic_w: np.ndarray,
-                       base: np.ndarray | None = None) -> int:
-        """k template hashes (random, or near a base) with topics drawn from topic_w."""
+    def _new_templates(self, k: int, topic_w: np.ndarray | None = None,
+                       hashes: np.ndarray | None = None,
+                       topics: np.ndarray | None = None) -> int:
+        """k prompt templates: random 64-bit SimHashes (or given ones) with their topics
+        (drawn from topic_w unless given). Returns the index of the first."""
         rng = self.rng
-        h = rng.integers(0, 2**63, k, dtype=np.int64).astype(np.uint64) * np.uint64(2) \
-            + rng.integers(0, 2, k).astype(np.uint64)
-        if base is not None:
-            h = base
-        self.templates.append(h)
-        self.template_topic.append(rng.choice(9, size=k, p=topic_w / topic_w.sum()).astype(np.int8))
+        if hashes is None:
+            hashes = rng.integers(0, 2**63, k, dtype=np.int64).astype(np.uint64) * np.uint64(2) \
+                + rng.integers(0, 2, k).astype(np.uint64)
+        if topics is None:
+            topics = rng.choice(9, size=k, p=topic_w / topic_w.sum())
+        self.templates.append(hashes)
+        self.template_topic.append(np.asarray(topics, dtype=np.int8))
         self._n_tmpl += k
         return self._n_tmpl - k
 
@@ -346,7 +349,6 @@ class World:
     # ---- legitimate populations ----------------------------------------------------------------
 
     def _build_legit(self) -> None:
-        rng = self.rng
         counts = np.floor(C.LEGIT_ACCOUNT_SHARE * self.n_legit).astype(int)
         n_res = max(2, round(self.n_legit * 0.0002))
         counts[C.P_RESELLER] = max(counts[C.P_RESELLER], n_res)
@@ -358,7 +360,6 @@ class World:
         self._eval_labs(self._take(counts[C.P_EVAL]))
         self._classes(self._take(counts[C.P_UNIV]))
         self._resellers(self._take(counts[C.P_RESELLER]), self._take(counts[C.P_RCUST]), n_res)
-        del rng
 
     def _individuals(self, idx: np.ndarray) -> None:
         rng, net, k = self.rng, self.net, len(idx)
@@ -495,18 +496,14 @@ class World:
         self.n_keys[idx] = rng.integers(2, 9, k)
         # Public benchmarks: items share an instruction wrapper (so they sit ~12 bits apart),
         # every lab adds its own harness prefix (2 bits), and a sweep repeats items exactly.
-        if not hasattr(self, "_bench"):
-            n_bench, per = 4, 120
-            bases = rng.integers(0, 2**63, n_bench, dtype=np.int64).astype(np.uint64) * 2 + 1
-            items = np.repeat(bases, per) ^ flip_masks(rng, np.full(n_bench * per, 12))
-            topics = np.repeat(np.array([C.T_MATH, C.T_MATH, C.T_CODING, C.T_AGENTIC]), per)
-            self._bench = (items, topics.astype(np.int8))
-        items, topics = self._bench
+        n_bench, per = 4, 120
+        bases = rng.integers(0, 2**63, n_bench, dtype=np.int64).astype(np.uint64) * 2 + 1
+        items = np.repeat(bases, per) ^ flip_masks(rng, np.full(n_bench * per, 12))
+        topics = np.repeat(np.array([C.T_MATH, C.T_MATH, C.T_CODING, C.T_AGENTIC]), per)
         t0 = np.zeros(m, np.int64)
         for o in range(m):
             wrapped = items ^ flip_masks(rng, np.full(1, 2))[0]
-            t0[o] = self._new_templates(len(items), np.ones(9), wrapped)
-            self.template_topic[-1] = topics.copy()
+            t0[o] = self._new_templates(len(items), hashes=wrapped, topics=topics)
         self.t_off[idx], self.t_n[idx], self.t_pick[idx] = t0[local], len(items), len(items)
         self.flips[idx] = 0
         self.sp_off[idx] = self._new_sys(m) + local
@@ -635,7 +632,7 @@ class World:
     # ---- attackers ------------------------------------------------------------------------------
 
     def _build_attackers(self) -> None:
-        rng, days = self.rng, self.days
+        days = self.days
         specs = C.CAMPAIGN_SPECS[:C.CAMPAIGNS_PER_SCALE[self.scale]]
         acc_share = np.array([s[1] for s in specs])
         vol_share = np.array([s[2] for s in specs])
@@ -653,7 +650,6 @@ class World:
             vol = self._volume(strategy, s0, e0)
             camp.volume = vol / max(vol.sum(), 1e-9) * vol_total[ci]
             self.campaigns.append(camp)
-        del rng
 
     def _volume(self, strategy: str, s0: int, e0: int) -> np.ndarray:
         d = np.arange(self.days)
