@@ -1,0 +1,406 @@
+"""The Airflow DAGs: safe to parse, well-formed, thin over riskctl, and equal to `riskctl run`.
+
+Airflow is imported only in subprocesses (with their own AIRFLOW_HOME): it configures logging
+and settings at import, which must not leak into the rest of the test session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DAGS = REPO / "dags"
+PY = sys.executable
+SPARK_CONN = '{"conn_type": "spark", "host": "local[2]"}'
+DAILY_ORDER = ["wait_for_interactions", "ingest", "validate", "features", "train_if_due",
+               "score_and_publish"]
+
+
+def airflow_env(home: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        "AIRFLOW_CONN_SPARK_LOCAL": SPARK_CONN,
+    })
+    env.update(extra)
+    return env
+
+
+def run_json(code: str, env: dict[str, str], timeout: int = 300) -> dict:
+    """Run `code` in a fresh interpreter; it prints one JSON line prefixed with RESULT=."""
+    proc = subprocess.run([PY, "-c", textwrap.dedent(code)], env=env, capture_output=True,
+                          text=True, timeout=timeout, cwd=str(REPO))
+    found = re.findall(r"^RESULT=(.*)$", proc.stdout, re.M)
+    assert found, (f"no result (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n"
+                   f"{proc.stderr[-3000:]}")
+    return json.loads(found[-1])
+
+
+# Parses a DAG folder the way the DAG processor does, with connections and Variables booby-
+# trapped, then describes every DAG: what the integrity and structure tests need, as JSON.
+PARSE = """
+import json, sys, time
+from unittest import mock
+
+started = time.monotonic()
+
+def trap(kind):
+    def boom(*args, **kwargs):
+        raise RuntimeError(f"{kind} read at parse time")
+    return boom
+
+import airflow.sdk as sdk
+from airflow.models.connection import Connection as ModelConnection
+from airflow.models.variable import Variable as ModelVariable
+
+traps = [
+    mock.patch.object(sdk.BaseHook, "get_connection", trap("connection")),
+    mock.patch.object(sdk.Connection, "get", trap("connection")),
+    mock.patch.object(sdk.Variable, "get", trap("variable")),
+    mock.patch.object(ModelConnection, "get_connection_from_secrets", trap("connection")),
+    mock.patch.object(ModelVariable, "get", trap("variable")),
+]
+for t in traps:
+    t.start()
+
+from airflow.models.dagbag import DagBag
+
+bag = DagBag(dag_folder=FOLDER, include_examples=False)
+secs = time.monotonic() - started
+dags = {}
+for dag_id, dag in bag.dags.items():
+    tasks = {}
+    for t in dag.tasks:
+        tasks[t.task_id] = {
+            "class": type(t).__name__,
+            "mro": [c.__name__ for c in type(t).__mro__],
+            "owner": t.owner,
+            "retries": t.retries,
+            "backoff": bool(t.retry_exponential_backoff),
+            "depends_on_past": t.depends_on_past,
+            "upstream": sorted(t.upstream_task_ids),
+            "downstream": sorted(t.downstream_task_ids),
+            "conn_id": getattr(t, "_conn_id", None),
+            "application": getattr(t, "application", None),
+            "args": getattr(t, "application_args", None),
+            "jars": getattr(t, "jars", None),
+            "conf": getattr(t, "conf", None),
+            "outlets": sorted(getattr(o, "uri", str(o)) for o in t.outlets),
+            "mode": getattr(t, "mode", None),
+            "soft_fail": getattr(t, "soft_fail", None),
+            "timeout": getattr(t, "timeout", None),
+        }
+    dags[dag_id] = {
+        "fileloc": dag.fileloc,
+        "tags": sorted(dag.tags),
+        "doc_md": dag.doc_md or "",
+        "catchup": dag.catchup,
+        "max_active_runs": dag.max_active_runs,
+        "timetable": type(dag.timetable).__name__,
+        "tasks": tasks,
+    }
+print("RESULT=" + json.dumps({
+    "errors": {k: str(v) for k, v in bag.import_errors.items()},
+    "dags": dags,
+    "pyspark": sorted(m for m in sys.modules if m == "pyspark" or m.startswith("pyspark.")),
+    "secs": round(secs, 2),
+}, default=str))
+"""
+
+
+def parse_folder(folder: Path, home: Path) -> dict:
+    return run_json(PARSE.replace("FOLDER", repr(str(folder))), airflow_env(home))
+
+
+@pytest.fixture(scope="module")
+def parsed(tmp_path_factory) -> dict:
+    return parse_folder(DAGS, tmp_path_factory.mktemp("airflow_home"))
+
+
+def test_every_dag_file_imports_without_error(parsed):
+    assert parsed["errors"] == {}
+    files = {Path(d["fileloc"]).name for d in parsed["dags"].values()}
+    assert files == {"risk_daily.py", "risk_retrain.py", "lake_maintenance.py"}
+    assert set(parsed["dags"]) == {"risk_daily", "risk_retrain", "lake_maintenance"}
+
+
+def test_parsing_imports_no_spark_and_reads_no_connection_or_variable(parsed):
+    # The traps raise inside any DAG file that reads one: it would show up as an import error.
+    assert parsed["errors"] == {}
+    assert parsed["pyspark"] == []
+    for dag in parsed["dags"].values():
+        for task in dag["tasks"].values():
+            # Jars and confs are resolved when the task runs, not when the file is parsed.
+            assert task["jars"] is None and task["conf"] in (None, {})
+
+
+def test_the_parse_checks_catch_offending_dags(tmp_path):
+    """Negative control: DAG files that read a Variable, a connection, or import pyspark."""
+    bad = tmp_path / "bad_dags"
+    bad.mkdir()
+    header = "from airflow.sdk import dag, BaseHook, Variable\n"
+    (bad / "reads_variable.py").write_text(
+        header + "LAKE = Variable.get('lake')\n@dag(schedule=None)\ndef v():\n    pass\nv()\n")
+    (bad / "reads_connection.py").write_text(
+        header + "C = BaseHook.get_connection('spark_local')\n"
+        "@dag(schedule=None)\ndef c():\n    pass\nc()\n")
+    (bad / "imports_spark.py").write_text(
+        header + "import pyspark  # noqa\n@dag(schedule=None)\ndef s():\n    pass\ns()\n")
+    out = parse_folder(bad, tmp_path / "home")
+    errors = {Path(k).name: v for k, v in out["errors"].items()}
+    assert "variable read at parse time" in errors["reads_variable.py"]
+    assert "connection read at parse time" in errors["reads_connection.py"]
+    assert "pyspark" in out["pyspark"]
+
+
+def test_every_dag_has_tags_owner_retries_and_a_doc(parsed):
+    for dag_id, dag in parsed["dags"].items():
+        assert dag["tags"], dag_id
+        assert len(dag["doc_md"].strip()) > 200, dag_id
+        assert dag["max_active_runs"] == 1 and dag["catchup"] is False, dag_id
+        for task_id, task in dag["tasks"].items():
+            assert task["owner"] and task["owner"] != "airflow", (dag_id, task_id)
+            if "RiskSparkSubmitOperator" in task["mro"]:
+                assert task["retries"] >= 1 and task["backoff"], (dag_id, task_id)
+
+
+def test_risk_daily_runs_the_steps_of_riskctl_run_in_order(parsed):
+    dag = parsed["dags"]["risk_daily"]
+    tasks = dag["tasks"]
+    assert set(tasks) == set(DAILY_ORDER)
+    for before, after in zip(DAILY_ORDER, DAILY_ORDER[1:], strict=False):
+        assert tasks[before]["downstream"] == [after]
+        assert tasks[after]["upstream"] == [before]
+    assert tasks[DAILY_ORDER[0]]["upstream"] == [] and tasks[DAILY_ORDER[-1]]["downstream"] == []
+    # Days strictly in order: one active run, and each task waits for yesterday's.
+    assert all(t["depends_on_past"] for t in tasks.values())
+    assert dag["timetable"] == "CronDataIntervalTimetable"  # ds = the day that just ended
+
+    commands = [tasks[t]["args"][0] for t in DAILY_ORDER[1:]]
+    assert commands == ["ingest", "validate", "features", "train-if-due", "score"]
+    for task_id in DAILY_ORDER[1:]:
+        t = tasks[task_id]
+        assert "SparkSubmitOperator" in t["mro"]
+        assert t["conn_id"] == "spark_local"
+        assert t["application"] == str(REPO / "jobs" / "cli.py")
+        assert t["args"][1:] == ["--lake", t["args"][2], "--start", "{{ ds }}"]
+    assert tasks["score_and_publish"]["outlets"] == [
+        "risk://gold/account_clusters_daily", "risk://gold/account_scores_daily"]
+
+
+def test_risk_daily_steps_match_riskctl_run_and_the_cli():
+    """The DAG's subcommands are those `riskctl run` chains, in the same order."""
+    import inspect
+
+    from jobs import run
+    from jobs.cli import build_parser
+
+    labels = re.findall(r'timed\("(\w+)"', inspect.getsource(run.run_day))
+    # Drift is computed inside the policy step in the DAG (train-if-due), beside training.
+    folded = [("train" if label == "drift" else label) for label in labels]
+    folded = [x for i, x in enumerate(folded) if i == 0 or folded[i - 1] != x]
+    assert folded == ["ingest", "validate", "features", "train", "score"]
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert {"ingest", "validate", "features", "train-if-due", "score", "train", "promote",
+            "maintain"} <= set(sub.choices)
+
+
+def test_wait_sensor_reschedules_and_fails_loudly(parsed):
+    wait = parsed["dags"]["risk_daily"]["tasks"]["wait_for_interactions"]
+    assert wait["mode"] == "reschedule"
+    assert wait["soft_fail"] is False  # a skipped day would leave a hole the next day reads
+    assert 0 < float(wait["timeout"]) <= 24 * 3600
+
+
+def test_retrain_and_maintenance_dags(parsed):
+    retrain = parsed["dags"]["risk_retrain"]
+    assert retrain["timetable"] == "AssetOrTimeSchedule"
+    assert [retrain["tasks"][t]["args"][0] for t in ("train_challenger", "promote_challenger")] \
+        == ["train", "promote"]
+    assert retrain["tasks"]["train_challenger"]["args"][-2:] == [
+        "--as-of", "{{ ti.xcom_pull(task_ids='resolve_as_of') }}"]
+    assert retrain["tasks"]["promote_challenger"]["upstream"] == ["train_challenger"]
+    maint = parsed["dags"]["lake_maintenance"]["tasks"]["optimize_and_vacuum"]
+    assert maint["args"][0] == "maintain"
+    assert int(maint["args"][maint["args"].index("--retention-hours") + 1]) >= 168
+
+
+# --- the operator at execution time, against a fake spark-submit ----------------------------
+
+FAKE_SUBMIT = """#!/bin/bash
+printf '%s\\n' "$@" > "$FAKE_OUT/args"
+env > "$FAKE_OUT/env"
+case "$FAKE_MODE" in
+  ok) echo "riskctl did its work"; exit 0 ;;
+  refused) echo "some log line"
+           echo "riskctl validate: interactions 2026-05-01: 3 blocking expectations failed"
+           exit 1 ;;
+  crash) echo "Traceback (most recent call last):"; echo "  File x"; echo "OSError: disk"; exit 1 ;;
+esac
+"""
+
+EXECUTE = """
+import json
+import os
+
+from airflow.exceptions import AirflowException, AirflowFailException
+from dags.common import riskctl_task
+
+out = {}
+for mode in ("ok", "refused", "crash"):
+    os.environ["FAKE_MODE"] = mode
+    op = riskctl_task("validate", "validate", "--start", "2026-05-01")
+    before = (op.jars, op.conf)
+    try:
+        op.execute({})
+        out[mode] = {"raised": None}
+    except AirflowFailException as exc:
+        out[mode] = {"raised": "fail", "msg": str(exc)}
+    except AirflowException as exc:
+        out[mode] = {"raised": "retry", "msg": str(exc)[:300]}
+    out[mode]["before"] = before
+print("RESULT=" + json.dumps(out))
+"""
+
+
+def test_operator_resolves_submission_at_run_time_and_fails_fast_only_on_refusal(tmp_path):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "spark-submit"
+    fake.write_text(FAKE_SUBMIT)
+    fake.chmod(0o755)
+    env = airflow_env(tmp_path / "home", RISK_SPARK_BIN_DIR=str(bindir), FAKE_OUT=str(tmp_path),
+                      RISK_LAKE=str(tmp_path / "lake"))
+    out = run_json(EXECUTE, env)
+
+    assert out["ok"] == {"raised": None, "before": [None, None]}  # nothing resolved at parse
+    assert out["refused"]["raised"] == "fail"  # no retry for a job that refused on purpose
+    assert out["refused"]["msg"].startswith(
+        "riskctl validate: interactions 2026-05-01: 3 blocking expectations failed")
+    assert out["crash"]["raised"] == "retry"  # a crash keeps its retries
+
+    args = (tmp_path / "args").read_text().splitlines()
+    assert args[args.index("--master") + 1] == "local[2]"  # from the connection
+    jars = args[args.index("--jars") + 1].split(",")
+    assert [Path(j).name for j in jars] == ["delta-spark_2.13-4.0.0.jar", "delta-storage-4.0.0.jar"]
+    confs = dict(args[i + 1].split("=", 1) for i, a in enumerate(args) if a == "--conf")
+    assert confs["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert "spark.master" not in confs and "spark.jars" not in confs
+    assert args[-5:] == ["validate", "--lake", str(tmp_path / "lake"), "--start", "2026-05-01"]
+    assert args[-6] == str(REPO / "jobs" / "cli.py")
+    env_seen = dict(line.split("=", 1) for line in (tmp_path / "env").read_text().splitlines()
+                    if "=" in line)
+    assert env_seen["PYTHONSAFEPATH"] == "1"
+    assert env_seen["PYSPARK_PYTHON"] == confs["spark.pyspark.python"]
+
+
+# --- end to end: Airflow's risk_daily equals riskctl run ---------------------------------------
+
+E2E_NEEDS = ("simulator", "jobs.ingest", "jobs.validate", "jobs.features", "jobs.train",
+             "jobs.score", "jobs.run")
+
+
+def _missing_modules() -> list[str]:
+    missing = []
+    for name in E2E_NEEDS:
+        try:
+            if importlib.util.find_spec(name) is None:
+                missing.append(name)
+        except ModuleNotFoundError:
+            missing.append(name)
+    return missing
+
+
+def _riskctl(*args: str, env: dict[str, str], timeout: int = 7200) -> None:
+    proc = subprocess.run([PY, "-m", "jobs.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=timeout, cwd=str(REPO))
+    assert proc.returncode == 0, f"riskctl {args} failed:\n{proc.stdout[-3000:]}\n" \
+                                 f"{proc.stderr[-5000:]}"
+
+
+def _gold_rows(lake: Path, days: list[dt.date]) -> dict[str, list[tuple]]:
+    """Gold tables (and the ingest audit) of the days, as sorted rows without wall-clock columns."""
+    from infra.compare import WALL_CLOCK, snapshot
+    from jobs.registry import table
+
+    keep = {"account_scores_daily": "score_date", "account_clusters_daily": "score_date",
+            "ingest_audit": "land_date"}
+    snap = snapshot(str(lake), tables=list(keep))
+    out = {}
+    for name, column in keep.items():
+        cols = [c for c in table(name).columns if c not in WALL_CLOCK]
+        idx = cols.index(column)
+        out[name] = [r for r in snap.get(name, []) if r[idx] in days]
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(bool(_missing_modules()),
+                    reason=f"the jobs risk_daily runs are not all importable yet: "
+                           f"{', '.join(_missing_modules())}")
+def test_risk_daily_dags_test_equals_riskctl_run(tmp_path):
+    """Two consecutive days through `airflow dags test risk_daily` give the gold rows of
+    `riskctl run` for the same days (lake B: riskctl for the warm-up days, then the DAG;
+    lake A: riskctl for every day). The last two days must have a champion: raise
+    RISK_E2E_DAYS if the tiny lake's first model comes later."""
+    n_days = int(os.environ.get("RISK_E2E_DAYS", "21"))
+    start = dt.date(2026, 4, 22)
+    days = [start + dt.timedelta(days=i) for i in range(n_days)]
+    dag_days = days[-2:]
+    env = dict(os.environ)
+    env.pop("RISK_LAKE", None)
+    env.pop("MLFLOW_TRACKING_URI", None)  # each lake has its own embedded MLflow
+
+    lake_a, lake_b = tmp_path / "lake_a", tmp_path / "lake_b"
+    _riskctl("generate", "--lake", str(lake_a), "--start", str(start), "--days", str(n_days),
+             "--scale", "tiny", "--quiet", env=env)
+    lake_b.mkdir()
+    shutil.copytree(lake_a / "raw", lake_b / "raw")
+
+    _riskctl("run", "--lake", str(lake_a), "--start", str(days[0]), "--end", str(days[-1]),
+             env=env)
+    _riskctl("run", "--lake", str(lake_b), "--start", str(days[0]), "--end", str(days[-3]),
+             env=env)
+
+    home = tmp_path / "airflow_home"
+    af_env = airflow_env(home, RISK_LAKE=str(lake_b), PATH=f"{Path(PY).parent}:{env['PATH']}")
+    af_env.pop("MLFLOW_TRACKING_URI", None)
+    airflow = str(Path(PY).parent / "airflow")
+    subprocess.run([airflow, "db", "migrate"], env=af_env, check=True, capture_output=True,
+                   timeout=600)
+    for day in dag_days:
+        proc = subprocess.run([airflow, "dags", "test", "risk_daily", day.isoformat()],
+                              env=af_env, capture_output=True, text=True, timeout=7200)
+        assert proc.returncode == 0, f"dags test {day} failed:\n{proc.stdout[-6000:]}\n" \
+                                     f"{proc.stderr[-3000:]}"
+
+    a, b = _gold_rows(lake_a, dag_days), _gold_rows(lake_b, dag_days)
+    scores = a["account_scores_daily"]
+    # Real content first: both days scored, high-risk rows, a cluster of three or more.
+    assert {r[1] for r in scores} == set(dag_days), "no champion on the last two days: raise " \
+                                                    "RISK_E2E_DAYS"
+    assert any(r[3] in ("high", "critical") for r in scores)
+    assert any(r[2] >= 3 for r in a["account_clusters_daily"])
+    assert len(a["ingest_audit"]) == 3 * len(dag_days)
+    assert a == b
+
+    # Negative control: one altered score is caught by the same comparison.
+    altered = dict(b)
+    first = list(altered["account_scores_daily"][0])
+    first[2] = round(first[2] + 0.01, 9)
+    altered["account_scores_daily"] = [tuple(first), *altered["account_scores_daily"][1:]]
+    assert a != altered
