@@ -185,8 +185,8 @@ def reference_profiles(spark, lake: str, model: ModelRef, feats, columns: list[s
     ref_day = model.trained_as_of
     ref = feats.where(F.col("feature_date") == F.lit(ref_day)).cache()
     try:
-        if ref.isEmpty():
-            return None
+        if ref.isEmpty():  # compare with what was stored, if anything
+            return {c: stored[c] for c in [*columns, SCORE_FEATURE] if c in stored} or None
         new = drift.reference_profiles(ref, missing) if missing else {}
         if want_score:
             scores = day_scores(spark, lake, model, ref_day, ref)
@@ -227,6 +227,7 @@ def day_scores(spark, lake: str, model: ModelRef, day: dt.date, feats_of_day):
     return scorer(feats_of_day).select(SCORE_FEATURE)
 
 
+# Loaded model versions of this process (None: it could not be loaded; not retried).
 _HANDLES: dict[tuple[str, str, str], object] = {}
 
 
@@ -244,9 +245,28 @@ def _scorer(lake: str, model: ModelRef):
         except Exception as exc:  # drift is a monitor: a model that cannot load fails scoring
             log.warning("drift: cannot load model %s v%s for the score PSI: %s: %s",
                         model.name, model.version, type(exc).__name__, exc)
-            return None
+            _HANDLES[key] = None
     handle = _HANDLES[key]
-    return lambda df: score_features(df, handle)
+    if handle is None:
+        return None
+
+    def scores_only(df):
+        # Only risk_score is needed: skip the SHAP contributions and reasons scoring computes.
+        try:
+            from pyspark.sql import functions as F
+
+            from models.scoring import check_features, with_margin
+
+            check_features(df.columns, handle)
+            names = handle.feature_names
+            x = df.select("account_id", *[F.col(n).cast("double").alias(n) for n in names])
+            margin = with_margin(x, handle.model, contributions=False)
+            return margin.select(handle.config.calibration.column(F.col("margin"))
+                                 .cast("double").alias(SCORE_FEATURE))
+        except (ImportError, AttributeError):
+            return score_features(df, handle)
+
+    return scores_only
 
 
 # --- the feature table --------------------------------------------------------------------------

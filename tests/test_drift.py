@@ -258,3 +258,42 @@ def test_score_shift_alone_raises_retrain(spark, drift_lake, monkeypatch):
     # negative control: a stricter threshold turns the same day back to stable
     assert compute_drift(drift_lake, CALM_DAY, champion=model, psi_threshold=50.0)[
         "retrain"] is False
+
+
+def test_score_only_path_equals_scoring(spark, lake, monkeypatch):
+    """The score PSI's cheap path (no SHAP, no reasons) gives scoring's risk_score exactly."""
+    pytest.importorskip("xgboost")
+    scoring = pytest.importorskip("models.scoring")
+    from pyspark.sql import functions as F
+    from xgboost.spark import SparkXGBClassifier
+
+    from jobs import drift as drift_job
+
+    if _has_catalog():
+        monkeypatch.setattr("features.catalog.model_feature_names", lambda: FEATURES)
+    rng = np.random.default_rng(5)
+    rows = [(f"acct_{i}", *[float(v) for v in rng.normal(0, 1, len(FEATURES))])
+            for i in range(200)]
+    df = spark.createDataFrame(rows, "account_id STRING, "
+                               + ", ".join(f"{f} DOUBLE" for f in FEATURES))
+    train = df.withColumn("label", (F.col(FEATURES[0]) + F.col(FEATURES[1]) > 0).cast("int"))
+    model = SparkXGBClassifier(features_col=list(FEATURES), label_col="label", num_workers=1,
+                               n_estimators=5, max_depth=2, verbosity=0).fit(train)
+    cfg = scoring.ScoringConfig(feature_names=tuple(FEATURES),
+                                calibration=scoring.Calibration(0.8, -0.3), band_margins={})
+    handle = scoring.ModelHandle(MODEL, "9", model, cfg)
+    ref = drift_job.ModelRef(MODEL, "9", REF_DAY)
+    monkeypatch.setitem(drift_job._HANDLES, (lake, MODEL, "9"), handle)
+
+    cheap = sorted(r["risk_score"] for r in drift_job._scorer(lake, ref)(df).collect())
+    full = sorted(r["risk_score"] for r in scoring.score_features(df, handle).collect())
+    assert len(cheap) == len(full) == 200
+    assert cheap == pytest.approx(full, abs=1e-12)
+    assert len({round(v, 6) for v in cheap}) > 2  # real, varied scores
+    # negative control: another calibration gives other scores
+    other = scoring.ModelHandle(MODEL, "9", model, scoring.ScoringConfig(
+        feature_names=tuple(FEATURES), calibration=scoring.Calibration(2.0, 0.0),
+        band_margins={}))
+    monkeypatch.setitem(drift_job._HANDLES, (lake, MODEL, "9"), other)
+    moved = sorted(r["risk_score"] for r in drift_job._scorer(lake, ref)(df).collect())
+    assert moved != pytest.approx(full, abs=1e-6)
