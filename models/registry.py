@@ -21,6 +21,7 @@ Layout
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -60,15 +61,39 @@ def dfs_tmpdir(lake: str) -> str:
 
 
 def client(lake: str):
-    """An MlflowClient on the lake's tracking/registry URI (also made the process default, since
-    the fluent API and `models:/` loading read the default)."""
-    import mlflow
+    """An MlflowClient on the lake's tracking/registry URI (no process-wide state changed)."""
     from mlflow import MlflowClient
 
     uri = mlflow_tracking_uri(lake)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+@contextlib.contextmanager
+def tracking(lake: str):
+    """The lake's MLflow as the process default for a block (fluent API, `models:/` loading).
+
+    `mlflow.set_tracking_uri` also exports MLFLOW_TRACKING_URI (and the registry's
+    MLFLOW_REGISTRY_URI) to the environment, which `jobs.config.mlflow_tracking_uri` would then
+    take for *every* lake of the process: both the globals and the variables are restored.
+    """
+    import mlflow
+    from mlflow.tracking._model_registry import utils as reg_utils
+    from mlflow.tracking._tracking_service import utils as trk_utils
+
+    uri = mlflow_tracking_uri(lake)
+    saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    saved = (trk_utils._tracking_uri, reg_utils._registry_uri)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    try:
+        yield uri
+    finally:
+        trk_utils._tracking_uri, reg_utils._registry_uri = saved
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def ensure_experiment(lake: str) -> str:
@@ -161,7 +186,7 @@ def log_and_register(lake: str, result, params: Mapping[str, object],
     cfg: ScoringConfig = result.config
     val = result.val_rows
     acc = ev.last_row_per_account(val)
-    with mlflow.start_run(experiment_id=exp_id,
+    with tracking(lake), mlflow.start_run(experiment_id=exp_id,
                           run_name=f"train-as-of-{tags.get('trained_as_of', '')}") as run:
         mlflow.set_tags({**tags, "environment": environment()})
         mlflow.log_params({k: _param(v) for k, v in {**params, **(lineage or {})}.items()})
@@ -206,7 +231,8 @@ def log_and_register(lake: str, result, params: Mapping[str, object],
         "val_ap": repr(float(result.metrics.get("val_ap", nan))),
         "val_recall_at_1pct_fpr": repr(float(result.metrics.get("val_recall_at_1pct_fpr", nan))),
     }
-    mv = mlflow.register_model(info.model_uri, name, tags=version_tags_)
+    with tracking(lake):
+        mv = mlflow.register_model(info.model_uri, name, tags=version_tags_)
     version = str(mv.version)
     client(lake).set_registered_model_alias(name, CHALLENGER, version)
     log.info("registered model=%s version=%s run=%s alias=%s", name, version, run_id, CHALLENGER)
@@ -320,15 +346,15 @@ def _load(lake: str, uri: str, version: str) -> ModelHandle:
     c = client(lake)
     name = model_name()
     mv = c.get_model_version(name, version)
-    info = mlflow.models.get_model_info(uri)
-    meta = (info.metadata or {}).get("scoring")
-    if meta is None:  # older layout: the run artifact
-        with tempfile.TemporaryDirectory() as tmp:
-            path = mlflow.artifacts.download_artifacts(run_id=mv.run_id,
-                                                       artifact_path=CONFIG_ARTIFACT,
-                                                       dst_path=tmp)
-            meta = json.loads(Path(path).read_text())
-    pipeline = mlflow.spark.load_model(uri, dfs_tmpdir=dfs_tmpdir(lake))
+    with tracking(lake):
+        info = mlflow.models.get_model_info(uri)
+        meta = (info.metadata or {}).get("scoring")
+        if meta is None:  # older layout: the run artifact
+            with tempfile.TemporaryDirectory() as tmp:
+                path = mlflow.artifacts.download_artifacts(
+                    run_id=mv.run_id, artifact_path=CONFIG_ARTIFACT, dst_path=tmp)
+                meta = json.loads(Path(path).read_text())
+        pipeline = mlflow.spark.load_model(uri, dfs_tmpdir=dfs_tmpdir(lake))
     return ModelHandle(name=name, version=str(mv.version), model=pipeline.stages[-1],
                        config=ScoringConfig.from_dict(meta), run_id=mv.run_id,
                        tags=dict(mv.tags or {}))

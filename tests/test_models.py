@@ -1,0 +1,355 @@
+"""Training, calibration, bands, reasons, the MLflow registry flow and the retraining policy.
+
+A small synthetic lake (a feature table with a few catalog-named numeric columns and hand-made
+enforcement rows) keeps every model tiny: few trees, a few thousand rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+FEATURES = ["requests_7d", "high_cot_share_7d", "sync_ip_share_7d",
+            "simhash_neardup_accounts_7d", "hour_entropy_7d"]
+START = dt.date(2026, 4, 1)
+N_DAYS = 30
+AS_OF = START + dt.timedelta(days=23)  # 2026-04-24
+
+
+def make_frames(seed: int = 0, n_legit: int = 240, n_cases: int = 4, per_case: int = 12):
+    """Feature rows and enforcement rows: attackers in 4 cases, 3 of them labelled (partly)."""
+    rng = np.random.default_rng(seed)
+    accounts = [(f"L{i:04d}", None) for i in range(n_legit)]
+    accounts += [(f"A{c}{j:03d}", c) for c in range(n_cases) for j in range(per_case)]
+    rows = []
+    for acc, case in accounts:
+        attacker = case is not None
+        first = int(rng.integers(0, 8)) if attacker else int(rng.integers(0, N_DAYS))
+        for d in range(first, N_DAYS):
+            if not attacker and rng.random() < 0.3:
+                continue
+            rows.append({
+                "account_id": acc, "feature_date": START + dt.timedelta(days=d),
+                "requests_7d": int(rng.poisson(320 if attacker else 120)),
+                "high_cot_share_7d": float(rng.beta(6, 3) if attacker else rng.beta(2, 6)),
+                "sync_ip_share_7d": float(rng.beta(4, 4) if attacker else rng.beta(1, 8)),
+                "simhash_neardup_accounts_7d": int(rng.poisson(8 if attacker else 1)),
+                "hour_entropy_7d": float(rng.uniform(0, 4.58)),  # noise
+            })
+    enf = []
+    for c, day in zip(range(n_cases - 1), (14, 18, 21), strict=True):  # case 3: never labelled
+        decided = START + dt.timedelta(days=day)
+        for j in range(per_case - 3):  # partial: 3 accounts of each case never labelled
+            enf.append((f"A{c}{j:03d}",
+                        dt.datetime.combine(decided, dt.time(10, j), tzinfo=dt.UTC),
+                        "ban", "distillation", f"case-{c}", decided + dt.timedelta(days=j % 2)))
+    enf += [
+        ("L0001", dt.datetime(2026, 4, 10, 9, tzinfo=dt.UTC), "suspend", "distillation", None,
+         dt.date(2026, 4, 10)),
+        ("L0001", dt.datetime(2026, 4, 14, 9, tzinfo=dt.UTC), "reinstate", "appeal_granted",
+         None, dt.date(2026, 4, 14)),
+        ("L0002", dt.datetime(2026, 4, 9, 9, tzinfo=dt.UTC), "ban", "payment_fraud", None,
+         dt.date(2026, 4, 9)),
+    ]
+    return pd.DataFrame(rows), enf
+
+
+def write_lake(spark, lake: str, feats: pd.DataFrame, enf: list, upto: dt.date | None = None):
+    from pyspark.sql import functions as F
+
+    from jobs import delta_io, registry
+
+    if upto is not None:
+        feats = feats[feats["feature_date"] <= upto]
+        enf = [e for e in enf if e[5] <= upto]
+    fdf = spark.createDataFrame(feats)
+    for c in ("requests_7d", "simhash_neardup_accounts_7d"):
+        fdf = fdf.withColumn(c, F.col(c).cast("bigint"))
+    fdf.coalesce(1).write.format("delta").save(registry.ACCOUNT_FEATURES.uri(lake))
+    edf = spark.createDataFrame(enf, "account_id STRING, decided_at TIMESTAMP, action STRING, "
+                                     "reason STRING, case_id STRING, land_date DATE")
+    edf = (edf.withColumn("event_date", F.to_date("decided_at"))
+           .withColumn("source_file", F.lit("hand-made")).withColumn("line_no", F.lit(1)))
+    delta_io.replace_where(edf, registry.SILVER_ENFORCEMENT, lake, "true")
+
+
+@pytest.fixture(scope="session")
+def mlflow_template(tmp_path_factory) -> Path:
+    """An initialised MLflow SQLite database, copied into each lake (its schema migrations cost
+    seconds per new file)."""
+    from models import registry as mreg
+
+    lake = tmp_path_factory.mktemp("mlflow-template")
+    mreg.client(str(lake)).search_experiments()
+    return lake / "_mlflow" / "mlflow.db"
+
+
+def with_mlflow(lake: str, template: Path) -> str:
+    target = Path(lake) / "_mlflow"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(template, target / "mlflow.db")
+    return lake
+
+
+def small_config(**kw):
+    from models.train import ModelConfig
+
+    return ModelConfig(**{"n_estimators": 40, "max_depth": 3, "heldout_check": False, **kw})
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return make_frames()
+
+
+@pytest.fixture(scope="module")
+def flow(spark, tmp_path_factory, mlflow_template, frames):
+    """A lake with one model trained as of AS_OF and promoted (the first champion)."""
+    from jobs import train as jt
+
+    lake = with_mlflow(str(tmp_path_factory.mktemp("models-flow")), mlflow_template)
+    write_lake(spark, lake, *frames)
+    first = jt.train(lake, AS_OF, promote=True, feature_names=FEATURES,
+                     model_config=small_config(heldout_check=True))
+    return {"lake": lake, "first": first}
+
+
+# --- the registry flow -----------------------------------------------------------------------
+
+def test_registry_flow_promote_reject_rollback(spark, flow):
+    from mlflow import MlflowClient
+
+    from jobs import train as jt
+    from jobs.config import mlflow_tracking_uri
+    from jobs.errors import PipelineError
+    from models import registry as mreg
+    from models.scoring import load_champion, score_features
+
+    lake, first = flow["lake"], flow["first"]
+    assert first["version"] == "1" and first["promoted"]
+    assert mreg.alias_version(lake, mreg.CHALLENGER) == "1"
+    assert mreg.champion_version(lake) == "1"
+    client = MlflowClient(mlflow_tracking_uri(lake))
+    mv = client.get_model_version(mreg.MODEL_NAME, "1")
+    assert mv.tags["trained_as_of"] == AS_OF.isoformat()
+    assert mv.tags["promotion"].startswith("promoted")
+    run = client.get_run(mv.run_id)
+    assert run.data.params["feature_table_path"].endswith("features/account_features_daily")
+    assert run.data.params["label_cutoff"] == AS_OF.isoformat()
+    assert "feature_table_version" in run.data.params
+    for key in ("val_ap", "volume_ap", "heuristic_ap", "margin_vs_volume_recall_at_1pct_fpr",
+                "heldout_case_recall_at_1pct_fpr"):
+        assert key in run.data.metrics, key
+    artifacts = {a.path for a in client.list_artifacts(mv.run_id, "plots")}
+    assert artifacts == {"plots/pr_curve.png", "plots/score_histograms.png",
+                         "plots/feature_importance.png", "plots/calibration.png"}
+    exp = client.get_experiment(run.info.experiment_id)
+    assert exp.name == "account-risk-local" and exp.artifact_location.startswith(lake)
+    assert run.inputs.dataset_inputs  # dataset lineage (Delta path + version)
+
+    # The champion reloads from models:/account_risk@champion and scores.
+    handle = load_champion(lake)
+    assert (handle.name, handle.version, handle.feature_names) == ("account_risk", "1", FEATURES)
+    day = spark.read.format("delta").load(f"{lake}/features/account_features_daily").where(
+        f"feature_date = DATE'{AS_OF}'")
+    scored = score_features(day, handle)
+    assert scored.dtypes == [("account_id", "string"), ("risk_score", "double"),
+                             ("risk_band", "string"), ("reasons", "array<string>")]
+    assert scored.count() == day.count()
+
+    # A worse challenger (only a noise feature) is registered but not promoted.
+    worse = jt.train(lake, AS_OF, promote=True, feature_names=["hour_entropy_7d"],
+                     model_config=small_config())
+    assert worse["version"] == "2" and not worse["promoted"]
+    assert worse["champion_ap_same_window"] > worse["metrics"]["val_ap"]
+    assert mreg.alias_version(lake, mreg.CHALLENGER) == "2"
+    assert mreg.champion_version(lake) == "1"
+    assert mreg.version_tags(lake, "2")["promotion"].startswith("rejected")
+
+    # An operator promotes v2 anyway; rollback gives the alias back to v1, and no further.
+    assert jt.promote(lake, "2")["champion"] == "2"
+    assert load_champion(lake).version == "2"
+    assert jt.rollback(lake)["champion"] == "1"
+    assert mreg.champion_version(lake) == "1" and load_champion(lake).version == "1"
+    assert mreg.version_tags(lake, "2")["rolled_back"] == "true"
+    with pytest.raises(PipelineError, match="nothing to roll back"):
+        jt.rollback(lake)
+
+
+def test_no_champion_and_feature_mismatch(spark, lake, flow):
+    from jobs.errors import ModelFeatureMismatch, NoChampion
+    from models.scoring import load_champion, load_version, score_features
+
+    with pytest.raises(NoChampion, match=r"riskctl train --as-of D --promote"):
+        load_champion(lake)
+    handle = load_version(flow["lake"], "1")
+    day = spark.read.format("delta").load(
+        f"{flow['lake']}/features/account_features_daily").limit(5)
+    with pytest.raises(ModelFeatureMismatch, match="sync_ip_share_7d"):
+        score_features(day.drop("sync_ip_share_7d"), handle)
+    score_features(day, handle)  # control: the full frame is accepted
+
+
+# --- calibration, bands, reasons ---------------------------------------------------------------
+
+def test_calibrated_scores_monotone_bands_and_reasons(spark, flow):
+    from pyspark.sql import functions as F
+
+    from models.scoring import BANDS, catalog_describe, load_version, score_features, with_margin
+
+    handle = load_version(flow["lake"], "1")
+    feats = spark.read.format("delta").load(f"{flow['lake']}/features/account_features_daily")
+    day = feats.where(F.col("feature_date") == F.lit(START + dt.timedelta(days=N_DAYS - 1)))
+    scored = score_features(day, handle).toPandas()
+    margins = with_margin(day.select("account_id", *FEATURES), handle.model).select(
+        "account_id", "margin", *FEATURES).toPandas()
+    both = scored.merge(margins, on="account_id").sort_values("margin", kind="mergesort")
+    assert len(both) == len(scored) > 100
+    s, m = both["risk_score"].to_numpy(), both["margin"].to_numpy()
+    assert ((s > 0) & (s < 1)).all()
+    assert (np.diff(s) >= 0).all()  # monotone in the margin ...
+    assert (np.diff(s)[np.diff(m) > 1e-6] > 0).all()  # ... strictly where the margin moves
+    for band in BANDS:  # bands follow the stored margin thresholds exactly
+        t = handle.config.band_margins[band]
+        in_band = both["risk_band"].isin(BANDS[: BANDS.index(band) + 1])
+        assert (in_band == (both["margin"] >= t)).all(), band
+    high = both[both["risk_band"].isin(["critical", "high"])]
+    assert len(high) > 0
+    describe = catalog_describe()
+    for _, row in high.iterrows():
+        reasons = list(row["reasons"])
+        allowed = {describe(n, float(row[n])) for n in FEATURES}
+        assert 1 <= len(reasons) <= 3 and set(reasons) <= allowed, reasons
+        assert all(isinstance(r, str) and r.strip() and " " in r for r in reasons)
+    # Negative control: the phrases of another row's values are not this row's reasons.
+    a, b = high.iloc[0], both.iloc[0]
+    assert set(a["reasons"]) - {describe(n, float(b[n])) for n in FEATURES}
+
+
+def test_bands_respect_target_fpr_on_validation(flow):
+    from mlflow import MlflowClient
+
+    from jobs.config import mlflow_tracking_uri
+    from models import evaluate as ev
+    from models.train import band_thresholds
+
+    neg = np.arange(1000) / 1000.0
+    t = band_thresholds(neg)
+    assert {b: int((neg >= v).sum()) for b, v in t.items()} == {
+        "critical": 1, "high": 10, "medium": 50}
+    tied = np.concatenate([np.zeros(980), np.full(20, 0.5)])  # a tie group over the 1% budget
+    t = band_thresholds(tied)
+    assert ev.realized_fpr(tied, t["high"]) == 0.0 and ev.realized_fpr(tied, t["medium"]) == 0.02
+    few = band_thresholds(np.zeros(10))  # 0.1% of 10 negatives: none may be flagged
+    assert all(ev.realized_fpr(np.zeros(10), v) == 0.0 for v in few.values())
+    # Negative control: a critical threshold 1.5 steps lower breaks the 0.1% budget.
+    t_crit = band_thresholds(neg)["critical"]
+    assert ev.realized_fpr(neg, t_crit - 0.0015) > 0.001
+    client = MlflowClient(mlflow_tracking_uri(flow["lake"]))
+    metrics = client.get_run(flow["first"]["run_id"]).data.metrics
+    assert metrics["band_critical_val_fpr"] <= 0.001
+    assert metrics["band_high_val_fpr"] <= 0.01
+    assert metrics["band_medium_val_fpr"] <= 0.05
+
+
+def test_platt_calibration_spark_equals_python(spark):
+    from pyspark.sql import functions as F
+
+    from models.train import fit_platt
+
+    rng = np.random.default_rng(3)
+    m = np.concatenate([rng.normal(-3, 1, 2000), rng.normal(2, 1, 60)])
+    y = np.concatenate([np.zeros(2000), np.ones(60)])
+    cal = fit_platt(m, y)
+    assert cal.a > 0
+    probs = np.array([cal.apply(x) for x in np.sort(m)])
+    assert (np.diff(probs) >= 0).all() and probs.min() > 0 and probs.max() < 1
+    # Logistic regression matches the mean prediction to the base rate.
+    assert abs(np.mean([cal.apply(x) for x in m]) - y.mean()) < 1e-3
+    df = spark.createDataFrame([(float(x),) for x in m[:50]], "margin DOUBLE")
+    got = [r[0] for r in df.select(cal.column(F.col("margin"))).collect()]
+    assert np.allclose(got, [cal.apply(x) for x in m[:50]], rtol=0, atol=1e-12)
+
+
+# --- determinism ----------------------------------------------------------------------------------
+
+def test_model_as_of_d_ignores_later_days(spark, tmp_path, frames):
+    """Same model with or without later days in the lake; a later as-of day differs."""
+    from jobs import train as jt
+    from models import training_set as ts
+    from models.scoring import with_margin
+    from models.train import fit
+
+    full, cut = str(tmp_path / "full"), str(tmp_path / "cut")
+    write_lake(spark, full, *frames)
+    write_lake(spark, cut, *frames, upto=AS_OF)
+    probe = spark.createDataFrame(frames[0][frames[0]["feature_date"] == START +
+                                            dt.timedelta(days=N_DAYS - 1)]).select(
+        "account_id", *[spark_col(c) for c in FEATURES])
+
+    def margins(lake, as_of):
+        inputs = jt.load_inputs(spark, lake, as_of)
+        rows, names, _, _ = jt._build_rows(inputs, as_of, ts.SplitConfig(), FEATURES)
+        model = fit(rows.where("split = 'train'"), names, small_config())
+        return (with_margin(probe, model).select("account_id", "margin").toPandas()
+                .sort_values("account_id").reset_index(drop=True))
+
+    a, b = margins(full, AS_OF), margins(cut, AS_OF)
+    assert len(a) > 100 and a["margin"].std() > 0
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    later = margins(full, AS_OF + dt.timedelta(days=3))  # negative control: more labels
+    assert not np.array_equal(a["margin"].to_numpy(), later["margin"].to_numpy())
+
+
+def spark_col(name):
+    from pyspark.sql import functions as F
+
+    return F.col(name).cast("double").alias(name)
+
+
+# --- the retraining policy ------------------------------------------------------------------------
+
+def test_policy_decisions():
+    from models.policy import decide, should_promote
+
+    tue, mon = dt.date(2026, 5, 5), dt.date(2026, 5, 4)
+    assert mon.weekday() == 0
+    enough = {"n_positive": 25, "n_clusters": 3}
+    assert not decide(tue, n_positive=19, n_clusters=3, has_champion=False).train
+    assert not decide(tue, n_positive=40, n_clusters=1, has_champion=False).train
+    first = decide(tue, **enough, has_champion=False)
+    assert first.train and first.reason == "first model"
+    assert decide(mon, **enough, has_champion=True).train
+    assert not decide(tue, **enough, has_champion=True).train
+    assert decide(tue, **enough, has_champion=True, drift_flag=True).reason == "drift"
+    reuse = decide(mon, **enough, has_champion=True, version_for_day="7")
+    assert not reuse.train and reuse.reuse_version == "7"
+    assert should_promote(0.5, None)[0] and should_promote(0.6, 0.5)[0]
+    assert not should_promote(0.5, 0.5)[0] and not should_promote(0.4, 0.5)[0]
+
+
+def test_train_if_due_reuses_the_day_and_waits_for_labels(spark, flow):
+    from jobs import delta_io, registry
+    from jobs.train import train_if_due
+    from models import registry as mreg
+    from models.labels import label_counts, labels_as_of
+    from models.policy import decide
+
+    lake = flow["lake"]
+    before = mreg.client(lake).search_model_versions(f"name = '{mreg.MODEL_NAME}'")
+    again = train_if_due(lake, AS_OF)  # v1 was trained as of this day
+    assert again["reused"] and again["version"] == "1" and not again["trained"]
+    after = mreg.client(lake).search_model_versions(f"name = '{mreg.MODEL_NAME}'")
+    assert len(after) == len(before)
+    # Early days: too few labels known (the first bans land on day 14).
+    assert train_if_due(lake, START + dt.timedelta(days=5)) is None
+    # Negative control: the next day, with its labels and a drift flag, would train.
+    enf = delta_io.read(spark, registry.SILVER_ENFORCEMENT, lake)
+    n_pos, n_cl = label_counts(labels_as_of(enf, AS_OF + dt.timedelta(days=1)))
+    assert n_pos >= 20 and decide(AS_OF + dt.timedelta(days=1), n_positive=n_pos,
+                                  n_clusters=n_cl, has_champion=True, drift_flag=True).train
