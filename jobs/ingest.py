@@ -1,9 +1,11 @@
 """Ingest: raw zone -> bronze, quarantine, silver (deduplicated), duplicate ledger, audit.
 
-For each landed day D, in date order, and each source (interactions, accounts, enforcement):
+For the landed days asked (in date order; small days several per pass, see BATCH_INPUT_BYTES)
+and each source (interactions, accounts, enforcement):
 
 1. List `raw/<source>/date=D/*.jsonl[.gz]` ourselves (pyarrow.fs, so local paths and object
-   stores both work). A `date=` folder whose date does not parse is skipped with a warning.
+   stores both work). A `date=` folder whose date does not parse is skipped with a warning and
+   listed in the report.
 2. Read and parse the files in Spark tasks (`mapInArrow`, one file per task): stream-decompress,
    count non-empty lines, validate each with `quality.contract`, emit Arrow batches of typed rows,
    quarantined lines (reason, raw text clipped to 1 MB) and one summary row per file. A file that
@@ -11,19 +13,22 @@ For each landed day D, in date order, and each source (interactions, accounts, e
    and adds one line, quarantined as `unreadable_file`. spark.read.text is not used on purpose:
    one bad file would kill the whole job.
 3. Write bronze (every contract-valid row, repeats included), quarantine and per-file line
-   counts for day D with `replaceWhere`, so a re-run replaces exactly what day D wrote.
+   counts of those days with `replaceWhere`, so a re-run replaces exactly what they wrote.
 4. Deduplicate. The accepted copy of a key is the first by (land_date, source_file, line_no)
-   among valid rows, whatever order days are ingested in. Landing D can only change the status of
-   rows landed on D or later, so the job recomputes each affected landed day L: interactions
+   among valid rows, whatever order days are ingested in. Landing D can only change the status
+   of rows landed on D or later, so every affected landed day L is recomputed: interactions
    L in [D, D+3] (a repeat of a D row with the same ts lands within the 3-day lateness horizon;
-   rows of L are compared with bronze rows of event dates [L-3, L]); accounts and enforcement
-   (small) every landed day >= D, over their whole bronze. Winners of L -> silver, losers of L ->
-   the duplicate ledger with the kept copy's lineage. Known limit: an interaction repeating a
-   request_id with a *different* ts more than 3 days apart from its first copy is not caught.
-5. Recount each recomputed landed day from what was stored: lines_read from the per-file counts,
-   rows_accepted from silver, duplicates_dropped from the ledger, rows_quarantined from the
-   quarantine table; check `lines_read = accepted + duplicates + quarantined` and write
-   ops/ingest_audit (a source without a date=D folder gets a row of zeros).
+   a row of L is compared with copies of event dates [L-3, L] landed up to L); accounts and
+   enforcement (small) every landed day >= D, against all their copies landed up to L. Winners
+   -> silver, repeats -> the duplicate ledger with the kept copy's lineage. Known limit: an
+   interaction repeating a request_id with a *different* ts, outside that window, is not caught.
+5. Recount each recomputed (source, landed day) from what was stored: lines_read from the
+   per-file counts, rows_accepted from silver, duplicates_dropped from the ledger,
+   rows_quarantined from the quarantine table; check `lines_read = accepted + duplicates +
+   quarantined` (PipelineError otherwise) and write ops/ingest_audit (a source without a date=D
+   folder gets a row of zeros).
+
+Beyond LAKE.md's reason codes, a line over 256 MB is quarantined unparsed as `line_too_long`.
 """
 
 from __future__ import annotations
@@ -62,6 +67,9 @@ BATCH_BYTES = 48 << 20  # ... or fewer, when the lines are large
 READ_CHUNK = 4 << 20  # compressed bytes read at a time
 PIECE_MAX = 16 << 20  # decompressed bytes produced at a time (bounds a gzip bomb)
 LINE_HARD_LIMIT = 256 << 20  # a longer line is not parsed (quarantined as line_too_long)
+# Raw bytes (compressed) ingested in one pass: several small days share their Spark jobs and
+# commits; a seed-scale day (~1.3M lines) is a pass of its own, so the cache stays bounded.
+BATCH_INPUT_BYTES = 96 << 20
 REASON_LINE_TOO_LONG = "line_too_long"
 
 KIND_ROW, KIND_QUARANTINE, KIND_FILE = 0, 1, 2
@@ -98,6 +106,7 @@ def filesystem(uri: str):
 class RawFile:
     uri: str  # what a task opens
     rel: str  # path relative to the lake: the `source_file` stored with every row
+    size: int = 0  # bytes on storage (compressed): used to size ingest batches
 
 
 def list_land_days(lake: str, source: str) -> tuple[dict[dt.date, str], list[str]]:
@@ -143,7 +152,7 @@ def list_files(lake: str, source: str, folder: str) -> list[RawFile]:
             continue
         if name.endswith((".jsonl.gz", ".jsonl")):
             files.append(RawFile(f"{raw_dir(lake, source)}/{folder}/{name}",
-                                 f"raw/{source}/{folder}/{name}"))
+                                 f"raw/{source}/{folder}/{name}", info.size or 0))
         else:
             log.debug("ignored file=raw/%s/%s/%s", source, folder, name)
     return sorted(files, key=lambda f: f.rel)
@@ -358,11 +367,12 @@ def parse_file(raw: RawFile, source: str, land_date: dt.date, key: bytes,
     yield out.file_summary(lines_read, reader.error)
 
 
-def _parse_partition(batches, files: list[RawFile], source: str, land_date: dt.date,
-                     key: bytes, exempt_too_late: bool):
+def _parse_partition(batches, tasks: list[tuple[RawFile, dt.date, bool]], source: str,
+                     key: bytes):
     for batch in batches:
         for index in batch.column(0).to_pylist():
-            yield from parse_file(files[index], source, land_date, key, exempt_too_late)
+            raw, land_date, exempt = tasks[index]
+            yield from parse_file(raw, source, land_date, key, exempt)
 
 
 # --- the job ---------------------------------------------------------------------------------
@@ -380,32 +390,83 @@ class IngestReport(list):
         self.skipped_folders: list[str] = []
         self.touched_event_dates: dict[dt.date, list[dt.date]] = {}
 
+    def merge(self, rows: list[dict]) -> None:
+        """Keep the latest row of each (source, land_date): a later batch may recompute it."""
+        new = {(r["source"], r["land_date"]) for r in rows}
+        self[:] = [r for r in self if (r["source"], r["land_date"]) not in new] + rows
+        self.sort(key=lambda r: (r["land_date"], RAW_SOURCES.index(r["source"])))
+
 
 def _event_window(day: dt.date) -> list[dt.date]:
     return [day - dt.timedelta(days=i) for i in range(LATENESS_DAYS, -1, -1)]
 
 
-def _bronze_where(source: str, day: dt.date) -> str:
-    if source == "interactions":  # event_date too, so the write prunes to 4 partitions
-        return delta_io.predicate(land_date=day, event_date=_event_window(day))
-    return delta_io.predicate(land_date=day)
+def _events_of(lands: list[dt.date]) -> list[dt.date]:
+    return sorted({e for land in lands for e in _event_window(land)})
 
 
-def _parse_day(spark, lake: str, source: str, day: dt.date, folder: str | None, key: bytes,
-               exempt_too_late: bool):
-    """The parsed frame of one source and day (cached: it feeds three writes)."""
+def _slice(source: str, lands: list[dt.date]) -> str:
+    """The partitions that the rows of `lands` occupy in a bronze/silver table."""
+    if source == "interactions":  # event_date too: the write then prunes to those partitions
+        return delta_io.predicate(land_date=lands, event_date=_events_of(lands))
+    return delta_io.predicate(land_date=lands)
+
+
+def _or(preds: list[str]) -> str:
+    return " OR ".join(f"({p})" for p in preds) if preds else "false"
+
+
+def _per_source(affected: dict[str, list[dt.date]]) -> str:
+    return _or([delta_io.predicate(source=s, land_date=lands) for s, lands in affected.items()])
+
+
+@dataclass
+class _Parsed:
+    frame: object  # the cached parsed DataFrame
+    files: list[tuple]  # INGEST_FILES rows
+
+
+def _parse(spark, lake: str, source: str, days: list[dt.date], files: dict[dt.date, list],
+           first_accounts_day: dt.date | None, key: bytes, report: IngestReport) -> _Parsed:
+    """Parse every file of `days` for one source in Spark tasks; cached (it feeds 3 writes)."""
     from pyspark import StorageLevel
 
-    files = list_files(lake, source, folder) if folder else []
-    if not files:
-        return spark.createDataFrame([], spark_ddl(source)), 0
-    fn = functools.partial(_parse_partition, files=files, source=source, land_date=day, key=key,
-                           exempt_too_late=exempt_too_late)
-    parsed = spark.range(0, len(files), 1, len(files)).mapInArrow(fn, spark_ddl(source))
-    return parsed.persist(StorageLevel.MEMORY_AND_DISK), len(files)
+    tasks = [(raw, day, source == "accounts" and day == first_accounts_day)
+             for day in days for raw in files.get(day, [])]
+    if not tasks:
+        return _Parsed(spark.createDataFrame([], spark_ddl(source)), [])
+    fn = functools.partial(_parse_partition, tasks=tasks, source=source, key=key)
+    parsed = spark.range(0, len(tasks), 1, len(tasks)).mapInArrow(fn, spark_ddl(source))
+    parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
+    # One job parses, fills the cache and returns file summaries and row statistics.
+    stats = parsed.groupBy("kind", "land_date", "event_date", "q_reason", "source_file",
+                           "file_lines_read", "file_unreadable", "file_error").count().collect()
+    out = []
+    for r in stats:
+        if r.kind == KIND_FILE:
+            out.append((source, r.land_date, r.source_file, r.file_lines_read,
+                        r.file_unreadable, r.file_error))
+            if r.file_unreadable:
+                log.warning("unreadable file=%s lines_read=%d error=%s", r.source_file,
+                            r.file_lines_read, r.file_error)
+    for day in days:
+        mine = [r for r in stats if r.land_date == day]
+        reasons: dict[str, int] = {}
+        for r in mine:
+            if r.kind == KIND_QUARANTINE:
+                reasons[r.q_reason] = reasons.get(r.q_reason, 0) + r["count"]
+        if source == "interactions":
+            report.touched_event_dates[day] = sorted(
+                {r.event_date for r in mine if r.kind == KIND_ROW})
+        log.info("parsed source=%s land_date=%s files=%d lines=%d quarantined=%d reasons=%s",
+                 source, day, len(files.get(day, [])),
+                 sum(r.file_lines_read for r in mine if r.kind == KIND_FILE),
+                 sum(reasons.values()),
+                 ",".join(f"{k}:{v}" for k, v in sorted(reasons.items())) or "-")
+    return _Parsed(parsed, out)
 
 
-def _land_days_with_audit(spark, lake: str) -> dict[str, set[dt.date]]:
+def _ingested_days(spark, lake: str) -> dict[str, set[dt.date]]:
     from pyspark.sql import functions as F
 
     out: dict[str, set[dt.date]] = {s: set() for s in RAW_SOURCES}
@@ -415,70 +476,66 @@ def _land_days_with_audit(spark, lake: str) -> dict[str, set[dt.date]]:
     return out
 
 
-def _affected_days(source: str, day: dt.date, ingested: set[dt.date]) -> list[dt.date]:
-    """Landed days whose dedup status landing `day` can change (itself and later ones)."""
+def _affected_days(source: str, days: list[dt.date], ingested: set[dt.date]) -> list[dt.date]:
+    """Landed days whose dedup status landing `days` can change (themselves and later ones)."""
+    first, last = min(days), max(days)
     if source == "interactions":
-        later = {d for d in ingested if day < d <= day + dt.timedelta(days=LATENESS_DAYS)}
+        later = {d for d in ingested if first < d <= last + dt.timedelta(days=LATENESS_DAYS)}
     else:
-        later = {d for d in ingested if d > day}
-    return sorted({day} | later)
+        later = {d for d in ingested if d > first}
+    return sorted(set(days) | later)
 
 
 def _classify(spark, lake: str, source: str, lands: list[dt.date]):
-    """Bronze rows of `lands`, each with `_kept`: the accepted copy's lineage when it repeats."""
+    """Bronze rows of `lands`, with `_kept` (the accepted copy's lineage) and `_repeat`.
+
+    Of the candidate copies of a key, the accepted one for a row landed on L is the first by
+    (land_date, source_file, line_no) among copies landed on or before L (for interactions:
+    with an event date in [L-3, L], the window its repeats can land in). Only keys with more
+    than one copy are looked up, with all their copies in an array: they are few, so the lookup
+    is broadcast and the rows themselves are never shuffled.
+    """
     from pyspark.sql import functions as F
 
     table = BRONZE[source]
     bronze = delta_io.read(spark, table, lake)
     keys = list(table.keys)
-    first = F.min(F.struct(*_LINEAGE)).alias("_kept")
+    last = max(lands)
     if source == "interactions":
-        parts = []
-        for land in lands:
-            window = _event_window(land)
-            candidates = bronze.where(
-                F.col("event_date").isin(window) & F.col("land_date").between(window[0], land))
-            current = bronze.where((F.col("land_date") == land) & F.col("event_date").isin(window))
-            parts.append((current, candidates))
+        events = _events_of(lands)
+        candidates = bronze.where(F.col("event_date").isin(events)
+                                  & F.col("land_date").between(events[0], last))
+        current = bronze.where(F.col("land_date").isin(lands) & F.col("event_date").isin(events))
+        eligible = ("x -> x.land_date <= land_date AND x.event_date >= date_sub(land_date, "
+                    f"{LATENESS_DAYS}) AND x.event_date <= land_date")
     else:
-        parts = [(bronze.where(F.col("land_date").isin(lands)), bronze)]
-    out, cached = None, []
-    for current, candidates in parts:
-        # Only repeated keys matter; they are few, so the lookup is broadcast and the day's
-        # rows are never shuffled.
-        repeated = (candidates.select(*keys, *_LINEAGE).groupBy(*keys)
-                    .agg(F.count(F.lit(1)).alias("_n"), first).where("_n > 1").drop("_n")
-                    .persist())
-        cached.append(repeated)
-        frame = current.join(F.broadcast(repeated), keys, "left")
-        out = frame if out is None else out.unionByName(frame)
+        candidates = bronze.where(F.col("land_date") <= last)
+        current = bronze.where(F.col("land_date").isin(lands))
+        eligible = "x -> x.land_date <= land_date"
+    copies = F.collect_list(F.struct(*_LINEAGE, "event_date")).alias("_copies")
+    repeated = (candidates.select(*keys, *_LINEAGE, "event_date").groupBy(*keys)
+                .agg(F.count(F.lit(1)).alias("_n"), copies).where("_n > 1").drop("_n"))
+    # array_min compares the structs field by field: land_date, source_file, line_no.
+    kept = F.expr(f"array_min(filter(_copies, {eligible}))")
+    frame = current.join(F.broadcast(repeated), keys, "left").withColumn("_kept", kept)
     is_repeat = F.col("_kept").isNotNull() & ~(
         (F.col("_kept.land_date") == F.col("land_date"))
         & (F.col("_kept.source_file") == F.col("source_file"))
         & (F.col("_kept.line_no") == F.col("line_no")))
-    return out.withColumn("_repeat", is_repeat), cached
-
-
-def _silver_where(source: str, lands: list[dt.date]) -> str:
-    if source == "interactions":
-        events = sorted({e for land in lands for e in _event_window(land)})
-        return delta_io.predicate(land_date=lands, event_date=events)
-    return delta_io.predicate(land_date=lands)
-
-
-def _or(preds: list[str]) -> str:
-    return " OR ".join(f"({p})" for p in preds) if preds else "false"
+    return frame.withColumn("_repeat", is_repeat)
 
 
 def _dedup(spark, lake: str, affected: dict[str, list[dt.date]]) -> None:
+    """Rewrite silver and the duplicate ledger for every affected (source, landed day)."""
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     ledgers, cached = [], []
     for source, lands in affected.items():
-        classified, repeated = _classify(spark, lake, source, lands)
-        cached += repeated
+        classified = _classify(spark, lake, source, lands).persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(classified)
         delta_io.replace_where(classified.where(~F.col("_repeat")), SILVER[source], lake,
-                               _silver_where(source, lands))
+                               _slice(source, lands))
         keys = list(BRONZE[source].keys)
         ledgers.append(classified.where(F.col("_repeat")).select(
             F.lit(source).alias("source"), *_LINEAGE,
@@ -487,8 +544,7 @@ def _dedup(spark, lake: str, affected: dict[str, list[dt.date]]) -> None:
             F.col("_kept.source_file").alias("kept_source_file"),
             F.col("_kept.line_no").alias("kept_line_no")))
     ledger = functools.reduce(lambda a, b: a.unionByName(b), ledgers)
-    where = _or([delta_io.predicate(source=s, land_date=lands) for s, lands in affected.items()])
-    delta_io.replace_where(ledger, DUPLICATES, lake, where)
+    delta_io.replace_where(ledger, DUPLICATES, lake, _per_source(affected))
     for frame in cached:
         frame.unpersist()
 
@@ -534,60 +590,42 @@ def _audit(spark, lake: str, affected: dict[str, list[dt.date]]) -> list[dict]:
                     " and report the bug if it persists")
             rows.append(row)
     frame = spark.createDataFrame(rows, INGEST_AUDIT.schema)
-    where = _or([delta_io.predicate(source=s, land_date=lands) for s, lands in affected.items()])
-    delta_io.replace_where(frame, INGEST_AUDIT, lake, where)
+    delta_io.replace_where(frame, INGEST_AUDIT, lake, _per_source(affected))
     return rows
 
 
-def ingest_day(spark, lake: str, day: dt.date, folders: dict[str, dict[dt.date, str]],
-               first_accounts_day: dt.date | None, key: bytes,
-               report: IngestReport) -> list[dict]:
-    """Ingest one landed day of every source; returns the audit rows (re)written."""
+def _ingest_batch(spark, lake: str, days: list[dt.date],
+                  files: dict[str, dict[dt.date, list[RawFile]]],
+                  first_accounts_day: dt.date | None, key: bytes,
+                  report: IngestReport) -> list[dict]:
+    """Ingest landed `days` of every source in one pass; returns the audit rows (re)written.
+
+    Several days at once give exactly what one day at a time gives (the accepted copy does not
+    depend on the order of ingestion); only the number of Spark jobs and commits differs.
+    """
     from pyspark.sql import functions as F
 
     start = time.monotonic()
-    parsed_frames, file_rows, quarantine_frames = [], [], []
-    for source in RAW_SOURCES:
-        folder = folders[source].get(day)
-        exempt = source == "accounts" and day == first_accounts_day
-        parsed, n_files = _parse_day(spark, lake, source, day, folder, key, exempt)
-        parsed_frames.append(parsed)
-        # One job parses, fills the cache and returns the file summaries and row statistics.
-        stats = parsed.groupBy("kind", "event_date", "q_reason", "source_file",
-                               "file_lines_read", "file_unreadable", "file_error").count().collect()
-        summary = [r for r in stats if r.kind == KIND_FILE]
-        for r in summary:
-            file_rows.append((source, day, r.source_file, r.file_lines_read, r.file_unreadable,
-                              r.file_error))
-            if r.file_unreadable:
-                log.warning("unreadable file=%s lines_read=%d error=%s", r.source_file,
-                            r.file_lines_read, r.file_error)
-        reasons: dict[str, int] = {}
-        for r in stats:
-            if r.kind == KIND_QUARANTINE:
-                reasons[r.q_reason] = reasons.get(r.q_reason, 0) + r["count"]
-        if source == "interactions":
-            report.touched_event_dates[day] = sorted(
-                {r.event_date for r in stats if r.kind == KIND_ROW})
-        log.info("parsed source=%s land_date=%s files=%d lines=%d quarantined=%d reasons=%s",
-                 source, day, n_files, sum(r.file_lines_read for r in summary),
-                 sum(reasons.values()),
-                 ",".join(f"{k}:{v}" for k, v in sorted(reasons.items())) or "-")
-        delta_io.replace_where(parsed.where(F.col("kind") == KIND_ROW), BRONZE[source], lake,
-                               _bronze_where(source, day))
-        quarantine_frames.append(parsed.where(F.col("kind") == KIND_QUARANTINE).select(
+    parsed = {s: _parse(spark, lake, s, days, files[s], first_accounts_day, key, report)
+              for s in RAW_SOURCES}
+    for source, p in parsed.items():
+        delta_io.replace_where(p.frame.where(F.col("kind") == KIND_ROW), BRONZE[source], lake,
+                               _slice(source, days))
+    quarantine = functools.reduce(lambda a, b: a.unionByName(b), [
+        p.frame.where(F.col("kind") == KIND_QUARANTINE).select(
             F.lit(source).alias("source"), *_LINEAGE,
-            *[F.col(f"q_{c}").alias(c) for c in QUARANTINE.columns[len(_LINEAGE) + 1:]]))
-    this_day = delta_io.predicate(source=list(RAW_SOURCES), land_date=day)
-    quarantine = functools.reduce(lambda a, b: a.unionByName(b), quarantine_frames)
-    delta_io.replace_where(quarantine, QUARANTINE, lake, this_day)
-    files = spark.createDataFrame(file_rows, INGEST_FILES.schema)
-    delta_io.replace_where(files, INGEST_FILES, lake, this_day)
-    for parsed in parsed_frames:
-        parsed.unpersist()
+            *[F.col(f"q_{c}").alias(c) for c in QUARANTINE.columns[len(_LINEAGE) + 1:]])
+        for source, p in parsed.items()])
+    these_days = delta_io.predicate(source=list(RAW_SOURCES), land_date=days)
+    delta_io.replace_where(quarantine, QUARANTINE, lake, these_days)
+    file_rows = [row for p in parsed.values() for row in p.files]
+    delta_io.replace_where(spark.createDataFrame(file_rows, INGEST_FILES.schema), INGEST_FILES,
+                           lake, these_days)
+    for p in parsed.values():
+        p.frame.unpersist()
 
-    ingested = _land_days_with_audit(spark, lake)
-    affected = {s: _affected_days(s, day, ingested[s]) for s in RAW_SOURCES}
+    ingested = _ingested_days(spark, lake)
+    affected = {s: _affected_days(s, days, ingested[s]) for s in RAW_SOURCES}
     _dedup(spark, lake, affected)
     rows = _audit(spark, lake, affected)
     for row in rows:
@@ -595,33 +633,52 @@ def ingest_day(spark, lake: str, day: dt.date, folders: dict[str, dict[dt.date, 
                  "duplicates_dropped=%d rows_quarantined=%d", row["source"], row["land_date"],
                  row["lines_read"], row["rows_accepted"], row["duplicates_dropped"],
                  row["rows_quarantined"])
-    log.info("ingested land_date=%s recomputed=%s secs=%.1f", day,
+    log.info("ingested land_dates=%s recomputed=%s secs=%.1f", ",".join(map(str, days)),
              ";".join(f"{s}:{','.join(str(d) for d in ds)}" for s, ds in affected.items()),
              time.monotonic() - start)
     return rows
 
 
+def _batches(days: list[dt.date], files: dict[str, dict[dt.date, list[RawFile]]],
+             max_bytes: int) -> list[list[dt.date]]:
+    """Consecutive days grouped while their raw files total at most `max_bytes`."""
+    out: list[list[dt.date]] = []
+    size = 0
+    for day in days:
+        day_size = sum(f.size for s in RAW_SOURCES for f in files[s].get(day, []))
+        if out and size + day_size <= max_bytes:
+            out[-1].append(day)
+            size += day_size
+        else:
+            out.append([day])
+            size = day_size
+    return out
+
+
 def ingest_days(lake: str, days: list[dt.date]) -> IngestReport:
-    """Ingest the landed days in date order (one SparkSession); returns the audit rows."""
+    """Ingest the landed days in date order (one SparkSession); returns the audit rows.
+
+    Small days are ingested several at a time (up to BATCH_INPUT_BYTES of raw files per pass):
+    the tables are the same as one day at a time, with far fewer Spark jobs and commits.
+    """
     from jobs.spark import get_spark
     from quality.privacy import pseudonym_key
 
     spark = get_spark("risk-ingest")
     key = pseudonym_key()
     report = IngestReport()
+    wanted = sorted(set(days))
     folders: dict[str, dict[dt.date, str]] = {}
+    files: dict[str, dict[dt.date, list[RawFile]]] = {}
     for source in RAW_SOURCES:
         folders[source], skipped = list_land_days(lake, source)
         report.skipped_folders += skipped
+        files[source] = {d: list_files(lake, source, folders[source][d])
+                         for d in wanted if d in folders[source]}
     # The first landed day of the registry is its full snapshot: exempt from too_late.
     first_accounts_day = min(folders["accounts"], default=None)
-    for day in sorted(set(days)):
-        rows = ingest_day(spark, lake, day, folders, first_accounts_day, key, report)
-        # Keep only the latest row of each (source, land_date): a later day may recompute it.
-        report[:] = [r for r in report
-                     if (r["source"], r["land_date"]) not in
-                     {(x["source"], x["land_date"]) for x in rows}] + rows
-    report.sort(key=lambda r: (r["land_date"], RAW_SOURCES.index(r["source"])))
+    for batch in _batches(wanted, files, BATCH_INPUT_BYTES):
+        report.merge(_ingest_batch(spark, lake, batch, files, first_accounts_day, key, report))
     if report.skipped_folders:
         log.warning("skipped folders=%s", ",".join(report.skipped_folders))
     return report

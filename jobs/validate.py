@@ -1,0 +1,154 @@
+"""Validate: the Great Expectations gate on the clean tables, day by day.
+
+For each day, each silver table's landed-day slice (`land_date = D`: what that day's ingest
+wrote) is checked with its suite (quality/suites.py). Results go to ops/validation_results
+(replaced per table and day) and to the GX Data Docs site under `<lake>/ops/data_docs/`.
+A failed blocking expectation raises `GateFailed` naming the table, the day and the failed
+expectations: downstream steps for that day must not run. Warnings are logged and kept.
+
+`validate_frame` is the reusable piece: any job can gate its own table with its own checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+from jobs import delta_io
+from jobs.config import is_remote
+from jobs.errors import GateFailed, PipelineError
+from jobs.registry import INGEST_AUDIT, RAW_SOURCES, SILVER, VALIDATION_RESULTS
+from quality.suites import BLOCKING, Check, CheckResult, SuiteRunner, silver_checks
+
+log = logging.getLogger("risk.validate")
+
+TRAILING_DAYS = 7
+
+
+def _runner(lake: str) -> SuiteRunner:
+    if is_remote(lake):
+        log.warning("lake=%s is remote: GX results are kept in ops/validation_results only, "
+                    "Data Docs are not built", lake)
+        return SuiteRunner(None)
+    return SuiteRunner(f"{lake.rstrip('/')}/ops")
+
+
+def _check_frame(runner: SuiteRunner, df, table_name: str, day: dt.date,
+                 checks: list[Check]) -> list[CheckResult]:
+    """Run the checks on a cached frame of just the columns they read."""
+    from pyspark import StorageLevel
+
+    start = time.monotonic()
+    columns = sorted({c for check in checks for c in check.columns})
+    frame = (df.select(*columns) if columns else df).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        rows = frame.count()  # fills the cache once for every expectation
+        results = runner.run(frame, table_name, f"{table_name}-{day.isoformat()}", checks)
+    finally:
+        frame.unpersist()
+    for r in results:
+        r.observed["rows"] = rows
+    failed = [r.name for r in results if not r.success]
+    log.info("validated table=%s day=%s rows=%d checks=%d failed=%s secs=%.1f", table_name, day,
+             rows, len(results), ",".join(failed) or "-", time.monotonic() - start)
+    for r in results:
+        if not r.success and r.severity != BLOCKING:
+            log.warning("warning table=%s day=%s expectation=%s observed=%s", table_name, day,
+                        r.name, r.observed_json)
+    return results
+
+
+def _result_rows(table_name: str, day: dt.date, results: list[CheckResult]) -> list[tuple]:
+    now = dt.datetime.now(dt.UTC)  # a stamp only
+    return [(table_name, day, r.name, r.severity, r.success, r.observed_json, now)
+            for r in results]
+
+
+def _write_results(spark, lake: str, day: dt.date, rows: list[tuple],
+                   tables: list[str]) -> None:
+    frame = spark.createDataFrame(rows, VALIDATION_RESULTS.schema)
+    delta_io.replace_where(frame, VALIDATION_RESULTS, lake,
+                           delta_io.predicate(table_name=tables, run_date=day))
+
+
+def _gate_message(failures: dict[str, list[CheckResult]], day: dt.date,
+                  docs: str | None) -> str:
+    parts = []
+    for table_name, failed in failures.items():
+        items = ", ".join(
+            f"{r.name}" + (f" [unexpected_count={r.observed['unexpected_count']}]"
+                           if "unexpected_count" in r.observed else "")
+            for r in failed)
+        parts.append(f"table={table_name} day={day} failed: {items}")
+    where = f"; Data Docs: {docs}" if docs else ""
+    return ("validation gate failed: " + "; ".join(parts) + f"{where}; results in "
+            "ops/validation_results. Downstream steps for the day are blocked: fix the upstream "
+            "data or the ingest, re-run `riskctl ingest` and `riskctl validate` for the day")
+
+
+def validate_frame(lake: str, df, table_name: str, day: dt.date, checks: list[Check],
+                   raise_on_failure: bool = True) -> list[CheckResult]:
+    """Gate any DataFrame: run `checks`, store results (table_name, day), build Data Docs.
+
+    Raises GateFailed when a blocking check fails (unless `raise_on_failure` is False).
+    """
+    runner = _runner(lake)
+    results = _check_frame(runner, df, table_name, day, checks)
+    _write_results(df.sparkSession, lake, day, _result_rows(table_name, day, results),
+                   [table_name])
+    failed = [r for r in results if not r.success and r.severity == BLOCKING]
+    if failed and raise_on_failure:
+        raise GateFailed(_gate_message({table_name: failed}, day, runner.docs_index))
+    return results
+
+
+def _trailing_mean(spark, lake: str, source: str, day: dt.date) -> float | None:
+    """Mean accepted rows a landed day over the previous week (from the audit), if any."""
+    from pyspark.sql import functions as F
+
+    since = day - dt.timedelta(days=TRAILING_DAYS)
+    rows = (delta_io.read(spark, INGEST_AUDIT, lake)
+            .where((F.col("source") == source) & (F.col("land_date") >= since)
+                   & (F.col("land_date") < day))
+            .agg(F.avg("rows_accepted").alias("mean")).collect())
+    mean = rows[0]["mean"] if rows else None
+    return float(mean) if mean else None
+
+
+def validate_days(lake: str, days: list[dt.date], raise_on_failure: bool = True) -> bool:
+    """Validate the silver tables for each day in order; True when no blocking check failed.
+
+    Raises GateFailed at the first day with a blocking failure (all of that day's tables are
+    checked and recorded first), unless `raise_on_failure` is False.
+    """
+    from pyspark.sql import functions as F
+
+    from jobs.spark import get_spark
+
+    spark = get_spark("risk-validate")
+    for source in RAW_SOURCES:
+        if not delta_io.exists(spark, SILVER[source], lake):
+            raise PipelineError(f"table {SILVER[source].name} does not exist under {lake}: run "
+                                "`riskctl ingest` for the days first")
+    runner = _runner(lake)
+    ok = True
+    for day in sorted(set(days)):
+        rows, failures = [], {}
+        for source in RAW_SOURCES:
+            table = SILVER[source]
+            df = delta_io.read(spark, table, lake).where(F.col("land_date") == day)
+            mean = _trailing_mean(spark, lake, source, day) if source == "interactions" else None
+            results = _check_frame(runner, df, table.name, day, silver_checks(source, mean))
+            rows += _result_rows(table.name, day, results)
+            failed = [r for r in results if not r.success and r.severity == BLOCKING]
+            if failed:
+                failures[table.name] = failed
+        _write_results(spark, lake, day, rows, [SILVER[s].name for s in RAW_SOURCES])
+        if failures:
+            ok = False
+            message = _gate_message(failures, day, runner.docs_index)
+            log.error("%s", message)
+            if raise_on_failure:
+                raise GateFailed(message)
+    return ok
