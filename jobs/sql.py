@@ -268,7 +268,12 @@ def quiet_log_config(level: str | None = None) -> str:
 def _prepare_process() -> None:
     """Before this process's SparkSession exists: quiet JVM logs, keep the cwd clean."""
     from pyspark import SparkContext
+    from pyspark.logger import PySparkLogger
 
+    # PySpark logs every SQL error it raises, with the JVM stack, as JSON on stderr; the
+    # command reports the error itself, as one line.
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
     if SparkContext._active_spark_context is not None:
         return
     opts = os.environ.get("SPARK_SUBMIT_OPTS", "")

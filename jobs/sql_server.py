@@ -16,7 +16,8 @@ the jar cache) whose check rule refuses every plan that would write, before it r
 UPDATE, DELETE, MERGE, CREATE, DROP, ALTER, OPTIMIZE, VACUUM, CACHE, ADD JAR, TRANSFORM scripts,
 reflect(); path-based writes (INSERT INTO delta.`/lake/...`) included, since it checks plans,
 not names. SQL on raw files (`SELECT * FROM json.`/lake/raw/...``) is switched off
-(spark.sql.runSQLOnFiles=false) and the guard refuses switching it back on, so analysts see only
+(spark.sql.runSQLOnFiles=false) and the guard refuses switching it back on (nor may a session
+add a catalog plugin, spark.sql.catalog.*), so analysts see only
 the registered tables, never the raw zone's personal data. A filesystem-permission scheme was
 not chosen: it needs root and a second OS user, does not apply to object stores, and would still
 let DROP TABLE and CREATE TABLE change the server's catalog.
@@ -141,7 +142,7 @@ def _register_tables(lake: str, state: Path, jars: list[str]) -> str:
     for sub in ("warehouse", "scratch", "local-scratch", "resources", "operation_logs"):
         (state / sub).mkdir(exist_ok=True)
     conf = _common_conf(state)
-    conf["spark.master"] = "local[1]"
+    conf.update({"spark.master": "local[1]", "spark.driver.memory": "1g"})
     env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable,
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT),
                                                         os.environ.get("PYTHONPATH")])))
@@ -169,12 +170,19 @@ def server_command(state: Path, jars: list[str], host: str, port: int) -> list[s
         # No SQL over raw files: analysts reach only the registered tables (the guard refuses
         # setting this back).
         "spark.sql.runSQLOnFiles": "false",
+        # The Thrift server turns on java.time dates, which Delta's answer-from-statistics path
+        # (max(score_date) without a scan) does not handle: ClassCastException LocalDate.
+        "spark.databricks.delta.optimizeMetadataQuery.enabled": "false",
     })
     hive = {
         "hive.server2.thrift.port": str(port),
         "hive.server2.thrift.bind.host": host,
         "hive.server2.logging.operation.log.location": str(state / "operation_logs"),
     }
+    # Also on the driver's own class path: the Thrift server opens sessions and runs statements
+    # on pooled threads whose context class loader may not see --jars, and a client then fails
+    # with ClassNotFoundException: DeltaCatalog (or NoClassDefFoundError inside Delta).
+    conf["spark.driver.extraClassPath"] = os.pathsep.join(jars)
     cmd = [spark_submit(), "--class", THRIFT_SERVER_CLASS, "--name", "risk-sql-server",
            "--jars", ",".join(jars), *_conf_args(conf)]
     for key, value in hive.items():

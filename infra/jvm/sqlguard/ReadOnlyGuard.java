@@ -6,7 +6,8 @@
  *   - every command (DDL, DML, ADD JAR, CACHE, ANALYZE, OPTIMIZE, VACUUM, ...) that is not on a
  *     short allow-list of read-only ones (SHOW, DESCRIBE, EXPLAIN, USE, SET, ...);
  *   - TRANSFORM ... USING 'script' (runs a shell command) and reflect()/java_method();
- *   - SET of the confs that keep the lake's other files out of reach (spark.sql.runSQLOnFiles).
+ *   - SET of the confs that keep other data out of reach (spark.sql.runSQLOnFiles and
+ *     spark.sql.catalog.*).
  * It checks plans, not table names, so path-based writes (INSERT INTO delta.`/lake/...`) are
  * refused too, whatever catalog or path they name. Spark loads it from `spark.sql.extensions`;
  * jobs/sql_server.py compiles this file once with javac against pyspark's jars.
@@ -55,8 +56,12 @@ public final class ReadOnlyGuard extends AbstractFunction1<SparkSessionExtension
   /** Expressions that call arbitrary JVM code. */
   static final Set<String> REFUSED_EXPRESSIONS = Set.of("CallMethodViaReflection");
 
-  /** Confs an analyst may read but not change: they keep raw files out of SQL's reach. */
+  /**
+   * Confs an analyst may read but not change: SQL on files would reach the raw zone, and a
+   * catalog plugin set at run time (spark.sql.catalog.x=...) could reach other data sources.
+   */
   static final Set<String> LOCKED_CONFS = Set.of("spark.sql.runsqlonfiles");
+  static final String LOCKED_PREFIX = "spark.sql.catalog.";
 
   @Override
   public BoxedUnit apply(SparkSessionExtensions extensions) {
@@ -93,10 +98,12 @@ public final class ReadOnlyGuard extends AbstractFunction1<SparkSessionExtension
     }
     if (node instanceof SetCommand) {
       Option<Tuple2<String, Option<String>>> kv = ((SetCommand) node).kv();
-      if (kv.isDefined() && kv.get()._2().isDefined()
-          && LOCKED_CONFS.contains(kv.get()._1().trim().toLowerCase(Locale.ROOT))) {
-        throw new ReadOnlyViolation("READ_ONLY: the risk SQL endpoint is read-only; "
-            + kv.get()._1().trim() + " cannot be changed here (it keeps raw files out of SQL)");
+      if (kv.isDefined() && kv.get()._2().isDefined()) {
+        String key = kv.get()._1().trim().toLowerCase(Locale.ROOT);
+        if (LOCKED_CONFS.contains(key) || key.startsWith(LOCKED_PREFIX)) {
+          throw new ReadOnlyViolation("READ_ONLY: the risk SQL endpoint is read-only; "
+              + kv.get()._1().trim() + " cannot be changed here (it keeps other data out of SQL)");
+        }
       }
     }
     node.expressions().foreach(new AbstractFunction1<Expression, BoxedUnit>() {
