@@ -408,7 +408,47 @@ def render_markdown() -> str:
             lines.append(f"| `{f.name}` | {f.window or '-'} | {f.dtype} | "
                          f"{'yes' if f.model else 'no'} | {meaning} |")
         lines.append("")
+    lines += _other_tables()
     return "\n".join(lines)
+
+
+def _other_tables() -> list[str]:
+    from features.schemas import AGG_DDL, CLUSTERS_DDL, MODEL_ACTIVITY_DDL
+
+    def cols(ddl: str) -> str:
+        return ", ".join(f"`{c.strip().split(' ')[0]}`" for c in ddl.split(", ")
+                         if c.strip() and " " in c.strip() and not c.strip().startswith("BIGINT>"))
+
+    p = DEFAULT_PARAMS
+    return [
+        "## Other tables written by the feature job",
+        "",
+        "- `account_activity_daily` (`features/account_activity_daily`, partitioned by "
+        "`land_date`, key `(account_id, event_date, land_date)`): the mergeable daily "
+        "aggregates the windows are summed from. Each day's job aggregates only what landed "
+        "that day (every event day it carries), so windows of day D merge the rows with "
+        "`land_date <= D` and a record landing after D never changes day D. `hour_counts` is "
+        "the 24-hour UTC histogram; the `ip_*`, `api_keys` and `user_agents` arrays keep the "
+        f"{p.set_cap} smallest distinct values; `simhash_sample` keeps the "
+        f"{p.simhash_sample_per_day} prompt SimHashes with the smallest xxhash64; `gap_*` are "
+        "the pooled moments of the gaps between consecutive requests; `sync_*` count the "
+        f"(/24 or prompt band, {p.sync_bucket_minutes}-minute) slots of on-time records and "
+        f"those shared by >= {p.sync_min_accounts} accounts. Columns: " + cols(AGG_DDL) + ".",
+        "- `model_activity_daily` (`features/model_activity_daily`, partitioned by "
+        "`land_date`): requests and accounts per model, event day and landed day; when each "
+        "model was first seen. Columns: " + cols(MODEL_ACTIVITY_DDL) + ".",
+        "- `account_clusters_map` (`features/account_clusters`, partitioned by "
+        "`feature_date`, key `(account_id, feature_date)`): the linked-account cluster of each "
+        "clustered scored account; accounts in no cluster have no row. `cluster_first_date` "
+        "is the day the id first appeared. Columns: " + cols(CLUSTERS_DDL) + ".",
+        "",
+        "Hub caps (an entity tying more scored accounts is dropped from the link graph): "
+        + ", ".join(f"`{k}` {v}" for k, v in sorted(p.hub_caps.items())) + ". "
+        f"Near-duplicate prompts: SimHash Hamming distance <= {p.simhash_k}, found by keying "
+        f"on every choice of {p.simhash_blocks - p.simhash_k} of {p.simhash_blocks} bit blocks; "
+        f"a bucket of more than {p.lsh_bucket_cap} distinct hashes is one template family.",
+        "",
+    ]
 
 
 if __name__ == "__main__":

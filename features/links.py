@@ -1,0 +1,72 @@
+"""The account-to-entity graph and the cross-account sharing counts.
+
+Accounts are linked through entities (a payment fingerprint, a /24 prefix seen in 7 days, a
+near-duplicate prompt group, an org), never through account pairs: one fingerprint shared by
+5,000 accounts is 12.5 million pairs but only 5,000 memberships. For connected components each
+entity becomes a star (every member linked to the entity's smallest member), which keeps the
+components and costs one edge per membership.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from features.params import DEFAULT_PARAMS, FeatureParams
+
+MEMBERSHIP_COLUMNS = ["kind", "entity", "account_id"]
+
+
+def memberships(scored_registry: DataFrame, sums: DataFrame,
+                prompt_memberships: DataFrame) -> DataFrame:
+    """(kind, entity, account_id) over the scored accounts.
+
+    scored_registry: account_id, payment_fingerprint, org_id (registry as of D, scored accounts
+    only); sums: account_id, prefixes_7d; prompt_memberships: entity, account_id.
+    """
+    payment = scored_registry.where(F.col("payment_fingerprint").isNotNull()).select(
+        F.lit("payment").alias("kind"), F.col("payment_fingerprint").alias("entity"),
+        "account_id")
+    org = scored_registry.where(F.col("org_id").isNotNull()).select(
+        F.lit("org").alias("kind"), F.col("org_id").alias("entity"), "account_id")
+    prefix = sums.select(F.lit("ip_prefix").alias("kind"),
+                         F.explode("prefixes_7d").alias("entity"), "account_id")
+    prompt = prompt_memberships.select(F.lit("prompt_simhash").alias("kind"), "entity",
+                                       "account_id")
+    return payment.unionByName(org).unionByName(prefix).unionByName(prompt).distinct()
+
+
+def star_edges(members: DataFrame, params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
+    """(src, dst, kind): each member of a kept entity linked to the entity's smallest member.
+
+    An entity is kept when it ties at least 2 and at most `hub_caps[kind]` accounts; above the
+    cap it is a hub (carrier NAT, campus, cloud region, popular prompt) and dropped.
+    """
+    caps = F.create_map(*[x for k, v in sorted(params.hub_caps.items())
+                          for x in (F.lit(k), F.lit(v))])
+    sizes = members.groupBy("kind", "entity").agg(
+        F.count(F.lit(1)).alias("n"), F.min("account_id").alias("center"))
+    kept = sizes.where((F.col("n") >= 2) & (F.col("n") <= F.coalesce(caps[F.col("kind")],
+                                                                       F.lit(0))))
+    return (members.join(kept, ["kind", "entity"])
+            .where(F.col("account_id") != F.col("center"))
+            .select(F.col("account_id").alias("src"), F.col("center").alias("dst"), "kind")
+            .distinct())
+
+
+def sharing_features(sums: DataFrame) -> DataFrame:
+    """Per scored account: how many others share its /24 prefixes and ASNs in 7 days."""
+    def per(column: str, max_name: str, share_name: str | None) -> DataFrame:
+        rows = sums.select("account_id", F.explode(column).alias("v"))
+        sized = rows.join(rows.groupBy("v").agg(F.count(F.lit(1)).alias("n")), "v")
+        aggs = [(F.max("n") - 1).cast("int").alias(max_name)]
+        if share_name:
+            aggs.append((F.sum(F.when(F.col("n") >= 2, 1).otherwise(0)) / F.count(F.lit(1)))
+                        .alias(share_name))
+        return sized.groupBy("account_id").agg(*aggs)
+
+    return (sums.select("account_id")
+            .join(per("prefixes_7d", "ip_prefix_max_accounts_7d", "ip_prefix_shared_share_7d"),
+                  "account_id", "left")
+            .join(per("asns_7d", "asn_max_accounts_7d", None), "account_id", "left")
+            .fillna(0, ["ip_prefix_max_accounts_7d", "asn_max_accounts_7d"]))

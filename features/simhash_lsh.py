@@ -1,0 +1,134 @@
+"""Near-duplicate prompt SimHashes across accounts, by banding (LSH), never all pairs.
+
+Pigeonhole: cut the 64 bits into `blocks` blocks; two hashes at Hamming distance <= k differ in
+at most k blocks, so at least `blocks - k` blocks are equal. Keying every hash on each choice of
+`blocks - k` blocks and joining on (table, key) therefore finds every pair within distance k;
+the candidates are then verified with `bit_count(h1 ^ h2) <= k`. The join is an equi-join on
+the key (a sort-merge or hash join), so its cost follows the candidates, not all pairs.
+
+A bucket holding more than `lsh_bucket_cap` distinct hashes is not expanded into pairs (that
+would be quadratic): its hashes share the key's ~26 exact bits, which unrelated hashes almost
+never do, so the bucket as a whole is one near-duplicate group (a prompt template's family).
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from features.daily_activity import simhash_to_long
+from features.params import DEFAULT_PARAMS, FeatureParams
+
+
+def block_layout(blocks: int) -> list[tuple[int, int]]:
+    """(offset, width) of each block over the 64 bits, widths as even as possible."""
+    if not 1 <= blocks <= 64:
+        raise ValueError(f"blocks must be in 1..64, got {blocks}")
+    base, extra = divmod(64, blocks)
+    widths = [base + (1 if i < extra else 0) for i in range(blocks)]
+    offsets = [sum(widths[:i]) for i in range(blocks)]
+    return list(zip(offsets, widths, strict=True))
+
+
+def key_tables(k: int, blocks: int) -> list[tuple[int, ...]]:
+    """The block choices keyed on: every set of `blocks - k` blocks."""
+    if not 0 <= k < blocks:
+        raise ValueError(f"need 0 <= k < blocks (k={k}, blocks={blocks})")
+    return list(combinations(range(blocks), blocks - k))
+
+
+def lsh_keys(h: Column, k: int, blocks: int) -> Column:
+    """array<struct<t INT, key BIGINT>>: the hash's key in each table."""
+    layout = block_layout(blocks)
+    keys = []
+    for t, chosen in enumerate(key_tables(k, blocks)):
+        key, shift = F.lit(0).cast("bigint"), 0
+        for j in chosen:
+            offset, width = layout[j]
+            part = F.shiftrightunsigned(h, offset).bitwiseAND(F.lit((1 << width) - 1))
+            key = key.bitwiseOR(F.shiftleft(part, shift))
+            shift += width
+        keys.append(F.struct(F.lit(t).alias("t"), key.alias("key")))
+    return F.array(*keys)
+
+
+def hamming(a: Column, b: Column) -> Column:
+    return F.bit_count(a.bitwiseXOR(b))
+
+
+def near_duplicates(hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS
+                    ) -> tuple[DataFrame, DataFrame]:
+    """Distinct hashes (column `h` BIGINT) -> (pairs, families).
+
+    pairs: (h1, h2) with h1 < h2 and Hamming distance <= k, from buckets within the cap.
+    families: (family STRING, h) for the hashes of each over-cap bucket.
+    """
+    p = params
+    keyed = hashes.select("h", F.explode(lsh_keys(F.col("h"), p.simhash_k, p.simhash_blocks))
+                          .alias("b")).select("h", "b.t", "b.key")
+    # One shuffle by (t, key) serves both the bucket sizes and the self-join below.
+    sized = keyed.withColumn("n", F.count(F.lit(1)).over(Window.partitionBy("t", "key")))
+    small = sized.where((F.col("n") >= 2) & (F.col("n") <= p.lsh_bucket_cap))
+    a, b = small.alias("a"), small.alias("b")
+    pairs = (
+        a.join(b, (F.col("a.t") == F.col("b.t")) & (F.col("a.key") == F.col("b.key"))
+               & (F.col("a.h") < F.col("b.h")))
+        .where(hamming(F.col("a.h"), F.col("b.h")) <= p.simhash_k)
+        .select(F.col("a.h").alias("h1"), F.col("b.h").alias("h2"))
+        .distinct()
+    )
+    families = sized.where(F.col("n") > p.lsh_bucket_cap).select(
+        F.format_string("f%d:%d", "t", "key").alias("family"), "h")
+    return pairs, families
+
+
+def account_hashes(sums: DataFrame, column: str = "simhashes_7d") -> DataFrame:
+    """(account_id, h BIGINT) from the window's sampled hex SimHashes."""
+    return (sums.select("account_id", F.explode(column).alias("hex"))
+            .select("account_id", simhash_to_long(F.col("hex")).alias("h")).distinct())
+
+
+def prompt_groups(acc_hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS
+                  ) -> tuple[DataFrame, DataFrame]:
+    """(account_id, h) -> (memberships, per-account features).
+
+    A group is either the neighbourhood of one hash g (g and every hash within distance k of
+    it) or an over-cap bucket family; its members are the accounts that sent one of its hashes.
+    memberships: (entity, account_id) of the groups with >= 2 accounts.
+    features: account_id, simhash_neardup_accounts_7d, simhash_shared_prompts_7d,
+    simhash_shared_share_7d.
+    """
+    pairs, families = near_duplicates(acc_hashes.select("h").distinct(), params)
+    neighbours = (
+        acc_hashes.select(F.col("h").alias("g"), "h").distinct()
+        .unionByName(pairs.select(F.col("h1").alias("g"), F.col("h2").alias("h")))
+        .unionByName(pairs.select(F.col("h2").alias("g"), F.col("h1").alias("h")))
+    )
+    hood = (neighbours.join(acc_hashes, "h").select("g", "account_id").distinct()
+            .withColumn("n", F.count(F.lit(1)).over(Window.partitionBy("g"))))
+    fam_rows = families.join(acc_hashes, "h").select("family", "h", "account_id")
+    fam_sizes = fam_rows.groupBy("family").agg(F.countDistinct("account_id").alias("n"))
+    fam = fam_rows.join(fam_sizes, "family")
+    # Per (account, own hash): how many accounts share the hash's group (largest group).
+    own_hood = hood.join(acc_hashes.select(F.col("h").alias("g"), "account_id"),
+                         ["g", "account_id"]).select("account_id", F.col("g").alias("h"), "n")
+    own_fam = fam.select("account_id", "h", "n")
+    per_hash = own_hood.unionByName(own_fam).groupBy("account_id", "h").agg(
+        (F.max("n") - 1).alias("others"))
+    features = per_hash.groupBy("account_id").agg(
+        F.max("others").cast("int").alias("simhash_neardup_accounts_7d"),
+        F.sum(F.when(F.col("others") > 0, 1).otherwise(0)).cast("int").alias(
+            "simhash_shared_prompts_7d"),
+        (F.sum(F.when(F.col("others") > 0, 1).otherwise(0)) / F.count(F.lit(1))).alias(
+            "simhash_shared_share_7d"),
+    )
+    memberships = (
+        hood.where(F.col("n") >= 2).select(F.format_string("h%d", "g").alias("entity"),
+                                           "account_id")
+        .unionByName(fam.where(F.col("n") >= 2).select(F.col("family").alias("entity"),
+                                                       "account_id"))
+        .distinct()
+    )
+    return memberships, features

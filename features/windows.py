@@ -1,0 +1,288 @@
+"""Daily aggregates -> per-account behaviour over the 1, 7 and 28 days ending on D.
+
+All three windows come out of ONE group-by over the 28 days of aggregates (conditional sums),
+restricted to the accounts the contract scores on D (active in D-6..D). Only aggregate rows
+with `land_date <= D` take part, so what lands after D never changes day D.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from features.daily_activity import sample_rank
+from features.local_time import COUNTRY_UTC_OFFSET
+from features.params import (
+    DEFAULT_PARAMS,
+    IP_TYPES,
+    LONGEST_WINDOW,
+    REASONING_TOPICS,
+    TOPICS,
+    FeatureParams,
+)
+
+TOPIC_COLUMNS = [f"n_topic_{t}" for t in TOPICS] + ["n_topic_unknown"]
+
+
+def as_of(agg: DataFrame, day: dt.date, days: int = LONGEST_WINDOW) -> DataFrame:
+    """Aggregate rows known by the end of `day` whose event day is in the `days` ending on it."""
+    start = day - dt.timedelta(days=days - 1)
+    return agg.where(
+        (F.col("land_date") <= F.lit(day))
+        & (F.col("event_date") >= F.lit(start))
+        & (F.col("event_date") <= F.lit(day))
+    )
+
+
+def scored_accounts(agg_window: DataFrame, day: dt.date) -> DataFrame:
+    """Accounts with at least one accepted interaction in the 7 days ending on `day`."""
+    start = day - dt.timedelta(days=6)
+    return (agg_window.where((F.col("event_date") >= F.lit(start)) & (F.col("requests") > 0))
+            .select("account_id").distinct())
+
+
+def _in(days: int, day: dt.date) -> Column:
+    return F.col("event_date") >= F.lit(day - dt.timedelta(days=days - 1))
+
+
+def _sum_if(cond: Column, col: Column | str) -> Column:
+    col = F.col(col) if isinstance(col, str) else col
+    return F.coalesce(F.sum(F.when(cond, col)), F.lit(0)).cast("bigint")
+
+
+def _union(cond: Column, col: str) -> Column:
+    """Distinct union of the array column over the rows where `cond` holds."""
+    return F.array_distinct(F.flatten(F.collect_list(F.when(cond, F.col(col)))))
+
+
+def window_sums(agg_window: DataFrame, day: dt.date,
+                params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
+    """One row per scored account with the windowed sums, histograms and distinct sets."""
+    rows = agg_window.join(scored_accounts(agg_window, day), "account_id", "left_semi")
+    rows = rows.withColumn("_active_hours", F.size(F.filter("hour_counts", lambda x: x > 0)))
+    w = {"1d": _in(1, day), "7d": _in(7, day), "28d": F.lit(True)}
+    aggs: list[Column] = []
+    for name in ("requests", "input_tokens", "output_tokens", "n_status_429", "n_high_cot",
+                 "_active_hours", "gap_n"):
+        aggs += [_sum_if(w[k], name).alias(f"{name.lstrip('_')}_{k}") for k in w]
+    for name in ("gap_sum_s", "gap_sumsq_s"):
+        aggs += [F.coalesce(F.sum(F.when(w[k], F.col(name))), F.lit(0.0)).alias(f"{name}_{k}")
+                 for k in w]
+    for name in ("n_thinking", "n_tools", *TOPIC_COLUMNS):
+        aggs += [_sum_if(w[k], name).alias(f"{name}_{k}") for k in ("7d", "28d")]
+    for name in ("n_batches", "n_turns", "turns_sum", "n_cot_scored", "n_image", "n_status_400",
+                 "n_status_5xx", "n_distinct_prompts", *SYNC_SUMS,
+                 *[f"n_iptype_{t}" for t in IP_TYPES], "n_iptype_unknown"):
+        aggs.append(_sum_if(w["7d"], name).alias(f"{name}_7d"))
+    aggs += [
+        F.coalesce(F.sum(F.when(w["7d"], F.col("cot_score_sum"))), F.lit(0.0))
+        .alias("cot_score_sum_7d"),
+        F.max(F.when(w["7d"], F.col("sync_ip_max_peers"))).alias("sync_ip_max_peers_7d"),
+        F.max(F.when(w["7d"], F.col("sync_prompt_max_peers"))).alias(
+            "sync_prompt_max_peers_7d"),
+        _sum_if(F.dayofweek("event_date").isin(1, 7), "requests").alias("weekend_requests_28d"),
+        F.size(F.array_distinct(F.collect_list(F.when(w["7d"], F.col("event_date")))))
+        .alias("active_days_7d"),
+        F.size(F.array_distinct(F.collect_list("event_date"))).alias("active_days_28d"),
+    ]
+    for k in ("7d", "28d"):
+        aggs.append(F.array(*[_sum_if(w[k], F.col("hour_counts")[h]) for h in range(24)])
+                    .alias(f"hours_{k}"))
+        aggs += [_union(w[k], "ip_hashes").alias(f"ips_{k}"),
+                 _union(w[k], "ip_prefixes").alias(f"prefixes_{k}"),
+                 _union(w[k], "ip_asns").alias(f"asns_{k}")]
+    aggs += [_union(w["7d"], "api_keys").alias("api_keys_7d"),
+             _union(w["7d"], "user_agents").alias("user_agents_7d"),
+             _union(w["7d"], "simhash_sample").alias("_simhashes_7d")]
+    sums = rows.groupBy("account_id").agg(*aggs)
+    # The window's consistent sample: the smallest xxhash64 over the days' samples.
+    return sums.withColumn(
+        "simhashes_7d",
+        F.transform(F.slice(F.array_sort(F.transform("_simhashes_7d", sample_rank)), 1,
+                            params.simhash_sample_per_window), lambda s: s["h"]),
+    ).drop("_simhashes_7d")
+
+
+SYNC_SUMS = ("sync_ip_slots", "sync_ip_shared_slots", "sync_prompt_slots",
+             "sync_prompt_shared_slots")
+
+
+def model_mix(agg_window: DataFrame, day: dt.date, new_models: DataFrame) -> DataFrame:
+    """Per account: distinct models, top model share and share on new models (1d, 7d)."""
+    rows = agg_window.where(_in(7, day)).select(
+        "account_id", "event_date", F.explode("model_counts").alias("model", "n"))
+    per_model = rows.groupBy("account_id", "model").agg(
+        F.sum("n").alias("n7"), F.sum(F.when(_in(1, day), F.col("n"))).alias("n1"))
+    flagged = per_model.join(F.broadcast(new_models.withColumn("_new", F.lit(1))), "model",
+                             "left")
+    is_new = F.col("_new").isNotNull()
+    return flagged.groupBy("account_id").agg(
+        F.count(F.lit(1)).cast("int").alias("distinct_models_7d"),
+        ratio(F.max("n7"), F.sum("n7")).alias("model_top_share_7d"),
+        ratio(F.sum(F.when(is_new, F.col("n1")).otherwise(0)), F.sum("n1")).alias(
+            "new_model_share_1d"),
+        ratio(F.sum(F.when(is_new, F.col("n7")).otherwise(0)), F.sum("n7")).alias(
+            "new_model_share_7d"),
+    )
+
+
+def new_models(model_activity: DataFrame, day: dt.date,
+               params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
+    """Models first seen in the lake within `new_model_days` of `day` (as of `day`).
+
+    Models already present on the lake's first landed day are never new: the lake's start is
+    not a release.
+    """
+    known = model_activity.where((F.col("land_date") <= F.lit(day))
+                                 & (F.col("event_date") <= F.lit(day)))
+    first = known.groupBy("model").agg(F.min("event_date").alias("first_seen"))
+    lake_start = known.agg(F.min("land_date").alias("lake_start"))
+    since = day - dt.timedelta(days=params.new_model_days - 1)
+    return (first.crossJoin(lake_start)
+            .where((F.col("first_seen") >= F.lit(since))
+                   & (F.col("first_seen") > F.col("lake_start")))
+            .select("model"))
+
+
+def country_mix(agg_window: DataFrame, day: dt.date, billing: DataFrame) -> DataFrame:
+    """Per account: distinct countries (7d), the most frequent country (28d) and the share of
+    7-day requests from outside the billing country. `billing`: account_id, billing_country."""
+    rows = agg_window.select("account_id", _in(7, day).alias("_in7"),
+                             F.explode("country_counts").alias("country", "n"))
+    per = rows.groupBy("account_id", "country").agg(
+        F.sum(F.when(F.col("_in7"), F.col("n")).otherwise(0)).alias("c7"),
+        F.sum("n").alias("c28"))
+    per = per.join(billing, "account_id", "left")
+    elsewhere = F.col("country") != F.col("billing_country")
+    return per.groupBy("account_id").agg(
+        F.sum(F.when(F.col("c7") > 0, 1).otherwise(0)).cast("int").alias(
+            "distinct_countries_7d"),
+        # The most frequent country over 28 days, ties to the alphabetically first.
+        F.sort_array(F.collect_list(F.struct((-F.col("c28")).alias("k"), "country")))[0][
+            "country"].alias("top_country_28d"),
+        ratio(F.sum(F.when(elsewhere, F.col("c7")).otherwise(0)), F.sum("c7")).alias(
+            "_mismatch_7d"),
+        F.first("billing_country", ignorenulls=True).alias("_billing"),
+    ).select(
+        "account_id", "distinct_countries_7d", "top_country_28d",
+        F.when(F.col("_billing").isNotNull(), F.col("_mismatch_7d"))
+        .alias("country_mismatch_share_7d"),
+    )
+
+
+def offset_map() -> Column:
+    items = sorted(COUNTRY_UTC_OFFSET.items())
+    return F.create_map(*[x for k, v in items for x in (F.lit(k), F.lit(v))])
+
+
+def local_offset(billing_country: Column, top_country: Column) -> Column:
+    """UTC offset of the account's own country: billing, else most frequent request country."""
+    m = offset_map()
+    return F.coalesce(m[billing_country], m[top_country], F.lit(0)).cast("int")
+
+
+def entropy(counts: Column) -> Column:
+    """Shannon entropy in bits of a count array (0 for an empty or all-zero one)."""
+    total = F.aggregate(counts, F.lit(0).cast("bigint"), lambda a, x: a + x)
+    pos = F.filter(counts, lambda x: x > 0)
+    return F.when(total > 0, F.aggregate(
+        pos, F.lit(0.0), lambda a, x: a - (x / total) * F.log2(x / total))).otherwise(0.0)
+
+
+def night_count(hours: Column, offset: Column, params: FeatureParams = DEFAULT_PARAMS) -> Column:
+    """Requests of a UTC-hour histogram that fall in the local night for `offset`."""
+    p = params
+    return F.aggregate(
+        F.sequence(F.lit(0), F.lit(23)), F.lit(0).cast("bigint"),
+        lambda a, i: a + F.when(
+            (F.pmod(i + offset, F.lit(24)) >= p.night_start_hour)
+            & (F.pmod(i + offset, F.lit(24)) < p.night_end_hour),
+            F.element_at(hours, i + 1)).otherwise(0))
+
+
+def ratio(num: Column | str, den: Column | str) -> Column:
+    """num / den, null when den is 0 (a share over an empty window is undefined)."""
+    num = F.col(num) if isinstance(num, str) else num
+    den = F.col(den) if isinstance(den, str) else den
+    return F.when(den > 0, num / den)
+
+
+def _cv(k: str) -> Column:
+    n, s, sq = F.col(f"gap_n_{k}"), F.col(f"gap_sum_s_{k}"), F.col(f"gap_sumsq_s_{k}")
+    mean = s / n
+    var = F.greatest(sq / n - mean * mean, F.lit(0.0))
+    return F.when((n >= 2) & (mean > 0), F.sqrt(var) / mean)
+
+
+def behaviour_features(sums: DataFrame, mix: DataFrame, countries: DataFrame,
+                       billing: DataFrame, params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
+    """Windowed sums + model mix + country mix + billing country -> behaviour feature columns.
+
+    `billing`: account_id, billing_country (as of D; accounts without a record are absent).
+    """
+    df = (sums.join(mix, "account_id", "left").join(countries, "account_id", "left")
+          .join(billing, "account_id", "left"))
+    off = local_offset(F.col("billing_country"), F.col("top_country_28d"))
+    df = df.withColumn("local_utc_offset", off)
+    out: list[Column] = [F.col("account_id")]
+    for k in ("1d", "7d", "28d"):
+        out += [
+            F.col(f"requests_{k}"), F.col(f"input_tokens_{k}"), F.col(f"output_tokens_{k}"),
+            ratio(F.col(f"output_tokens_{k}"), F.greatest(F.col(f"input_tokens_{k}"), F.lit(1)))
+            .alias(f"output_input_ratio_{k}"),
+            F.col(f"active_hours_{k}").cast("int").alias(f"active_hours_{k}"),
+            _cv(k).alias(f"interarrival_cv_{k}"),
+            ratio(f"n_status_429_{k}", f"requests_{k}").alias(f"rate_limited_share_{k}"),
+            ratio(f"n_high_cot_{k}", f"requests_{k}").alias(f"high_cot_share_{k}"),
+        ]
+    for k in ("7d", "28d"):
+        topics = F.array(*[F.col(f"{c}_{k}") for c in TOPIC_COLUMNS])
+        out += [
+            F.col(f"active_days_{k}").cast("int"),
+            entropy(F.col(f"hours_{k}")).alias(f"hour_entropy_{k}"),
+            ratio(night_count(F.col(f"hours_{k}"), F.col("local_utc_offset"), params),
+                  f"requests_{k}").alias(f"night_share_{k}"),
+            entropy(topics).alias(f"topic_entropy_{k}"),
+            ratio(F.array_max(topics), f"requests_{k}").alias(f"topic_top_share_{k}"),
+            ratio(f"n_thinking_{k}", f"requests_{k}").alias(f"thinking_share_{k}"),
+            ratio(f"n_tools_{k}", f"requests_{k}").alias(f"tool_share_{k}"),
+            F.size(f"ips_{k}").cast("int").alias(f"distinct_ips_{k}"),
+            F.size(f"prefixes_{k}").cast("int").alias(f"distinct_ip_prefixes_{k}"),
+            F.size(f"asns_{k}").cast("int").alias(f"distinct_asns_{k}"),
+        ]
+    reasoning = sum((F.col(f"n_topic_{t}_7d") for t in REASONING_TOPICS), F.lit(0))
+    out += [
+        ratio("requests_28d", "active_days_28d").alias("requests_per_active_day_28d"),
+        ratio(F.col("requests_7d") * 4, "requests_28d").alias("requests_7d_vs_28d"),
+        ratio("n_batches_7d", "requests_7d").alias("batch_share_7d"),
+        ratio("turns_sum_7d", "n_turns_7d").alias("mean_turns_7d"),
+        ratio("weekend_requests_28d", "requests_28d").alias("weekend_share_28d"),
+        F.col("local_utc_offset"),
+        ratio(reasoning, "requests_7d").alias("reasoning_topic_share_7d"),
+        ratio("cot_score_sum_7d", "n_cot_scored_7d").alias("cot_score_mean_7d"),
+        ratio("n_image_7d", "requests_7d").alias("image_share_7d"),
+        F.coalesce("distinct_models_7d", F.lit(0)).alias("distinct_models_7d"),
+        "model_top_share_7d", "new_model_share_1d", "new_model_share_7d",
+        ratio("n_distinct_prompts_7d", "requests_7d").alias("prompt_unique_ratio_7d"),
+        F.coalesce("distinct_countries_7d", F.lit(0)).alias("distinct_countries_7d"),
+        F.size("api_keys_7d").cast("int").alias("distinct_api_keys_7d"),
+        F.size("user_agents_7d").cast("int").alias("distinct_user_agents_7d"),
+        ratio("n_iptype_datacenter_7d", "requests_7d").alias("datacenter_share_7d"),
+        ratio("n_iptype_vpn_proxy_7d", "requests_7d").alias("vpn_proxy_share_7d"),
+        ratio(F.col("n_iptype_residential_7d") + F.col("n_iptype_mobile_7d"), "requests_7d")
+        .alias("residential_share_7d"),
+        "country_mismatch_share_7d",
+        ratio("n_status_5xx_7d", "requests_7d").alias("server_error_share_7d"),
+        ratio("n_status_400_7d", "requests_7d").alias("client_error_share_7d"),
+        ratio("sync_ip_shared_slots_7d", "sync_ip_slots_7d").alias("sync_ip_share_7d"),
+        F.coalesce("sync_ip_max_peers_7d", F.lit(0)).cast("int").alias("sync_ip_max_peers_7d"),
+        ratio("sync_prompt_shared_slots_7d", "sync_prompt_slots_7d").alias(
+            "sync_prompt_share_7d"),
+        F.coalesce("sync_prompt_max_peers_7d", F.lit(0)).cast("int").alias(
+            "sync_prompt_max_peers_7d"),
+        # Kept for the cross-account and cluster steps (not feature columns).
+        "sync_ip_slots_7d", "sync_ip_shared_slots_7d",
+    ]
+    return df.select(*out)
