@@ -17,6 +17,10 @@ scores come the same way (drift runs before scoring inside `riskctl run`).
 Which model: the current champion (MLflow alias), except on a re-run of a day already monitored,
 which reuses the version recorded in drift_daily so the day's rows do not change.
 
+A feature whose window (the `_7d`/`_28d` its name carries) was not yet full on the reference
+day, because the lake's features start less than a window earlier, is left out: it grows every
+day while its window fills, which is not drift.
+
 Retraining is flagged when the score's PSI >= threshold, or when at least `min_flagged`
 features have PSI >= threshold (defaults 0.25 and 3; RISK_DRIFT_PSI_THRESHOLD and
 RISK_DRIFT_MIN_FEATURES override them).
@@ -27,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,7 +122,11 @@ def compute_drift(lake: str, day: dt.date, champion: ModelRef | None = None,
         if current.isEmpty():
             log.warning("drift day=%s skipped: no feature rows", day)
             return {**base, "retrain": False, "reason": f"no feature rows for {day}"}
-        columns = monitored_columns(feats)
+        columns, warming = full_windows(monitored_columns(feats), _first_day(feats),
+                                        model.trained_as_of)
+        if warming:
+            log.info("drift day=%s leaves out %d features whose window was not full on %s: %s",
+                     day, len(warming), model.trained_as_of, ", ".join(warming[:10]))
         profiles = reference_profiles(spark, lake, model, feats, columns)
         if profiles is None:
             reason = f"no feature rows on the reference day {model.trained_as_of}"
@@ -145,6 +154,7 @@ def compute_drift(lake: str, day: dt.date, champion: ModelRef | None = None,
     flagged = [f for f, p in rows if p >= thr and f != SCORE_FEATURE]
     result = {**base, "retrain": retrain, "reason": reason, "score_psi": score_psi,
               "flagged": flagged, "top": rows[:10], "n_features": len(rows),
+              "left_out_warming_up": warming,
               "threshold": thr, "min_flagged": min_n,
               "secs": round(time.monotonic() - started, 1)}
     log.info("drift day=%s table=%s model=%s v%s reference=%s features=%d flagged=%d "
@@ -285,6 +295,34 @@ def read_features(spark, lake: str):
     if not DeltaTable.isDeltaTable(spark, uri):
         return None
     return spark.read.format("delta").load(uri)
+
+
+_WINDOW = re.compile(r"_(\d+)d$")
+
+
+def window_days(feature: str) -> int:
+    """The window a feature name carries (`requests_28d` -> 28); 0 when it names none."""
+    m = _WINDOW.search(feature)
+    return int(m.group(1)) if m else 0
+
+
+def full_windows(columns: list[str], first_day: dt.date | None,
+                 reference_day: dt.date) -> tuple[list[str], list[str]]:
+    """(features to monitor, features left out): a feature whose window reaches back before
+    the lake's first feature day on the reference day is still filling up there, so it
+    "drifts" every day until the window is full; such features are left out until a model
+    trained on a later day becomes the reference."""
+    if first_day is None:
+        return columns, []
+    history = (reference_day - first_day).days + 1
+    warming = [c for c in columns if window_days(c) > history]
+    return [c for c in columns if c not in warming], warming
+
+
+def _first_day(feats) -> dt.date | None:
+    from pyspark.sql import functions as F
+
+    return feats.agg(F.min("feature_date")).first()[0]
 
 
 def monitored_columns(feats) -> list[str]:

@@ -113,6 +113,22 @@ def test_retrain_rule():
     assert should_retrain(calm, 0.25, 2)[0] is True  # configurable
 
 
+def test_features_whose_window_is_still_filling_are_left_out():
+    from jobs.drift import full_windows, window_days
+
+    assert [window_days(c) for c in ("requests_1d", "requests_28d", "age_days", "x_7d_share")] \
+        == [1, 28, 0, 0]
+    cols = ["requests_1d", "requests_7d", "requests_28d", "account_age_days"]
+    first = dt.date(2026, 4, 22)
+    # reference on the 10th day of the lake: the 28-day window is not full yet
+    assert full_windows(cols, first, dt.date(2026, 5, 1)) == (
+        ["requests_1d", "requests_7d", "account_age_days"], ["requests_28d"])
+    # on the 28th day it is (and on the 7th, the 7-day one)
+    assert full_windows(cols, first, dt.date(2026, 5, 19)) == (cols, [])
+    assert full_windows(cols, first, dt.date(2026, 4, 27))[1] == ["requests_7d", "requests_28d"]
+    assert full_windows(cols, first, dt.date(2026, 4, 28))[1] == ["requests_28d"]
+
+
 # --- the job on a hand-built lake ----------------------------------------------------------------
 
 def _features_table():
@@ -154,6 +170,8 @@ def drift_lake(spark, lake, monkeypatch):
     """Features for a reference day, a calm day and a day with 3 features shifted by +3 std."""
     if _has_catalog():  # monitor exactly the columns this test fills
         monkeypatch.setattr("features.catalog.model_feature_names", lambda: FEATURES)
+    # the lake's first feature day: 30 days before the reference, so every window is full there
+    _write_features(spark, lake, REF_DAY - dt.timedelta(days=30), _frame(spark, seed=10, n=20))
     _write_features(spark, lake, REF_DAY, _frame(spark, seed=11))
     _write_features(spark, lake, CALM_DAY, _frame(spark, seed=12))
     _write_features(spark, lake, SHIFTED_DAY,
@@ -213,7 +231,8 @@ def test_shifted_days_raise_retrain_through_mlflow_champion(spark, drift_lake, m
     calm = compute_drift(drift_lake, CALM_DAY)
     assert calm["retrain"] is False, calm
     assert calm["reference_date"] == REF_DAY.isoformat() and calm["model_version"] == version
-    assert calm["score_psi"] is None  # no published scores and no scoring module: no score row
+    assert calm["score_psi"] is None  # no published scores, no loadable model: no score row
+    assert calm["left_out_warming_up"] == []
 
     shifted = compute_drift(drift_lake, SHIFTED_DAY)
     assert shifted["retrain"] is True, shifted
@@ -297,3 +316,81 @@ def test_score_only_path_equals_scoring(spark, lake, monkeypatch):
     monkeypatch.setitem(drift_job._HANDLES, (lake, MODEL, "9"), other)
     moved = sorted(r["risk_score"] for r in drift_job._scorer(lake, ref)(df).collect())
     assert moved != pytest.approx(full, abs=1e-6)
+
+
+def test_job_leaves_out_windows_still_filling_on_the_reference_day(spark, drift_lake):
+    from jobs.drift import ModelRef, compute_drift, window_days
+
+    first = REF_DAY - dt.timedelta(days=30)  # the fixture's first feature day
+    out = compute_drift(drift_lake, CALM_DAY, champion=ModelRef(MODEL, "7", first))
+    expected = [f for f in FEATURES if window_days(f) > 1]
+    assert out["left_out_warming_up"] == expected
+    assert {f for f, _ in out["top"]} == set(FEATURES) - set(expected)
+    # negative control: a reference 30 days into the lake leaves nothing out
+    later = compute_drift(drift_lake, CALM_DAY, champion=ModelRef(MODEL, "8", REF_DAY))
+    assert later["left_out_warming_up"] == []
+
+
+# --- a generated lake (slow: `make test-slow`) ------------------------------------------------
+
+GEN_START = dt.date(2026, 4, 22)
+GEN_DAYS = 11
+GEN_SHIFTED = ["requests_7d", "input_tokens_7d", "output_tokens_7d"]
+
+
+@pytest.fixture(scope="module")
+def featured_lake(spark, tmp_path_factory, request) -> str:
+    """A generated tiny lake, ingested and featured (RISK_TEST_LAKE: one already featured)."""
+    import os
+
+    given = os.environ.get("RISK_TEST_LAKE")
+    if given:
+        return given
+    if "slow" not in (request.config.option.markexpr or ""):
+        pytest.skip("builds a generated lake: run with `-m slow` (make test-slow) "
+                    "or set RISK_TEST_LAKE")
+    from jobs.features import build_features
+    from jobs.ingest import ingest_days
+    from simulator import generate
+
+    lake = str(tmp_path_factory.mktemp("drift-tiny"))
+    generate(lake, GEN_START, GEN_DAYS, "tiny", 7, progress=False)
+    days = [GEN_START + dt.timedelta(days=i) for i in range(GEN_DAYS)]
+    ingest_days(lake, days)
+    build_features(lake, days)
+    return lake
+
+
+@pytest.mark.slow
+def test_drift_flag_on_generated_lake_with_shifted_later_days(spark, featured_lake, lake):
+    """Generated features: a calm next day stays below the rule; a later day whose three
+    volume features are multiplied by 10 raises the retraining flag."""
+    from pyspark.sql import functions as F
+
+    from jobs.drift import ModelRef, compute_drift
+
+    table = registry.table("account_features_daily")
+    src = delta_io.read(spark, table, featured_lake)
+    first = src.agg(F.min("feature_date")).first()[0]
+    ref_day, calm_day, shifted_day = (first + dt.timedelta(days=n) for n in (8, 9, 10))
+    # a copy of the days the test needs: the given lake is never modified
+    for d in (first, ref_day, calm_day):
+        delta_io.replace_partitions(src.where(F.col("feature_date") == F.lit(d)), table, lake,
+                                    feature_date=d)
+    later = src.where(F.col("feature_date") == F.lit(shifted_day))
+    assert later.count() > 100
+    for c in GEN_SHIFTED:
+        later = later.withColumn(c, F.col(c) * 10)
+    delta_io.replace_partitions(later, table, lake, feature_date=shifted_day)
+
+    model = ModelRef("account_risk", "1", ref_day)
+    calm = compute_drift(lake, calm_day, champion=model)
+    print("calm day:", calm["reason"], calm["top"][:5])
+    assert calm["n_features"] > 50 and calm["retrain"] is False, calm
+    shifted = compute_drift(lake, shifted_day, champion=model)
+    print("shifted day:", shifted["reason"], shifted["top"][:5])
+    assert shifted["retrain"] is True
+    assert set(GEN_SHIFTED) <= set(shifted["flagged"])
+    flagged = {r["feature"] for r in delta_io.read(spark, registry.DRIFT, lake)
+               .where((F.col("score_date") == F.lit(shifted_day)) & F.col("flagged")).collect()}
+    assert set(GEN_SHIFTED) <= flagged

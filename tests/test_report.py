@@ -289,3 +289,54 @@ def test_day_without_scores_is_a_clear_error(spark, lake):
     with pytest.raises(PipelineError, match=r"no scores published for 2026-05-21.*riskctl run"):
         build_report(lake, DAY + dt.timedelta(days=1))
     assert not Path(lake, "reports", "2026-05-21").exists()
+
+
+# --- a generated lake run end to end (slow: `make test-slow`) ---------------------------------
+
+@pytest.fixture(scope="module")
+def run_lake(spark, tmp_path_factory, request) -> str:
+    """A generated tiny lake after `riskctl run` over all its days (RISK_TEST_RUN_LAKE: a lake
+    that `make demo` or `riskctl run` already ran, to skip building one)."""
+    import os
+
+    given = os.environ.get("RISK_TEST_RUN_LAKE")
+    if given:
+        return given
+    if "slow" not in (request.config.option.markexpr or ""):
+        pytest.skip("builds a generated lake: run with `-m slow` (make test-slow) "
+                    "or set RISK_TEST_RUN_LAKE")
+    from jobs.run import run_days
+    from simulator import generate
+
+    lake = str(tmp_path_factory.mktemp("report-tiny"))
+    start, n = dt.date(2026, 4, 22), 45
+    generate(lake, start, n, "tiny", 7, progress=False)
+    assert run_days(lake, [start + dt.timedelta(days=i) for i in range(n)]) == 0
+    return lake
+
+
+@pytest.mark.slow
+def test_report_on_generated_lake_equals_sql(spark, run_lake):
+    import matplotlib.image as mpimg
+    from pyspark.sql import functions as F
+
+    from jobs.report import build_report
+
+    scores = spark.read.format("delta").load(registry.ACCOUNT_SCORES.uri(run_lake))
+    last = scores.agg(F.max("score_date")).first()[0]
+    assert last is not None, "the run published no scores"
+    page = Page(Path(build_report(run_lake, last)).read_text(encoding="utf-8"))
+    expected = sql_headline(spark, run_lake, last)
+    # real content first
+    assert expected["critical"] + expected["high"] >= 1
+    assert spark.sql(f"SELECT max(n_accounts) FROM t_clusters WHERE score_date = DATE'{last}'")\
+        .collect()[0][0] >= 3
+    for name, value in expected.items():
+        assert page.number(name) == value, name
+    assert page.accounts and page.accounts[0] == (
+        scores.where(F.col("score_date") == F.lit(last))
+        .orderBy(F.desc("risk_score"), "account_id").first()["account_id"])
+    for name in ("histogram", "trend"):
+        png = _decode_png(page.images[name])
+        assert len(png) > 1024 and mpimg.imread(io.BytesIO(png), format="png")[..., :3].std() > 0
+    assert page.model_metrics, "the champion's run has validation metrics"
