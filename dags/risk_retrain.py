@@ -1,5 +1,5 @@
 """
-### risk_retrain: train a challenger, gate it against the champion, promote it
+### risk_retrain: train a challenger, evaluate it, gate it against the champion, promote it
 
 Runs every Monday 06:00 UTC, when the asset `risk.drift_flag` is updated by drift monitoring,
 and on demand (*Trigger* with the param `as_of`, or
@@ -7,18 +7,21 @@ and on demand (*Trigger* with the param `as_of`, or
 
 1. **resolve_as_of**: the training day: the `as_of` param, else the day before the run
    (the last complete UTC day; asset-triggered runs have no logical date).
-2. **train_challenger**: `riskctl train --as-of <day>`: point-in-time training set, training on
-   the cluster, evaluation on the later validation window (the summary is printed into this
-   task's log: average precision, recall at 1% and 0.1% FPR, precision at k, and the baselines),
-   and registration as the `challenger` alias in MLflow.
-3. **promote_challenger**: `riskctl promote`: the gate and the promotion. The challenger becomes
-   `champion` only if it beats the current champion on the same recent validation window (or
-   when there is no champion); otherwise the champion stays and the log says why.
+2. **train_gate_promote**: `riskctl train --as-of <day> --promote`, one Spark application:
+   point-in-time training set, training, evaluation on the later validation window (the
+   summary is printed into this task's log: average precision, recall at 1% and 0.1% FPR,
+   precision at k, against the baselines), registration as the `challenger` alias, then the
+   gate: the challenger becomes `champion` only if it beats the current champion's average
+   precision on the same validation window (or when there is none). The log ends with
+   `promoted ... to champion (...)` or `kept champion vN; challenger vM not promoted (...)`.
+
+`riskctl promote` is deliberately not a task: it promotes unconditionally (an operator's
+decision, by hand), which would bypass the gate.
 
 The daily DAG already applies the retraining policy (`train_if_due`: first model, Mondays,
 drift), exactly as `riskctl run` does. This DAG is for retraining outside that policy and is
 **paused at creation**: unpausing it adds a weekly challenger beside the policy's own, so the
-published scores then differ from a `riskctl run` replay of the same days. Runbook:
+published scores can then differ from a `riskctl run` replay of the same days. Runbook:
 docs/AIRFLOW.md.
 """
 
@@ -59,11 +62,9 @@ def risk_retrain():
         when = dag_run.logical_date or dag_run.run_after
         return (when - dt.timedelta(days=1)).date().isoformat()
 
-    as_of = resolve_as_of()
-    train = riskctl_task("train_challenger", "train", "--as-of",
-                         "{{ ti.xcom_pull(task_ids='resolve_as_of') }}")
-    promote = riskctl_task("promote_challenger", "promote")
-    chain(as_of, train, promote)
+    chain(resolve_as_of(),
+          riskctl_task("train_gate_promote", "train", "--as-of",
+                       "{{ ti.xcom_pull(task_ids='resolve_as_of') }}", "--promote"))
 
 
 risk_retrain()

@@ -48,30 +48,26 @@ if ! airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1; then
     exit 1
 fi
 
-airflow standalone &
-STANDALONE=$!
-trap 'kill -INT "$STANDALONE" 2>/dev/null || true; wait "$STANDALONE" || true' INT TERM
-
-# The API server writes the admin password when it first starts: wait for it and the port.
+# Airflow runs in the foreground (Ctrl-C reaches it: a background job of a script would ignore
+# SIGINT); a helper waits until it answers and prints where to log in and with what.
 PASSWORDS="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
-for _ in $(seq 1 240); do
-    if ! kill -0 "$STANDALONE" 2>/dev/null; then
-        echo "airflow standalone exited early; see the output above" >&2
-        exit 1
-    fi
-    if [[ -s "$PASSWORDS" ]] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-        break
-    fi
-    sleep 1
-done
-
-PASSWORD="$(python -c 'import json, sys; print(json.load(open(sys.argv[1])).get("admin", "?"))' \
-    "$PASSWORDS" 2>/dev/null || echo "(not generated yet: see $PASSWORDS)")"
-cat <<EOF
+announce() {
+    local airflow_pid=$1
+    for _ in $(seq 1 300); do
+        kill -0 "$airflow_pid" 2>/dev/null || return 0
+        if [[ -s "$PASSWORDS" ]] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+            break
+        fi
+        sleep 1
+    done
+    local password
+    password="$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["admin"])' \
+        "$PASSWORDS" 2>/dev/null || echo "(not generated yet: see $PASSWORDS)")"
+    cat <<EOF
 
 ==========================================================================================
  Airflow is up:   http://localhost:$PORT
- Log in as:       admin / $PASSWORD
+ Log in as:       admin / $password
  Password file:   $PASSWORDS
  DAGs:            $REPO/dags  (risk_daily, risk_retrain, lake_maintenance; all start paused)
  Lake:            $RISK_LAKE
@@ -82,4 +78,6 @@ cat <<EOF
 ==========================================================================================
 
 EOF
-wait "$STANDALONE"
+}
+announce $$ &
+exec airflow standalone

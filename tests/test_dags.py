@@ -109,6 +109,7 @@ for dag_id, dag in bag.dags.items():
         "tags": sorted(dag.tags),
         "doc_md": dag.doc_md or "",
         "catchup": dag.catchup,
+        "default_retries": (dag.default_args or {}).get("retries"),
         "max_active_runs": dag.max_active_runs,
         "timetable": type(dag.timetable).__name__,
         "tasks": tasks,
@@ -172,6 +173,7 @@ def test_every_dag_has_tags_owner_retries_and_a_doc(parsed):
         assert dag["tags"], dag_id
         assert len(dag["doc_md"].strip()) > 200, dag_id
         assert dag["max_active_runs"] == 1 and dag["catchup"] is False, dag_id
+        assert dag["default_retries"] >= 1, dag_id
         for task_id, task in dag["tasks"].items():
             assert task["owner"] and task["owner"] != "airflow", (dag_id, task_id)
             if "RiskSparkSubmitOperator" in task["mro"]:
@@ -229,11 +231,12 @@ def test_wait_sensor_reschedules_and_fails_loudly(parsed):
 def test_retrain_and_maintenance_dags(parsed):
     retrain = parsed["dags"]["risk_retrain"]
     assert retrain["timetable"] == "AssetOrTimeSchedule"
-    assert [retrain["tasks"][t]["args"][0] for t in ("train_challenger", "promote_challenger")] \
-        == ["train", "promote"]
-    assert retrain["tasks"]["train_challenger"]["args"][-2:] == [
-        "--as-of", "{{ ti.xcom_pull(task_ids='resolve_as_of') }}"]
-    assert retrain["tasks"]["promote_challenger"]["upstream"] == ["train_challenger"]
+    train = retrain["tasks"]["train_gate_promote"]
+    # The gate lives in `train --promote`; `riskctl promote` alone would promote unconditionally.
+    assert train["args"][0] == "train" and train["args"][-3:] == [
+        "--as-of", "{{ ti.xcom_pull(task_ids='resolve_as_of') }}", "--promote"]
+    assert train["upstream"] == ["resolve_as_of"]
+    assert set(retrain["tasks"]) == {"resolve_as_of", "train_gate_promote"}
     maint = parsed["dags"]["lake_maintenance"]["tasks"]["optimize_and_vacuum"]
     assert maint["args"][0] == "maintain"
     assert int(maint["args"][maint["args"].index("--retention-hours") + 1]) >= 168
