@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from airflow.exceptions import AirflowException, AirflowFailException
+from airflow.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import Asset
 
@@ -147,14 +147,18 @@ class RiskSparkSubmitOperator(SparkSubmitOperator):
     exits 1 or 2 without a traceback failed on purpose (a blocking quality expectation, a missing
     input, a bad argument): the task fails at once with the job's own message, without retries.
     Crashes (traceback, JVM exception, killed process) keep the retries with backoff.
+    `skip_on`: a regular expression; a refusal whose message matches it skips the task instead
+    (a normal outcome that publishes nothing, e.g. no champion model yet).
     """
 
-    def __init__(self, *, command: str, arguments: list[str], **kwargs: Any) -> None:
+    def __init__(self, *, command: str, arguments: list[str], skip_on: str | None = None,
+                 **kwargs: Any) -> None:
         kwargs.setdefault("conn_id", SPARK_CONN_ID)
         kwargs.setdefault("name", f"risk-{command}")
         super().__init__(application=str(CLI), application_args=[command, "--lake", LAKE,
                                                                  *arguments], **kwargs)
         self.command = command
+        self.skip_on = skip_on
         self._output: _SubmitOutput | None = None
 
     def execute(self, context: Any) -> None:
@@ -167,7 +171,7 @@ class RiskSparkSubmitOperator(SparkSubmitOperator):
         self.env_vars = {**job_env(), **(self.env_vars or {})}
         try:
             super().execute(context)
-        except AirflowFailException:
+        except (AirflowFailException, AirflowSkipException):
             raise
         except AirflowException as exc:
             self._fail_fast_if_refused(exc)
@@ -187,6 +191,8 @@ class RiskSparkSubmitOperator(SparkSubmitOperator):
         out = self._output
         if out is None or out.crashed or code not in (1, 2):
             return
+        if self.skip_on and out.message and re.search(self.skip_on, out.message):
+            raise AirflowSkipException(out.message) from exc
         reason = out.message or f"riskctl {self.command} exited {code} (see the job's log above)"
         raise AirflowFailException(f"{reason} [not retried: the job refused, it did not crash]"
                                    ) from exc

@@ -18,7 +18,9 @@ For the run's logical date `ds` (the day that just ended, UTC):
    Mondays, and on drift); a re-run reuses the model version of the day.
 6. **score_and_publish**: the champion scores the day and both gold tables are replaced for that
    `score_date`; updates the assets `risk.account_scores_daily` and
-   `risk.account_clusters_daily`.
+   `risk.account_clusters_daily`. Before the first model exists (not enough labels yet) the task
+   is **skipped** with the job's message: nothing is published, as `riskctl run` does, and the
+   next day runs.
 
 Each step is `spark-submit jobs/cli.py <step> --lake $RISK_LAKE --start <ds>` through the Spark
 connection `spark_local`. Days run strictly in order (one active run, every task depends on
@@ -44,6 +46,10 @@ from dags.common import (
 )
 
 RAW_WAIT_HOURS = float(os.environ.get("RISK_RAW_WAIT_HOURS", "6"))
+
+# The job's one-line message when no model holds the champion alias (jobs.errors.NoChampion):
+# `riskctl run` publishes nothing and goes on; the DAG skips the task and goes on.
+NO_CHAMPION = r"^riskctl score: no champion model yet"
 
 # (task_id, riskctl subcommand) in the order jobs.run.run_day calls the same job functions.
 STEPS = (
@@ -81,9 +87,9 @@ def risk_daily():
 
     tasks = [wait_for_interactions()]
     for task_id, command in STEPS:
-        outlets = ([ACCOUNT_SCORES_ASSET, ACCOUNT_CLUSTERS_ASSET]
-                   if task_id == "score_and_publish" else [])
-        tasks.append(riskctl_task(task_id, command, "--start", "{{ ds }}", outlets=outlets))
+        extra = ({"outlets": [ACCOUNT_SCORES_ASSET, ACCOUNT_CLUSTERS_ASSET],
+                  "skip_on": NO_CHAMPION} if task_id == "score_and_publish" else {})
+        tasks.append(riskctl_task(task_id, command, "--start", "{{ ds }}", **extra))
     chain(*tasks)
 
 

@@ -272,6 +272,8 @@ case "$FAKE_MODE" in
            echo "riskctl validate: interactions 2026-05-01: 3 blocking expectations failed"
            exit 1 ;;
   crash) echo "Traceback (most recent call last):"; echo "  File x"; echo "OSError: disk"; exit 1 ;;
+  nochampion) echo "riskctl score: no champion model yet: registered model m has no alias"
+              exit 1 ;;
 esac
 """
 
@@ -279,17 +281,24 @@ EXECUTE = """
 import json
 import os
 
-from airflow.exceptions import AirflowException, AirflowFailException
+from airflow.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 from dags.common import riskctl_task
+from dags.risk_daily import NO_CHAMPION
 
 out = {}
-for mode in ("ok", "refused", "crash"):
+for mode in ("ok", "refused", "crash", "nochampion"):
     os.environ["FAKE_MODE"] = mode
-    op = riskctl_task("validate", "validate", "--start", "2026-05-01")
+    if mode == "nochampion":
+        op = riskctl_task("score_and_publish", "score", "--start", "2026-05-01",
+                          skip_on=NO_CHAMPION)
+    else:
+        op = riskctl_task("validate", "validate", "--start", "2026-05-01")
     before = (op.jars, op.conf)
     try:
         op.execute({})
         out[mode] = {"raised": None}
+    except AirflowSkipException as exc:
+        out[mode] = {"raised": "skip", "msg": str(exc)}
     except AirflowFailException as exc:
         out[mode] = {"raised": "fail", "msg": str(exc)}
     except AirflowException as exc:
@@ -314,6 +323,9 @@ def test_operator_resolves_submission_at_run_time_and_fails_fast_only_on_refusal
     assert out["refused"]["msg"].startswith(
         "riskctl validate: interactions 2026-05-01: 3 blocking expectations failed")
     assert out["crash"]["raised"] == "retry"  # a crash keeps its retries
+    # Before the first model, scoring publishes nothing and the day goes on (as riskctl run).
+    assert out["nochampion"]["raised"] == "skip"
+    assert out["nochampion"]["msg"].startswith("riskctl score: no champion model yet")
 
     args = (tmp_path / "args").read_text().splitlines()
     assert args[args.index("--master") + 1] == "local[2]"  # from the connection
@@ -322,7 +334,7 @@ def test_operator_resolves_submission_at_run_time_and_fails_fast_only_on_refusal
     confs = dict(args[i + 1].split("=", 1) for i, a in enumerate(args) if a == "--conf")
     assert confs["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
     assert "spark.master" not in confs and "spark.jars" not in confs
-    assert args[-5:] == ["validate", "--lake", str(tmp_path / "lake"), "--start", "2026-05-01"]
+    assert args[-5:] == ["score", "--lake", str(tmp_path / "lake"), "--start", "2026-05-01"]
     assert args[-6] == str(REPO / "jobs" / "cli.py")
     env_seen = dict(line.split("=", 1) for line in (tmp_path / "env").read_text().splitlines()
                     if "=" in line)
