@@ -256,8 +256,12 @@ def train_if_due(lake: str, day: dt.date, drift_flag: bool = False) -> dict | No
                "reason": decision.reason}
         tags = mreg.version_tags(lake, decision.reuse_version)
         if "promotion" not in tags:
+            # The first run stopped between registering and deciding: finish its steps.
+            mreg.client(lake).set_registered_model_alias(mreg.model_name(), mreg.CHALLENGER,
+                                                         decision.reuse_version)
             inputs = load_inputs(spark, lake, day)
-            rows, _, _, _ = _build_rows(inputs, day, ts.SplitConfig(), None)
+            names = list(mreg.version_config(lake, decision.reuse_version).feature_names)
+            rows, _, _, _ = _build_rows(inputs, day, ts.SplitConfig(), names)
             val = rows.where("split = 'val'").select("account_id", "feature_date",
                                                      "label").toPandas()
             ap = float(tags["val_ap"]) if tags.get("val_ap") else math.nan

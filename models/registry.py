@@ -336,6 +336,15 @@ def load_champion(lake: str) -> ModelHandle:
     return _load(lake, f"models:/{name}@{CHAMPION}", version)
 
 
+def version_config(lake: str, version: str | int) -> ScoringConfig:
+    """A version's scoring config (feature list, calibration, bands) without loading Spark."""
+    import mlflow
+
+    with tracking(lake):
+        info = mlflow.models.get_model_info(f"models:/{model_name()}/{version}")
+    return ScoringConfig.from_dict((info.metadata or {})["scoring"])
+
+
 def _where(lake: str) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"{lake.rstrip('/')}/_mlflow"
 

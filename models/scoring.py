@@ -49,6 +49,12 @@ class Calibration:
         z = self.a * margin + self.b
         return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
+    def apply_array(self, margins):
+        import numpy as np
+
+        z = self.a * np.asarray(margins, dtype=np.float64) + self.b
+        return 1.0 / (1.0 + np.exp(-z))
+
     def column(self, margin: Column) -> Column:
         return F.lit(1.0) / (F.lit(1.0) + F.exp(-(F.lit(self.a) * margin + F.lit(self.b))))
 

@@ -217,16 +217,14 @@ def train_model(rows: DataFrame, feature_names: Sequence[str], cfg: ModelConfig 
         model = fit(train_rows, feature_names, cfg)
         train_seconds = time.monotonic() - start
         keep = ["account_id", "feature_date", "label", "cluster_key", *carry]
-        val = with_margin(val_rows, model).select(*dict.fromkeys(keep), "margin", *[
-            F.col(n).alias(f"_x_{n}") for n in feature_names])
+        val = with_margin(val_rows, model).select(*dict.fromkeys(keep), "margin")
         val_pdf = val.toPandas().sort_values(["feature_date", "account_id"], kind="mergesort")
         val_pdf = val_pdf.reset_index(drop=True)
-        # The input example: feature columns only (never an id, an IP or an e-mail domain).
-        example = val_pdf[[f"_x_{n}" for n in feature_names]].head(5)
-        example.columns = feature_names
-        val_pdf = val_pdf.drop(columns=[f"_x_{n}" for n in feature_names])
         result = _evaluate(model, val_pdf, feature_names, cfg, carry, trained_as_of)
-        result.input_example = example.reset_index(drop=True)
+        # The input example: feature columns only (never an id, an IP or an e-mail domain),
+        # the validation group's first rows in key order.
+        result.input_example = (val_rows.orderBy("feature_date", "account_id")
+                                .select(*feature_names).limit(5).toPandas())
         result.train_seconds = train_seconds
         result.metrics.update({
             "train_seconds": train_seconds,
@@ -246,7 +244,7 @@ def _evaluate(model, val_pdf: pd.DataFrame, feature_names: list[str], cfg: Model
               carry: Sequence[str], trained_as_of: str | None) -> TrainResult:
     y_rows = val_pdf["label"].to_numpy()
     calibration = fit_platt(val_pdf["margin"].to_numpy(), y_rows)
-    val_pdf["risk_score"] = [calibration.apply(m) for m in val_pdf["margin"]]
+    val_pdf["risk_score"] = calibration.apply_array(val_pdf["margin"].to_numpy())
     acc = ev.last_row_per_account(val_pdf)
     neg = acc.loc[acc["label"] == 0, "margin"].to_numpy()
     bands = band_thresholds(neg)

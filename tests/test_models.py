@@ -353,3 +353,49 @@ def test_train_if_due_reuses_the_day_and_waits_for_labels(spark, flow):
     n_pos, n_cl = label_counts(labels_as_of(enf, AS_OF + dt.timedelta(days=1)))
     assert n_pos >= 20 and decide(AS_OF + dt.timedelta(days=1), n_positive=n_pos,
                                   n_clusters=n_cl, has_champion=True, drift_flag=True).train
+
+
+def test_resumed_promotion_after_a_crash(flow):
+    """A run that stopped between registering a version and deciding its promotion: the re-run
+    of the day reuses the version and takes the decision then."""
+    from mlflow import MlflowClient
+
+    from jobs.config import mlflow_tracking_uri
+    from jobs.train import train_if_due
+    from models import registry as mreg
+
+    lake = flow["lake"]
+    client = MlflowClient(mlflow_tracking_uri(lake))
+    client.delete_model_version_tag(mreg.MODEL_NAME, "1", "promotion")
+    out = train_if_due(lake, AS_OF)
+    assert out["reused"] and out["version"] == "1" and out["promoted"]
+    assert mreg.version_tags(lake, "1")["promotion"].startswith("promoted")
+    assert mreg.champion_version(lake) == "1"
+
+
+def test_evaluate_against_truth_includes_unlabelled_strategy(spark, flow, frames, capsys):
+    from jobs.evaluate import evaluate
+
+    lake = flow["lake"]
+    ids = sorted(set(frames[0]["account_id"]))
+    strategy = {"0": "hydra", "1": "hydra", "2": "release_chaser", "3": "thin_spread"}
+    truth = pd.DataFrame({
+        "account_id": ids,
+        "role": ["attacker" if a.startswith("A") else "legit" for a in ids],
+        "population": [f"camp-{a[1]}" if a.startswith("A") else "individual" for a in ids],
+        "campaign_id": [f"camp-{a[1]}" if a.startswith("A") else None for a in ids],
+        "strategy": [strategy[a[1]] if a.startswith("A") else None for a in ids],
+    })
+    (Path(lake) / "_truth").mkdir(exist_ok=True)
+    truth.to_parquet(Path(lake) / "_truth" / "accounts.parquet")
+    result = evaluate(lake)
+    rows = {r["strategy"]: r for r in result["per_strategy"]}
+    assert result["source"].startswith("champion account_risk v1")
+    assert result["start"] == str(AS_OF + dt.timedelta(days=1))  # out of time by default
+    assert rows["thin_spread"]["labelled"] == 0 and rows["thin_spread"]["accounts"] == 12
+    assert rows["hydra"]["labelled"] > 0
+    assert rows["all attackers"]["accounts"] == 48
+    assert 0 <= rows["thin_spread"]["recall_at_1pct_fpr"] <= 1
+    assert {"volume", "heuristic"} == set(result["margins"])
+    out = capsys.readouterr().out
+    assert "thin_spread" in out and "model vs volume" in out
