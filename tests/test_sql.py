@@ -472,7 +472,9 @@ def test_sql_server_beeline_url(sql_server, tmp_path):
     done = subprocess.run(
         [str(beeline), "-u", f"jdbc:hive2://localhost:{sql_server}/risk", "-n", "analyst",
          "--hivevar", "account_id=acct_high_c", "--outputformat=csv2", "-f", str(script)],
-        capture_output=True, text=True, timeout=300)
+        capture_output=True, text=True, timeout=300,
+        # as with an activated venv: beeline finds Spark's home through the venv's python
+        env=dict(os.environ, PATH=f"{beeline.parent}{os.pathsep}{os.environ.get('PATH', '')}"))
     out = done.stdout + done.stderr
     assert done.stdout.count("acct_high_c,") == 5, out[-3000:]
     assert done.returncode != 0 and "READ_ONLY" in out, out[-3000:]
