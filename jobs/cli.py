@@ -37,8 +37,8 @@ def _range(args: argparse.Namespace) -> tuple[dt.date, dt.date]:
     return start, end
 
 
-def _lake(args: argparse.Namespace, create: bool = True) -> str:
-    return ensure_lake(resolve_lake(args.lake), create=create)
+def _lake(args: argparse.Namespace, create: bool = True, writable: bool = True) -> str:
+    return ensure_lake(resolve_lake(args.lake), create=create, writable=writable)
 
 
 def _days(args: argparse.Namespace) -> list[dt.date]:
@@ -134,14 +134,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     from jobs.sql import run_query
 
-    run_query(_lake(args, create=False), args.query, limit=args.limit)
+    # Analysts may only have read access to the lake: reading needs no write permission.
+    run_query(_lake(args, create=False, writable=False), args.query, limit=args.limit)
     return 0
 
 
 def cmd_sql_server(args: argparse.Namespace) -> int:
     from jobs.sql_server import serve
 
-    return serve(_lake(args, create=False), port=args.port)
+    return serve(_lake(args, create=False, writable=False), port=args.port)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

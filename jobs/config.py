@@ -33,8 +33,8 @@ def resolve_lake(lake: str | None) -> str:
     return str(Path(root.removeprefix("file://")).expanduser().resolve())
 
 
-def ensure_lake(root: str, create: bool = True) -> str:
-    """Check a local lake root exists (creating it when asked) and is writable."""
+def ensure_lake(root: str, create: bool = True, writable: bool = True) -> str:
+    """Check a local lake root exists (creating it when asked) and, for jobs, is writable."""
     if is_remote(root):
         return root
     path = Path(root)
@@ -47,7 +47,7 @@ def ensure_lake(root: str, create: bool = True) -> str:
             raise ConfigError(f"cannot create lake {root}: {exc.strerror or exc}") from None
     if not path.is_dir():
         raise ConfigError(f"lake {root} is not a directory")
-    if not os.access(path, os.W_OK | os.X_OK):
+    if writable and not os.access(path, os.W_OK | os.X_OK):
         raise ConfigError(f"lake {root} is not writable by this user")
     return root
 
