@@ -53,8 +53,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     if args.days < 1:
         raise UsageError("--days must be at least 1")
-    summary = generate(_lake(args), args.start, args.days, args.scale, args.seed,
-                       progress=not args.quiet)
+    try:
+        summary = generate(_lake(args), args.start, args.days, args.scale, args.seed,
+                           progress=not args.quiet, overwrite=args.overwrite)
+    except FileExistsError as exc:
+        raise ConfigError(f"{exc} (use another --lake, or --overwrite to replace it)") from None
     print(summary.get("message", summary) if isinstance(summary, dict) else summary)
     return 0
 
@@ -213,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", choices=["tiny", "small", "medium", "seed"], default="small")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing raw zone and truth in the lake")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("ingest", help="raw zone -> clean Delta tables, quarantine and audit",
