@@ -30,6 +30,7 @@ def _ingest(lake: str) -> subprocess.Popen:
                             start_new_session=True, env={**os.environ})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fraction", [0.45, 0.8])
 def test_killed_ingest_rerun_equals_clean_run(tmp_path, fraction):
     from simulator import generate

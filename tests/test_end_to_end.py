@@ -21,6 +21,9 @@ DAYS = 12
 END = START + dt.timedelta(days=DAYS - 1)
 GOLD = ["account_scores_daily", "account_clusters_daily"]
 
+# Twelve tiny days (the first model trains on the ninth) take minutes: run by `make test-slow`.
+pytestmark = pytest.mark.slow
+
 CONTRACT_SCORES = [
     ("account_id", "string"), ("score_date", "date"), ("risk_score", "double"),
     ("risk_band", "string"), ("cluster_id", "string"), ("reasons", "array<string>"),
