@@ -88,7 +88,8 @@ def bench(scale: str, days: int, workdir: str) -> dict:
                          "ingest", total), 1e-9)), "peak_mb": round(mem.peak_mb)})
     mem.close()
     out = {"scale": scale, "days": days, "generate_secs": round(gen_secs, 1),
-           "generate_lines": gen.get("lines_total") if isinstance(gen, dict) else None,
+           "generate_lines": sum(gen.get("lines", {}).values()),
+           "generate_lines_per_s": gen.get("lines_per_second"),
            "generate_peak_mb": round(gen_mb), "per_day": rows}
     if days >= 8:
         out["last_over_eighth"] = round(rows[-1]["total"] / max(rows[7]["total"], 1e-9), 2)
@@ -104,7 +105,8 @@ def bench(scale: str, days: int, workdir: str) -> dict:
 def print_table(result: dict) -> None:
     steps = ["ingest", "validate", "features", "drift", "train", "score"]
     print(f"\n== scale={result['scale']} days={result['days']} "
-          f"generate={result['generate_secs']}s peak={result['generate_peak_mb']} MB ==")
+          f"generate={result['generate_secs']}s ({result['generate_lines']} lines, "
+          f"{result['generate_lines_per_s']} lines/s) peak={result['generate_peak_mb']} MB ==")
     header = ["day", *steps, "total", "lines", "lines_per_s", "peak_mb"]
     print(" ".join(f"{h:>11}" for h in header))
     for row in result["per_day"]:
