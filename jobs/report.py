@@ -72,11 +72,13 @@ def build_report(lake: str, date: dt.date) -> str:
 def build_report_with_summary(lake: str, day: dt.date) -> tuple[str, dict]:
     """The report's path and a summary of what it shows (for `make demo` to print)."""
     started = time.monotonic()
+    if isinstance(day, str):
+        day = dt.date.fromisoformat(day)
     data = collect(lake, day)
     page = render(data)
     path = report_path(lake, day)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".html.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, path)  # readers never see half a page
     log.info("report day=%s path=%s accounts=%d critical=%d high=%d clusters=%d bytes=%d "
