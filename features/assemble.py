@@ -66,7 +66,7 @@ def build_day(inputs: DayInputs, params: FeatureParams = DEFAULT_PARAMS) -> DayB
     sharing = account_profile.registry_sharing(snapshot)
 
     prompt_members, prompt_features = simhash_lsh.prompt_groups(
-        simhash_lsh.account_hashes(sums), p)
+        keep(simhash_lsh.account_hashes(sums)), p)
     scored_registry = snapshot.join(sums.select("account_id"), "account_id", "left_semi")
     members = links.memberships(scored_registry, sums, prompt_members)
     edges = links.star_edges(members, p).localCheckpoint(eager=True)
@@ -75,9 +75,8 @@ def build_day(inputs: DayInputs, params: FeatureParams = DEFAULT_PARAMS) -> DayB
 
     bad = account_profile.known_bad_as_of(inputs.enforcement, day).withColumn(
         "known_bad", F.lit(1))
-    member_info = (sums.select("account_id", "requests_7d")
-                   .join(behaviour.select("account_id", "sync_ip_slots_7d",
-                                          "sync_ip_shared_slots_7d"), "account_id")
+    member_info = (sums.select("account_id", "requests_7d", "sync_ip_slots_7d",
+                               "sync_ip_shared_slots_7d")
                    .join(profile.select("account_id",
                                         F.col("is_young_account").alias("young")),
                          "account_id", "left")

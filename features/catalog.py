@@ -446,7 +446,9 @@ def _other_tables() -> list[str]:
         + ", ".join(f"`{k}` {v}" for k, v in sorted(p.hub_caps.items())) + ". "
         f"Near-duplicate prompts: SimHash Hamming distance <= {p.simhash_k}, found by keying "
         f"on every choice of {p.simhash_blocks - p.simhash_k} of {p.simhash_blocks} bit blocks; "
-        f"a bucket of more than {p.lsh_bucket_cap} distinct hashes is one template family.",
+        f"a bucket of more than {p.lsh_bucket_cap} distinct hashes is one template family. "
+        f"An identical prompt with no near-duplicate variant links at most "
+        f"{p.prompt_exact_cap} accounts (more is a common prompt, not an operator).",
         "",
     ]
 

@@ -69,6 +69,10 @@ class FeatureParams:
     # signs up together from one campus /24 forms a cluster and must not be convicted for it.
     hub_caps: dict[str, int] = field(default_factory=lambda: {
         "payment": 5000, "ip_prefix": 200, "prompt_simhash": 2000, "org": 5000})
+    # An identical prompt (one exact SimHash, no near-duplicate variant) shared by more accounts
+    # than this is a common prompt ("hi", "test", a famous benchmark item) and links nobody;
+    # paraphrased families (several variants within distance k) link up to the prompt hub cap.
+    prompt_exact_cap: int = 5
     # Connected components: give up (loudly) after this many large-star/small-star rounds
     # (log-many are needed); truncate the lineage every round.
     cc_max_rounds: int = 40

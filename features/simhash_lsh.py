@@ -124,9 +124,16 @@ def prompt_groups(acc_hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS
         (F.sum(F.when(F.col("others") > 0, 1).otherwise(0)) / F.count(F.lit(1))).alias(
             "simhash_shared_share_7d"),
     )
+    # A group of one exact hash (no paraphrase seen) shared by many accounts is a common
+    # prompt ("hi", "test"): it links only up to `prompt_exact_cap` accounts. A group holding
+    # several near-duplicate variants is a template being paraphrased and links up to the
+    # prompt hub cap (applied with the other kinds in links.star_edges).
+    variants = neighbours.groupBy("g").agg(F.count(F.lit(1)).alias("n_hashes"))
+    linking = hood.join(variants, "g").where(
+        (F.col("n") >= 2)
+        & ((F.col("n_hashes") >= 2) | (F.col("n") <= params.prompt_exact_cap)))
     memberships = (
-        hood.where(F.col("n") >= 2).select(F.format_string("h%d", "g").alias("entity"),
-                                           "account_id")
+        linking.select(F.format_string("h%d", "g").alias("entity"), "account_id")
         .unionByName(fam.where(F.col("n") >= 2).select(F.col("family").alias("entity"),
                                                        "account_id"))
         .distinct()

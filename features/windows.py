@@ -282,7 +282,5 @@ def behaviour_features(sums: DataFrame, mix: DataFrame, countries: DataFrame,
             "sync_prompt_share_7d"),
         F.coalesce("sync_prompt_max_peers_7d", F.lit(0)).cast("int").alias(
             "sync_prompt_max_peers_7d"),
-        # Kept for the cross-account and cluster steps (not feature columns).
-        "sync_ip_slots_7d", "sync_ip_shared_slots_7d",
     ]
     return df.select(*out)
