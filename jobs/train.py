@@ -21,6 +21,7 @@ log = logging.getLogger("risk.train")
 
 FEATURES_TABLE = "account_features_daily"
 FEATURES_PATH = "features/account_features_daily"  # until the registry names the table
+LINK_COLUMN = "cluster_id"  # linked-account cluster: groups cases of one operator (held-out check)
 
 
 def features_uri(lake: str) -> str:
@@ -81,7 +82,8 @@ def _build_rows(inputs: dict, as_of: dt.date, split, feature_names: list[str] | 
     except ts.EmptySplit as exc:
         raise NotEnoughLabels(f"training as of {as_of}: {exc}") from None
     labels = lb.labels_as_of(inputs["enforcement"], as_of)
-    carry = [c for c in (*VOLUME_COLUMNS, *COT_SHARE_COLUMNS) if c in feats.columns]
+    carry = [c for c in (*VOLUME_COLUMNS, *COT_SHARE_COLUMNS, LINK_COLUMN)
+             if c in feats.columns]
     rows = ts.assemble(feats, labels, bounds, names, split, carry)
     return rows, names, carry, bounds
 
@@ -103,7 +105,8 @@ def train(lake: str, as_of: dt.date, promote: bool = False, *, split=None, model
     spark = get_spark()
     inputs = load_inputs(spark, lake, as_of)
     rows, names, carry, bounds = _build_rows(inputs, as_of, split, feature_names)
-    result = train_model(rows, names, model_config, carry, trained_as_of=as_of.isoformat())
+    result = train_model(rows, names, model_config, carry, trained_as_of=as_of.isoformat(),
+                         link_col=LINK_COLUMN if LINK_COLUMN in carry else None)
     lineage = {
         "feature_table_path": inputs["features_uri"],
         "feature_table_version": inputs["features_version"],

@@ -193,10 +193,12 @@ def _split_counts(rows: DataFrame) -> dict[str, dict[str, int]]:
 
 
 def train_model(rows: DataFrame, feature_names: Sequence[str], cfg: ModelConfig | None = None,
-                carry: Sequence[str] = (), trained_as_of: str | None = None) -> TrainResult:
+                carry: Sequence[str] = (), trained_as_of: str | None = None,
+                link_col: str | None = None) -> TrainResult:
     """Train, calibrate, set bands and evaluate on the rows of `training_set.assemble`.
 
-    `carry`: extra columns of `rows` (baseline inputs) brought along for evaluation only.
+    `carry`: extra columns of `rows` (baseline inputs, the linked-account cluster id) brought
+    along for evaluation only; `link_col` names the cluster id for the held-out check.
     Raises NotEnoughLabels when either side lacks positive accounts.
     """
     cfg = cfg or ModelConfig()
@@ -234,7 +236,8 @@ def train_model(rows: DataFrame, feature_names: Sequence[str], cfg: ModelConfig 
             "n_val_positive_accounts": float(n_val_pos),
         })
         if cfg.heldout_check:
-            result.metrics.update(heldout_case_check(rows, feature_names, cfg, result))
+            result.metrics.update(
+                heldout_case_check(rows, feature_names, cfg, result, link_col))
         return result
     finally:
         rows.unpersist()
@@ -279,10 +282,15 @@ def _evaluate(model, val_pdf: pd.DataFrame, feature_names: list[str], cfg: Model
 
 
 def heldout_case_check(rows: DataFrame, feature_names: list[str], cfg: ModelConfig,
-                       result: TrainResult) -> dict[str, float]:
+                       result: TrainResult, link_col: str | None = None) -> dict[str, float]:
     """Drop the largest labelled case from training, retrain, report recall on its accounts.
 
-    The case's accounts are scored on their latest row (any split); the threshold is the 1% FPR
+    With `link_col` (the feature table's linked-account `cluster_id`), the held-out group also
+    takes every labelled account that shares a linked-account cluster with the case: cases of
+    one operator (ban waves of one campaign) go out together, so what is measured is a campaign
+    the model has not seen, not another wave of one it has.
+
+    The group's accounts are scored on their latest row (any split); the threshold is the 1% FPR
     threshold of the held-out model on the validation negatives, so it is the same operating
     point as `val_recall_at_1pct_fpr`. For comparison, the full model's recall on the same
     accounts (which it was trained on) is reported too.
@@ -293,8 +301,15 @@ def heldout_case_check(rows: DataFrame, feature_names: list[str], cfg: ModelConf
     if len(sizes) < 2:
         log.info("held-out case check skipped: %d labelled case(s)", len(sizes))
         return {}
-    case, n_case = sizes[0]["cluster_key"], int(sizes[0]["n"])
+    case = sizes[0]["cluster_key"]
     case_accounts = rows.where(F.col("cluster_key") == case).select("account_id").distinct()
+    if link_col and link_col in rows.columns:
+        links = (rows.join(case_accounts, "account_id").where(F.col(link_col).isNotNull())
+                 .select(link_col).distinct())
+        linked = (rows.where("label = 1").join(links, link_col).select("account_id"))
+        case_accounts = case_accounts.unionByName(linked).distinct()
+    case_accounts = case_accounts.persist()
+    n_case = case_accounts.count()
     rest = rows.join(case_accounts, "account_id", "left_anti")
     train_rest = rest.where(F.col("split") == "train")
     n_rest = train_rest.where("label = 1").select("account_id").distinct().count()
@@ -317,6 +332,7 @@ def heldout_case_check(rows: DataFrame, feature_names: list[str], cfg: ModelConf
     full = (with_margin(rows.join(case_accounts, "account_id"), result.model)
             .select("account_id", "feature_date", "margin").toPandas())
     full_recall = float((ev.last_row_per_account(full)["margin"] >= full_thr).mean())
+    case_accounts.unpersist()
     result.details["heldout_case"] = {"case": case, "accounts": n_case,
                                       "recall_at_1pct_fpr": recall,
                                       "recall_when_trained_on": full_recall}

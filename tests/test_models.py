@@ -278,15 +278,14 @@ def test_platt_calibration_spark_equals_python(spark):
 
 # --- determinism ----------------------------------------------------------------------------------
 
-def test_model_as_of_d_ignores_later_days(spark, tmp_path, frames):
+def test_model_as_of_d_ignores_later_days(spark, tmp_path, frames, flow):
     """Same model with or without later days in the lake; a later as-of day differs."""
     from jobs import train as jt
     from models import training_set as ts
     from models.scoring import with_margin
     from models.train import fit
 
-    full, cut = str(tmp_path / "full"), str(tmp_path / "cut")
-    write_lake(spark, full, *frames)
+    full, cut = flow["lake"], str(tmp_path / "cut")  # the flow's lake holds every day
     write_lake(spark, cut, *frames, upto=AS_OF)
     probe = spark.createDataFrame(frames[0][frames[0]["feature_date"] == START +
                                             dt.timedelta(days=N_DAYS - 1)]).select(
