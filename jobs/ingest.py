@@ -487,7 +487,8 @@ def _affected_days(source: str, days: list[dt.date], ingested: set[dt.date]) -> 
 
 
 def _classify(spark, lake: str, source: str, lands: list[dt.date]):
-    """Bronze rows of `lands`, with `_kept` (the accepted copy's lineage) and `_repeat`.
+    """(bronze rows of `lands` with `_kept`, the accepted copy's lineage, and `_repeat`; the
+    cached lookup of repeated keys, to unpersist after use).
 
     Of the candidate copies of a key, the accepted one for a row landed on L is the first by
     (land_date, source_file, line_no) among copies landed on or before L (for interactions:
@@ -513,8 +514,11 @@ def _classify(spark, lake: str, source: str, lands: list[dt.date]):
         current = bronze.where(F.col("land_date").isin(lands))
         eligible = "x -> x.land_date <= land_date"
     copies = F.collect_list(F.struct(*_LINEAGE, "event_date")).alias("_copies")
+    # Cached: it feeds both the silver and the ledger write (the day's rows are re-read instead,
+    # a cheap partition scan, rather than cached whole).
     repeated = (candidates.select(*keys, *_LINEAGE, "event_date").groupBy(*keys)
-                .agg(F.count(F.lit(1)).alias("_n"), copies).where("_n > 1").drop("_n"))
+                .agg(F.count(F.lit(1)).alias("_n"), copies).where("_n > 1").drop("_n")
+                .persist())
     # array_min compares the structs field by field: land_date, source_file, line_no.
     kept = F.expr(f"array_min(filter(_copies, {eligible}))")
     frame = current.join(F.broadcast(repeated), keys, "left").withColumn("_kept", kept)
@@ -522,18 +526,17 @@ def _classify(spark, lake: str, source: str, lands: list[dt.date]):
         (F.col("_kept.land_date") == F.col("land_date"))
         & (F.col("_kept.source_file") == F.col("source_file"))
         & (F.col("_kept.line_no") == F.col("line_no")))
-    return frame.withColumn("_repeat", is_repeat)
+    return frame.withColumn("_repeat", is_repeat), repeated
 
 
 def _dedup(spark, lake: str, affected: dict[str, list[dt.date]]) -> None:
     """Rewrite silver and the duplicate ledger for every affected (source, landed day)."""
-    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     ledgers, cached = [], []
     for source, lands in affected.items():
-        classified = _classify(spark, lake, source, lands).persist(StorageLevel.MEMORY_AND_DISK)
-        cached.append(classified)
+        classified, repeated = _classify(spark, lake, source, lands)
+        cached.append(repeated)
         delta_io.replace_where(classified.where(~F.col("_repeat")), SILVER[source], lake,
                                _slice(source, lands))
         keys = list(BRONZE[source].keys)
