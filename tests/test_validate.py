@@ -50,7 +50,7 @@ def silver_rows(source: str, day: dt.date, records: list[dict]) -> list[tuple]:
     return rows
 
 
-def write_silver(spark, lake: str, source: str, day: dt.date, rows: list[tuple]) -> None:
+def write_silver(spark, lake: str, source: str, day, rows: list[tuple]) -> None:
     table = SILVER[source]
     delta_io.replace_where(spark.createDataFrame(rows, table.schema), table, lake,
                            delta_io.predicate(land_date=day))
@@ -60,17 +60,20 @@ def write_silver(spark, lake: str, source: str, day: dt.date, rows: list[tuple])
 def checked_lake(spark, tmp_path_factory):
     """Two days of silver; a trailing week of audit rows (mean 100 rows a day); D1 validated."""
     lake = str(tmp_path_factory.mktemp("validate") / "lake")
+    rows: dict[str, list[tuple]] = {"interactions": [], "accounts": [], "enforcement": []}
     for day in (D1, D2):
-        write_silver(spark, lake, "interactions", day, silver_rows("interactions", day, [
+        rows["interactions"] += silver_rows("interactions", day, [
             interaction(f"r{day.day}a", day), interaction(f"r{day.day}b", day, topic="chat"),
-            interaction(f"r{day.day}c", day, ts=f"{day - dt.timedelta(days=2)}T23:00:00Z")]))
-        write_silver(spark, lake, "accounts", day, silver_rows("accounts", day, [{
+            interaction(f"r{day.day}c", day, ts=f"{day - dt.timedelta(days=2)}T23:00:00Z")])
+        rows["accounts"] += silver_rows("accounts", day, [{
             "account_id": "acct_1", "created_at": "2026-01-01T00:00:00Z",
             "updated_at": f"{day}T08:00:00Z", "signup_channel": "education",
-            "email_domain": RAW_DOMAIN, "tier": "free", "verified": True}]))
-        write_silver(spark, lake, "enforcement", day, silver_rows("enforcement", day, [{
+            "email_domain": RAW_DOMAIN, "tier": "free", "verified": True}])
+        rows["enforcement"] += silver_rows("enforcement", day, [{
             "account_id": "acct_1", "decided_at": f"{day}T09:00:00Z", "action": "ban",
-            "reason": "distillation"}]))
+            "reason": "distillation"}])
+    for source, source_rows in rows.items():
+        write_silver(spark, lake, source, [D1, D2], source_rows)
     history = [("interactions", D1 - dt.timedelta(days=i), 100, 100, 0, 0, None)
                for i in range(1, 8)]
     delta_io.replace_where(spark.createDataFrame(history, INGEST_AUDIT.schema), INGEST_AUDIT,
