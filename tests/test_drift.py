@@ -129,6 +129,18 @@ def test_features_whose_window_is_still_filling_are_left_out():
     assert full_windows(cols, first, dt.date(2026, 4, 28))[1] == ["requests_28d"]
 
 
+def test_group_level_features_are_left_out():
+    from jobs.drift import split_group_level
+
+    cols = ["requests_7d", "cluster_size", "asn_max_accounts_7d", "payment_fp_accounts",
+            "account_age_days", "cluster_foo_unknown"]
+    kept, grouped = split_group_level(cols)
+    assert "cluster_size" in grouped and "cluster_foo_unknown" in grouped
+    assert kept[:1] == ["requests_7d"] and "account_age_days" in kept
+    if _has_catalog():  # cross-account features by their catalog family
+        assert {"asn_max_accounts_7d", "payment_fp_accounts"} <= set(grouped)
+
+
 # --- the job on a hand-built lake ----------------------------------------------------------------
 
 def _features_table():
@@ -387,6 +399,7 @@ def test_drift_flag_on_generated_lake_with_shifted_later_days(spark, featured_la
     calm = compute_drift(lake, calm_day, champion=model)
     print("calm day:", calm["reason"], calm["top"][:5])
     assert calm["n_features"] > 50 and calm["retrain"] is False, calm
+    assert "cluster_size" in calm["left_out_group_level"]
     shifted = compute_drift(lake, shifted_day, champion=model)
     print("shifted day:", shifted["reason"], shifted["top"][:5])
     assert shifted["retrain"] is True
