@@ -1,8 +1,9 @@
 """Feature job: per-account daily aggregates, features and linked-account clusters.
 
-For each day D in order:
 1. aggregate the silver interactions that LANDED on D (every event day they carry) into
-   `account_activity_daily` and `model_activity_daily` (replaceWhere land_date = D);
+   `account_activity_daily` and `model_activity_daily` (replaceWhere land_date = D; a range of
+   days is aggregated in one pass, which writes the same rows);
+then for each day D in order:
 2. read the aggregates with land_date in D-27..D (the 28-day window cannot need older landings),
    the registry and the labels as of D, and yesterday's / last week's clusters;
 3. write `account_clusters_map` and `account_features_daily` (replaceWhere feature_date = D).
@@ -47,14 +48,17 @@ _INTERACTION_COLUMNS = [
 
 
 def build_features(lake: str, days: list[dt.date]) -> None:
-    """Build the feature tables for each day, in date order (clusters chain day to day)."""
+    """Build the feature tables for the days: every landing aggregated in one pass, then each
+    day's clusters and features in date order (clusters chain day to day)."""
     spark = get_spark()
     if not delta_io.exists(spark, SILVER_INTERACTIONS, lake):
         raise PipelineError(
             f"{SILVER_INTERACTIONS.name}: no table at {SILVER_INTERACTIONS.uri(lake)}; "
             "run `riskctl ingest` for these days first")
-    for day in sorted(set(days)):
-        build_features_day(spark, lake, day)
+    wanted = sorted(set(days))
+    aggregate_landed_days(spark, lake, wanted)
+    for day in wanted:
+        build_day_tables(spark, lake, day)
 
 
 def _written_rows(spark, table, lake: str) -> int:
@@ -65,15 +69,21 @@ def _written_rows(spark, table, lake: str) -> int:
     return int((row["operationMetrics"] or {}).get("numOutputRows", 0))
 
 
-def aggregate_landed_day(spark, lake: str, day: dt.date,
-                         params: FeatureParams = DEFAULT_PARAMS) -> None:
-    """Step 1: the aggregates of everything that landed on `day`."""
+def aggregate_landed_days(spark, lake: str, days: list[dt.date],
+                          params: FeatureParams = DEFAULT_PARAMS) -> None:
+    """Step 1: the aggregates of everything that landed on each of `days`, in one pass.
+
+    The aggregates are keyed by land_date, and nothing in them mixes two landings, so several
+    days at once write exactly the rows that one day at a time writes (one commit, not N).
+    """
+    if not days:
+        return
     start = time.monotonic()
     silver = (delta_io.read(spark, SILVER_INTERACTIONS, lake)
-              .where(F.col("land_date") == F.lit(day)).select(*_INTERACTION_COLUMNS)
+              .where(F.col("land_date").isin(list(days))).select(*_INTERACTION_COLUMNS)
               .persist(StorageLevel.MEMORY_AND_DISK))
     try:
-        where = delta_io.predicate(land_date=day)
+        where = delta_io.predicate(land_date=list(days))
         delta_io.replace_where(daily_activity.daily_activity(silver, params), ACCOUNT_ACTIVITY,
                                lake, where)
         rows = _written_rows(spark, ACCOUNT_ACTIVITY, lake)
@@ -81,11 +91,17 @@ def aggregate_landed_day(spark, lake: str, day: dt.date,
                                where)
     finally:
         silver.unpersist()
+    label = f"{days[0]}..{days[-1]}" if len(days) > 1 else str(days[0])
     if rows == 0:
-        log.warning("day=%s table=%s rows=0: nothing landed in %s", day, ACCOUNT_ACTIVITY.name,
-                    SILVER_INTERACTIONS.name)
-    log.info("day=%s table=%s rows=%d secs=%.1f", day, ACCOUNT_ACTIVITY.name, rows,
+        log.warning("days=%s table=%s rows=0: nothing landed in %s", label,
+                    ACCOUNT_ACTIVITY.name, SILVER_INTERACTIONS.name)
+    log.info("days=%s table=%s rows=%d secs=%.1f", label, ACCOUNT_ACTIVITY.name, rows,
              time.monotonic() - start)
+
+
+def aggregate_landed_day(spark, lake: str, day: dt.date,
+                         params: FeatureParams = DEFAULT_PARAMS) -> None:
+    aggregate_landed_days(spark, lake, [day], params)
 
 
 def day_inputs(spark, lake: str, day: dt.date) -> assemble.DayInputs:
@@ -115,8 +131,13 @@ def day_inputs(spark, lake: str, day: dt.date) -> assemble.DayInputs:
 def build_features_day(spark, lake: str, day: dt.date,
                        params: FeatureParams = DEFAULT_PARAMS) -> None:
     """Aggregate what landed on `day`, then write that day's clusters and features."""
-    start = time.monotonic()
-    aggregate_landed_day(spark, lake, day, params)
+    aggregate_landed_days(spark, lake, [day], params)
+    build_day_tables(spark, lake, day, params)
+
+
+def build_day_tables(spark, lake: str, day: dt.date,
+                     params: FeatureParams = DEFAULT_PARAMS) -> None:
+    """Step 2-3: day D's clusters and features (its landings must be aggregated already)."""
     step = time.monotonic()
     build = assemble.build_day(day_inputs(spark, lake, day), params)
     try:
@@ -127,6 +148,5 @@ def build_features_day(spark, lake: str, day: dt.date,
         n_features = _written_rows(spark, ACCOUNT_FEATURES, lake)
     finally:
         build.release()
-    log.info("day=%s table=%s rows=%d clustered_accounts=%d feature_secs=%.1f total_secs=%.1f",
-             day, ACCOUNT_FEATURES.name, n_features, n_clustered, time.monotonic() - step,
-             time.monotonic() - start)
+    log.info("day=%s table=%s rows=%d clustered_accounts=%d secs=%.1f",
+             day, ACCOUNT_FEATURES.name, n_features, n_clustered, time.monotonic() - step)

@@ -116,11 +116,11 @@ def _trailing_mean(spark, lake: str, source: str, day: dt.date) -> float | None:
     return float(mean) if mean else None
 
 
-def validate_days(lake: str, days: list[dt.date], raise_on_failure: bool = True) -> bool:
-    """Validate the silver tables for each day in order; True when no blocking check failed.
+def gate_days(lake: str, days: list[dt.date]) -> dict[dt.date, str]:
+    """Check the silver tables for every day; {day: gate message} for the days that failed.
 
-    Raises GateFailed at the first day with a blocking failure (all of that day's tables are
-    checked and recorded first), unless `raise_on_failure` is False.
+    Every table of every day is checked and every result is kept (one commit for all days,
+    replacing those days' earlier results): a range costs one write, not one per day.
     """
     from pyspark.sql import functions as F
 
@@ -132,9 +132,11 @@ def validate_days(lake: str, days: list[dt.date], raise_on_failure: bool = True)
             raise PipelineError(f"table {SILVER[source].name} does not exist under {lake}: run "
                                 "`riskctl ingest` for the days first")
     runner = _runner(lake)
-    ok = True
-    for day in sorted(set(days)):
-        rows, failures = [], {}
+    wanted = sorted(set(days))
+    rows: list[tuple] = []
+    failed_days: dict[dt.date, str] = {}
+    for day in wanted:
+        failures = {}
         for source in RAW_SOURCES:
             table = SILVER[source]
             df = delta_io.read(spark, table, lake).where(F.col("land_date") == day)
@@ -144,11 +146,23 @@ def validate_days(lake: str, days: list[dt.date], raise_on_failure: bool = True)
             failed = [r for r in results if not r.success and r.severity == BLOCKING]
             if failed:
                 failures[table.name] = failed
-        _write_results(spark, lake, day, rows, [SILVER[s].name for s in RAW_SOURCES])
         if failures:
-            ok = False
-            message = _gate_message(failures, day, runner.docs_index)
-            log.error("%s", message)
-            if raise_on_failure:
-                raise GateFailed(message)
-    return ok
+            failed_days[day] = _gate_message(failures, day, runner.docs_index)
+            log.error("%s", failed_days[day])
+    if wanted:
+        frame = spark.createDataFrame(rows, VALIDATION_RESULTS.schema)
+        delta_io.replace_where(frame, VALIDATION_RESULTS, lake, delta_io.predicate(
+            table_name=[SILVER[s].name for s in RAW_SOURCES], run_date=wanted))
+    return failed_days
+
+
+def validate_days(lake: str, days: list[dt.date], raise_on_failure: bool = True) -> bool:
+    """Validate the silver tables of the days; True when no blocking check failed.
+
+    Raises GateFailed for the first day with a blocking failure (after every day's results
+    are stored), unless `raise_on_failure` is False.
+    """
+    failed = gate_days(lake, days)
+    if failed and raise_on_failure:
+        raise GateFailed(failed[min(failed)])
+    return not failed

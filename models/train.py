@@ -116,7 +116,8 @@ def _estimator(feature_names: Sequence[str], cfg: ModelConfig, workers: int):
     from xgboost.spark import SparkXGBClassifier
 
     return SparkXGBClassifier(features_col=list(feature_names), label_col="label",
-                              num_workers=workers, verbosity=0, **cfg.xgb_params())
+                              num_workers=workers, verbosity=0, verbose=False,
+                              **cfg.xgb_params())
 
 
 def fit(train_rows: DataFrame, feature_names: Sequence[str], cfg: ModelConfig):

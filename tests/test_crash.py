@@ -1,5 +1,6 @@
 """Crash safety, quick variant: `riskctl ingest` killed with SIGKILL mid-run, then run again,
-leaves exactly what one clean run leaves. The full harness (`python -m infra.crash_trials`)
+leaves exactly what one clean run leaves (one kill point in `make test`, another in
+`make test-slow`). The full harness (`python -m infra.crash_trials`)
 kills `riskctl run` at random points of ingest, features, training and scoring over many trials.
 """
 
@@ -30,8 +31,8 @@ def _ingest(lake: str) -> subprocess.Popen:
                             start_new_session=True, env={**os.environ})
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("fraction", [0.45, 0.8])
+# One kill point runs in `make test` (the quick variant); the other in `make test-slow`.
+@pytest.mark.parametrize("fraction", [0.45, pytest.param(0.8, marks=pytest.mark.slow)])
 def test_killed_ingest_rerun_equals_clean_run(tmp_path, fraction):
     from simulator import generate
 

@@ -230,9 +230,11 @@ def test_risk_daily_steps_match_riskctl_run_and_the_cli():
     from jobs import run
     from jobs.cli import build_parser
 
-    labels = re.findall(r'timed\("(\w+)"', inspect.getsource(run.run_day))
+    source = inspect.getsource(run.run_day) + inspect.getsource(run.chained_steps)
+    labels = re.findall(r'timed\("(\w+)"', source)
     # Drift is computed inside the policy step in the DAG (train-if-due), beside training.
     folded = [("train" if label == "drift" else label) for label in labels]
+    # features is two calls (landed-day aggregates, then the day's clusters and features)
     folded = [x for i, x in enumerate(folded) if i == 0 or folded[i - 1] != x]
     assert folded == ["ingest", "validate", "features", "train", "score"]
     sub = next(a for a in build_parser()._actions if a.dest == "command")
