@@ -7,13 +7,16 @@ PY := $(VENV)/bin/python
 JARS := .cache/jars
 SCALE ?= small
 DAYS ?=
+# make demo: a quick tiny lake by default (DEMO_SCALE=small DEMO_DAYS=45 for the long one)
+DEMO_SCALE ?= tiny
+DEMO_DAYS ?= 14
 LAKE ?= $(CURDIR)/lake
 export RISK_JAR_CACHE := $(CURDIR)/$(JARS)
 
 .PHONY: setup demo test test-slow bench lint airflow cluster-up cluster-down clean help
 
 help:
-	@echo "make demo   - set up what is missing, run the pipeline on a small generated lake, show results"
+	@echo "make demo   - set up what is missing, run the pipeline on a generated 14-day tiny lake, show results"
 	@echo "make test   - set up what is missing, run the tests"
 	@echo "make bench  - timings (SCALE=small|medium|seed)"
 	@echo "make lint   - ruff"
@@ -35,7 +38,7 @@ $(JARS)/.verified: infra/jvm/pom.xml infra/jvm/jars.sha256
 	@touch $@
 
 demo: setup
-	$(PY) -m infra.demo --lake $(LAKE) --scale $(SCALE)
+	$(PY) -m infra.demo --lake $(LAKE) --scale $(DEMO_SCALE) --days $(DEMO_DAYS)
 
 test: setup
 	$(PY) -m pytest -q -m "not slow" --durations=15

@@ -1,7 +1,10 @@
 """Validate: the Great Expectations gate on the clean tables, day by day.
 
 For each day, each silver table's landed-day slice (`land_date = D`: what that day's ingest
-wrote) is checked with its suite (quality/suites.py). Results go to ops/validation_results
+wrote) is checked with its suite (quality/suites.py), plus one check from the ingest audit: at
+most half of the day's lines quarantined (a renamed or retyped field upstream quarantines a
+whole day; the gate then names the top reasons instead of letting a near-empty day through).
+Results go to ops/validation_results
 (replaced per table and day) and to the GX Data Docs site under `<lake>/ops/data_docs/`.
 A failed blocking expectation raises `GateFailed` naming the table, the day and the failed
 expectations: downstream steps for that day must not run. Warnings are logged and kept.
@@ -18,8 +21,15 @@ import time
 from jobs import delta_io
 from jobs.config import is_remote
 from jobs.errors import GateFailed, PipelineError
-from jobs.registry import INGEST_AUDIT, RAW_SOURCES, SILVER, VALIDATION_RESULTS
-from quality.suites import BLOCKING, Check, CheckResult, SuiteRunner, silver_checks
+from jobs.registry import INGEST_AUDIT, QUARANTINE, RAW_SOURCES, SILVER, VALIDATION_RESULTS
+from quality.suites import (
+    BLOCKING,
+    Check,
+    CheckResult,
+    SuiteRunner,
+    quarantine_share_check,
+    silver_checks,
+)
 
 log = logging.getLogger("risk.validate")
 
@@ -72,14 +82,37 @@ def _write_results(spark, lake: str, day: dt.date, rows: list[tuple],
                            delta_io.predicate(table_name=tables, run_date=day))
 
 
+def _detail(r: CheckResult) -> str:
+    if "unexpected_count" in r.observed:
+        return f" [unexpected_count={r.observed['unexpected_count']}]"
+    if "top_reasons" in r.observed:
+        reasons = ", ".join(f"{k}: {v}" for k, v in r.observed["top_reasons"].items())
+        return (f" [{r.observed['rows_quarantined']} of {r.observed['lines_read']} lines "
+                f"quarantined; top reasons {reasons}: has the upstream schema changed?]")
+    return ""
+
+
+def _quarantine_results(spark, lake: str, days: list[dt.date]) -> dict:
+    """{(source, day): CheckResult} of the quarantine-share check, from the audit (one job)."""
+    from pyspark.sql import functions as F
+
+    audit = {(r.source, r.land_date): (int(r.lines_read), int(r.rows_quarantined))
+             for r in delta_io.read(spark, INGEST_AUDIT, lake)
+             .where(F.col("land_date").isin(days)).collect()}
+    reasons: dict = {}
+    if any(q for _, q in audit.values()):
+        for r in (delta_io.read(spark, QUARANTINE, lake).where(F.col("land_date").isin(days))
+                  .groupBy("source", "land_date", "reason").count().collect()):
+            reasons.setdefault((r.source, r.land_date), {})[r.reason] = int(r["count"])
+    return {key: quarantine_share_check(n, q, reasons.get(key, {}))
+            for key, (n, q) in audit.items()}
+
+
 def _gate_message(failures: dict[str, list[CheckResult]], day: dt.date,
                   docs: str | None) -> str:
     parts = []
     for table_name, failed in failures.items():
-        items = ", ".join(
-            f"{r.name}" + (f" [unexpected_count={r.observed['unexpected_count']}]"
-                           if "unexpected_count" in r.observed else "")
-            for r in failed)
+        items = ", ".join(f"{r.name}{_detail(r)}" for r in failed)
         parts.append(f"table={table_name} day={day} failed: {items}")
     where = f"; Data Docs: {docs}" if docs else ""
     return ("validation gate failed: " + "; ".join(parts) + f"{where}; results in "
@@ -135,6 +168,7 @@ def gate_days(lake: str, days: list[dt.date]) -> dict[dt.date, str]:
     wanted = sorted(set(days))
     rows: list[tuple] = []
     failed_days: dict[dt.date, str] = {}
+    share = _quarantine_results(spark, lake, wanted)
     for day in wanted:
         failures = {}
         for source in RAW_SOURCES:
@@ -142,6 +176,8 @@ def gate_days(lake: str, days: list[dt.date]) -> dict[dt.date, str]:
             df = delta_io.read(spark, table, lake).where(F.col("land_date") == day)
             mean = _trailing_mean(spark, lake, source, day) if source == "interactions" else None
             results = _check_frame(runner, df, table.name, day, silver_checks(source, mean))
+            if (source, day) in share:
+                results.append(share[(source, day)])
             rows += _result_rows(table.name, day, results)
             failed = [r for r in results if not r.success and r.severity == BLOCKING]
             if failed:

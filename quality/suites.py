@@ -120,6 +120,27 @@ def volume_checks(trailing_mean: float | None) -> list[Check]:
     return checks
 
 
+# A landed day whose lines are mostly quarantined is an upstream change (a renamed or retyped
+# field, a new encoding), not bad luck: publishing the few survivors would look like a quiet day.
+QUARANTINE_MAX_SHARE = 0.5
+QUARANTINE_MIN_LINES = 20  # below this, a handful of broken lines is noise, not a pattern
+QUARANTINE_CHECK = f"quarantine_share(<= {QUARANTINE_MAX_SHARE:.0%} of lines read)"
+
+
+def quarantine_share_check(lines_read: int, quarantined: int,
+                           reasons: dict[str, int]) -> CheckResult:
+    """Blocking: at most QUARANTINE_MAX_SHARE of a landed day's lines may be quarantined.
+
+    `reasons` (reason code -> lines) goes into the result so the gate message says what broke.
+    """
+    share = quarantined / lines_read if lines_read else 0.0
+    ok = lines_read < QUARANTINE_MIN_LINES or share <= QUARANTINE_MAX_SHARE
+    top = dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+    return CheckResult(QUARANTINE_CHECK, BLOCKING, ok,
+                       {"lines_read": lines_read, "rows_quarantined": quarantined,
+                        "quarantined_share": round(share, 4), "top_reasons": top})
+
+
 def silver_checks(source: str, trailing_mean: float | None = None) -> list[Check]:
     """The suite of one silver table's landed-day slice."""
     from quality import contract as c
