@@ -68,7 +68,7 @@ def build_day(inputs: DayInputs, params: FeatureParams = DEFAULT_PARAMS) -> DayB
     prompt_members, prompt_features = simhash_lsh.prompt_groups(
         keep(simhash_lsh.account_hashes(sums)), p)
     scored_registry = snapshot.join(sums.select("account_id"), "account_id", "left_semi")
-    members = links.memberships(scored_registry, sums, prompt_members)
+    members = links.memberships(scored_registry, sums, prompt_members, p)
     edges = links.star_edges(members, p).localCheckpoint(eager=True)
     comps = components.connected_components(edges, p.cc_max_rounds)
     cluster_rows = keep(clusters.assign_clusters(comps, edges, inputs.previous_clusters, day))

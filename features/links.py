@@ -18,19 +18,27 @@ MEMBERSHIP_COLUMNS = ["kind", "entity", "account_id"]
 
 
 def memberships(scored_registry: DataFrame, sums: DataFrame,
-                prompt_memberships: DataFrame) -> DataFrame:
+                prompt_memberships: DataFrame,
+                params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
     """(kind, entity, account_id) over the scored accounts.
 
     scored_registry: account_id, payment_fingerprint, org_id (registry as of D, scored accounts
-    only); sums: account_id, prefixes_7d; prompt_memberships: entity, account_id.
+    only); sums: account_id, prefixes_7d, requests_7d, n_iptype_residential_7d,
+    n_iptype_mobile_7d; prompt_memberships: entity, account_id. Accounts mostly on consumer
+    networks bring no prefix memberships (see FeatureParams.prefix_link_max_consumer_share).
     """
     payment = scored_registry.where(F.col("payment_fingerprint").isNotNull()).select(
         F.lit("payment").alias("kind"), F.col("payment_fingerprint").alias("entity"),
         "account_id")
     org = scored_registry.where(F.col("org_id").isNotNull()).select(
         F.lit("org").alias("kind"), F.col("org_id").alias("entity"), "account_id")
-    prefix = sums.select(F.lit("ip_prefix").alias("kind"),
-                         F.explode("prefixes_7d").alias("entity"), "account_id")
+    consumer = (F.col("n_iptype_residential_7d") + F.col("n_iptype_mobile_7d")) / F.col(
+        "requests_7d")
+    prefix = sums.where(
+        (F.col("requests_7d") > 0)
+        & (consumer <= F.lit(params.prefix_link_max_consumer_share))
+    ).select(F.lit("ip_prefix").alias("kind"), F.explode("prefixes_7d").alias("entity"),
+             "account_id")
     prompt = prompt_memberships.select(F.lit("prompt_simhash").alias("kind"), "entity",
                                        "account_id")
     return payment.unionByName(org).unionByName(prefix).unionByName(prompt).distinct()
@@ -39,15 +47,17 @@ def memberships(scored_registry: DataFrame, sums: DataFrame,
 def star_edges(members: DataFrame, params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
     """(src, dst, kind): each member of a kept entity linked to the entity's smallest member.
 
-    An entity is kept when it ties at least 2 and at most `hub_caps[kind]` accounts; above the
-    cap it is a hub (carrier NAT, campus, cloud region, popular prompt) and dropped.
+    An entity is kept when it ties at least 2 (an IP prefix: `prefix_min_accounts`) and at most
+    `hub_caps[kind]` accounts; above the cap it is a hub (carrier NAT, campus, cloud region,
+    popular prompt) and dropped.
     """
     caps = F.create_map(*[x for k, v in sorted(params.hub_caps.items())
                           for x in (F.lit(k), F.lit(v))])
+    least = F.when(F.col("kind") == "ip_prefix", F.lit(params.prefix_min_accounts)).otherwise(2)
     sizes = members.groupBy("kind", "entity").agg(
         F.count(F.lit(1)).alias("n"), F.min("account_id").alias("center"))
-    kept = sizes.where((F.col("n") >= 2) & (F.col("n") <= F.coalesce(caps[F.col("kind")],
-                                                                       F.lit(0))))
+    kept = sizes.where((F.col("n") >= least)
+                       & (F.col("n") <= F.coalesce(caps[F.col("kind")], F.lit(0))))
     return (members.join(kept, ["kind", "entity"])
             .where(F.col("account_id") != F.col("center"))
             .select(F.col("account_id").alias("src"), F.col("center").alias("dst"), "kind")

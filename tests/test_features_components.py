@@ -59,7 +59,7 @@ def test_hub_entity_above_cap_is_ignored(spark):
          ("org", "o1", "solo")],
         "kind STRING, entity STRING, account_id STRING")
     params = FeatureParams(hub_caps={"payment": 10, "ip_prefix": 3, "prompt_simhash": 10,
-                                     "org": 10})
+                                     "org": 10}, prefix_min_accounts=2)
     edges = star_edges(members, params)
     comps = _components(connected_components(edges))
     assert comps == {frozenset(["a", "b", "c"])}
@@ -67,9 +67,13 @@ def test_hub_entity_above_cap_is_ignored(spark):
         ("b", "a", "payment"), ("c", "b", "ip_prefix")}
     # Negative control: with a higher cap the hub merges x, y, z in.
     loose = FeatureParams(hub_caps={"payment": 10, "ip_prefix": 4, "prompt_simhash": 10,
-                                    "org": 10})
+                                    "org": 10}, prefix_min_accounts=2)
     comps2 = _components(connected_components(star_edges(members, loose)))
     assert comps2 == {frozenset(["a", "b", "c", "x", "y", "z"])}
+    # The default floor of 3 accounts per prefix: the 2-account prefix b-c links nobody.
+    strict = FeatureParams(hub_caps=params.hub_caps)
+    assert _components(connected_components(star_edges(members, strict))) == {
+        frozenset(["a", "b"])}
 
 
 def _edges(spark, groups: list[list[str]], kind: str = "payment"):

@@ -57,10 +57,14 @@ def _rows() -> list[dict]:
     r += [req("s1", at(0, 10)), req("s2", at(0, 10), prompt_simhash=NEAR_A),
           req("s3", at(-1, 10), prompt_simhash=NEAR_B)]
     r += [req("r1", at(0, 11)), req("r2", at(0, 11)), req("s4", at(0, 12))]
-    # Synchrony: y1..y3 on one /24 within one 10-minute bucket; y4 on it an hour later.
-    r += [req(a, at(0, 14, m), ip_prefix="9.9.9.0/24") for a, m in
+    # Synchrony: y1..y3 on one datacenter /24 within one 10-minute bucket; y4 on it an hour
+    # later. A datacenter prefix tying 4 accounts also links them into a cluster.
+    r += [req(a, at(0, 14, m), ip_prefix="9.9.9.0/24", ip_type="datacenter") for a, m in
           (("y1", 1), ("y2", 3), ("y3", 5))]
-    r.append(req("y4", at(0, 15), ip_prefix="9.9.9.0/24"))
+    r.append(req("y4", at(0, 15), ip_prefix="9.9.9.0/24", ip_type="datacenter"))
+    # The same pattern on a residential /24 (a household, a carrier pool): no cluster.
+    r += [req(a, at(0, 16, m), ip_prefix="9.9.8.0/24") for a, m in
+          (("h1", 1), ("h2", 3), ("h3", 5))]
     return r
 
 
@@ -247,6 +251,9 @@ def test_clusters_and_known_bad(built):
     # r2's ban is decided after D: nobody in r1/r2 is known bad on D.
     assert f["r1"]["cluster_known_bad_others"] == 0 and f["r2"]["cluster_known_bad_others"] == 0
     assert {c["y1"]["cluster_id"]} == {c[a]["cluster_id"] for a in ("y2", "y3", "y4")}
+    # Consumer networks link nobody (features.params: prefix_link_max_consumer_share).
+    assert not {"h1", "h2", "h3"} & set(c)
+    assert f["h1"]["in_cluster"] == 0 and f["h1"]["ip_prefix_max_accounts_7d"] == 2
     assert f["y1"]["cluster_sync_share_7d"] == pytest.approx(0.75)
     # Accounts in no cluster: null id, size 1, own volume.
     assert "timing" not in c and f["timing"]["cluster_id"] is None
