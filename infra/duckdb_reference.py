@@ -47,7 +47,7 @@ def duckdb_aggregates(files: list[str], day: dt.date, high_cot: float):
         """,
         [files],
     )
-    return rel.arrow()
+    return rel.to_arrow_table()  # duckdb 2.x: the 1.x `.arrow()` is gone
 
 
 def compare_features(lake: str, day: dt.date, sample: int = 500) -> dict:
@@ -74,8 +74,14 @@ def compare_features(lake: str, day: dt.date, sample: int = 500) -> dict:
     duck_rows = duckdb_aggregates(files, day, DEFAULT_PARAMS.high_cot_threshold)
     duck_secs = time.monotonic() - t
 
+    def plain(value):
+        # Spark hands back UTC-aware timestamps, DuckDB naive ones in UTC: compare the instant.
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            return value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value
+
     def keyed(tbl):
-        return {(r["account_id"], r["event_date"]): tuple(r[c] for c in COMPARED)
+        return {(r["account_id"], r["event_date"]): tuple(plain(r[c]) for c in COMPARED)
                 for r in tbl.to_pylist()}
 
     left, right = keyed(spark_rows), keyed(duck_rows)
