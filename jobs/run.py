@@ -91,17 +91,11 @@ def run_days(lake: str, days: list[dt.date]) -> int:
     spark = get_spark("riskctl-run")  # one session for every day and step
     days = sorted(set(days))
     batch: dict[str, float] = {}
-    started = time.monotonic()
-    ingest_days(lake, days)
-    batch["ingest"] = round(time.monotonic() - started, 1)
-    step = time.monotonic()
-    failed = gate_days(lake, days)
-    batch["validate"] = round(time.monotonic() - step, 1)
+    _timed(batch, "ingest", ingest_days, lake, days)
+    failed = _timed(batch, "validate", gate_days, lake, days)
     stop = min(failed, default=None)
     passed = [d for d in days if stop is None or d < stop]
-    step = time.monotonic()
-    aggregate_landed_days(spark, lake, passed)
-    batch["aggregate"] = round(time.monotonic() - step, 1)
+    _timed(batch, "aggregate", aggregate_landed_days, spark, lake, passed)
     log.info("days=%s..%s batch steps=%s", days[0], days[-1], batch)
 
     published = 0

@@ -75,11 +75,12 @@ def _result_rows(table_name: str, day: dt.date, results: list[CheckResult]) -> l
             for r in results]
 
 
-def _write_results(spark, lake: str, day: dt.date, rows: list[tuple],
+def _write_results(spark, lake: str, days: list[dt.date], rows: list[tuple],
                    tables: list[str]) -> None:
+    """Replace the results of `tables` on `days` with `rows` (one commit)."""
     frame = spark.createDataFrame(rows, VALIDATION_RESULTS.schema)
     delta_io.replace_where(frame, VALIDATION_RESULTS, lake,
-                           delta_io.predicate(table_name=tables, run_date=day))
+                           delta_io.predicate(table_name=tables, run_date=days))
 
 
 def _detail(r: CheckResult) -> str:
@@ -92,20 +93,31 @@ def _detail(r: CheckResult) -> str:
     return ""
 
 
-def _quarantine_results(spark, lake: str, days: list[dt.date]) -> dict:
-    """{(source, day): CheckResult} of the quarantine-share check, from the audit (one job)."""
+def _audit_rows(spark, lake: str, days: list[dt.date]) -> dict:
+    """{(source, land_date): (lines_read, rows_accepted, rows_quarantined)} for the days and the
+    week before the first (trailing volume): one read of the audit for the whole range."""
     from pyspark.sql import functions as F
 
-    audit = {(r.source, r.land_date): (int(r.lines_read), int(r.rows_quarantined))
-             for r in delta_io.read(spark, INGEST_AUDIT, lake)
-             .where(F.col("land_date").isin(days)).collect()}
+    since = days[0] - dt.timedelta(days=TRAILING_DAYS)
+    return {(r.source, r.land_date): (int(r.lines_read), int(r.rows_accepted),
+                                      int(r.rows_quarantined))
+            for r in delta_io.read(spark, INGEST_AUDIT, lake)
+            .where(F.col("land_date").between(since, days[-1])).collect()}
+
+
+def _quarantine_results(spark, lake: str, days: list[dt.date], audit: dict) -> dict:
+    """{(source, day): CheckResult} of the quarantine-share check of each audited day."""
+    from pyspark.sql import functions as F
+
+    wanted = set(days)
+    mine = {k: v for k, v in audit.items() if k[1] in wanted}
     reasons: dict = {}
-    if any(q for _, q in audit.values()):
+    if any(q for _, _, q in mine.values()):
         for r in (delta_io.read(spark, QUARANTINE, lake).where(F.col("land_date").isin(days))
                   .groupBy("source", "land_date", "reason").count().collect()):
             reasons.setdefault((r.source, r.land_date), {})[r.reason] = int(r["count"])
     return {key: quarantine_share_check(n, q, reasons.get(key, {}))
-            for key, (n, q) in audit.items()}
+            for key, (n, _, q) in mine.items()}
 
 
 def _gate_message(failures: dict[str, list[CheckResult]], day: dt.date,
@@ -128,7 +140,7 @@ def validate_frame(lake: str, df, table_name: str, day: dt.date, checks: list[Ch
     """
     runner = _runner(lake)
     results = _check_frame(runner, df, table_name, day, checks)
-    _write_results(df.sparkSession, lake, day, _result_rows(table_name, day, results),
+    _write_results(df.sparkSession, lake, [day], _result_rows(table_name, day, results),
                    [table_name])
     failed = [r for r in results if not r.success and r.severity == BLOCKING]
     if failed and raise_on_failure:
@@ -136,17 +148,11 @@ def validate_frame(lake: str, df, table_name: str, day: dt.date, checks: list[Ch
     return results
 
 
-def _trailing_mean(spark, lake: str, source: str, day: dt.date) -> float | None:
+def _trailing_mean(audit: dict, source: str, day: dt.date) -> float | None:
     """Mean accepted rows a landed day over the previous week (from the audit), if any."""
-    from pyspark.sql import functions as F
-
-    since = day - dt.timedelta(days=TRAILING_DAYS)
-    rows = (delta_io.read(spark, INGEST_AUDIT, lake)
-            .where((F.col("source") == source) & (F.col("land_date") >= since)
-                   & (F.col("land_date") < day))
-            .agg(F.avg("rows_accepted").alias("mean")).collect())
-    mean = rows[0]["mean"] if rows else None
-    return float(mean) if mean else None
+    week = [audit[(source, day - dt.timedelta(days=i))][1] for i in range(1, TRAILING_DAYS + 1)
+            if (source, day - dt.timedelta(days=i)) in audit]
+    return sum(week) / len(week) if week and sum(week) else None
 
 
 def gate_days(lake: str, days: list[dt.date]) -> dict[dt.date, str]:
@@ -168,13 +174,14 @@ def gate_days(lake: str, days: list[dt.date]) -> dict[dt.date, str]:
     wanted = sorted(set(days))
     rows: list[tuple] = []
     failed_days: dict[dt.date, str] = {}
-    share = _quarantine_results(spark, lake, wanted)
+    audit = _audit_rows(spark, lake, wanted) if wanted else {}
+    share = _quarantine_results(spark, lake, wanted, audit)
     for day in wanted:
         failures = {}
         for source in RAW_SOURCES:
             table = SILVER[source]
             df = delta_io.read(spark, table, lake).where(F.col("land_date") == day)
-            mean = _trailing_mean(spark, lake, source, day) if source == "interactions" else None
+            mean = _trailing_mean(audit, source, day) if source == "interactions" else None
             results = _check_frame(runner, df, table.name, day, silver_checks(source, mean))
             if (source, day) in share:
                 results.append(share[(source, day)])
@@ -186,9 +193,7 @@ def gate_days(lake: str, days: list[dt.date]) -> dict[dt.date, str]:
             failed_days[day] = _gate_message(failures, day, runner.docs_index)
             log.error("%s", failed_days[day])
     if wanted:
-        frame = spark.createDataFrame(rows, VALIDATION_RESULTS.schema)
-        delta_io.replace_where(frame, VALIDATION_RESULTS, lake, delta_io.predicate(
-            table_name=[SILVER[s].name for s in RAW_SOURCES], run_date=wanted))
+        _write_results(spark, lake, wanted, rows, [SILVER[s].name for s in RAW_SOURCES])
     return failed_days
 
 
