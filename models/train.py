@@ -315,6 +315,7 @@ def heldout_case_check(rows: DataFrame, feature_names: list[str], cfg: ModelConf
     train_rest = rest.where(F.col("split") == "train")
     n_rest = train_rest.where("label = 1").select("account_id").distinct().count()
     if n_rest < MIN_TRAIN_POSITIVE_ACCOUNTS:
+        case_accounts.unpersist()  # the cache must not outlive the check on this path either
         log.info("held-out case check skipped: too few positives without case %s", case)
         return {}
     model = fit(train_rest, feature_names, cfg)
