@@ -42,6 +42,77 @@ def realized_fpr(neg_scores: np.ndarray, threshold: float) -> float:
     return float((neg >= threshold).mean()) if neg.size else 0.0
 
 
+# Positive-unlabelled (PU) correction of the FPR. The validation "negatives" are accounts with
+# no label: legitimate accounts *and* the campaigns nobody has labelled yet. Those unlabelled
+# attackers sit at the top of the negatives' scores, so a threshold set for 1% FPR among the
+# negatives lands among the attackers and the bands flag (almost) nobody. Under the usual PU
+# assumption (the labelled positives score like the unlabelled ones), the unlabelled share above
+# t is U(t) = (1 - pi) F(t) + pi P(t), with F the legitimate FPR and P the labelled positives'
+# recall; so F(t) = (U(t) - pi P(t)) / (1 - pi). pi is estimated by the tightest upper bound
+# min_t U(t)/P(t), over thresholds with at least `min_positive` labelled positives above (fewer
+# is noise). When the unlabelled campaigns score *lower* than the labelled ones (another
+# strategy), the bound is loose at the top, pi comes out small and the correction small: it
+# errs towards the uncorrected, stricter bands, never towards flagging more than the data shows.
+PU_MIN_POSITIVE = 5
+
+
+def unlabelled_positive_share(unl_scores: np.ndarray, pos_scores: np.ndarray,
+                              min_positive: int = PU_MIN_POSITIVE) -> float:
+    """Estimated share of positives hidden among the unlabelled (0 when it cannot be told).
+
+    The bound is read halfway between the k-th and (k+1)-th best labelled positives, for
+    k = min_positive .. n-1: at a positive's own score the unlabelled just below it would be
+    left out and the estimate would lean low by one step of the positives' grid.
+    """
+    unl = np.sort(np.asarray(unl_scores, dtype=np.float64))
+    pos = np.sort(np.asarray(pos_scores, dtype=np.float64))[::-1]
+    lo = max(1, min_positive)
+    if unl.size == 0 or pos.size <= lo:
+        return 0.0
+    k = np.arange(lo, pos.size)
+    thresholds = (pos[k - 1] + pos[k]) / 2.0
+    u_share = (unl.size - np.searchsorted(unl, thresholds, side="left")) / unl.size
+    p_share = (pos[None, :] >= thresholds[:, None]).sum(axis=1) / pos.size
+    return float(min(1.0, np.min(u_share / p_share)))
+
+
+def threshold_at_pu_fpr(unl_scores: np.ndarray, pos_scores: np.ndarray, fpr: float,
+                        pi: float) -> float:
+    """The lowest threshold whose PU-estimated legitimate FPR stays within `fpr` above it.
+
+    With pi = 0 this is `threshold_at_fpr` (the same conservative handling of ties).
+    """
+    unl = np.sort(np.asarray(unl_scores, dtype=np.float64))
+    pos = np.sort(np.asarray(pos_scores, dtype=np.float64))
+    if unl.size == 0:
+        return -math.inf
+    if not 0.0 < pi < 1.0 or pos.size == 0:
+        return threshold_at_fpr(unl, fpr)
+    cands = np.unique(unl)[::-1]  # every distinct unlabelled score, from the top
+    u_share = (unl.size - np.searchsorted(unl, cands, side="left")) / unl.size
+    p_share = (pos.size - np.searchsorted(pos, cands, side="left")) / pos.size
+    est = np.maximum(0.0, u_share - pi * p_share) / (1.0 - pi)
+    over = np.flatnonzero(est > fpr + 1e-12)
+    if over.size == 0:
+        return -math.inf
+    # Just above the first unlabelled score that would break the budget: lowering the
+    # threshold to there adds only positives, which lowers the estimate.
+    return float(np.nextafter(cands[over[0]], math.inf))
+
+
+def pu_fpr(unl_scores: np.ndarray, pos_scores: np.ndarray, threshold: float,
+           pi: float) -> float:
+    """The PU-estimated legitimate FPR at `threshold` (the plain FPR when pi = 0)."""
+    unl = np.asarray(unl_scores, dtype=np.float64)
+    pos = np.asarray(pos_scores, dtype=np.float64)
+    if unl.size == 0:
+        return 0.0
+    u = float((unl >= threshold).mean())
+    if not 0.0 < pi < 1.0 or pos.size == 0:
+        return u
+    return max(0.0, u - pi * float((pos >= threshold).mean())) / (1.0 - pi)
+
+
 def recall_at_fpr(y: np.ndarray, s: np.ndarray, fpr: float) -> float:
     y, s = np.asarray(y), np.asarray(s, dtype=np.float64)
     pos = s[y == 1]

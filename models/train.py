@@ -11,7 +11,10 @@
 - Calibration: Platt scaling of the margin fitted on the validation rows (held-out accounts and
   later days). Why not isotonic: with tens of positive accounts it overfits into a staircase
   whose ties at the top would erase the ranking analysts rely on; Platt is strictly monotone.
-- Bands: margin thresholds for target FPRs among the validation negatives (account level).
+- Bands: margin thresholds for target FPRs among the legitimate validation accounts (account
+  level). The validation negatives hold the campaigns nobody labelled yet too; the FPR is
+  corrected for them (positive-unlabelled estimate, `models.evaluate.threshold_at_pu_fpr`),
+  else the thresholds climb over those attackers and the bands flag almost nobody.
 - Held-out campaign check: the largest labelled case is dropped from training entirely, a second
   model is trained, and its recall at 1% FPR on that case's accounts is reported: how the model
   fares on a campaign nobody labelled.
@@ -71,6 +74,10 @@ class ModelConfig:
     heldout_check: bool = True
     top_k: int = ev.DEFAULT_TOP_K
     max_reasons: int = MAX_REASONS
+    # Correct the bands' FPR for attackers hidden among the unlabelled (see the module doc);
+    # False gives the plain FPR among all unlabelled accounts.
+    pu_bands: bool = True
+    pu_min_positive: int = ev.PU_MIN_POSITIVE
 
     def xgb_params(self) -> dict[str, object]:
         return {"n_estimators": self.n_estimators, "max_depth": self.max_depth,
@@ -146,11 +153,13 @@ def fit_platt(margins: np.ndarray, y: np.ndarray) -> Calibration:
     return Calibration(a, b)
 
 
-def band_thresholds(neg_margins: np.ndarray,
+def band_thresholds(neg_margins: np.ndarray, pos_margins: np.ndarray | None = None,
+                    pi: float = 0.0,
                     targets: dict[str, float] | None = None) -> dict[str, float]:
-    """Lowest margin of each band such that the negatives' FPR stays within the target."""
+    """Lowest margin of each band whose (PU-corrected, when pi > 0) FPR stays within target."""
     targets = targets or BAND_TARGET_FPR
-    out = {band: ev.threshold_at_fpr(neg_margins, targets[band]) for band in BANDS}
+    pos = np.asarray(pos_margins if pos_margins is not None else [], dtype=np.float64)
+    out = {band: ev.threshold_at_pu_fpr(neg_margins, pos, targets[band], pi) for band in BANDS}
     # Stricter bands never sit below looser ones (they cannot, but ties make it explicit).
     for strict, loose in zip(BANDS, BANDS[1:], strict=False):
         out[strict] = max(out[strict], out[loose])
@@ -251,7 +260,9 @@ def _evaluate(model, val_pdf: pd.DataFrame, feature_names: list[str], cfg: Model
     val_pdf["risk_score"] = calibration.apply_array(val_pdf["margin"].to_numpy())
     acc = ev.last_row_per_account(val_pdf)
     neg = acc.loc[acc["label"] == 0, "margin"].to_numpy()
-    bands = band_thresholds(neg)
+    pos = acc.loc[acc["label"] == 1, "margin"].to_numpy()
+    pi = ev.unlabelled_positive_share(neg, pos, cfg.pu_min_positive) if cfg.pu_bands else 0.0
+    bands = band_thresholds(neg, pos, pi)
     band_scores = {b: (calibration.apply(t) if math.isfinite(t) else math.inf)
                    for b, t in bands.items()}
     config = ScoringConfig(tuple(feature_names), calibration, bands, band_scores,
@@ -264,9 +275,10 @@ def _evaluate(model, val_pdf: pd.DataFrame, feature_names: list[str], cfg: Model
     for name, m in base_m.items():
         metrics.update(ev.scalar_metrics(m, f"{name}_"))
         metrics.update({f"margin_vs_{name}_{k}": v for k, v in ev.margins(model_m, m).items()})
-    pos = acc.loc[acc["label"] == 1, "margin"].to_numpy()
+    metrics["val_unlabelled_positive_share_est"] = pi
     for band in BANDS:
         metrics[f"band_{band}_val_fpr"] = ev.realized_fpr(neg, bands[band])
+        metrics[f"band_{band}_val_fpr_est"] = ev.pu_fpr(neg, pos, bands[band], pi)
         metrics[f"band_{band}_val_recall"] = float((pos >= bands[band]).mean()) if pos.size else 0
     metrics["calibration_brier"] = float(np.mean((val_pdf["risk_score"] - y_rows) ** 2))
     metrics["calibration_ece"] = ev.expected_calibration_error(y_rows, val_pdf["risk_score"])
@@ -275,7 +287,8 @@ def _evaluate(model, val_pdf: pd.DataFrame, feature_names: list[str], cfg: Model
     importance = {name: float(gain.get(name, gain.get(f"f{i}", 0.0)))
                   for i, name in enumerate(feature_names)}
     details = {"model": model_m, "baselines": base_m, "baseline_columns": baselines,
-               "bands": config.to_dict()["band_margins"], "calibration": asdict(calibration),
+               "bands": config.to_dict()["band_margins"], "bands_pu_pi": pi,
+               "calibration": asdict(calibration),
                "val_accounts": int(len(acc))}
     report = ev.report_text(model_m, base_m, cfg.top_k)
     return TrainResult(model, config, metrics, details, report, val_pdf, importance,

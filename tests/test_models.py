@@ -252,9 +252,40 @@ def test_bands_respect_target_fpr_on_validation(flow):
     assert ev.realized_fpr(neg, t_crit - 0.0015) > 0.001
     client = MlflowClient(mlflow_tracking_uri(flow["lake"]))
     metrics = client.get_run(flow["first"]["run_id"]).data.metrics
-    assert metrics["band_critical_val_fpr"] <= 0.001
-    assert metrics["band_high_val_fpr"] <= 0.01
-    assert metrics["band_medium_val_fpr"] <= 0.05
+    # The bands hold their targets on the PU-corrected estimate of the legitimate FPR; the
+    # plain FPR among all unlabelled accounts exceeds it by at most the hidden attackers' share.
+    pi = metrics["val_unlabelled_positive_share_est"]
+    for band, target in (("critical", 0.001), ("high", 0.01), ("medium", 0.05)):
+        assert metrics[f"band_{band}_val_fpr_est"] <= target
+        assert metrics[f"band_{band}_val_fpr"] <= target + pi + 1e-9
+
+
+def test_pu_bands_see_through_unlabelled_attackers():
+    from models import evaluate as ev
+    from models.train import band_thresholds
+
+    # 980 legitimate accounts, 20 attackers nobody labelled (among the "negatives"), 20
+    # labelled attackers that score like them.
+    legit = np.arange(980) / 1000.0
+    hidden = 5.0 + np.arange(20) / 20.0
+    labelled = 5.02 + np.arange(20) / 20.0
+    unl = np.concatenate([legit, hidden])
+    pi = ev.unlabelled_positive_share(unl, labelled)
+    assert pi == pytest.approx(0.02)
+    high = band_thresholds(unl, labelled, pi)["high"]
+    # 1% of 980 legitimate accounts may be flagged: 9 of them, and all 20 hidden attackers.
+    assert (int((legit >= high).sum()), int((hidden >= high).sum())) == (9, 20)
+    assert ev.pu_fpr(unl, labelled, high, pi) == pytest.approx(9 / 980)
+    # Negative control: the plain 1% threshold among the unlabelled spends the whole budget on
+    # half of the hidden attackers and misses the other half.
+    plain = band_thresholds(unl)["high"]
+    assert (int((legit >= plain).sum()), int((hidden >= plain).sum())) == (0, 10)
+    assert plain > high
+    # No hidden attackers (the labelled score above every unlabelled account): no correction.
+    assert ev.unlabelled_positive_share(legit, labelled) == 0.0
+    assert band_thresholds(legit, labelled, 0.0) == band_thresholds(legit)
+    # Too few labelled positives to tell: no correction.
+    assert ev.unlabelled_positive_share(unl, labelled[:5]) == 0.0
 
 
 def test_platt_calibration_spark_equals_python(spark):
