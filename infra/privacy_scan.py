@@ -9,6 +9,7 @@ artifacts and the SQLite database) is searched as bytes. Prints findings; exit 1
 from __future__ import annotations
 
 import gzip
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,7 +65,7 @@ def scan(lake: str, ips: set[str] | None = None) -> list[tuple[str, str]]:
     ips = ips if ips is not None else raw_ips(lake)
     if not ips:
         raise ValueError(f"no client IPs found in {lake}/raw: nothing to scan for")
-    encoded = [(ip, ip.encode()) for ip in ips]
+    wanted = {ip.encode(): ip for ip in ips}
     findings = []
     for path in written_files(lake):
         if path.suffix == ".parquet":
@@ -76,26 +77,51 @@ def scan(lake: str, ips: set[str] | None = None) -> list[tuple[str, str]]:
                 blob = path.read_bytes()
         else:
             blob = path.read_bytes()
-        for ip, raw in encoded:
-            if _contains_ip(blob, raw):
-                findings.append((str(path), ip))
+        findings += [(str(path), wanted[raw]) for raw in sorted(_found(blob, wanted))]
     return findings
 
 
-_ADDRESS_CHARS = frozenset(b"0123456789abcdefABCDEF.:")
+# A maximal run of address characters: a whole-address match is a run equal to a raw IP (so
+# 10.1.2.3 never matches inside 110.1.2.34). One pass per file, whatever the number of IPs.
+_ADDRESS_RUN = re.compile(rb"[0-9A-Fa-f.:]+")
 
 
-def _contains_ip(blob: bytes, ip: bytes) -> bool:
-    """A whole-address match: 10.1.2.3 must not match inside 110.1.2.34."""
-    start = blob.find(ip)
-    while start != -1:
-        end = start + len(ip)
-        before_ok = start == 0 or blob[start - 1] not in _ADDRESS_CHARS
-        after_ok = end == len(blob) or blob[end] not in _ADDRESS_CHARS
-        if before_ok and after_ok:
-            return True
-        start = blob.find(ip, start + 1)
-    return False
+def _found(blob: bytes, wanted: dict[bytes, str]) -> set[bytes]:
+    out = set()
+    for match in _ADDRESS_RUN.finditer(blob):
+        run = match.group()
+        candidates = [(run, match.end())]
+        if b"." in run and b":" in run:  # 1.2.3.4:8080, ::ffff:1.2.3.4: the IPv4 inside
+            pos = match.start()
+            for part in run.split(b":"):
+                candidates.append((part, pos + len(part)))
+                pos += len(part) + 1
+        for cand, end in candidates:
+            if cand in wanted and not _is_network_notation(blob, cand, end):
+                out.add(cand)
+    return out
+
+
+def _is_network_notation(blob: bytes, ip: bytes, end: int) -> bool:
+    """`ip` followed by `/n` where ip is the network address of a prefix shorter than a host
+    (198.51.100.0/24): the pipeline's own IP prefixes, not an address. An address that merely
+    ends in .0 equals such a network's text; `/32` (or /128) would still be a host."""
+    import ipaddress
+
+    if end >= len(blob) or blob[end:end + 1] != b"/":
+        return False
+    digits = bytearray()
+    for byte in blob[end + 1:end + 4]:
+        if not 48 <= byte <= 57:
+            break
+        digits.append(byte)
+    if not digits:
+        return False
+    try:
+        net = ipaddress.ip_network(f"{ip.decode()}/{digits.decode()}", strict=True)
+    except ValueError:  # host bits set: "ip/n" names the host itself
+        return False
+    return net.prefixlen < net.max_prefixlen
 
 
 def main() -> int:

@@ -41,12 +41,12 @@ def test_cluster_completeness_and_purity(spark, small_lake):
     import pandas as pd
 
     from jobs import delta_io
-    from jobs.features import aggregate_landed_day, build_features_day
+    from jobs.features import aggregate_landed_days, build_features_day
     from jobs.registry import ACCOUNT_CLUSTERS_MAP, ACCOUNT_FEATURES
 
     days = [START + dt.timedelta(days=i) for i in range(DAYS)]
-    for d in days[:-2]:  # only the aggregates: the windows of the last days read them
-        aggregate_landed_day(spark, small_lake, d)
+    # Only the aggregates (one pass): the windows of the last days read them.
+    aggregate_landed_days(spark, small_lake, days[:-2])
     for d in days[-2:]:  # two full days: the second reuses the first's cluster ids
         build_features_day(spark, small_lake, d)
     d = days[-1]

@@ -8,7 +8,7 @@ import pytest
 from test_features_kit import D, account, at, day, decision, req, write_silver
 
 from jobs import delta_io
-from jobs.features import build_features
+from jobs.features import aggregate_landed_days, build_day_tables, build_features
 from jobs.registry import ACCOUNT_ACTIVITY, ACCOUNT_CLUSTERS_MAP, ACCOUNT_FEATURES
 
 TEMPLATE = "00ff00ff00ff00ff"
@@ -62,8 +62,10 @@ def _col(table):
 def test_features_of_d_do_not_change_when_later_days_land(spark, lake):
     rows, accts, decs = _until_d()
     write_silver(spark, lake, rows, accts, decs)
-    days = [day(-3), day(-2), day(-1), day(0)]
-    build_features(lake, days)
+    # Every landing aggregated; only the days the assertions read get their day tables (each
+    # day's clusters and features cost ~25 s of Spark jobs here, whatever the data size).
+    aggregate_landed_days(spark, lake, [day(-3), day(-2), day(-1), day(0)])
+    build_day_tables(spark, lake, D)
     before = _snapshot(spark, lake, ACCOUNT_FEATURES, D)
     clusters_before = _snapshot(spark, lake, ACCOUNT_CLUSTERS_MAP, D)
 
@@ -81,7 +83,9 @@ def test_features_of_d_do_not_change_when_later_days_land(spark, lake):
     # Later days land, with late rows for D-1 and D, registry and label changes about D.
     later_rows, later_accts, later_decs = _after_d()
     write_silver(spark, lake, later_rows, later_accts, later_decs)
-    build_features(lake, [day(1), day(2), day(3)])
+    aggregate_landed_days(spark, lake, [day(1), day(2), day(3)])
+    for d in (day(1), day(2)):
+        build_day_tables(spark, lake, d)
     # Day D+2 landed nothing: an empty day still scores the week's accounts.
     empty = {r.account_id: r for r in delta_io.read(spark, ACCOUNT_FEATURES, lake)
              .where(f"feature_date = DATE'{day(2)}'").collect()}
