@@ -267,14 +267,23 @@ def _simulator_available() -> bool:
     return importlib.util.find_spec("simulator") is not None
 
 
-@pytest.mark.skipif(not _simulator_available(), reason="the generator is not there yet")
-def test_generated_lake_audit_equals_truth(spark, tmp_path):
+GEN_DAYS = [dt.date(2026, 4, 22) + dt.timedelta(days=i) for i in range(6)]
+
+
+@pytest.fixture(scope="module")
+def generated(spark, tmp_path_factory):
+    """Six generated tiny days, ingested: (lake, ingest report)."""
+    if not _simulator_available():
+        pytest.skip("the generator is not there yet")
     from simulator import generate
 
-    lake = str(tmp_path / "lake")
-    start, days = dt.date(2026, 4, 22), 6
-    generate(lake, start, days, "tiny", 11, progress=False)
-    report = ingest_days(lake, [start + dt.timedelta(days=i) for i in range(days)])
+    lake = str(tmp_path_factory.mktemp("generated") / "lake")
+    generate(lake, GEN_DAYS[0], len(GEN_DAYS), "tiny", 11, progress=False)
+    return lake, ingest_days(lake, GEN_DAYS)
+
+
+def test_generated_lake_audit_equals_truth(generated):
+    lake, report = generated
     truth = json.loads((Path(lake) / "_truth" / "counts.json").read_text())["sources"]
     got = {(r["source"], r["land_date"].isoformat()): (
         r["lines_read"], r["rows_accepted"], r["duplicates_dropped"], r["rows_quarantined"])
@@ -283,3 +292,30 @@ def test_generated_lake_audit_equals_truth(spark, tmp_path):
                 for s, per_day in truth.items() for d, t in per_day.items()}
     assert sum(v[2] for v in expected.values()) > 0 and sum(v[3] for v in expected.values()) > 0
     assert got == expected
+
+
+def test_no_raw_ip_outside_raw_and_quarantine(spark, generated):
+    """Privacy: after ingest, the quality gate (its GX Data Docs keep samples of unexpected
+    values) and a day's clusters and features, no file outside raw/ and quarantine/ holds a
+    client IP of the raw zone. (The slow end-to-end test scans a lake with models and gold.)"""
+    from infra.privacy_scan import raw_ips, scan
+    from jobs.features import aggregate_landed_days, build_day_tables
+    from jobs.validate import validate_days
+
+    lake, _ = generated
+    validate_days(lake, GEN_DAYS, raise_on_failure=False)
+    aggregate_landed_days(spark, lake, GEN_DAYS)
+    build_day_tables(spark, lake, GEN_DAYS[-1])
+    written = {p.relative_to(lake).parts[0] for p in Path(lake).rglob("*.parquet")}
+    assert {"silver", "features", "ops"} <= written
+    assert any(Path(lake).rglob("*.html")), "no GX Data Docs page was built"
+    ips = raw_ips(lake)
+    assert len(ips) > 100
+    assert scan(lake, ips) == []
+    # Negative control: one raw IP in a page under the lake is found.
+    leak = Path(lake) / "ops" / "leak.html"
+    leak.write_text(f"<td>{sorted(ips)[0]}</td>")
+    try:
+        assert scan(lake, ips) == [(str(leak), sorted(ips)[0])]
+    finally:
+        leak.unlink()
