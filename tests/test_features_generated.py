@@ -88,6 +88,13 @@ def test_cluster_completeness_and_purity(spark, small_lake):
         purity = top / len(accts)
         purities.append((len(accts), purity))
         print(f"attacker cluster {c}: {len(accts)} members, purity {purity:.2f}")
+    # The largest clusters whatever their make-up: a mixed one (legitimate accounts chained to
+    # a campaign through a shared prefix or prompt) is not in the purity above; show it.
+    population = dict(zip(truth.account_id, truth.population, strict=True))
+    for c, accts in sorted(members.items(), key=lambda kv: -len(kv[1]))[:3]:
+        mix = Counter(campaign[a] if role.get(a) == "attacker" else population.get(a)
+                      for a in accts)
+        print(f"largest cluster {c}: {len(accts)} members: {dict(mix.most_common(5))}")
     legit_clusters = sum(1 for accts in members.values()
                          if all(role.get(a) != "attacker" for a in accts))
     print(f"legitimate-only clusters: {legit_clusters}")
