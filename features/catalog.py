@@ -279,8 +279,9 @@ _f("sync_prompt_max_peers_7d", "cross_account", "7d", "INT",
 # --- linked-account cluster, as of D ---------------------------------------------------------
 _f("cluster_id", "cluster", "as of D", "STRING",
    "Linked-account cluster (a connected component of at least 2 scored accounts tied by "
-   "shared payment, /24 prefix in 7 days, near-duplicate prompts or org; hub entities above a "
-   "cap ignored); null when in none. Stable across days while most members persist.",
+   "shared payment, /24 prefix in 7 days (seen on hosted networks, not residential or "
+   "mobile), near-duplicate prompts or org; hub entities above a cap ignored); null when in "
+   "none. Stable across days while most members persist.",
    False, "id")
 _f("link_types", "cluster", "as of D", "ARRAY<STRING>",
    "Link kinds present in the cluster: payment, ip_prefix, prompt_simhash, org.", False, "text")
@@ -433,7 +434,10 @@ def _other_tables() -> list[str]:
         f"{p.simhash_sample_per_day} prompt SimHashes with the smallest xxhash64; `gap_*` are "
         "the pooled moments of the gaps between consecutive requests; `sync_*` count the "
         f"(/24 or prompt band, {p.sync_bucket_minutes}-minute) slots of on-time records and "
-        f"those shared by >= {p.sync_min_accounts} accounts. Columns: " + cols(AGG_DDL) + ".",
+        f"those shared by >= {p.sync_min_accounts} accounts; `link_prefixes` are the prefixes "
+        "seen on hosted networks (ip_type not residential or mobile), the only ones that link "
+        "accounts (NULL in rows written before it existed: read as `ip_prefixes`). "
+        "Columns: " + cols(AGG_DDL) + ".",
         "- `model_activity_daily` (`features/model_activity_daily`, partitioned by "
         "`land_date`): requests and accounts per model, event day and landed day; when each "
         "model was first seen. Columns: " + cols(MODEL_ACTIVITY_DDL) + ".",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from features.params import DEFAULT_PARAMS, IP_TYPES, TOPICS, FeatureParams
+from features.params import CONSUMER_IP_TYPES, DEFAULT_PARAMS, IP_TYPES, TOPICS, FeatureParams
 from features.schemas import KEYS
 
 
@@ -22,7 +22,7 @@ def _n(cond: Column) -> Column:
     return F.sum(F.when(cond, 1).otherwise(0)).cast("bigint")
 
 
-def _capped_set(col: str, cap: int) -> Column:
+def _capped_set(col: str | Column, cap: int) -> Column:
     # The smallest `cap` values in sort order: deterministic whatever the row order.
     return F.slice(F.array_sort(F.collect_set(col)), 1, cap)
 
@@ -82,6 +82,12 @@ def daily_activity(interactions: DataFrame, params: FeatureParams = DEFAULT_PARA
         F.array(*[_n(F.col("hour") == h) for h in range(24)]).alias("hour_counts"),
         _capped_set("ip_hash", cap).alias("ip_hashes"),
         _capped_set("ip_prefix", cap).alias("ip_prefixes"),
+        # The prefixes seen on hosted networks only (not residential, not mobile): the ones that
+        # may link accounts (features.links). A household /24 or a carrier pool holds many
+        # unrelated people, and a campaign behind residential proxies shares them with them.
+        # A record without ip_type (optional upstream) keeps its prefix linkable.
+        _capped_set(F.when(F.coalesce(~F.col("ip_type").isin(*CONSUMER_IP_TYPES), F.lit(True)),
+                           F.col("ip_prefix")), cap).alias("link_prefixes"),
         _capped_set("ip_asn", cap).alias("ip_asns"),
         _capped_set("api_key_id", cap).alias("api_keys"),
         _capped_set("user_agent", cap).alias("user_agents"),

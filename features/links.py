@@ -23,9 +23,10 @@ def memberships(scored_registry: DataFrame, sums: DataFrame,
     """(kind, entity, account_id) over the scored accounts.
 
     scored_registry: account_id, payment_fingerprint, org_id (registry as of D, scored accounts
-    only); sums: account_id, prefixes_7d, requests_7d, n_iptype_residential_7d,
-    n_iptype_mobile_7d; prompt_memberships: entity, account_id. Accounts mostly on consumer
-    networks bring no prefix memberships (see FeatureParams.prefix_link_max_consumer_share).
+    only); sums: account_id, link_prefixes_7d, requests_7d, n_iptype_residential_7d,
+    n_iptype_mobile_7d; prompt_memberships: entity, account_id. Only prefixes seen on hosted
+    networks link (`link_prefixes_7d`), and accounts mostly on consumer networks bring no
+    prefix memberships at all (see FeatureParams.prefix_link_max_consumer_share).
     """
     payment = scored_registry.where(F.col("payment_fingerprint").isNotNull()).select(
         F.lit("payment").alias("kind"), F.col("payment_fingerprint").alias("entity"),
@@ -37,7 +38,7 @@ def memberships(scored_registry: DataFrame, sums: DataFrame,
     prefix = sums.where(
         (F.col("requests_7d") > 0)
         & (consumer <= F.lit(params.prefix_link_max_consumer_share))
-    ).select(F.lit("ip_prefix").alias("kind"), F.explode("prefixes_7d").alias("entity"),
+    ).select(F.lit("ip_prefix").alias("kind"), F.explode("link_prefixes_7d").alias("entity"),
              "account_id")
     prompt = prompt_memberships.select(F.lit("prompt_simhash").alias("kind"), "entity",
                                        "account_id")

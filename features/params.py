@@ -16,6 +16,8 @@ TOPICS = ("coding", "math_reasoning", "agentic_tools", "data_analysis", "writing
 # Topics of capability harvesting (GUIDE §1: reasoning, agentic coding, tool use).
 REASONING_TOPICS = ("coding", "math_reasoning", "agentic_tools")
 IP_TYPES = ("residential", "mobile", "business", "education", "datacenter", "vpn_proxy")
+# Networks where many unrelated people share a /24 (households, carrier pools): never a link.
+CONSUMER_IP_TYPES = ("residential", "mobile")
 SIGNUP_CHANNELS = ("self_serve", "education", "startup_program", "research_program",
                    "enterprise_sales", "reseller")
 TIERS = ("free", "build", "scale", "enterprise")  # in order: tier_rank 0..3
@@ -75,7 +77,11 @@ class FeatureParams:
     # carrier pools put two or three unrelated people behind one /24 every day; on a generated
     # tiny lake, 2-account residential prefixes chained 769 of 1,903 accounts (individuals,
     # university classes and four campaigns) into one component. Campaigns behind residential
-    # proxies still link through prompts, payment and synchrony.
+    # proxies still link through prompts, payment and synchrony. On top of that, only the
+    # prefixes an account was seen on over hosted networks link it (`link_prefixes` of the
+    # daily aggregate): on a generated small lake, students working from home (a third of
+    # their traffic) and two hydras on residential proxies (a third of theirs) shared 641
+    # residential /24s, and one component held 1,122 students and both hydras.
     prefix_min_accounts: int = 3
     prefix_link_max_consumer_share: float = 0.5
     # An identical prompt (one exact SimHash, no near-duplicate variant) shared by more accounts

@@ -26,7 +26,10 @@ AGG_DDL = (
     "n_distinct_prompts BIGINT, simhash_sample ARRAY<STRING>, first_ts TIMESTAMP, "
     "last_ts TIMESTAMP, gap_n BIGINT, gap_sum_s DOUBLE, gap_sumsq_s DOUBLE, "
     "sync_ip_slots BIGINT, sync_ip_shared_slots BIGINT, sync_ip_max_peers BIGINT, "
-    "sync_prompt_slots BIGINT, sync_prompt_shared_slots BIGINT, sync_prompt_max_peers BIGINT"
+    "sync_prompt_slots BIGINT, sync_prompt_shared_slots BIGINT, sync_prompt_max_peers BIGINT, "
+    # Added after the first release: tables written before get it by additive migration
+    # (jobs.delta_io.ensure_table) and hold NULL there (read as ip_prefixes).
+    "link_prefixes ARRAY<STRING>"
 )
 
 # model_activity_daily: one row per (model, event_date, land_date).

@@ -62,6 +62,8 @@ def window_sums(agg_window: DataFrame, day: dt.date,
     """One row per scored account with the windowed sums, histograms and distinct sets."""
     rows = agg_window.join(scored_accounts(agg_window, day), "account_id", "left_semi")
     rows = rows.withColumn("_active_hours", F.size(F.filter("hour_counts", lambda x: x > 0)))
+    # Aggregates written before link_prefixes existed hold NULL: all their prefixes, as then.
+    rows = rows.withColumn("_link_prefixes", F.coalesce("link_prefixes", "ip_prefixes"))
     w = {"1d": _in(1, day), "7d": _in(7, day), "28d": F.lit(True)}
     aggs: list[Column] = []
     for name in ("requests", "input_tokens", "output_tokens", "n_status_429", "n_high_cot",
@@ -93,6 +95,7 @@ def window_sums(agg_window: DataFrame, day: dt.date,
         aggs += [_union(w[k], "ip_hashes").alias(f"ips_{k}"),
                  _union(w[k], "ip_prefixes").alias(f"prefixes_{k}"),
                  _union(w[k], "ip_asns").alias(f"asns_{k}")]
+    aggs.append(_union(w["7d"], "_link_prefixes").alias("link_prefixes_7d"))
     aggs += [_union(w["7d"], "api_keys").alias("api_keys_7d"),
              _union(w["7d"], "user_agents").alias("user_agents_7d"),
              _union(w["7d"], "simhash_sample").alias("_simhashes_7d")]

@@ -45,9 +45,15 @@ def exists(spark, table: Table, lake: str) -> bool:
     return DeltaTable.isDeltaTable(spark, table.uri(lake))
 
 
+# Tables already checked against the registry in this process (one Delta log read each).
+_CONFORMED: set[str] = set()
+
+
 def ensure_table(spark, table: Table, lake: str) -> None:
-    """Create the table empty, with its registry schema, partitioning and properties."""
+    """Create the table empty, with its registry schema, partitioning and properties; on a table
+    written by an earlier release, add the registry's new columns (NULL in the old rows)."""
     if exists(spark, table, lake):
+        add_new_columns(spark, table, lake)
         return
     from delta.tables import DeltaTable
 
@@ -60,11 +66,41 @@ def ensure_table(spark, table: Table, lake: str) -> None:
     builder.execute()
 
 
+def add_new_columns(spark, table: Table, lake: str) -> list[str]:
+    """Additive migration: ALTER TABLE ADD COLUMNS for registry columns the table lacks.
+
+    Only additions: a column the table has and the registry lost, or a changed type, is left to
+    the write, which fails with Delta's schema-mismatch message naming it.
+    """
+    uri = table.uri(lake)
+    if uri in _CONFORMED:
+        return []
+    have = {f.name for f in spark.read.format("delta").load(uri).schema}
+    schema = spark.createDataFrame([], table.schema).schema
+    new = [f for f in schema if f.name not in have]
+    if new:
+        cols = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in new)
+        spark.sql(f"ALTER TABLE delta.`{uri}` ADD COLUMNS ({cols})")
+        log.warning("table=%s added columns %s (written by an earlier release)", table.name,
+                    [f.name for f in new])
+    _CONFORMED.add(uri)
+    return [f.name for f in new]
+
+
 def read(spark, table: Table, lake: str):
     """The table as a DataFrame; an empty frame of the registry schema when it does not exist."""
     if not exists(spark, table, lake):
         return spark.createDataFrame([], table.schema)
-    return spark.read.format("delta").load(table.uri(lake))
+    df = spark.read.format("delta").load(table.uri(lake))
+    # A table from an earlier release not yet migrated (nothing written since): its missing
+    # registry columns read as NULL, as they will after `add_new_columns`.
+    from pyspark.sql import functions as F
+
+    schema = spark.createDataFrame([], table.schema).schema
+    missing = [f for f in schema if f.name not in df.columns]
+    for f in missing:
+        df = df.withColumn(f.name, F.lit(None).cast(f.dataType))
+    return df
 
 
 def conform(df, table: Table):

@@ -126,3 +126,18 @@ def test_merged_clusters_keep_the_largest_contributors_id(spark):
                      [("a", "cl_q", D), ("b", "cl_q", D), ("c", "cl_q", D), ("x", "cl_q", D)],
                      D + dt.timedelta(days=3))
     assert "cl_q" not in {r.cluster_id for r in day4.values()}
+
+
+def test_prefix_memberships_come_from_hosted_prefixes_only(spark):
+    from features.links import memberships
+
+    registry = spark.createDataFrame(
+        [("a", None, None)], "account_id string, payment_fingerprint string, org_id string")
+    sums = spark.createDataFrame(
+        [("a", ["1.1.1.0/24", "2.2.2.0/24"], ["2.2.2.0/24"], 10, 1, 0)],
+        "account_id string, prefixes_7d array<string>, link_prefixes_7d array<string>, "
+        "requests_7d bigint, n_iptype_residential_7d bigint, n_iptype_mobile_7d bigint")
+    prompts = spark.createDataFrame([], "entity string, account_id string")
+    got = {(r.kind, r.entity) for r in memberships(registry, sums, prompts).collect()}
+    # 1.1.1.0/24 was seen only on a consumer network: no membership through it.
+    assert got == {("ip_prefix", "2.2.2.0/24")}

@@ -65,6 +65,12 @@ def _rows() -> list[dict]:
     # The same pattern on a residential /24 (a household, a carrier pool): no cluster.
     r += [req(a, at(0, 16, m), ip_prefix="9.9.8.0/24") for a, m in
           (("h1", 1), ("h2", 3), ("h3", 5))]
+    # Mostly on hosted networks (each its own datacenter /24), and one household /24 shared by
+    # all three from home: the shared prefix is residential, so it links nobody.
+    for i, a in enumerate(("m1", "m2", "m3")):
+        r += [req(a, at(0, 17, m), ip_prefix=f"8.8.{i}.0/24", ip_type="datacenter")
+              for m in (1, 2)]
+        r.append(req(a, at(0, 18, 10 * i), ip_prefix="9.9.7.0/24", ip_type="residential"))
     return r
 
 
@@ -254,6 +260,10 @@ def test_clusters_and_known_bad(built):
     # Consumer networks link nobody (features.params: prefix_link_max_consumer_share).
     assert not {"h1", "h2", "h3"} & set(c)
     assert f["h1"]["in_cluster"] == 0 and f["h1"]["ip_prefix_max_accounts_7d"] == 2
+    # ... nor does a consumer prefix of accounts mostly on hosted networks (link_prefixes).
+    assert f["m1"]["ip_prefix_max_accounts_7d"] == 2 and f["m1"]["residential_share_7d"] == \
+        pytest.approx(1 / 3)
+    assert not {"m1", "m2", "m3"} & set(c)
     assert f["y1"]["cluster_sync_share_7d"] == pytest.approx(0.75)
     # Accounts in no cluster: null id, size 1, own volume.
     assert "timing" not in c and f["timing"]["cluster_id"] is None

@@ -112,3 +112,32 @@ def test_registry_paths_unique_and_gold_schema_matches_contract():
     assert registry.INGEST_AUDIT.columns == [
         "source", "land_date", "lines_read", "rows_accepted", "duplicates_dropped",
         "rows_quarantined", "ingested_at"]
+
+
+def test_table_from_an_earlier_release_gets_new_columns(spark, lake):
+    """Additive migration: a registry column added after a table was written is added to it
+    (NULL in the old rows), and reads of a not yet migrated table show it as NULL."""
+    from pyspark.sql import functions as F
+
+    from jobs import delta_io
+
+    table = registry.ACCOUNT_ACTIVITY
+    full = spark.createDataFrame([], table.schema)
+    old_cols = [c for c in full.columns if c != "link_prefixes"]
+    row = full.select(*old_cols).unionByName(spark.range(1).select(
+        *[(F.lit("acct") if c == "account_id" else F.lit(None)).cast(full.schema[c].dataType)
+          .alias(c) for c in old_cols]))
+    row = row.withColumn("event_date", F.lit("2026-05-01").cast("date")).withColumn(
+        "land_date", F.lit("2026-05-01").cast("date"))
+    row.write.format("delta").partitionBy(*table.partition_by).save(table.uri(lake))
+    assert "link_prefixes" not in spark.read.format("delta").load(table.uri(lake)).columns
+    before = delta_io.read(spark, table, lake)
+    assert before.where("link_prefixes IS NULL").count() == 1
+    delta_io._CONFORMED.discard(table.uri(lake))
+    assert delta_io.add_new_columns(spark, table, lake) == ["link_prefixes"]
+    stored = spark.read.format("delta").load(table.uri(lake))
+    assert stored.columns == full.columns
+    assert stored.where("account_id = 'acct' AND link_prefixes IS NULL").count() == 1
+    # Negative control: a second call has nothing left to add.
+    delta_io._CONFORMED.discard(table.uri(lake))
+    assert delta_io.add_new_columns(spark, table, lake) == []
