@@ -9,6 +9,7 @@ artifacts and the SQLite database) is searched as bytes. Prints findings; exit 1
 from __future__ import annotations
 
 import gzip
+import ipaddress
 import re
 import sys
 from collections.abc import Iterator
@@ -106,8 +107,6 @@ def _is_network_notation(blob: bytes, ip: bytes, end: int) -> bool:
     """`ip` followed by `/n` where ip is the network address of a prefix shorter than a host
     (198.51.100.0/24): the pipeline's own IP prefixes, not an address. An address that merely
     ends in .0 equals such a network's text; `/32` (or /128) would still be a host."""
-    import ipaddress
-
     if end >= len(blob) or blob[end:end + 1] != b"/":
         return False
     digits = bytearray()

@@ -47,6 +47,16 @@ def exists(spark, table: Table, lake: str) -> bool:
 
 # Tables already checked against the registry in this process (one Delta log read each).
 _CONFORMED: set[str] = set()
+# The registry schemas as StructTypes, parsed once per table (each parse is a JVM round trip,
+# and every read and write needs one).
+_SCHEMAS: dict[str, object] = {}
+
+
+def registry_schema(spark, table: Table):
+    """The table's registry schema as a StructType."""
+    if table.name not in _SCHEMAS:
+        _SCHEMAS[table.name] = spark.createDataFrame([], table.schema).schema
+    return _SCHEMAS[table.name]
 
 
 def ensure_table(spark, table: Table, lake: str) -> None:
@@ -58,7 +68,7 @@ def ensure_table(spark, table: Table, lake: str) -> None:
     from delta.tables import DeltaTable
 
     builder = DeltaTable.createIfNotExists(spark).location(table.uri(lake))
-    builder = builder.addColumns(spark.createDataFrame([], table.schema).schema)
+    builder = builder.addColumns(registry_schema(spark, table))
     if table.partition_by:
         builder = builder.partitionedBy(*table.partition_by)
     for key, value in table.properties.items():
@@ -76,8 +86,7 @@ def add_new_columns(spark, table: Table, lake: str) -> list[str]:
     if uri in _CONFORMED:
         return []
     have = {f.name for f in spark.read.format("delta").load(uri).schema}
-    schema = spark.createDataFrame([], table.schema).schema
-    new = [f for f in schema if f.name not in have]
+    new = [f for f in registry_schema(spark, table) if f.name not in have]
     if new:
         cols = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in new)
         spark.sql(f"ALTER TABLE delta.`{uri}` ADD COLUMNS ({cols})")
@@ -90,16 +99,15 @@ def add_new_columns(spark, table: Table, lake: str) -> list[str]:
 def read(spark, table: Table, lake: str):
     """The table as a DataFrame; an empty frame of the registry schema when it does not exist."""
     if not exists(spark, table, lake):
-        return spark.createDataFrame([], table.schema)
+        return spark.createDataFrame([], registry_schema(spark, table))
     df = spark.read.format("delta").load(table.uri(lake))
     # A table from an earlier release not yet migrated (nothing written since): its missing
     # registry columns read as NULL, as they will after `add_new_columns`.
-    from pyspark.sql import functions as F
+    missing = [f for f in registry_schema(spark, table) if f.name not in df.columns]
+    if missing:
+        from pyspark.sql import functions as F
 
-    schema = spark.createDataFrame([], table.schema).schema
-    missing = [f for f in schema if f.name not in df.columns]
-    for f in missing:
-        df = df.withColumn(f.name, F.lit(None).cast(f.dataType))
+        df = df.withColumns({f.name: F.lit(None).cast(f.dataType) for f in missing})
     return df
 
 
@@ -107,7 +115,7 @@ def conform(df, table: Table):
     """Select exactly the registry's columns, cast to its types (fails loudly on a missing one)."""
     from pyspark.sql import functions as F
 
-    schema = df.sparkSession.createDataFrame([], table.schema).schema
+    schema = registry_schema(df.sparkSession, table)
     missing = [f.name for f in schema if f.name not in df.columns]
     if missing:
         raise ValueError(f"{table.name}: frame lacks columns {missing}")

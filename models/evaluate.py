@@ -65,14 +65,18 @@ def unlabelled_positive_share(unl_scores: np.ndarray, pos_scores: np.ndarray,
     left out and the estimate would lean low by one step of the positives' grid.
     """
     unl = np.sort(np.asarray(unl_scores, dtype=np.float64))
-    pos = np.sort(np.asarray(pos_scores, dtype=np.float64))[::-1]
+    pos = np.sort(np.asarray(pos_scores, dtype=np.float64))
     lo = max(1, min_positive)
     if unl.size == 0 or pos.size <= lo:
         return 0.0
+    top = pos[::-1]
     k = np.arange(lo, pos.size)
-    thresholds = (pos[k - 1] + pos[k]) / 2.0
-    u_share = (unl.size - np.searchsorted(unl, thresholds, side="left")) / unl.size
-    p_share = (pos[None, :] >= thresholds[:, None]).sum(axis=1) / pos.size
+    thresholds = (top[k - 1] + top[k]) / 2.0
+
+    def share_above(values: np.ndarray) -> np.ndarray:
+        return (values.size - np.searchsorted(values, thresholds, side="left")) / values.size
+
+    u_share, p_share = share_above(unl), share_above(pos)
     return float(min(1.0, np.min(u_share / p_share)))
 
 
