@@ -342,6 +342,41 @@ _FLAG_SENTENCES = {
 }
 
 
+# Domain priors the model must respect (XGBoost monotone constraints): +1 = more of it never
+# lowers the risk, all else equal; -1 = more of it never raises it. Only behaviour that means
+# harvesting wherever it comes from (GUIDE section 1: reasoning-heavy, long answers to short
+# prompts, templates paraphrased across accounts, moving in step, fresh accounts, known-bad
+# neighbours). Without them a model that saw one strategy's labels learns that the unlabelled
+# campaigns' reasoning share or template sharing is a sign of legitimacy. Volume, infrastructure
+# and the account profile stay free: legitimate look-alikes differ from attackers there in
+# both directions.
+RISK_DIRECTION: dict[str, int] = {
+    **{f"high_cot_share_{w}": 1 for w in ALL3},
+    "cot_score_mean_7d": 1,
+    **{f"output_input_ratio_{w}": 1 for w in W7_28},
+    "thinking_share_7d": 1,
+    "reasoning_topic_share_7d": 1,
+    "new_model_share_1d": 1,
+    "new_model_share_7d": 1,
+    "simhash_neardup_accounts_7d": 1,
+    "simhash_shared_prompts_7d": 1,
+    "simhash_shared_share_7d": 1,
+    "sync_prompt_share_7d": 1,
+    "sync_prompt_max_peers_7d": 1,
+    "cluster_known_bad_others": 1,
+    "cluster_known_bad_share": 1,
+    "cluster_young_share": 1,
+    "prompt_unique_ratio_7d": -1,
+    "account_age_days": -1,
+    "verified": -1,
+}
+
+
+def risk_direction(names: list[str]) -> list[int]:
+    """The monotone constraint of each model input, in order (0 = free)."""
+    return [RISK_DIRECTION.get(n, 0) for n in names]
+
+
 def feature_columns() -> list[Feature]:
     """Every column of the feature table, in table order."""
     return list(_ENTRIES)

@@ -34,6 +34,7 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from features.catalog import risk_direction
 from jobs.errors import PipelineError
 from models import evaluate as ev
 from models.scoring import (
@@ -78,13 +79,20 @@ class ModelConfig:
     # False gives the plain FPR among all unlabelled accounts.
     pu_bands: bool = True
     pu_min_positive: int = ev.PU_MIN_POSITIVE
+    # Monotone constraints from the catalog's risk directions (features.catalog.RISK_DIRECTION).
+    monotone: bool = True
 
-    def xgb_params(self) -> dict[str, object]:
-        return {"n_estimators": self.n_estimators, "max_depth": self.max_depth,
-                "learning_rate": self.learning_rate, "min_child_weight": self.min_child_weight,
-                "subsample": self.subsample, "colsample_bytree": self.colsample_bytree,
-                "reg_lambda": self.reg_lambda, "max_bin": self.max_bin,
-                "random_state": self.seed, "tree_method": "hist"}
+    def xgb_params(self, feature_names: Sequence[str] = ()) -> dict[str, object]:
+        params: dict[str, object] = {
+            "n_estimators": self.n_estimators, "max_depth": self.max_depth,
+            "learning_rate": self.learning_rate, "min_child_weight": self.min_child_weight,
+            "subsample": self.subsample, "colsample_bytree": self.colsample_bytree,
+            "reg_lambda": self.reg_lambda, "max_bin": self.max_bin,
+            "random_state": self.seed, "tree_method": "hist"}
+        directions = risk_direction(list(feature_names)) if self.monotone else []
+        if any(directions):
+            params["monotone_constraints"] = "(" + ",".join(map(str, directions)) + ")"
+        return params
 
     def as_params(self) -> dict[str, object]:
         return {f"model_{k}": v for k, v in asdict(self).items()}
@@ -124,7 +132,7 @@ def _estimator(feature_names: Sequence[str], cfg: ModelConfig, workers: int):
 
     return SparkXGBClassifier(features_col=list(feature_names), label_col="label",
                               num_workers=workers, verbosity=0, verbose=False,
-                              **cfg.xgb_params())
+                              **cfg.xgb_params(feature_names))
 
 
 def fit(train_rows: DataFrame, feature_names: Sequence[str], cfg: ModelConfig):

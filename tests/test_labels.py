@@ -210,3 +210,46 @@ def test_validation_accounts_never_in_training(spark):
     assert per_account and max(per_account.values()) <= -(-n_days // 7)
     pos_train = [r for r in out if r["split"] == "train" and r["label"] == 1]
     assert pos_train and len(pos_train) == n_days * len({r["account_id"] for r in pos_train})
+
+
+def test_young_unlabelled_accounts_are_not_training_negatives(spark):
+    """An unlabelled account younger than `min_negative_age_days` on the row's day is left out
+    of training (it may be a campaign nobody judged yet) but stays in validation; unknown age
+    counts as old enough; labelled positives keep their rows whatever their age."""
+    from models.labels import labels_as_of
+    from models.training_set import SplitConfig, assemble, split_bounds
+
+    # (account, age on FIRST or None); two accounts per age so both groups get some.
+    ages = {"old": 400, "young": 3, "unknown": None, "pos_young": 2}
+    accounts = [(f"{name}{k}", age) for name, age in ages.items() for k in range(8)]
+    rows = [(acc, FIRST + dt.timedelta(days=d), 1.0,
+             None if age is None else age + d)
+            for acc, age in accounts for d in range(19)]
+    feats = spark.createDataFrame(
+        rows, "account_id STRING, feature_date DATE, x DOUBLE, account_age_days INT")
+    enf = spark.createDataFrame(
+        [(f"pos_young{k}", _ts("2026-05-06"), "ban", "distillation", "c9", D(2026, 5, 6))
+         for k in range(8)], SCHEMA)
+    labels = labels_as_of(enf, LAST)
+
+    def split_of(min_age: int) -> dict[tuple[str, str], set]:
+        cfg = SplitConfig(maturity_days=1, val_days=3, gap_days=1, val_fraction=0.5,
+                          negative_stride_days=1, min_negative_age_days=min_age)
+        out = assemble(feats, labels, split_bounds(LAST, FIRST, cfg), ["x"], cfg).collect()
+        got: dict[tuple[str, str], set] = {}
+        for r in out:
+            got.setdefault((r["account_id"].rstrip("0123456789"), r["split"]), set()).add(
+                r["feature_date"])
+        return got
+
+    got = split_of(30)
+    # "young" turns 30 on day 27 of its life: FIRST + 27 days is after the training window.
+    assert ("young", "train") not in got
+    assert ("young", "val") in got and ("old", "train") in got
+    assert ("unknown", "train") in got and ("pos_young", "train") in got
+    # An account that ages past the limit inside the window trains from that day on.
+    got_10 = split_of(10)
+    young_days = got_10[("young", "train")]
+    assert min(young_days) == FIRST + dt.timedelta(days=7)  # age 3 + 7 = 10
+    # Negative control: 0 keeps every unlabelled account as a training negative.
+    assert ("young", "train") in split_of(0)

@@ -429,3 +429,34 @@ def test_evaluate_against_truth_includes_unlabelled_strategy(spark, flow, frames
     assert {"volume", "heuristic"} == set(result["margins"])
     out = capsys.readouterr().out
     assert "thin_spread" in out and "model vs volume" in out
+
+
+def test_monotone_risk_directions_bind_the_model(spark):
+    """A feature the catalog marks as risk-increasing can never lower the score, even when the
+    training labels say so (the unlabelled campaigns among the negatives do); the free model
+    learns the dip (negative control)."""
+    from features.catalog import RISK_DIRECTION
+    from models.scoring import with_margin
+    from models.train import fit
+
+    assert RISK_DIRECTION["high_cot_share_7d"] == 1
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0, 1, 3000)
+    # Positives sit in the middle; high values are all labelled negative.
+    y = ((x > 0.3) & (x < 0.6)).astype(int)
+    rows = spark.createDataFrame(pd.DataFrame({
+        "account_id": [f"a{i}" for i in range(len(x))], "feature_date": START,
+        "label": y, "high_cot_share_7d": x, "requests_7d": rng.uniform(0, 1, len(x))}))
+    grid = spark.createDataFrame(pd.DataFrame({
+        "high_cot_share_7d": np.linspace(0, 1, 21), "requests_7d": 0.5}))
+
+    def curve(monotone: bool) -> np.ndarray:
+        model = fit(rows, ["high_cot_share_7d", "requests_7d"], small_config(monotone=monotone))
+        got = with_margin(grid, model).orderBy("high_cot_share_7d").select("margin").collect()
+        return np.array([r[0] for r in got])
+
+    bound = curve(True)
+    assert (np.diff(bound) >= -1e-9).all()
+    assert bound[-1] > bound[0]  # it still learns the rise at 0.3
+    free = curve(False)
+    assert (np.diff(free) < -0.5).any()  # the free model drops after 0.6
