@@ -430,7 +430,9 @@ def render_markdown() -> str:
         "(a test fails when this file is stale).",
         "",
         f"Model inputs: {len(model_feature_names())} numeric columns "
-        "(`features.catalog.model_feature_names()`).",
+        "(`features.catalog.model_feature_names()`). In the model column, `yes, up` marks an "
+        "input whose increase can never lower the risk score and `yes, down` one whose "
+        "increase can never raise it (monotone constraints, `RISK_DIRECTION`).",
         "",
     ]
     for family in FAMILIES:
@@ -441,8 +443,10 @@ def render_markdown() -> str:
                   "|---|---|---|---|---|"]
         for f in rows:
             meaning = f.meaning.replace("|", "\\|")
-            lines.append(f"| `{f.name}` | {f.window or '-'} | {f.dtype} | "
-                         f"{'yes' if f.model else 'no'} | {meaning} |")
+            model = "no"
+            if f.model:
+                model = {1: "yes, up", -1: "yes, down"}.get(RISK_DIRECTION.get(f.name, 0), "yes")
+            lines.append(f"| `{f.name}` | {f.window or '-'} | {f.dtype} | {model} | {meaning} |")
         lines.append("")
     lines += _other_tables()
     return "\n".join(lines)

@@ -60,3 +60,14 @@ def test_docs_are_up_to_date():
     # Negative control: the comparison notices a changed line.
     assert DOC.read_text().replace("requests_7d", "requests_8d") != catalog.render_markdown()
 
+
+
+def test_risk_directions_name_model_inputs():
+    from features.catalog import RISK_DIRECTION, model_feature_names, risk_direction
+
+    names = model_feature_names()
+    assert set(RISK_DIRECTION) <= set(names), set(RISK_DIRECTION) - set(names)
+    assert set(RISK_DIRECTION.values()) <= {-1, 1}
+    got = risk_direction(["account_age_days", "requests_7d", "high_cot_share_7d"])
+    assert got == [-1, 0, 1]
+    assert risk_direction(["no_such_feature"]) == [0]
