@@ -460,3 +460,26 @@ def test_monotone_risk_directions_bind_the_model(spark):
     assert bound[-1] > bound[0]  # it still learns the rise at 0.3
     free = curve(False)
     assert (np.diff(free) < -0.5).any()  # the free model drops after 0.6
+
+
+def test_strategy_holdout_metrics_exact():
+    """The leave-one-strategy-out table's numbers on a hand-made scored frame."""
+    from infra.strategy_holdout import _metrics
+
+    legit = [(f"L{i}", float(i), "legit", None, "individual" if i < 190 else "eval_lab")
+             for i in range(200)]
+    attackers = [("A1", 500.0, "attacker", "hydra", None),
+                 ("A2", 150.0, "attacker", "hydra", None),  # below the 1% threshold (~197)
+                 ("B1", 300.0, "attacker", "thin_spread", None)]
+    rows = legit + attackers
+    truth = pd.DataFrame(rows, columns=["account_id", "margin", "role", "strategy", "population"])
+    # Two days per account, the max counts.
+    scored = pd.concat([truth[["account_id", "margin"]],
+                        truth[["account_id", "margin"]].assign(margin=lambda d: d.margin - 1)])
+    got = _metrics(scored, truth.drop(columns="margin"))
+    assert got["hydra_recall"] == 0.5 and got["thin_spread_recall"] == 1.0
+    assert got["all_recall"] == pytest.approx(2 / 3)
+    assert got["thin_spread_ap"] == 1.0
+    # 1% of 200 legitimate accounts: L198 and L199 may score above the threshold, 2 of the 10
+    # eval_lab accounts
+    assert got["most_flagged_legit"] == "eval_lab 20.0%"
