@@ -7,7 +7,7 @@ random delay inside the clean run's duration (so kills land in ingest, validatio
 training and scoring), runs the day again to completion, and compares every table with the
 reference (ignoring only the wall-clock columns). Any difference is a failed trial.
 
-    python -m infra.crash_trials --lake DIR --day D --trials 100 [--seed 1]
+    python -m infra.crash_trials --lake DIR --day D --trials 100 [--seed 1] [--base-done]
 """
 
 from __future__ import annotations
@@ -56,13 +56,13 @@ def _copy(src: str, dst: str) -> str:
 
 
 def trials(raw_lake: str, day: dt.date, n: int, seed: int, workdir: str,
-           first_day: dt.date | None = None) -> dict:
+           first_day: dt.date | None = None, base_done: bool = False) -> dict:
     rng = random.Random(seed)
     work = Path(workdir)
     base = str(work / "base")
     _copy(raw_lake, base)
     first = first_day or _first_raw_day(raw_lake)
-    if first < day:
+    if first < day and not base_done:
         _run(base, first, day - dt.timedelta(days=1))
     reference = _copy(base, str(work / "reference"))
     clean_secs = _run(reference, day, day)
@@ -97,9 +97,13 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir")
+    parser.add_argument("--base-done", action="store_true",
+                        help="the lake already holds the days before --day (e.g. a `make demo` "
+                             "lake): skip running them; the trials then re-run --day")
     args = parser.parse_args()
     workdir = args.workdir or tempfile.mkdtemp(prefix="risk-crash-")
-    summary = trials(args.lake, args.day, args.trials, args.seed, workdir)
+    summary = trials(args.lake, args.day, args.trials, args.seed, workdir,
+                     base_done=args.base_done)
     print(json.dumps({k: v for k, v in summary.items() if k != "failures"}))
     return 1 if summary["failed"] else 0
 
