@@ -54,6 +54,7 @@ COT_SHARE_COLUMNS = ("high_cot_share_7d", "cot_share_7d", "cot_request_share_7d"
                      "mean_cot_score_7d", "cot_score_mean_7d")
 MIN_TRAIN_POSITIVE_ACCOUNTS = 3
 MIN_VAL_POSITIVE_ACCOUNTS = 2
+MIN_TRAIN_NEGATIVE_ACCOUNTS = 10
 
 
 class NotEnoughLabels(PipelineError):
@@ -201,12 +202,13 @@ def baseline_scores(rows: pd.DataFrame, baselines: dict[str, tuple[str, ...]]) -
 
 def _split_counts(rows: DataFrame) -> dict[str, dict[str, int]]:
     """Rows and positive accounts per split, in one job."""
-    out = {"train": {"rows": 0, "pos": 0}, "val": {"rows": 0, "pos": 0}}
+    out = {"train": {"rows": 0, "pos": 0, "neg": 0}, "val": {"rows": 0, "pos": 0, "neg": 0}}
     for r in rows.groupBy("split").agg(
             F.count("*").alias("rows"),
             F.countDistinct(F.when(F.col("label") == 1, F.col("account_id"))).alias("pos"),
+            F.countDistinct(F.when(F.col("label") == 0, F.col("account_id"))).alias("neg"),
     ).collect():
-        out[r["split"]] = {"rows": int(r["rows"]), "pos": int(r["pos"])}
+        out[r["split"]] = {"rows": int(r["rows"]), "pos": int(r["pos"]), "neg": int(r["neg"])}
     return out
 
 
@@ -217,7 +219,7 @@ def train_model(rows: DataFrame, feature_names: Sequence[str], cfg: ModelConfig 
 
     `carry`: extra columns of `rows` (baseline inputs, the linked-account cluster id) brought
     along for evaluation only; `link_col` names the cluster id for the held-out check.
-    Raises NotEnoughLabels when either side lacks positive accounts.
+    Raises NotEnoughLabels when either side lacks positive accounts, or training negatives.
     """
     cfg = cfg or ModelConfig()
     feature_names = list(feature_names)
@@ -231,6 +233,12 @@ def train_model(rows: DataFrame, feature_names: Sequence[str], cfg: ModelConfig 
                 f"training window and {n_val_pos} in validation (need "
                 f"{MIN_TRAIN_POSITIVE_ACCOUNTS} and {MIN_VAL_POSITIVE_ACCOUNTS}); wait for more "
                 "labels or a longer history")
+        if counts["train"]["neg"] < MIN_TRAIN_NEGATIVE_ACCOUNTS:
+            raise NotEnoughLabels(
+                f"training as of {trained_as_of}: {counts['train']['neg']} negative accounts in "
+                f"the training window (need {MIN_TRAIN_NEGATIVE_ACCOUNTS}): unlabelled accounts "
+                "younger than SplitConfig.min_negative_age_days are not negatives; on a lake "
+                "whose accounts are all new, lower it (0 keeps every unlabelled account)")
         train_rows = rows.where(F.col("split") == "train")
         val_rows = rows.where(F.col("split") == "val")
         start = time.monotonic()

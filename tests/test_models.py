@@ -483,3 +483,23 @@ def test_strategy_holdout_metrics_exact():
     # 1% of 200 legitimate accounts: L198 and L199 may score above the threshold, 2 of the 10
     # eval_lab accounts
     assert got["most_flagged_legit"] == "eval_lab 20.0%"
+
+
+def test_training_without_negatives_says_why(spark):
+    """All unlabelled accounts too young to be negatives: a clear error naming the knob, not a
+    model trained on positives alone."""
+    from models.train import NotEnoughLabels, _split_counts, train_model
+
+    def rows(n_train_neg: int):
+        data = ([(f"p{i}", START, 1, "c1", "train", 1.0) for i in range(5)]
+                + [(f"q{i}", START, 1, "c1", "val", 1.0) for i in range(3)]
+                + [(f"v{i}", START, 0, None, "val", 0.0) for i in range(4)]
+                + [(f"n{i}", START, 0, None, "train", 0.0) for i in range(n_train_neg)])
+        return spark.createDataFrame(data, "account_id STRING, feature_date DATE, label INT, "
+                                           "cluster_key STRING, split STRING, x DOUBLE")
+
+    with pytest.raises(NotEnoughLabels, match="min_negative_age_days"):
+        train_model(rows(0), ["x"], small_config(), trained_as_of="2026-04-24")
+    counts = _split_counts(rows(12))  # negative control: the count sees them
+    assert counts["train"] == {"rows": 17, "pos": 5, "neg": 12}
+    assert counts["val"] == {"rows": 7, "pos": 3, "neg": 4}
