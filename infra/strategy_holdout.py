@@ -70,39 +70,40 @@ def run(lake: str, as_of: dt.date, configs: list[str], n_estimators: int | None 
     from models import labels as lb
     from models import training_set as ts
     from models.scoring import with_margin
-    from models.train import COT_SHARE_COLUMNS, VOLUME_COLUMNS, ModelConfig, fit
+    from models.train import ModelConfig, fit
 
     spark = get_spark("strategy-holdout")
     truth = read_truth(spark, lake)
     inputs = jt.load_inputs(spark, lake, as_of)
-    feats = inputs["features"]
-    names = jt._model_features(feats.columns, None)
-    labels = lb.labels_as_of(inputs["enforcement"], as_of).persist()
-    first = feats.agg(F.min("feature_date")).first()[0]
+    # Read once, trained on by every model below.
+    inputs["features"] = inputs["features"].persist()
+    feats, enforcement = inputs["features"], inputs["enforcement"]
     strategy_of = spark.createDataFrame(truth[["account_id", "strategy"]].dropna())
-    labelled = sorted(r[0] for r in labels.where("is_positive").join(strategy_of, "account_id")
-                      .select("strategy").distinct().collect())
+    labelled = sorted(r[0] for r in lb.labels_as_of(enforcement, as_of).where("is_positive")
+                      .join(strategy_of, "account_id").select("strategy").distinct().collect())
     results = []
     for config in configs:
         split_kw, model_kw = CONFIGS[config]
         split = ts.SplitConfig(**split_kw)
-        bounds = ts.split_bounds(as_of, first, split)
         model_cfg = ModelConfig(heldout_check=False, **model_kw,
                                 **({"n_estimators": n_estimators} if n_estimators else {}))
-        # Held-out-free evaluation rows: validation-group accounts after the validation window.
-        in_val = ts._bucket(F.col("account_id"), split.seed, 1000) < F.lit(
-            int(round(split.val_fraction * 1000)))
-        probe = (feats.where((F.col("feature_date") > F.lit(bounds.val_end)) & in_val)
-                 .select("account_id", "feature_date",
-                         *[F.col(n).cast("double").alias(n) for n in names]).persist())
+        probe = None
         for held in [None, *labelled]:
             start = time.monotonic()
-            lab = labels
-            if held is not None:  # the strategy was never labelled: its accounts are unlabelled
+            held_inputs = inputs
+            if held is not None:  # the strategy was never labelled: no enforcement rows of it
                 gone = strategy_of.where(F.col("strategy") == held).select("account_id")
-                lab = labels.join(gone, "account_id", "left_anti")
-            carry = [c for c in (*VOLUME_COLUMNS, *COT_SHARE_COLUMNS) if c in feats.columns]
-            rows = ts.assemble(feats, lab, bounds, names, split, carry)
+                held_inputs = {**inputs,
+                               "enforcement": enforcement.join(gone, "account_id", "left_anti")}
+            # The pipeline's own training rows (`riskctl train` builds them the same way).
+            rows, names, _, bounds = jt._build_rows(held_inputs, as_of, split, None)
+            if probe is None:
+                # Evaluation rows never used in training or calibration: validation-group
+                # accounts on the days after the validation window.
+                probe = (feats.where((F.col("feature_date") > F.lit(bounds.val_end))
+                                     & ts.in_validation_group(F.col("account_id"), split))
+                         .select("account_id", "feature_date",
+                                 *[F.col(n).cast("double").alias(n) for n in names]).persist())
             model = fit(rows.where("split = 'train'"), names, model_cfg)
             scored = with_margin(probe, model).select("account_id", "margin").toPandas()
             row = {"config": config, "held_out": held or "-", **_metrics(scored, truth),
@@ -110,8 +111,9 @@ def run(lake: str, as_of: dt.date, configs: list[str], n_estimators: int | None 
             log.info("config=%s held_out=%s all_ap=%.3f secs=%.1f", config, held,
                      row.get("all_ap", math.nan), row["secs"])
             results.append(row)
-        probe.unpersist()
-    labels.unpersist()
+        if probe is not None:
+            probe.unpersist()
+    feats.unpersist()
     return results
 
 

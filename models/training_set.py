@@ -104,6 +104,11 @@ def split_bounds(as_of: dt.date, first_feature_day: dt.date, cfg: SplitConfig) -
                        eligible_end)
 
 
+def in_validation_group(account_id, cfg: SplitConfig):
+    """True for the accounts whose rows go to validation (never to training)."""
+    return _bucket(account_id, cfg.seed, 1000) < F.lit(int(round(cfg.val_fraction * 1000)))
+
+
 def _bucket(account_id, seed: int, modulo: int):
     """A stable pseudo-random bucket in [0, modulo) from the account id (xxhash64, seeded)."""
     return F.pmod(F.xxhash64(F.lit(f"split-{seed}"), account_id), F.lit(modulo))
@@ -133,8 +138,7 @@ def assemble(features: DataFrame, labels: DataFrame, bounds: SplitBounds,
     positive = F.coalesce(F.col("is_positive"), F.lit(False))
     other = F.coalesce(F.col("other_enforcement"), F.lit(False))
     rows = rows.where(~other & (~positive | (F.col("feature_date") < F.col("positive_date"))))
-    in_val_group = _bucket(F.col("account_id"), cfg.seed, 1000) < F.lit(
-        int(round(cfg.val_fraction * 1000)))
+    in_val_group = in_validation_group(F.col("account_id"), cfg)
     day_no = F.datediff(F.col("feature_date"), F.lit(DAY0))
     stride = max(1, cfg.negative_stride_days)
     sampled = positive | (

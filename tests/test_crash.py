@@ -62,11 +62,11 @@ def test_killed_ingest_rerun_equals_clean_run(spark, tmp_path, commits):
     os.killpg(proc.pid, signal.SIGKILL)  # the driver JVM and Python workers too
     proc.wait()
     partial = snapshot(crashed, TABLES)
-    assert partial != expected, "the kill came too late to leave a half-done lake"
+    assert proc.returncode == -signal.SIGKILL, "the run ended before the kill"
     ingest_days(crashed, DAYS)
     assert diff(expected, snapshot(crashed, TABLES)) == {}
     # negative control: the comparison does see the half-done lake and a doctored table
+    assert diff(expected, partial)
     doctored = {**expected, "ingest_audit": expected["ingest_audit"][1:]}
     assert diff(expected, doctored)
-    assert diff(expected, partial)
     assert Path(crashed, "ops", "ingest_audit").exists()
