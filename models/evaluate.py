@@ -53,6 +53,12 @@ def realized_fpr(neg_scores: np.ndarray, threshold: float) -> float:
 # is noise). When the unlabelled campaigns score *lower* than the labelled ones (another
 # strategy), the bound is loose at the top, pi comes out small and the correction small: it
 # errs towards the uncorrected, stricter bands, never towards flagging more than the data shows.
+# Tried and reverted (2026-11-30): a bound from exactly 5 positives (half a step below the lowest
+# one), so that a first model on a short history gets bands. On a small lake's drift retrain with
+# 5 validation positives, one an outlier, it read pi = 0.077 (true share 0.052) and the `high`
+# band flagged 4.3% of legitimate accounts a day; even the true pi flagged 3%: with 5 positives
+# P(t) moves in steps of 0.2 and the correction is noise. Too few positives: the uncorrected,
+# stricter bands (pi = 0) are safer than wrong ones (docs/MODEL.md, "Short histories").
 PU_MIN_POSITIVE = 5
 
 
@@ -62,21 +68,16 @@ def unlabelled_positive_share(unl_scores: np.ndarray, pos_scores: np.ndarray,
 
     The bound is read halfway between the k-th and (k+1)-th best labelled positives, for
     k = min_positive .. n-1: at a positive's own score the unlabelled just below it would be
-    left out and the estimate would lean low by one step of the positives' grid. For k = n (every
-    positive above, P = 1) the threshold sits the same half step below the lowest positive
-    (mirroring the step above it): so a validation side with exactly `min_positive` positives (a
-    first model on a short history) still gets an estimate instead of none.
+    left out and the estimate would lean low by one step of the positives' grid.
     """
     unl = np.sort(np.asarray(unl_scores, dtype=np.float64))
     pos = np.sort(np.asarray(pos_scores, dtype=np.float64))
     lo = max(1, min_positive)
-    if unl.size == 0 or pos.size < lo:
+    if unl.size == 0 or pos.size <= lo:
         return 0.0
     top = pos[::-1]
-    k = np.arange(lo, pos.size + 1)
-    last_step = top[-2] - top[-1] if pos.size > 1 else 0.0
-    below = np.append(top[1:], top[-1] - last_step)  # the (k+1)-th best, mirrored for k = n
-    thresholds = (top[k - 1] + below[k - 1]) / 2.0
+    k = np.arange(lo, pos.size)
+    thresholds = (top[k - 1] + top[k]) / 2.0
 
     def share_above(values: np.ndarray) -> np.ndarray:
         return (values.size - np.searchsorted(values, thresholds, side="left")) / values.size
