@@ -53,12 +53,8 @@ def realized_fpr(neg_scores: np.ndarray, threshold: float) -> float:
 # is noise). When the unlabelled campaigns score *lower* than the labelled ones (another
 # strategy), the bound is loose at the top, pi comes out small and the correction small: it
 # errs towards the uncorrected, stricter bands, never towards flagging more than the data shows.
-# Tried and reverted (2026-11-30): a bound from exactly 5 positives (half a step below the lowest
-# one), so that a first model on a short history gets bands. On a small lake's drift retrain with
-# 5 validation positives, one an outlier, it read pi = 0.077 (true share 0.052) and the `high`
-# band flagged 4.3% of legitimate accounts a day; even the true pi flagged 3%: with 5 positives
-# P(t) moves in steps of 0.2 and the correction is noise. Too few positives: the uncorrected,
-# stricter bands (pi = 0) are safer than wrong ones (docs/MODEL.md, "Short histories").
+# Not fewer: a bound from exactly 5 positives was tried and reverted (its pi on one outlier-led
+# retrain flagged 4.3% of legitimate accounts a day; figures in docs/MODEL.md, "Short histories").
 PU_MIN_POSITIVE = 5
 
 
