@@ -121,7 +121,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     from jobs.score import score_days
 
-    score_days(_lake(args, create=False), _days(args))
+    score_days(_lake(args, create=False), _days(args), rescore=args.rescore)
     return 0
 
 
@@ -272,6 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="score days with the champion and publish gold tables")
     _common(p)
     _day_range(p)
+    p.add_argument("--rescore", action="store_true",
+                   help="use the current champion even on days another version already scored "
+                        "(after rollback or promote); without it a re-run keeps the day's "
+                        "version")
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("sql", help="run one SQL query over the risk.* tables")

@@ -46,12 +46,15 @@ def record_model(spark, lake: str, day: dt.date, name: str, version: str,
     delta_io.replace_partitions(df, registry.MODEL_DAYS, lake, score_date=day)
 
 
-def score_day(lake: str, day: dt.date, handle=None) -> dict:
+def score_day(lake: str, day: dt.date, handle=None, rescore: bool = False) -> dict:
     """Score one day and publish both gold tables. Returns counts for the log and tests.
 
     `handle` is the loaded model (models.registry); when None, the version recorded for the
-    day is used on a re-run, else the current champion. Raises NoChampion before writing
-    anything when there is no model, ModelFeatureMismatch when the model's features are gone.
+    day is used on a re-run (so re-running a day never changes its scores), else the current
+    champion. `rescore` uses the current champion even on a day another version scored: after
+    `riskctl rollback` or `riskctl promote`, the operator re-publishes the days the replaced
+    model served. Raises NoChampion before writing anything when there is no model,
+    ModelFeatureMismatch when the model's features are gone.
     """
     from pyspark.sql import functions as F
 
@@ -61,7 +64,7 @@ def score_day(lake: str, day: dt.date, handle=None) -> dict:
     started = time.monotonic()
     spark = get_spark()
     if handle is None:
-        version = recorded_model(spark, lake, day)
+        version = None if rescore else recorded_model(spark, lake, day)
         handle = load_version(lake, version) if version else load_champion(lake)
 
     feats_table = _features_table()
@@ -107,5 +110,5 @@ def score_day(lake: str, day: dt.date, handle=None) -> dict:
     return result
 
 
-def score_days(lake: str, days: list[dt.date]) -> list[dict]:
-    return [score_day(lake, day) for day in days]
+def score_days(lake: str, days: list[dt.date], rescore: bool = False) -> list[dict]:
+    return [score_day(lake, day, rescore=rescore) for day in days]

@@ -93,7 +93,8 @@ def train(lake: str, as_of: dt.date, promote: bool = False, *, split=None, model
     """Train a model as of `as_of`, log it to MLflow, register it as `challenger`.
 
     With `promote`, it becomes `champion` when there is none or when it beats the champion on
-    the same (its own, most recent) validation window. Returns what happened, as a dict.
+    the same (its own, most recent) validation window, and that window has enough positive
+    accounts (models.policy.should_promote). Returns what happened, as a dict.
     """
     from models import registry as mreg
     from models import training_set as ts
@@ -191,7 +192,9 @@ def _gate_and_promote(lake: str, version: str, challenger_ap: float | None, val_
     champ_ap = None
     if champion is not None and champion != version:
         champ_ap = champion_ap_on(lake, champion, val_rows, features)
-    ok, why = should_promote(math.nan if challenger_ap is None else challenger_ap, champ_ap)
+    n_val_positive = int(val_rows.loc[val_rows["label"] == 1, "account_id"].nunique())
+    ok, why = should_promote(math.nan if challenger_ap is None else challenger_ap, champ_ap,
+                             n_val_positive)
     c = mreg.client(lake)
     if champ_ap is not None:
         c.set_model_version_tag(mreg.model_name(), version, "champion_ap_same_window",
@@ -203,7 +206,7 @@ def _gate_and_promote(lake: str, version: str, challenger_ap: float | None, val_
         mreg.set_decision(lake, version, f"rejected: {why}")
         print(f"kept champion v{champion}; challenger v{version} not promoted ({why})")
     return {"promoted": ok, "promotion_reason": why, "champion": mreg.champion_version(lake),
-            "champion_ap_same_window": champ_ap}
+            "champion_ap_same_window": champ_ap, "val_positive_accounts": n_val_positive}
 
 
 def promote(lake: str, version: str | None = None) -> dict:

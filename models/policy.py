@@ -12,7 +12,14 @@
 4. Then weekly, every Monday (UTC), and on any day the drift monitor raises its flag.
 
 Promotion (models.registry): a newly trained model becomes champion when there is none, or
-when it beats the current champion on the challenger's own (most recent) validation window.
+when it beats the current champion on the challenger's own (most recent) validation window *and*
+that window holds at least MIN_VALIDATION_POSITIVES positive accounts. Why the floor: labels land
+weeks late, so a retrain soon after a quiet spell can validate on a handful of positives; on a
+45-day `small` lake a drift retrain validated on 5 (AP 0.11 against the champion's 0.04 on the
+same 5) replaced a champion trained on 71 and flagged ~500 legitimate accounts a day
+(docs/MODEL.md, "Promotion"). An AP from 5 positives moves by a whole rank step per account; it
+cannot tell two models apart. Such a challenger is registered (and can be promoted by hand) but
+does not replace the champion automatically.
 
 Pure: numbers and days in, a decision out.
 """
@@ -29,6 +36,9 @@ RETRAIN_WEEKDAY = 0  # Monday (date.weekday())
 # The challenger must beat the champion's average precision on the same validation rows by at
 # least this much: a tie (e.g. the same data twice) keeps the model in place.
 MIN_AP_GAIN = 1e-9
+# Positive accounts the validation window needs before a challenger may replace a champion; the
+# same count the policy asks of the labels before the first model (see the docstring).
+MIN_VALIDATION_POSITIVES = MIN_POSITIVE_ACCOUNTS
 
 
 @dataclass(frozen=True)
@@ -57,12 +67,19 @@ def decide(day: dt.date, *, n_positive: int, n_clusters: int, has_champion: bool
     return Decision(False, "no retraining due")
 
 
-def should_promote(challenger_ap: float, champion_ap: float | None) -> tuple[bool, str]:
-    """Promote when there is no comparable champion or the challenger's AP is higher."""
+def should_promote(challenger_ap: float, champion_ap: float | None,
+                   n_val_positive: int | None = None) -> tuple[bool, str]:
+    """Promote when there is no comparable champion, or when the challenger's AP is higher on a
+    validation window with at least MIN_VALIDATION_POSITIVES positive accounts
+    (`n_val_positive`; None: not known, no floor applied)."""
     if champion_ap is None or math.isnan(champion_ap):
         return True, "no comparable champion"
     if math.isnan(challenger_ap):
         return False, "challenger has no validation AP"
+    if n_val_positive is not None and n_val_positive < MIN_VALIDATION_POSITIVES:
+        return False, (f"only {n_val_positive} positive accounts in the validation window (need "
+                       f"{MIN_VALIDATION_POSITIVES} to replace a champion; AP "
+                       f"{challenger_ap:.4f} vs champion's {champion_ap:.4f})")
     if challenger_ap > champion_ap + MIN_AP_GAIN:
         return True, f"AP {challenger_ap:.4f} > champion's {champion_ap:.4f} on the same window"
     return False, f"AP {challenger_ap:.4f} <= champion's {champion_ap:.4f} on the same window"

@@ -124,6 +124,40 @@ def test_rerunning_a_day_changes_nothing(spark, run_lake, tmp_path):
     assert "account_scores_daily" in diff(before, altered)
 
 
+def test_rescore_after_promote_and_rollback(spark, run_lake):
+    """The operator's path after a bad model: a plain re-run keeps the version that scored the
+    day; `--rescore` publishes the current champion's scores; rollback plus `--rescore` gives
+    back exactly the gold the run had. The lake ends as it began (model registry aside)."""
+    from jobs import train as jt
+    from jobs.score import score_days
+    from models import registry as mreg
+
+    def versions_of_day() -> set[str]:
+        rows = snapshot(run_lake, ["account_scores_daily"])["account_scores_daily"]
+        return {r[-1] for r in rows if r[1] == END}  # (..., model_name, model_version)
+
+    before = snapshot(run_lake)
+    old = mreg.champion_version(run_lake)
+    assert versions_of_day() == {old}
+    # a second model on fewer features, registered without the gate, then promoted by hand
+    new = jt.train(run_lake, END, promote=False,
+                   feature_names=["requests_7d", "output_tokens_7d"])
+    assert new["version"] != old
+    assert jt.promote(run_lake, new["version"])["champion"] == new["version"]
+
+    score_days(run_lake, [END])
+    assert versions_of_day() == {old}, "a plain re-run must keep the day's version"
+    score_days(run_lake, [END], rescore=True)
+    assert versions_of_day() == {new["version"]}
+    changed = diff(before, snapshot(run_lake))
+    assert "account_scores_daily" in changed and "model_days" in changed  # negative control
+
+    assert jt.rollback(run_lake)["champion"] == old
+    score_days(run_lake, [END], rescore=True)
+    assert versions_of_day() == {old}
+    assert diff(before, snapshot(run_lake)) == {}
+
+
 def test_every_saved_query_returns_rows(spark, run_lake):
     from jobs.sql import execute
 

@@ -167,6 +167,8 @@ def test_registry_flow_promote_reject_rollback(spark, flow):
                      model_config=small_config())
     assert worse["version"] == "2" and not worse["promoted"]
     assert worse["champion_ap_same_window"] > worse["metrics"]["val_ap"]
+    # the gate counts the same validation positives the model reports
+    assert worse["val_positive_accounts"] == worse["metrics"]["n_val_positive_accounts"] > 0
     assert mreg.alias_version(lake, mreg.CHALLENGER) == "2"
     assert mreg.champion_version(lake) == "1"
     assert mreg.version_tags(lake, "2")["promotion"].startswith("rejected")
@@ -345,7 +347,7 @@ def spark_col(name):
 # --- the retraining policy ------------------------------------------------------------------------
 
 def test_policy_decisions():
-    from models.policy import decide, should_promote
+    from models.policy import MIN_VALIDATION_POSITIVES, decide, should_promote
 
     tue, mon = dt.date(2026, 5, 5), dt.date(2026, 5, 4)
     assert mon.weekday() == 0
@@ -361,6 +363,15 @@ def test_policy_decisions():
     assert not reuse.train and reuse.reuse_version == "7"
     assert should_promote(0.5, None)[0] and should_promote(0.6, 0.5)[0]
     assert not should_promote(0.5, 0.5)[0] and not should_promote(0.4, 0.5)[0]
+    # A better AP on too few validation positives does not replace a champion (the floor is
+    # the same 20 the first model needs); at the floor, or with no champion, it does.
+    floor = MIN_VALIDATION_POSITIVES
+    assert floor == 20
+    few = should_promote(0.9, 0.1, floor - 1)
+    assert not few[0] and few[1].startswith(f"only {floor - 1} positive accounts")
+    assert should_promote(0.9, 0.1, floor)[0] and should_promote(0.9, 0.1, None)[0]
+    assert should_promote(0.9, None, 1)[0]
+    assert not should_promote(0.4, 0.5, floor)[0]
 
 
 def test_train_if_due_reuses_the_day_and_waits_for_labels(spark, flow):
