@@ -96,6 +96,7 @@ def bench(scale: str, days: int, workdir: str) -> dict:
            "generate_peak_mb": round(gen_mb), "per_day": rows}
     if days >= 8:
         out["last_over_eighth"] = round(rows[-1]["total"] / max(rows[7]["total"], 1e-9), 2)
+        out.update(growth(rows[7], rows[-1], "features"))
     try:
         from infra.duckdb_reference import compare_features
 
@@ -103,6 +104,19 @@ def bench(scale: str, days: int, workdir: str) -> dict:
     except Exception as exc:  # the reference must never cost the table measured before it
         out["duckdb"] = {"error": f"{type(exc).__name__}: {exc}"}
     return out
+
+
+def growth(early: dict, late: dict, step: str) -> dict:
+    """The late day's cost of `step` over the early day's, raw and per line landed that day.
+
+    The generated lakes are not stationary (campaigns start mid-way: a `small` lake's 28th day
+    lands ~1.5x the lines of its 7th), so the raw ratio mixes a busier day with a longer
+    history; the per-line ratio is the part history alone could explain.
+    """
+    raw = late[step] / max(early[step], 1e-9)
+    volume = max(late["lines"], 1) / max(early["lines"], 1)
+    return {f"{step}_last_over_eighth": round(raw, 2),
+            f"{step}_per_line_last_over_eighth": round(raw / volume, 2)}
 
 
 def print_table(result: dict) -> None:
@@ -118,7 +132,9 @@ def print_table(result: dict) -> None:
     total = round(sum(r["total"] for r in result["per_day"]), 1)
     print(f"{'TOTAL':>11} " + " ".join(f"{totals[s]:>11}" for s in steps) + f" {total:>11}")
     if "last_over_eighth" in result:
-        print(f"last day / eighth day cost: {result['last_over_eighth']}")
+        print(f"last day / eighth day cost: {result['last_over_eighth']}; features step: "
+              f"{result['features_last_over_eighth']}, per line landed: "
+              f"{result['features_per_line_last_over_eighth']}")
     if result.get("duckdb"):
         print("feature step vs DuckDB reference:", json.dumps(result["duckdb"]))
 
