@@ -12,11 +12,13 @@ and on demand (*Trigger* with the param `as_of`, or
    summary is printed into this task's log: average precision, recall at 1% and 0.1% FPR,
    precision at k, against the baselines), registration as the `challenger` alias, then the
    gate: the challenger becomes `champion` only if it beats the current champion's average
-   precision on the same validation window (or when there is none). The log ends with
+   precision on the same validation window holding at least 20 positive accounts (or when
+   there is no champion). The log ends with
    `promoted ... to champion (...)` or `kept champion vN; challenger vM not promoted (...)`.
 
 `riskctl promote` is deliberately not a task: it promotes unconditionally (an operator's
-decision, by hand), which would bypass the gate.
+decision, by hand), which would bypass the gate. After a promote or rollback, days already
+scored keep their version until republished: `riskctl score --start D1 --end D2 --rescore`.
 
 The daily DAG already applies the retraining policy (`train_if_due`: first model, Mondays,
 drift), exactly as `riskctl run` does. This DAG is for retraining outside that policy and is
