@@ -8,6 +8,8 @@ def test_growth_separates_history_from_a_busier_day():
     late = {"features": 75.0, "lines": 30_000}
     assert growth(early, late, "features") == {"features_last_over_eighth": 1.25,
                                                "features_per_line_last_over_eighth": 0.83}
-    # negative control: the same day volume leaves the raw ratio as it is
-    assert growth(early, {**late, "lines": 20_000}, "features")[
-        "features_per_line_last_over_eighth"] == 1.25
+    # the same day volume: nothing to divide out, the per-line ratio equals the raw one
+    same = growth(early, {**late, "lines": 20_000}, "features")
+    assert same["features_per_line_last_over_eighth"] == same["features_last_over_eighth"] == 1.25
+    # negative control: a slower late day moves both figures
+    assert growth(early, {**late, "features": 90.0}, "features") != growth(early, late, "features")
