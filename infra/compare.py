@@ -3,11 +3,14 @@
 Reads every registry table present with the `deltalake` package (no Spark: cheap and an
 independent reader), drops the wall-clock columns, sorts rows, and reports the differences.
 Used by the crash-safety harness, the cluster-vs-local test and the Airflow-vs-riskctl test.
+
+    python -m infra.compare LEFT_LAKE RIGHT_LAKE [TABLE,TABLE...] [--mlflow]
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -35,9 +38,14 @@ def _freeze(value):
 
 
 def snapshot(lake: str, tables: list[str] | None = None,
-             ignore: dict[str, set[str]] | None = None) -> dict[str, list[tuple]]:
-    """Rows of every (or the named) registry table that exists under the lake."""
-    out = {}
+             ignore: dict[str, set[str]] | None = None,
+             mlflow: bool = False) -> dict[str, list[tuple]]:
+    """Rows of every (or the named) registry table that exists under the lake.
+
+    With mlflow, also the embedded model registry (`mlflow_snapshot`): the crash harness
+    compares it; lakes run by different means (cluster vs local) need not share one.
+    """
+    out = mlflow_snapshot(lake) if mlflow else {}
     for name, table in registry.TABLES.items():
         if tables and name not in tables:
             continue
@@ -45,6 +53,43 @@ def snapshot(lake: str, tables: list[str] | None = None,
         if (Path(path) / "_delta_log").is_dir():
             out[name] = read_rows(path, (ignore or {}).get(name, set()))
     return out
+
+
+# Model-version tags that record how a run went rather than what it decided: the feature
+# table's Delta version counts commits, so a killed attempt that wrote the day once already
+# makes it larger without changing a row.
+MLFLOW_IGNORED_TAGS = {"feature_table_version"}
+
+
+def mlflow_snapshot(lake: str) -> dict[str, list[tuple]]:
+    """The model registry of the lake's embedded MLflow store, as comparable rows.
+
+    Model versions (number, status, decision tags), aliases and registered-model tags, read
+    straight from `<lake>/_mlflow/mlflow.db` with sqlite3 (read-only; no MLflow import).
+    Run ids, sources and times are left out: they differ between two correct runs. Empty when
+    the lake has no store (a lake that never trained).
+    """
+    db = Path(lake) / "_mlflow" / "mlflow.db"
+    if not db.is_file():
+        return {}
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        tags: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for name, version, key, value in con.execute(
+                "SELECT name, version, key, value FROM model_version_tags"):
+            if key not in MLFLOW_IGNORED_TAGS:
+                tags.setdefault((name, str(version)), []).append((key, value))
+        versions = [(name, str(version), status, tuple(sorted(tags.get((name, str(version)), []))))
+                    for name, version, status in con.execute(
+                        "SELECT name, version, current_stage || '/' || status FROM model_versions")]
+        aliases = list(con.execute("SELECT name, alias, CAST(version AS TEXT) "
+                                   "FROM registered_model_aliases"))
+        model_tags = list(con.execute("SELECT name, key, value FROM registered_model_tags"))
+    finally:
+        con.close()
+    return {"mlflow:model_versions": sorted(versions, key=repr),
+            "mlflow:aliases": sorted(aliases, key=repr),
+            "mlflow:registered_model_tags": sorted(model_tags, key=repr)}
 
 
 def diff(a: dict[str, list[tuple]], b: dict[str, list[tuple]]) -> dict[str, str]:
@@ -64,9 +109,12 @@ def diff(a: dict[str, list[tuple]], b: dict[str, list[tuple]]) -> dict[str, str]
 
 
 def main() -> int:
-    left, right = sys.argv[1], sys.argv[2]
-    tables = sys.argv[3].split(",") if len(sys.argv) > 3 else None
-    problems = diff(snapshot(left, tables), snapshot(right, tables))
+    args = [a for a in sys.argv[1:] if a != "--mlflow"]
+    with_mlflow = "--mlflow" in sys.argv[1:]
+    left, right = args[0], args[1]
+    tables = args[2].split(",") if len(args) > 2 else None
+    problems = diff(snapshot(left, tables, mlflow=with_mlflow),
+                    snapshot(right, tables, mlflow=with_mlflow))
     print(json.dumps(problems, indent=2, default=str) if problems else "equal")
     return 1 if problems else 0
 

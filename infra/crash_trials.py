@@ -5,7 +5,9 @@ a copy runs the target day cleanly. Each trial copies the base, starts `riskctl 
 target day, kills the whole process group (driver JVM and Python workers) with SIGKILL after a
 random delay inside the clean run's duration (so kills land in ingest, validation, features,
 training and scoring), runs the day again to completion, and compares every table with the
-reference (ignoring only the wall-clock columns). Any difference is a failed trial.
+reference (ignoring only the wall-clock columns), and the MLflow model registry too (versions,
+their decision tags, aliases). Any difference is a failed trial. Each trial also reports the
+job the kill landed in (the logger of the killed run's last log line).
 
     python -m infra.crash_trials --lake DIR --day D --trials 100 [--seed 1] [--base-done]
 """
@@ -17,12 +19,14 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from infra.compare import diff, snapshot
@@ -30,23 +34,39 @@ from infra.compare import diff, snapshot
 RISKCTL = [sys.executable, "-m", "jobs.cli"]
 
 
-def _run(lake: str, start: dt.date, end: dt.date, kill_after: float | None = None) -> float:
-    """Run `riskctl run`; with kill_after, SIGKILL its process group then. Returns seconds."""
+_JOB_LINE = re.compile(r" [A-Z]+ risk\.(\w+) ")
+
+
+def _run(lake: str, start: dt.date, end: dt.date, kill_after: float | None = None,
+         log_path: str | None = None) -> float:
+    """Run `riskctl run`; with kill_after, SIGKILL its process group then. Returns seconds.
+
+    The log goes to a file (a pipe nobody reads would stall a chatty run before its kill).
+    """
     cmd = [*RISKCTL, "run", "--lake", lake, "--start", str(start), "--end", str(end)]
+    log_file = Path(log_path or f"{lake.rstrip('/')}.log")
     t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True, env={**os.environ, "TQDM_DISABLE": "1"})
-    if kill_after is None:
-        _, err = proc.communicate()
-        if proc.returncode != 0:
-            raise RuntimeError(f"riskctl run failed ({proc.returncode}): {err.decode()[-2000:]}")
-        return time.monotonic() - t0
-    try:
-        proc.wait(timeout=kill_after)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    with log_file.open("wb") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
+                                start_new_session=True, env={**os.environ, "TQDM_DISABLE": "1"})
+        if kill_after is None:
+            proc.wait()
+            if proc.returncode != 0:
+                tail = log_file.read_bytes()[-2000:].decode(errors="replace")
+                raise RuntimeError(f"riskctl run failed ({proc.returncode}): {tail}")
+            return time.monotonic() - t0
+        try:
+            proc.wait(timeout=kill_after)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     return time.monotonic() - t0
+
+
+def last_job(log_path: str) -> str:
+    """The job (risk.<name> logger) of the last log line: where a killed run was."""
+    jobs = _JOB_LINE.findall(Path(log_path).read_text(errors="replace"))
+    return jobs[-1] if jobs else "start-up"
 
 
 def _copy(src: str, dst: str) -> str:
@@ -66,21 +86,25 @@ def trials(raw_lake: str, day: dt.date, n: int, seed: int, workdir: str,
         _run(base, first, day - dt.timedelta(days=1))
     reference = _copy(base, str(work / "reference"))
     clean_secs = _run(reference, day, day)
-    expected = snapshot(reference)
+    expected = snapshot(reference, mlflow=True)
     results = []
     for i in range(n):
         lake = _copy(base, str(work / "trial"))
         delay = rng.uniform(0.5, clean_secs)
-        _run(lake, day, day, kill_after=delay)
+        killed_log = str(work / "trial-killed.log")
+        _run(lake, day, day, kill_after=delay, log_path=killed_log)
+        job = last_job(killed_log)
         _run(lake, day, day)
-        problems = diff(expected, snapshot(lake))
-        results.append({"trial": i, "kill_after_s": round(delay, 1), "differences": problems})
+        problems = diff(expected, snapshot(lake, mlflow=True))
+        results.append({"trial": i, "kill_after_s": round(delay, 1), "killed_in": job,
+                        "differences": problems})
         status = "ok" if not problems else f"DIFF {list(problems)}"
-        print(f"trial {i + 1}/{n}: killed after {delay:.1f}s of {clean_secs:.0f}s -> {status}",
-              flush=True)
+        print(f"trial {i + 1}/{n}: killed after {delay:.1f}s of {clean_secs:.0f}s in {job} "
+              f"-> {status}", flush=True)
     failed = [r for r in results if r["differences"]]
+    killed_in = dict(Counter(r["killed_in"] for r in results).most_common())
     return {"day": str(day), "trials": n, "failed": len(failed), "clean_run_s":
-            round(clean_secs, 1), "failures": failed}
+            round(clean_secs, 1), "killed_in": killed_in, "failures": failed}
 
 
 def _first_raw_day(lake: str) -> dt.date:

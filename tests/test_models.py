@@ -414,6 +414,40 @@ def test_resumed_promotion_after_a_crash(flow):
     assert mreg.champion_version(lake) == "1"
 
 
+def test_crash_harness_compares_the_model_registry(flow, tmp_path):
+    """`infra.compare` with mlflow sees an extra version or a moved alias (what a killed
+    training run could leave), and ignores the feature table's commit count."""
+    from mlflow import MlflowClient
+
+    from infra.compare import diff, mlflow_snapshot
+    from jobs.config import mlflow_tracking_uri
+    from models import registry as mreg
+
+    lake = flow["lake"]
+    copy = tmp_path / "copy"
+    (copy / "_mlflow").mkdir(parents=True)
+    shutil.copy(Path(lake) / "_mlflow" / "mlflow.db", copy / "_mlflow" / "mlflow.db")
+    expected = mlflow_snapshot(lake)
+    versions = expected["mlflow:model_versions"]
+    first = next(v for v in versions if v[1] == "1")
+    assert ("trained_as_of", str(AS_OF)) in first[3]
+    assert not any(k == "feature_table_version" for k, _ in first[3])
+    assert (mreg.MODEL_NAME, "champion", mreg.champion_version(lake)) in expected["mlflow:aliases"]
+    assert diff(expected, mlflow_snapshot(str(copy))) == {}
+
+    client = MlflowClient(mlflow_tracking_uri(str(copy)))
+    client.set_model_version_tag(mreg.MODEL_NAME, "1", "feature_table_version", "999")
+    assert diff(expected, mlflow_snapshot(str(copy))) == {}
+    # negative controls: a second version of the same day, and the alias it would take
+    source = client.get_model_version(mreg.MODEL_NAME, "1").source
+    extra = client.create_model_version(mreg.MODEL_NAME, source,
+                                        tags={"trained_as_of": str(AS_OF)})
+    assert set(diff(expected, mlflow_snapshot(str(copy)))) == {"mlflow:model_versions"}
+    client.set_registered_model_alias(mreg.MODEL_NAME, "challenger", str(extra.version))
+    assert "mlflow:aliases" in diff(expected, mlflow_snapshot(str(copy)))
+    assert mlflow_snapshot(str(tmp_path / "never-trained")) == {}
+
+
 def test_evaluate_against_truth_includes_unlabelled_strategy(spark, flow, frames, capsys):
     from jobs.evaluate import evaluate
 
