@@ -10,7 +10,7 @@ Used by the crash-safety harness, the cluster-vs-local test and the Airflow-vs-r
 from __future__ import annotations
 
 import json
-import sqlite3
+import os
 import sys
 from pathlib import Path
 
@@ -62,34 +62,34 @@ MLFLOW_IGNORED_TAGS = {"feature_table_version"}
 
 
 def mlflow_snapshot(lake: str) -> dict[str, list[tuple]]:
-    """The model registry of the lake's embedded MLflow store, as comparable rows.
+    """The lake's model registry as comparable rows: the project's registered model, its
+    versions (number, stage/status, decision tags), aliases and registered-model tags.
 
-    Model versions (number, status, decision tags), aliases and registered-model tags, read
-    straight from `<lake>/_mlflow/mlflow.db` with sqlite3 (read-only; no MLflow import).
-    Run ids, sources and times are left out: they differ between two correct runs. Empty when
-    the lake has no store (a lake that never trained).
+    Read through MLflow's client on the lake's own tracking URI (`models.registry.client`),
+    so the embedded SQLite store and a tracking server read alike. Run ids, sources and times
+    are left out: they differ between two correct runs. Empty when the lake never trained.
     """
-    db = Path(lake) / "_mlflow" / "mlflow.db"
-    if not db.is_file():
-        return {}
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    from mlflow.exceptions import MlflowException
+
+    from models import registry as mreg
+
+    if not os.environ.get("MLFLOW_TRACKING_URI") and not (
+            Path(lake) / "_mlflow" / "mlflow.db").is_file():
+        return {}  # no store: do not create one just to find it empty
+    client, name = mreg.client(lake), mreg.model_name()
     try:
-        tags: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        for name, version, key, value in con.execute(
-                "SELECT name, version, key, value FROM model_version_tags"):
-            if key not in MLFLOW_IGNORED_TAGS:
-                tags.setdefault((name, str(version)), []).append((key, value))
-        versions = [(name, str(version), status, tuple(sorted(tags.get((name, str(version)), []))))
-                    for name, version, status in con.execute(
-                        "SELECT name, version, current_stage || '/' || status FROM model_versions")]
-        aliases = list(con.execute("SELECT name, alias, CAST(version AS TEXT) "
-                                   "FROM registered_model_aliases"))
-        model_tags = list(con.execute("SELECT name, key, value FROM registered_model_tags"))
-    finally:
-        con.close()
+        model = client.get_registered_model(name)
+    except MlflowException:  # RESOURCE_DOES_NOT_EXIST: nothing registered yet
+        return {}
+    versions = [
+        (name, str(v.version), f"{v.current_stage}/{v.status}",
+         tuple(sorted((k, val) for k, val in (v.tags or {}).items()
+                      if k not in MLFLOW_IGNORED_TAGS)))
+        for v in client.search_model_versions(f"name = '{name}'")]
     return {"mlflow:model_versions": sorted(versions, key=repr),
-            "mlflow:aliases": sorted(aliases, key=repr),
-            "mlflow:registered_model_tags": sorted(model_tags, key=repr)}
+            "mlflow:aliases": sorted((name, a, str(v)) for a, v in (model.aliases or {}).items()),
+            "mlflow:registered_model_tags": sorted((name, k, v)
+                                                   for k, v in (model.tags or {}).items())}
 
 
 def diff(a: dict[str, list[tuple]], b: dict[str, list[tuple]]) -> dict[str, str]:

@@ -125,6 +125,10 @@ def main() -> int:
                         help="the lake already holds the days before --day (e.g. a `make demo` "
                              "lake): skip running them; the trials then re-run --day")
     args = parser.parse_args()
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        # Every trial lake would share one registry: the reference and the trials would then
+        # see each other's versions. The harness needs each lake's own embedded store.
+        parser.error("unset MLFLOW_TRACKING_URI: each trial lake needs its own MLflow store")
     workdir = args.workdir or tempfile.mkdtemp(prefix="risk-crash-")
     summary = trials(args.lake, args.day, args.trials, args.seed, workdir,
                      base_done=args.base_done)
