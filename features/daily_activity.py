@@ -39,16 +39,26 @@ def sample_rank(col: Column) -> Column:
     return F.struct(F.xxhash64(col).alias("r"), col.alias("h"))
 
 
-def daily_activity(interactions: DataFrame, params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
-    """Silver interaction rows (usually one `land_date`) -> the aggregate table's rows."""
-    p = params
-    base = interactions.select(
+def _base(interactions: DataFrame) -> DataFrame:
+    return interactions.select(
         "account_id", "event_date", "land_date", "ts", "model", "endpoint", "ip_prefix",
         "ip_hash", "ip_asn", "ip_type", "country", "user_agent", "api_key_id",
         "input_tokens", "output_tokens", "thinking_enabled", "tool_count", "has_image", "turns",
         F.lower("prompt_simhash").alias("prompt_simhash"), "topic", "cot_request_score",
         "status",
     )
+
+
+def account_day_aggregates(interactions: DataFrame,
+                           params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
+    """The per account-day counts, sums, histogram, capped sets and timing moments.
+
+    Everything of the aggregate row but the model and country maps and synchrony, which need
+    shuffles of their own (daily_activity joins them on). infra/duckdb_reference times this
+    part against the same SQL in DuckDB.
+    """
+    p = params
+    base = _base(interactions)
     # Gaps between consecutive requests of the same account-day row; computing them in a
     # window partitioned by the group keys lets the group-by reuse the same shuffle.
     by_row = Window.partitionBy(*KEYS).orderBy("ts")
@@ -106,7 +116,14 @@ def daily_activity(interactions: DataFrame, params: FeatureParams = DEFAULT_PARA
             lambda s: s["h"],
         ),
     ).drop("_prompts")
+    return main
 
+
+def daily_activity(interactions: DataFrame, params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
+    """Silver interaction rows (usually one `land_date`) -> the aggregate table's rows."""
+    p = params
+    main = account_day_aggregates(interactions, p)
+    base = _base(interactions)
     models = _count_map(base, "model", "model_counts")
     countries = _count_map(base.where(F.col("country").isNotNull()), "country", "country_counts")
     sync = synchrony(base, p)
