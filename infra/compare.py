@@ -79,7 +79,11 @@ def mlflow_snapshot(lake: str) -> dict[str, list[tuple]]:
     client, name = mreg.client(lake), mreg.model_name()
     try:
         model = client.get_registered_model(name)
-    except MlflowException:  # RESOURCE_DOES_NOT_EXIST: nothing registered yet
+    except MlflowException as exc:
+        # Only "nothing registered yet" means an empty registry; any other error (a locked or
+        # unreachable store) must fail the comparison, not make two snapshots look equal.
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
         return {}
     versions = [
         (name, str(v.version), f"{v.current_stage}/{v.status}",
