@@ -172,15 +172,18 @@ def synchrony(rows: DataFrame, params: FeatureParams = DEFAULT_PARAMS) -> DataFr
     )
     ip_slots = on_time.where(F.col("ip_prefix").isNotNull()).select(
         "account_id", "land_date", F.col("ip_prefix").alias("slot"), "bucket")
-    h = simhash_to_long(F.col("prompt_simhash"))
+    # The 64 bits once per request, then its four bands: inlined into the band expressions,
+    # the hex parsing would run four times per request.
+    hashed = on_time.select("account_id", "land_date", "bucket",
+                            simhash_to_long(F.col("prompt_simhash")).alias("_h"))
     # Band b of the 64 bits becomes slot b * 65536 + value: one BIGINT, so a request adds four
     # narrow rows rather than four structs.
     bands = F.array(*[
-        F.lit(b * 65536) + F.shiftrightunsigned(h, 16 * b).bitwiseAND(F.lit(0xFFFF))
+        F.lit(b * 65536) + F.shiftrightunsigned("_h", 16 * b).bitwiseAND(F.lit(0xFFFF))
         for b in range(4)
     ])
-    prompt_slots = on_time.select("account_id", "land_date", "bucket",
-                                  F.explode(bands).alias("slot"))
+    prompt_slots = hashed.select("account_id", "land_date", "bucket",
+                                 F.explode(bands).alias("slot"))
     ip = _slot_stats(ip_slots, p.sync_min_accounts, "sync_ip")
     prompt = _slot_stats(prompt_slots, p.sync_min_accounts, "sync_prompt")
     return ip.join(prompt, KEYS, "full")
@@ -189,16 +192,21 @@ def synchrony(rows: DataFrame, params: FeatureParams = DEFAULT_PARAMS) -> DataFr
 def _slot_stats(slots: DataFrame, min_accounts: int, prefix: str) -> DataFrame:
     """(account_id, land_date, slot, bucket) rows, repeats allowed -> per account-day stats.
 
-    One aggregation both removes the repeats and counts each slot's accounts (the set's size),
-    instead of a distinct, then a count over a window: one shuffle and one sort of millions of
-    band rows fewer (issue 9's profile of a seed day). On-time rows have event_date =
+    Every step is a hash aggregate or a window over primitive and string keys: the repeats go
+    in a group-by, each slot's accounts are counted by a window over the same partitions, and
+    the account-day stats are one more group-by. Collecting each slot's accounts into a set
+    (the previous form) made Spark fall back to a sort-based object aggregate over millions
+    of band rows: twice as slow on a seed day (issue 9). On-time rows have event_date =
     land_date, and a bucket lies inside one day, so (land_date, slot, bucket) is the slot and
     (account_id, land_date) the account-day.
     """
-    per_slot = slots.groupBy("land_date", "slot", "bucket").agg(
-        F.collect_set("account_id").alias("_who"))
-    with_n = per_slot.select("land_date", F.size("_who").alias("n"),
-                             F.explode("_who").alias("account_id"))
+    slot_keys = ["land_date", "slot", "bucket"]
+    # Shuffle once by the slot: the group-by (on the slot plus the account) and the window
+    # (on the slot) both find their rows already in place.
+    pairs = (slots.repartition(*slot_keys).groupBy(*slot_keys, "account_id")
+             .agg(F.count(F.lit(1)).alias("_requests")))
+    with_n = pairs.select("account_id", "land_date",
+                          F.count(F.lit(1)).over(Window.partitionBy(*slot_keys)).alias("n"))
     stats = with_n.groupBy("account_id", "land_date").agg(
         F.count(F.lit(1)).alias(f"{prefix}_slots"),
         _n(F.col("n") >= min_accounts).alias(f"{prefix}_shared_slots"),
