@@ -79,11 +79,15 @@ class Profile:
     master: str | None
     shuffle_partitions: int
     driver_memory: str
+    # Partitions Delta uses to rebuild a table's snapshot from its log. Delta's default of 50
+    # turns every first read of a table in a process into 50 tasks: on two cores an ingest ran
+    # ~40 such jobs at 0.5-3.5 s each (issue 9's event log). None keeps Delta's default.
+    delta_snapshot_partitions: int | None = None
 
 
 PROFILES = {
     # Two cores: a few shuffle partitions beat the default 200 by seconds per stage.
-    "local": Profile("local", "local[*]", 4, "6g"),
+    "local": Profile("local", "local[*]", 4, "6g", delta_snapshot_partitions=4),
     # On a cluster spark-submit supplies the master; partitions grow with the data.
     "cluster": Profile("cluster", None, 64, "4g"),
 }

@@ -61,9 +61,14 @@ def registry_schema(spark, table: Table):
 
 def ensure_table(spark, table: Table, lake: str) -> None:
     """Create the table empty, with its registry schema, partitioning and properties; on a table
-    written by an earlier release, add the registry's new columns (NULL in the old rows)."""
+    written by an earlier release, add the registry's new columns (NULL in the old rows) and
+    set the registry's properties it lacks."""
     if exists(spark, table, lake):
-        add_new_columns(spark, table, lake)
+        uri = table.uri(lake)
+        if uri not in _CONFORMED:
+            add_new_columns(spark, table, lake)
+            set_properties(spark, table, lake)
+            _CONFORMED.add(uri)
         return
     from delta.tables import DeltaTable
 
@@ -92,8 +97,29 @@ def add_new_columns(spark, table: Table, lake: str) -> list[str]:
         spark.sql(f"ALTER TABLE delta.`{uri}` ADD COLUMNS ({cols})")
         log.warning("table=%s added columns %s (written by an earlier release)", table.name,
                     [f.name for f in new])
-    _CONFORMED.add(uri)
     return [f.name for f in new]
+
+
+def set_properties(spark, table: Table, lake: str) -> dict[str, str]:
+    """ALTER TABLE SET TBLPROPERTIES for registry properties the table lacks or holds otherwise.
+
+    One metadata commit, only when something differs: a lake created by an earlier release gets
+    today's settings (they govern files written from now on; old files keep what they have).
+    """
+    from delta.tables import DeltaTable
+
+    if not table.properties:
+        return {}
+    uri = table.uri(lake)
+    have = DeltaTable.forPath(spark, uri).detail().first()["properties"] or {}
+    changed = {k: v for k, v in table.properties.items() if have.get(k) != v}
+    if changed:
+        props = ", ".join(f"{sql_literal(k)} = {sql_literal(v)}"
+                          for k, v in sorted(changed.items()))
+        spark.sql(f"ALTER TABLE delta.`{uri}` SET TBLPROPERTIES ({props})")
+        log.warning("table=%s set properties %s (written by an earlier release)", table.name,
+                    changed)
+    return changed
 
 
 def read(spark, table: Table, lake: str):

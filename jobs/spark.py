@@ -76,6 +76,8 @@ def base_conf(app_name: str = "risk") -> dict[str, str]:
         "spark.driver.extraJavaOptions": "-Duser.timezone=UTC -Dderby.system.home=/tmp/risk-derby",
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
     }
+    if prof.delta_snapshot_partitions:
+        conf["spark.databricks.delta.snapshotPartitions"] = str(prof.delta_snapshot_partitions)
     if prof.master:
         conf["spark.master"] = os.environ.get("RISK_SPARK_MASTER", prof.master)
     elif os.environ.get("RISK_SPARK_MASTER"):

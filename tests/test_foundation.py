@@ -141,3 +141,51 @@ def test_table_from_an_earlier_release_gets_new_columns(spark, lake):
     # Negative control: a second call has nothing left to add.
     delta_io._CONFORMED.discard(table.uri(lake))
     assert delta_io.add_new_columns(spark, table, lake) == []
+
+
+def test_table_from_an_earlier_release_gets_registry_properties(spark, lake):
+    """A table created before the registry gave it properties gets them set once; new tables
+    are created with them (stats only on the columns named, which is what makes writes of the
+    interaction tables fast)."""
+    from delta.tables import DeltaTable
+
+    from jobs import delta_io
+
+    table = registry.SILVER_INTERACTIONS
+    assert table.properties == {"delta.dataSkippingStatsColumns": "account_id,ts"}
+    spark.createDataFrame([], table.schema).write.format("delta").partitionBy(
+        *table.partition_by).save(table.uri(lake))
+
+    def props() -> dict:
+        return DeltaTable.forPath(spark, table.uri(lake)).detail().first()["properties"]
+
+    assert "delta.dataSkippingStatsColumns" not in props()
+    delta_io._CONFORMED.discard(table.uri(lake))
+    delta_io.ensure_table(spark, table, lake)
+    assert props()["delta.dataSkippingStatsColumns"] == "account_id,ts"
+    # Negative control: nothing differs any more, so nothing is set.
+    assert delta_io.set_properties(spark, table, lake) == {}
+    # A value changed by hand is put back to the registry's.
+    spark.sql(f"ALTER TABLE delta.`{table.uri(lake)}` SET TBLPROPERTIES "
+              "('delta.dataSkippingStatsColumns' = 'ts')")
+    assert delta_io.set_properties(spark, table, lake) == {
+        "delta.dataSkippingStatsColumns": "account_id,ts"}
+
+    fresh = registry.BRONZE_INTERACTIONS
+    delta_io.ensure_table(spark, fresh, lake)
+    assert DeltaTable.forPath(spark, fresh.uri(lake)).detail().first()["properties"][
+        "delta.dataSkippingStatsColumns"] == "account_id,ts"
+
+
+def test_local_profile_builds_delta_snapshots_in_few_tasks(monkeypatch, spark):
+    """Local mode rebuilds Delta snapshots in 4 tasks, not Delta's 50; a cluster keeps Delta's
+    default (negative control), and RISK_SPARK_CONF still overrides it."""
+    from jobs.spark import base_conf
+
+    key = "spark.databricks.delta.snapshotPartitions"
+    assert spark.conf.get(key) == "4"
+    monkeypatch.setenv("RISK_PROFILE", "cluster")
+    assert key not in base_conf()
+    monkeypatch.setenv("RISK_PROFILE", "local")
+    monkeypatch.setenv("RISK_SPARK_CONF", f"{key}=8")
+    assert base_conf()[key] == "8"
