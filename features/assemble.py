@@ -66,7 +66,7 @@ def build_day(inputs: DayInputs, params: FeatureParams = DEFAULT_PARAMS) -> DayB
     sharing = account_profile.registry_sharing(snapshot)
 
     prompt_members, prompt_features = simhash_lsh.prompt_groups(
-        keep(simhash_lsh.account_hashes(sums)), p)
+        keep(simhash_lsh.account_hashes(sums)), p, keep)
     scored_registry = snapshot.join(sums.select("account_id"), "account_id", "left_semi")
     members = links.memberships(scored_registry, sums, prompt_members, p)
     edges = links.star_edges(members, p).localCheckpoint(eager=True)

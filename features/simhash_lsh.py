@@ -13,6 +13,7 @@ never do, so the bucket as a whole is one near-duplicate group (a prompt templat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import combinations
 
 from pyspark.sql import Column, DataFrame, Window
@@ -90,7 +91,8 @@ def account_hashes(sums: DataFrame, column: str = "simhashes_7d") -> DataFrame:
             .select("account_id", simhash_to_long(F.col("hex")).alias("h")).distinct())
 
 
-def prompt_groups(acc_hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS
+def prompt_groups(acc_hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS,
+                  keep: Callable[[DataFrame], DataFrame] | None = None,
                   ) -> tuple[DataFrame, DataFrame]:
     """(account_id, h) -> (memberships, per-account features).
 
@@ -99,15 +101,20 @@ def prompt_groups(acc_hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS
     memberships: (entity, account_id) of the groups with >= 2 accounts.
     features: account_id, simhash_neardup_accounts_7d, simhash_shared_prompts_7d,
     simhash_shared_share_7d.
+    `keep` caches the near-duplicate pairs and the neighbourhoods, which several outputs read
+    (the caller releases them): without it a seed day ran the LSH join and built its 9 M
+    neighbourhood rows more than once.
     """
+    keep = keep or (lambda df: df)
     pairs, families = near_duplicates(acc_hashes.select("h").distinct(), params)
+    pairs = keep(pairs)
     neighbours = (
         acc_hashes.select(F.col("h").alias("g"), "h").distinct()
         .unionByName(pairs.select(F.col("h1").alias("g"), F.col("h2").alias("h")))
         .unionByName(pairs.select(F.col("h2").alias("g"), F.col("h1").alias("h")))
     )
-    hood = (neighbours.join(acc_hashes, "h").select("g", "account_id").distinct()
-            .withColumn("n", F.count(F.lit(1)).over(Window.partitionBy("g"))))
+    hood = keep(neighbours.join(acc_hashes, "h").select("g", "account_id").distinct()
+                .withColumn("n", F.count(F.lit(1)).over(Window.partitionBy("g"))))
     fam_rows = families.join(acc_hashes, "h").select("family", "h", "account_id")
     fam_sizes = fam_rows.groupBy("family").agg(F.countDistinct("account_id").alias("n"))
     fam = fam_rows.join(fam_sizes, "family")

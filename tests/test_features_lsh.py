@@ -111,3 +111,28 @@ def test_prompt_groups_count_other_accounts(spark):
         groups.setdefault(r.entity, set()).add(r.account_id)
     assert {"a", "b", "c"} in groups.values()
     assert all("d" not in g for g in groups.values())
+
+
+def test_prompt_groups_cache_what_both_outputs_read(spark):
+    """With `keep` the pairs and neighbourhoods are cached once for both outputs, and the
+    outputs are the same as without it."""
+    t = 0x0123456789ABCDEF
+    rows = [("a", _signed(t)), ("b", _signed(_flip(t, [0, 30, 60]))), ("c", _signed(t)),
+            ("d", _signed(_flip(t, [1, 20, 40, 62])))]
+    acc = spark.createDataFrame(rows, "account_id STRING, h BIGINT")
+    kept = []
+
+    def keep(df):
+        df = df.persist()
+        kept.append(df)
+        return df
+
+    plain_m, plain_f = prompt_groups(acc, FeatureParams())
+    kept_m, kept_f = prompt_groups(acc, FeatureParams(), keep)
+    assert len(kept) == 2 and all(df.storageLevel.useMemory for df in kept)
+    assert sorted(kept_m.collect()) == sorted(plain_m.collect())
+    assert sorted(kept_f.collect()) == sorted(plain_f.collect())
+    # Negative control: the comparison sees a difference when there is one.
+    assert sorted(kept_f.collect()) != sorted(plain_f.where("account_id != 'd'").collect())
+    for df in kept:
+        df.unpersist()
