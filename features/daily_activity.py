@@ -203,8 +203,7 @@ def _slot_stats(slots: DataFrame, min_accounts: int, prefix: str) -> DataFrame:
     slot_keys = ["land_date", "slot", "bucket"]
     # Shuffle once by the slot: the group-by (on the slot plus the account) and the window
     # (on the slot) both find their rows already in place.
-    pairs = (slots.repartition(*slot_keys).groupBy(*slot_keys, "account_id")
-             .agg(F.count(F.lit(1)).alias("_requests")))
+    pairs = slots.repartition(*slot_keys).select(*slot_keys, "account_id").distinct()
     with_n = pairs.select("account_id", "land_date",
                           F.count(F.lit(1)).over(Window.partitionBy(*slot_keys)).alias("n"))
     stats = with_n.groupBy("account_id", "land_date").agg(

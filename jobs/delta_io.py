@@ -88,8 +88,6 @@ def add_new_columns(spark, table: Table, lake: str) -> list[str]:
     the write, which fails with Delta's schema-mismatch message naming it.
     """
     uri = table.uri(lake)
-    if uri in _CONFORMED:
-        return []
     have = {f.name for f in spark.read.format("delta").load(uri).schema}
     new = [f for f in registry_schema(spark, table) if f.name not in have]
     if new:
@@ -117,7 +115,7 @@ def set_properties(spark, table: Table, lake: str) -> dict[str, str]:
         props = ", ".join(f"{sql_literal(k)} = {sql_literal(v)}"
                           for k, v in sorted(changed.items()))
         spark.sql(f"ALTER TABLE delta.`{uri}` SET TBLPROPERTIES ({props})")
-        log.warning("table=%s set properties %s (written by an earlier release)", table.name,
+        log.warning("table=%s set properties %s (they differed from the registry)", table.name,
                     changed)
     return changed
 
