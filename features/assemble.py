@@ -65,11 +65,12 @@ def build_day(inputs: DayInputs, params: FeatureParams = DEFAULT_PARAMS) -> DayB
     profile = account_profile.profile_features(snapshot, day, p)
     sharing = account_profile.registry_sharing(snapshot)
 
-    prompt_members, prompt_features = simhash_lsh.prompt_groups(
+    prompt_edges, prompt_features = simhash_lsh.prompt_groups(
         keep(simhash_lsh.account_hashes(sums)), p, keep)
     scored_registry = snapshot.join(sums.select("account_id"), "account_id", "left_semi")
-    members = links.memberships(scored_registry, sums, prompt_members, p)
-    edges = links.star_edges(members, p).localCheckpoint(eager=True)
+    members = links.memberships(scored_registry, sums, p)
+    edges = (links.star_edges(members, p).unionByName(prompt_edges)
+             .localCheckpoint(eager=True))
     comps = components.connected_components(edges, p.cc_max_rounds)
     cluster_rows = keep(clusters.assign_clusters(comps, edges, inputs.previous_clusters, day))
 

@@ -1,7 +1,8 @@
 """The account-to-entity graph and the cross-account sharing counts.
 
-Accounts are linked through entities (a payment fingerprint, a /24 prefix seen in 7 days, a
-near-duplicate prompt group, an org), never through account pairs: one fingerprint shared by
+Accounts are linked through entities (a payment fingerprint, a /24 prefix seen in 7 days, an
+org, and near-duplicate prompt groups, whose stars `simhash_lsh.prompt_groups` builds itself
+from the sizes it already has), never through account pairs: one fingerprint shared by
 5,000 accounts is 12.5 million pairs but only 5,000 memberships. For connected components each
 entity becomes a star (every member linked to the entity's smallest member), which keeps the
 components and costs one edge per membership.
@@ -18,15 +19,14 @@ MEMBERSHIP_COLUMNS = ["kind", "entity", "account_id"]
 
 
 def memberships(scored_registry: DataFrame, sums: DataFrame,
-                prompt_memberships: DataFrame,
                 params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
-    """(kind, entity, account_id) over the scored accounts.
+    """(kind, entity, account_id) of payment, org and IP prefix over the scored accounts.
 
     scored_registry: account_id, payment_fingerprint, org_id (registry as of D, scored accounts
     only); sums: account_id, link_prefixes_7d, requests_7d, n_iptype_residential_7d,
-    n_iptype_mobile_7d; prompt_memberships: entity, account_id. Only prefixes seen on hosted
-    networks link (`link_prefixes_7d`), and accounts mostly on consumer networks bring no
-    prefix memberships at all (see FeatureParams.prefix_link_max_consumer_share).
+    n_iptype_mobile_7d. Only prefixes seen on hosted networks link (`link_prefixes_7d`), and
+    accounts mostly on consumer networks bring no prefix memberships at all (see
+    FeatureParams.prefix_link_max_consumer_share).
     """
     payment = scored_registry.where(F.col("payment_fingerprint").isNotNull()).select(
         F.lit("payment").alias("kind"), F.col("payment_fingerprint").alias("entity"),
@@ -40,9 +40,7 @@ def memberships(scored_registry: DataFrame, sums: DataFrame,
         & (consumer <= F.lit(params.prefix_link_max_consumer_share))
     ).select(F.lit("ip_prefix").alias("kind"), F.explode("link_prefixes_7d").alias("entity"),
              "account_id")
-    prompt = prompt_memberships.select(F.lit("prompt_simhash").alias("kind"), "entity",
-                                       "account_id")
-    return payment.unionByName(org).unionByName(prefix).unionByName(prompt).distinct()
+    return payment.unionByName(org).unionByName(prefix).distinct()
 
 
 def star_edges(members: DataFrame, params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:

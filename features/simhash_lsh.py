@@ -94,55 +94,74 @@ def account_hashes(sums: DataFrame, column: str = "simhashes_7d") -> DataFrame:
 def prompt_groups(acc_hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS,
                   keep: Callable[[DataFrame], DataFrame] | None = None,
                   ) -> tuple[DataFrame, DataFrame]:
-    """(account_id, h) -> (memberships, per-account features).
+    """(account_id, h) -> (star edges, per-account features).
 
     A group is either the neighbourhood of one hash g (g and every hash within distance k of
     it) or an over-cap bucket family; its members are the accounts that sent one of its hashes.
-    memberships: (entity, account_id) of the groups with >= 2 accounts.
+    edges: (src, dst, kind="prompt_simhash"), every member of a linking group tied to the
+    group's smallest member, as `links.star_edges` does for the other kinds (groups of 2 to
+    `hub_caps["prompt_simhash"]` accounts; see below for single-hash groups).
     features: account_id, simhash_neardup_accounts_7d, simhash_shared_prompts_7d,
     simhash_shared_share_7d.
-    `keep` caches the near-duplicate pairs and the neighbourhoods, which several outputs read
-    (the caller releases them): without it a seed day ran the LSH join and built its 9 M
-    neighbourhood rows more than once.
+    `keep` caches the near-duplicate pairs and the neighbourhoods, which both outputs read
+    (the caller releases them).
+
+    Why edges and not memberships: a seed-scale week has ~180,000 neighbourhoods holding
+    9.2 M (group, account) rows; passing them through the generic membership union, size
+    count and join cost three shuffles of those rows, while the sizes and smallest members
+    come for free from the one shuffle by g that de-duplicates the neighbourhoods.
     """
+    p = params
     keep = keep or (lambda df: df)
-    pairs, families = near_duplicates(acc_hashes.select("h").distinct(), params)
+    pairs, families = near_duplicates(acc_hashes.select("h").distinct(), p)
     pairs = keep(pairs)
     neighbours = (
         acc_hashes.select(F.col("h").alias("g"), "h").distinct()
         .unionByName(pairs.select(F.col("h1").alias("g"), F.col("h2").alias("h")))
         .unionByName(pairs.select(F.col("h2").alias("g"), F.col("h1").alias("h")))
+        .withColumn("n_hashes", F.count(F.lit(1)).over(Window.partitionBy("g")))
     )
-    hood = keep(neighbours.join(acc_hashes, "h").select("g", "account_id").distinct()
-                .withColumn("n", F.count(F.lit(1)).over(Window.partitionBy("g"))))
+    by_g = Window.partitionBy("g")
+    # One shuffle by g serves the de-duplication, the group sizes and the smallest members
+    # (hash partitioning on g satisfies both the (g, account) aggregate and the g window).
+    hood = keep(
+        neighbours.join(acc_hashes, "h")
+        .select("g", "account_id", "n_hashes", (F.col("g") == F.col("h")).cast("int")
+                .alias("own"))
+        .repartition("g")
+        .groupBy("g", "account_id")
+        .agg(F.max("own").alias("own"), F.max("n_hashes").alias("n_hashes"))
+        .withColumn("n", F.count(F.lit(1)).over(by_g))
+        .withColumn("center", F.min("account_id").over(by_g)))
     fam_rows = families.join(acc_hashes, "h").select("family", "h", "account_id")
-    fam_sizes = fam_rows.groupBy("family").agg(F.countDistinct("account_id").alias("n"))
+    fam_sizes = fam_rows.groupBy("family").agg(F.countDistinct("account_id").alias("n"),
+                                               F.min("account_id").alias("center"))
     fam = fam_rows.join(fam_sizes, "family")
+
     # Per (account, own hash): how many accounts share the hash's group (largest group).
-    own_hood = hood.join(acc_hashes.select(F.col("h").alias("g"), "account_id"),
-                         ["g", "account_id"]).select("account_id", F.col("g").alias("h"), "n")
-    own_fam = fam.select("account_id", "h", "n")
-    per_hash = own_hood.unionByName(own_fam).groupBy("account_id", "h").agg(
-        (F.max("n") - 1).alias("others"))
+    own_hood = hood.where(F.col("own") == 1).select("account_id", F.col("g").alias("h"), "n")
+    per_hash = own_hood.unionByName(fam.select("account_id", "h", "n")).groupBy(
+        "account_id", "h").agg((F.max("n") - 1).alias("others"))
+    shared = F.sum(F.when(F.col("others") > 0, 1).otherwise(0))
     features = per_hash.groupBy("account_id").agg(
         F.max("others").cast("int").alias("simhash_neardup_accounts_7d"),
-        F.sum(F.when(F.col("others") > 0, 1).otherwise(0)).cast("int").alias(
-            "simhash_shared_prompts_7d"),
-        (F.sum(F.when(F.col("others") > 0, 1).otherwise(0)) / F.count(F.lit(1))).alias(
-            "simhash_shared_share_7d"),
+        shared.cast("int").alias("simhash_shared_prompts_7d"),
+        (shared / F.count(F.lit(1))).alias("simhash_shared_share_7d"),
     )
+
     # A group of one exact hash (no paraphrase seen) shared by many accounts is a common
     # prompt ("hi", "test"): it links only up to `prompt_exact_cap` accounts. A group holding
     # several near-duplicate variants is a template being paraphrased and links up to the
-    # prompt hub cap (applied with the other kinds in links.star_edges).
-    variants = neighbours.groupBy("g").agg(F.count(F.lit(1)).alias("n_hashes"))
-    linking = hood.join(variants, "g").where(
-        (F.col("n") >= 2)
-        & ((F.col("n_hashes") >= 2) | (F.col("n") <= params.prompt_exact_cap)))
-    memberships = (
-        linking.select(F.format_string("h%d", "g").alias("entity"), "account_id")
-        .unionByName(fam.where(F.col("n") >= 2).select(F.col("family").alias("entity"),
-                                                       "account_id"))
+    # prompt hub cap; above it, it is a hub (a popular benchmark prompt) and links nobody.
+    cap = p.hub_caps.get("prompt_simhash", 0)
+    sized = (F.col("n") >= 2) & (F.col("n") <= cap)
+    linking = hood.where(sized & ((F.col("n_hashes") >= 2) | (F.col("n") <= p.prompt_exact_cap)))
+    edges = (
+        linking.select("account_id", "center")
+        .unionByName(fam.where(sized).select("account_id", "center"))
+        .where(F.col("account_id") != F.col("center"))
         .distinct()
+        .select(F.col("account_id").alias("src"), F.col("center").alias("dst"),
+                F.lit("prompt_simhash").alias("kind"))
     )
-    return memberships, features
+    return edges, features

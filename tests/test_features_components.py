@@ -137,7 +137,6 @@ def test_prefix_memberships_come_from_hosted_prefixes_only(spark):
         [("a", ["1.1.1.0/24", "2.2.2.0/24"], ["2.2.2.0/24"], 10, 1, 0)],
         "account_id string, prefixes_7d array<string>, link_prefixes_7d array<string>, "
         "requests_7d bigint, n_iptype_residential_7d bigint, n_iptype_mobile_7d bigint")
-    prompts = spark.createDataFrame([], "entity string, account_id string")
-    got = {(r.kind, r.entity) for r in memberships(registry, sums, prompts).collect()}
+    got = {(r.kind, r.entity) for r in memberships(registry, sums).collect()}
     # 1.1.1.0/24 was seen only on a consumer network: no membership through it.
     assert got == {("ip_prefix", "2.2.2.0/24")}

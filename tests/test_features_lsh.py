@@ -99,18 +99,88 @@ def test_prompt_groups_count_other_accounts(spark):
     rows = [("a", _signed(t)), ("b", _signed(near)), ("c", _signed(t)), ("d", _signed(far)),
             ("a", 42)]
     acc = spark.createDataFrame(rows, "account_id STRING, h BIGINT")
-    members, feats = prompt_groups(acc, FeatureParams())
+    edges, feats = prompt_groups(acc, FeatureParams())
     f = {r.account_id: r for r in feats.collect()}
     assert f["a"].simhash_neardup_accounts_7d == 2  # b (near) and c (same)
     assert f["a"].simhash_shared_prompts_7d == 1 and f["a"].simhash_shared_share_7d == 0.5
     assert f["b"].simhash_neardup_accounts_7d == 2
     # d is at distance 4 from t and 7 from `near`: no near-duplicate
     assert f["d"].simhash_neardup_accounts_7d == 0 and f["d"].simhash_shared_share_7d == 0.0
-    groups = {}
-    for r in members.collect():
-        groups.setdefault(r.entity, set()).add(r.account_id)
-    assert {"a", "b", "c"} in groups.values()
-    assert all("d" not in g for g in groups.values())
+    # The group of t holds a, b, c: a star on its smallest member; d links to nobody.
+    assert {(r.src, r.dst, r.kind) for r in edges.collect()} == {
+        ("b", "a", "prompt_simhash"), ("c", "a", "prompt_simhash")}
+
+
+def _oracle_edges(rows: list[tuple[str, int]], p: FeatureParams) -> set[tuple[str, str]]:
+    """The prompt star edges by brute force over all hash pairs (the test's oracle)."""
+    accounts: dict[int, set[str]] = {}
+    for a, h in rows:
+        accounts.setdefault(h, set()).add(a)
+    hashes = sorted(accounts)
+    edges = set()
+    for g in hashes:
+        near = [h for h in hashes if bin((g ^ h) & ((1 << 64) - 1)).count("1") <= p.simhash_k]
+        hood = set().union(*(accounts[h] for h in near))
+        cap = p.hub_caps["prompt_simhash"]
+        if 2 <= len(hood) <= cap and (len(near) >= 2 or len(hood) <= p.prompt_exact_cap):
+            centre = min(hood)
+            edges |= {(a, centre) for a in hood if a != centre}
+    return edges
+
+
+def _template_rows(seed: int) -> list[tuple[str, int]]:
+    """Templates paraphrased by a few accounts each, one common exact prompt, noise."""
+    rng = random.Random(seed)
+    rows = []
+    for t in range(6):
+        base = rng.getrandbits(64)
+        for i in range(rng.randint(2, 7)):
+            rows.append((f"t{t}_{i:02d}", _signed(_flip(base, rng.sample(range(64), 1)))))
+    common = _signed(rng.getrandbits(64))
+    rows += [(f"c{i:02d}", common) for i in range(8)]  # "hi": one exact hash, 8 accounts
+    rows += [(f"n{i:02d}", _signed(rng.getrandbits(64))) for i in range(20)]
+    return rows
+
+
+def test_prompt_edges_equal_brute_force_stars(spark):
+    rows = _template_rows(11)
+    acc = spark.createDataFrame(rows, "account_id STRING, h BIGINT")
+    p = FeatureParams(prompt_exact_cap=5,
+                      hub_caps={**FeatureParams().hub_caps, "prompt_simhash": 8})
+    edges, _ = prompt_groups(acc, p)
+    got = {(r.src, r.dst) for r in edges.collect()}
+    truth = _oracle_edges(rows, p)
+    assert got == truth and len(truth) >= 10
+    assert not any(a.startswith("c") for e in got for a in e)  # 8 > exact cap of 5
+    # Negative controls: a larger exact cap links the common prompt's 8 accounts, and a
+    # smaller hub cap drops templates, both in the oracle and in the code.
+    wide = FeatureParams(prompt_exact_cap=10, hub_caps=p.hub_caps)
+    got_wide = {(r.src, r.dst) for r in prompt_groups(acc, wide)[0].collect()}
+    assert got_wide != got and got_wide == _oracle_edges(rows, wide)
+    narrow = FeatureParams(prompt_exact_cap=5,
+                           hub_caps={**FeatureParams().hub_caps, "prompt_simhash": 3})
+    got_narrow = {(r.src, r.dst) for r in prompt_groups(acc, narrow)[0].collect()}
+    assert got_narrow < got and got_narrow == _oracle_edges(rows, narrow)
+
+
+def test_over_cap_family_links_as_one_group(spark):
+    rng = random.Random(5)
+    template = rng.getrandbits(64)
+    variants = sorted({_signed(_flip(template, rng.sample(range(52, 64), 2)))
+                       for _ in range(40)})
+    rows = [(f"v{i:02d}", h) for i, h in enumerate(variants)]
+    acc = spark.createDataFrame(rows, "account_id STRING, h BIGINT")
+    edges, _ = prompt_groups(acc, FeatureParams(lsh_bucket_cap=10))
+    got = {(r.src, r.dst) for r in edges.collect()}
+    # The family holds every variant: each account ends on one star around the smallest.
+    assert {s for s, _ in got} == {a for a, _ in rows} - {"v00"}
+    assert {d for _, d in got} == {"v00"}
+    # Negative control: a hub cap below the family's size links none of it through the
+    # family (pairs within distance k still link, so only the star on v00 disappears).
+    capped = FeatureParams(lsh_bucket_cap=10,
+                           hub_caps={**FeatureParams().hub_caps, "prompt_simhash": 5})
+    got_capped = {(r.src, r.dst) for r in prompt_groups(acc, capped)[0].collect()}
+    assert got_capped != got
 
 
 def test_prompt_groups_cache_what_both_outputs_read(spark):
@@ -127,10 +197,10 @@ def test_prompt_groups_cache_what_both_outputs_read(spark):
         kept.append(df)
         return df
 
-    plain_m, plain_f = prompt_groups(acc, FeatureParams())
-    kept_m, kept_f = prompt_groups(acc, FeatureParams(), keep)
+    plain_e, plain_f = prompt_groups(acc, FeatureParams())
+    kept_e, kept_f = prompt_groups(acc, FeatureParams(), keep)
     assert len(kept) == 2 and all(df.storageLevel.useMemory for df in kept)
-    assert sorted(kept_m.collect()) == sorted(plain_m.collect())
+    assert sorted(kept_e.collect()) == sorted(plain_e.collect())
     assert sorted(kept_f.collect()) == sorted(plain_f.collect())
     # Negative control: the comparison sees a difference when there is one.
     assert sorted(kept_f.collect()) != sorted(plain_f.where("account_id != 'd'").collect())
