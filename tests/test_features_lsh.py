@@ -199,7 +199,7 @@ def test_prompt_groups_cache_what_both_outputs_read(spark):
 
     plain_e, plain_f = prompt_groups(acc, FeatureParams())
     kept_e, kept_f = prompt_groups(acc, FeatureParams(), keep)
-    assert len(kept) == 2 and all(df.storageLevel.useMemory for df in kept)
+    assert len(kept) == 3 and all(df.storageLevel.useMemory for df in kept)
     assert sorted(kept_e.collect()) == sorted(plain_e.collect())
     assert sorted(kept_f.collect()) == sorted(plain_f.collect())
     # Negative control: the comparison sees a difference when there is one.
