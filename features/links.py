@@ -15,8 +15,6 @@ from pyspark.sql import functions as F
 
 from features.params import DEFAULT_PARAMS, FeatureParams
 
-MEMBERSHIP_COLUMNS = ["kind", "entity", "account_id"]
-
 
 def memberships(scored_registry: DataFrame, sums: DataFrame,
                 params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
