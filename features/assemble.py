@@ -50,17 +50,16 @@ def build_day(inputs: DayInputs, params: FeatureParams = DEFAULT_PARAMS) -> DayB
         cached.append(df)
         return df
 
-    window = windows.as_of(inputs.activity, day)
-    scored = windows.scored_accounts(window, day)
-    window = keep(window.join(scored, "account_id", "left_semi"))
-    sums = keep(windows.window_sums(window, day, p))
+    recent, long = windows.day_windows(inputs.activity, day)
+    recent, long = keep(recent), keep(long)
+    sums = keep(windows.window_sums(recent, long, day, p))
     snapshot = keep(account_profile.accounts_as_of(inputs.accounts, day))
     billing = snapshot.select("account_id", "billing_country")
 
     behaviour = windows.behaviour_features(
         sums,
-        windows.model_mix(window, day, windows.new_models(inputs.model_activity, day, p)),
-        windows.country_mix(window, day, billing),
+        windows.model_mix(recent, day, windows.new_models(inputs.model_activity, day, p)),
+        windows.country_mix(long, day, billing),
         billing, p)
     profile = account_profile.profile_features(snapshot, day, p)
     sharing = account_profile.registry_sharing(snapshot)

@@ -1,8 +1,9 @@
 """Daily aggregates -> per-account behaviour over the 1, 7 and 28 days ending on D.
 
-All three windows come out of ONE group-by over the 28 days of aggregates (conditional sums),
-restricted to the accounts the contract scores on D (active in D-6..D). Only aggregate rows
-with `land_date <= D` take part, so what lands after D never changes day D.
+Restricted to the accounts the contract scores on D (active in D-6..D). The 1- and 7-day
+figures come out of one group-by over the 7 days of aggregate rows, the 28-day ones out of a
+second over the 28 days' few columns they need, joined by account. Only aggregate rows with
+`land_date <= D` take part, so what lands after D never changes day D.
 """
 
 from __future__ import annotations
@@ -43,6 +44,29 @@ def scored_accounts(agg_window: DataFrame, day: dt.date) -> DataFrame:
             .select("account_id").distinct())
 
 
+# What the 28-day aggregates read: everything else is only ever summed over 7 days or less.
+LONG_WINDOW_COLUMNS = [
+    "account_id", "event_date", "requests", "input_tokens", "output_tokens", "n_status_429",
+    "n_high_cot", "hour_counts", "gap_n", "gap_sum_s", "gap_sumsq_s", "n_thinking", "n_tools",
+    *TOPIC_COLUMNS, "ip_hashes", "ip_prefixes", "ip_asns", "country_counts",
+]
+
+
+def day_windows(agg: DataFrame, day: dt.date) -> tuple[DataFrame, DataFrame]:
+    """The scored accounts' aggregate rows as of `day`: (the 7 days, all columns; the 28 days,
+    only `LONG_WINDOW_COLUMNS`).
+
+    Two frames, not one, so that the 1- and 7-day aggregates never scan the 28 days and the
+    28-day ones never carry the 7-day-only columns: a day's cost then grows with the window
+    only where the feature does.
+    """
+    recent = as_of(agg, day, 7)
+    scored = scored_accounts(recent, day)
+    long = as_of(agg, day).select(*LONG_WINDOW_COLUMNS)
+    return (recent.join(scored, "account_id", "left_semi"),
+            long.join(scored, "account_id", "left_semi"))
+
+
 def _in(days: int, day: dt.date) -> Column:
     return F.col("event_date") >= F.lit(day - dt.timedelta(days=days - 1))
 
@@ -52,54 +76,86 @@ def _sum_if(cond: Column, col: Column | str) -> Column:
     return F.coalesce(F.sum(F.when(cond, col)), F.lit(0)).cast("bigint")
 
 
-def _union(cond: Column, col: str) -> Column:
-    """Distinct union of the array column over the rows where `cond` holds."""
-    return F.array_distinct(F.flatten(F.collect_list(F.when(cond, F.col(col)))))
+def _sum(col: Column | str) -> Column:
+    return _sum_if(F.lit(True), col)
 
 
-def window_sums(agg_window: DataFrame, day: dt.date,
+def _union(col: str) -> Column:
+    """Distinct union of the array column over the group's rows."""
+    return F.array_distinct(F.flatten(F.collect_list(col)))
+
+
+def _active_hours() -> Column:
+    return F.size(F.filter("hour_counts", lambda x: x > 0))
+
+
+def _hours() -> Column:
+    return F.array(*[_sum(F.col("hour_counts")[h]) for h in range(24)])
+
+
+def _active_days() -> Column:
+    return F.size(F.array_distinct(F.collect_list("event_date")))
+
+
+# Summed over 1, 7 and 28 days (and, but for the first group, not over 1 day).
+_SUMS_1_7_28 = ("requests", "input_tokens", "output_tokens", "n_status_429", "n_high_cot",
+                "_active_hours", "gap_n")
+_SUMS_7_28 = ("n_thinking", "n_tools", *TOPIC_COLUMNS)
+
+
+def window_sums(recent: DataFrame, long: DataFrame, day: dt.date,
                 params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
-    """One row per scored account with the windowed sums, histograms and distinct sets."""
-    rows = agg_window.join(scored_accounts(agg_window, day), "account_id", "left_semi")
-    rows = rows.withColumn("_active_hours", F.size(F.filter("hour_counts", lambda x: x > 0)))
+    """One row per scored account with the windowed sums, histograms and distinct sets.
+
+    `recent`, `long`: the two frames of `day_windows` (7 days, 28 days).
+    """
+    one_day = _in(1, day)
+    rows = recent.withColumn("_active_hours", _active_hours())
     # Aggregates written before link_prefixes existed hold NULL: all their prefixes, as then.
     rows = rows.withColumn("_link_prefixes", F.coalesce("link_prefixes", "ip_prefixes"))
-    w = {"1d": _in(1, day), "7d": _in(7, day), "28d": F.lit(True)}
-    aggs: list[Column] = []
-    for name in ("requests", "input_tokens", "output_tokens", "n_status_429", "n_high_cot",
-                 "_active_hours", "gap_n"):
-        aggs += [_sum_if(w[k], name).alias(f"{name.lstrip('_')}_{k}") for k in w]
+    short: list[Column] = []
+    for name in _SUMS_1_7_28:
+        out = name.lstrip("_")
+        short += [_sum_if(one_day, name).alias(f"{out}_1d"), _sum(name).alias(f"{out}_7d")]
     for name in ("gap_sum_s", "gap_sumsq_s"):
-        aggs += [F.coalesce(F.sum(F.when(w[k], F.col(name))), F.lit(0.0)).alias(f"{name}_{k}")
-                 for k in w]
-    for name in ("n_thinking", "n_tools", *TOPIC_COLUMNS):
-        aggs += [_sum_if(w[k], name).alias(f"{name}_{k}") for k in ("7d", "28d")]
+        short += [F.coalesce(F.sum(F.when(one_day, F.col(name))), F.lit(0.0)).alias(f"{name}_1d"),
+                  F.coalesce(F.sum(name), F.lit(0.0)).alias(f"{name}_7d")]
     for name in ("n_batches", "n_turns", "turns_sum", "n_cot_scored", "n_image", "n_status_400",
-                 "n_status_5xx", "n_distinct_prompts", *SYNC_SUMS,
+                 "n_status_5xx", "n_distinct_prompts", *SYNC_SUMS, *_SUMS_7_28,
                  *[f"n_iptype_{t}" for t in IP_TYPES], "n_iptype_unknown"):
-        aggs.append(_sum_if(w["7d"], name).alias(f"{name}_7d"))
-    aggs += [
-        F.coalesce(F.sum(F.when(w["7d"], F.col("cot_score_sum"))), F.lit(0.0))
-        .alias("cot_score_sum_7d"),
-        F.max(F.when(w["7d"], F.col("sync_ip_max_peers"))).alias("sync_ip_max_peers_7d"),
-        F.max(F.when(w["7d"], F.col("sync_prompt_max_peers"))).alias(
-            "sync_prompt_max_peers_7d"),
-        _sum_if(F.dayofweek("event_date").isin(1, 7), "requests").alias("weekend_requests_28d"),
-        F.size(F.array_distinct(F.collect_list(F.when(w["7d"], F.col("event_date")))))
-        .alias("active_days_7d"),
-        F.size(F.array_distinct(F.collect_list("event_date"))).alias("active_days_28d"),
+        short.append(_sum(name).alias(f"{name}_7d"))
+    short += [
+        F.coalesce(F.sum("cot_score_sum"), F.lit(0.0)).alias("cot_score_sum_7d"),
+        F.max("sync_ip_max_peers").alias("sync_ip_max_peers_7d"),
+        F.max("sync_prompt_max_peers").alias("sync_prompt_max_peers_7d"),
+        _active_days().alias("active_days_7d"),
+        _hours().alias("hours_7d"),
+        _union("ip_hashes").alias("ips_7d"),
+        _union("ip_prefixes").alias("prefixes_7d"),
+        _union("ip_asns").alias("asns_7d"),
+        _union("_link_prefixes").alias("link_prefixes_7d"),
+        _union("api_keys").alias("api_keys_7d"),
+        _union("user_agents").alias("user_agents_7d"),
+        _union("simhash_sample").alias("_simhashes_7d"),
     ]
-    for k in ("7d", "28d"):
-        aggs.append(F.array(*[_sum_if(w[k], F.col("hour_counts")[h]) for h in range(24)])
-                    .alias(f"hours_{k}"))
-        aggs += [_union(w[k], "ip_hashes").alias(f"ips_{k}"),
-                 _union(w[k], "ip_prefixes").alias(f"prefixes_{k}"),
-                 _union(w[k], "ip_asns").alias(f"asns_{k}")]
-    aggs.append(_union(w["7d"], "_link_prefixes").alias("link_prefixes_7d"))
-    aggs += [_union(w["7d"], "api_keys").alias("api_keys_7d"),
-             _union(w["7d"], "user_agents").alias("user_agents_7d"),
-             _union(w["7d"], "simhash_sample").alias("_simhashes_7d")]
-    sums = rows.groupBy("account_id").agg(*aggs)
+    sums_7d = rows.groupBy("account_id").agg(*short)
+
+    lrows = long.withColumn("_active_hours", _active_hours())
+    long_aggs = [_sum(name).alias(f"{name.lstrip('_')}_28d")
+                 for name in (*_SUMS_1_7_28, *_SUMS_7_28)]
+    long_aggs += [F.coalesce(F.sum(name), F.lit(0.0)).alias(f"{name}_28d")
+                  for name in ("gap_sum_s", "gap_sumsq_s")]
+    long_aggs += [
+        _sum_if(F.dayofweek("event_date").isin(1, 7), "requests").alias("weekend_requests_28d"),
+        _active_days().alias("active_days_28d"),
+        _hours().alias("hours_28d"),
+        _union("ip_hashes").alias("ips_28d"),
+        _union("ip_prefixes").alias("prefixes_28d"),
+        _union("ip_asns").alias("asns_28d"),
+    ]
+    sums_28d = lrows.groupBy("account_id").agg(*long_aggs)
+    # Every scored account has rows in both: it is active in the 7 days, inside the 28.
+    sums = sums_7d.join(sums_28d, "account_id")
     # The window's consistent sample: the smallest xxhash64 over the days' samples.
     return sums.withColumn(
         "simhashes_7d",
@@ -113,7 +169,8 @@ SYNC_SUMS = ("sync_ip_slots", "sync_ip_shared_slots", "sync_prompt_slots",
 
 
 def model_mix(agg_window: DataFrame, day: dt.date, new_models: DataFrame) -> DataFrame:
-    """Per account: distinct models, top model share and share on new models (1d, 7d)."""
+    """Per account: distinct models, top model share and share on new models (1d, 7d).
+    `agg_window`: at least the 7 days ending on `day` (older rows are ignored)."""
     rows = agg_window.where(_in(7, day)).select(
         "account_id", "event_date", F.explode("model_counts").alias("model", "n"))
     per_model = rows.groupBy("account_id", "model").agg(
@@ -151,7 +208,8 @@ def new_models(model_activity: DataFrame, day: dt.date,
 
 def country_mix(agg_window: DataFrame, day: dt.date, billing: DataFrame) -> DataFrame:
     """Per account: distinct countries (7d), the most frequent country (28d) and the share of
-    7-day requests from outside the billing country. `billing`: account_id, billing_country."""
+    7-day requests from outside the billing country. `agg_window`: the 28 days ending on `day`
+    (account_id, event_date, country_counts); `billing`: account_id, billing_country."""
     rows = agg_window.select("account_id", _in(7, day).alias("_in7"),
                              F.explode("country_counts").alias("country", "n"))
     per = rows.groupBy("account_id", "country").agg(

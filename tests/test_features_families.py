@@ -71,6 +71,12 @@ def _rows() -> list[dict]:
         r += [req(a, at(0, 17, m), ip_prefix=f"8.8.{i}.0/24", ip_type="datacenter")
               for m in (1, 2)]
         r.append(req(a, at(0, 18, 10 * i), ip_prefix="9.9.7.0/24", ip_type="residential"))
+    # The 28-day edge: 23:59:59 on D-28 is outside, 00:00:00 on D-27 inside; D-27 and D-10
+    # are from Brazil on one address, D from the US on another.
+    r += [req("long", at(-28, 23, 59, 59), ip_hash="j0", ip_prefix="11.0.0.0/24", ip_asn=6),
+          *[req("long", at(o, h), ip_hash="j1", ip_prefix="11.0.1.0/24", ip_asn=7, country="BR")
+            for o, h in ((-27, 0), (-10, 12))],
+          req("long", at(0, 12), ip_hash="j2", ip_prefix="11.0.2.0/24", ip_asn=8)]
     return r
 
 
@@ -126,6 +132,21 @@ def test_scored_accounts_and_window_edges(built):
     # An empty 1-day window: counts are 0, shares undefined (null).
     assert f["edge6"]["rate_limited_share_1d"] is None and f["edge6"]["active_hours_1d"] == 0
     assert f["edge6"]["feature_date"] == D
+
+
+def test_28_day_window(built):
+    g = built[0]["long"]
+    assert (g["requests_1d"], g["requests_7d"], g["requests_28d"]) == (1, 1, 3)
+    assert (g["active_days_7d"], g["active_days_28d"]) == (1, 3)
+    assert (g["distinct_ips_7d"], g["distinct_ip_prefixes_7d"], g["distinct_asns_7d"]) == (1, 1, 1)
+    assert (g["distinct_ips_28d"], g["distinct_ip_prefixes_28d"],
+            g["distinct_asns_28d"]) == (2, 2, 2)
+    assert g["weekend_share_28d"] == pytest.approx(1 / 3)  # D-10 is a Sunday, D-27 a Thursday
+    assert g["hour_entropy_28d"] == pytest.approx(0.9182958)  # hours 0, 12, 12
+    assert g["hour_entropy_7d"] == pytest.approx(0.0)
+    # No registry record: the most frequent country over 28 days (BR, -3) sets local time,
+    # although the 7 days hold only the US.
+    assert g["local_utc_offset"] == -3 and g["distinct_countries_7d"] == 1
 
 
 def test_first_day_of_an_account(built):
