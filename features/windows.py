@@ -97,7 +97,7 @@ def _active_days() -> Column:
     return F.size(F.array_distinct(F.collect_list("event_date")))
 
 
-# Summed over 1, 7 and 28 days (and, but for the first group, not over 1 day).
+# Counts summed over 1, 7 and 28 days, and over 7 and 28 days only.
 _SUMS_1_7_28 = ("requests", "input_tokens", "output_tokens", "n_status_429", "n_high_cot",
                 "_active_hours", "gap_n")
 _SUMS_7_28 = ("n_thinking", "n_tools", *TOPIC_COLUMNS)
