@@ -65,6 +65,29 @@ def test_pairs_within_k_found_beyond_k_not(spark, blocks):
     assert {(r.h1, r.h2) for r in pairs2.collect()} < truth
 
 
+def test_wide_keys_hash_their_bucket_and_still_find_every_pair(spark):
+    """k=1 over 20 blocks keys on 60-61 bits, which leaves no room for the table number: the
+    bucket is then a hash of table and key, and every pair within k is still found."""
+    p = FeatureParams(simhash_k=1, simhash_blocks=20)
+    widest_key = 64 - min(w for _, w in block_layout(20))
+    assert widest_key + (len(key_tables(1, 20)) - 1).bit_length() > 63  # the hashed branch
+    rng = random.Random(13)
+    rows = set()
+    for _ in range(8):
+        b = rng.getrandbits(64)
+        rows |= {b, _flip(b, rng.sample(range(64), 1)), _flip(b, rng.sample(range(64), 2))}
+    signed = sorted({_signed(x) for x in rows})
+    truth = {(a, b) for i, a in enumerate(signed) for b in signed[i + 1:]
+             if bin((a ^ b) & ((1 << 64) - 1)).count("1") <= 1}
+    assert len(truth) >= 8
+    hashes = spark.createDataFrame([(h,) for h in signed], "h BIGINT")
+    pairs, _ = near_duplicates(hashes, p)
+    assert {(r.h1, r.h2) for r in pairs.collect()} == truth
+    # Negative control: k=0 finds none of them (the hashes are distinct).
+    pairs0, _ = near_duplicates(hashes, FeatureParams(simhash_k=0, simhash_blocks=20))
+    assert pairs0.count() == 0
+
+
 def test_plan_has_no_all_pairs_join(spark):
     hashes = spark.createDataFrame([(i * 7919,) for i in range(50)], "h BIGINT")
     pairs, _ = near_duplicates(hashes, FeatureParams())
