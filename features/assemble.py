@@ -50,8 +50,8 @@ def build_day(inputs: DayInputs, params: FeatureParams = DEFAULT_PARAMS) -> DayB
         cached.append(df)
         return df
 
-    recent, long = windows.day_windows(inputs.activity, day)
-    recent, long = keep(recent), keep(long)
+    recent, long = windows.day_windows(inputs.activity, day, keep)
+    long = keep(long)
     sums = keep(windows.window_sums(recent, long, day, p))
     snapshot = keep(account_profile.accounts_as_of(inputs.accounts, day))
     billing = snapshot.select("account_id", "billing_country")

@@ -9,6 +9,7 @@ second over the 28 days' few columns they need, joined by account. Only aggregat
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -52,19 +53,25 @@ LONG_WINDOW_COLUMNS = [
 ]
 
 
-def day_windows(agg: DataFrame, day: dt.date) -> tuple[DataFrame, DataFrame]:
+def day_windows(agg: DataFrame, day: dt.date,
+                keep: Callable[[DataFrame], DataFrame] | None = None,
+                ) -> tuple[DataFrame, DataFrame]:
     """The scored accounts' aggregate rows as of `day`: (the 7 days, all columns; the 28 days,
     only `LONG_WINDOW_COLUMNS`).
 
     Two frames, not one, so that the 1- and 7-day aggregates never scan the 28 days and the
     28-day ones never carry the 7-day-only columns: a day's cost then grows with the window
-    only where the feature does.
+    only where the feature does. `keep` (a cache) is applied to the 7-day frame before the
+    28-day one takes its accounts from it, so the 7 days are read once.
     """
+    keep = keep or (lambda df: df)
     recent = as_of(agg, day, 7)
-    scored = scored_accounts(recent, day)
+    recent = keep(recent.join(scored_accounts(recent, day), "account_id", "left_semi"))
+    # Every scored account has a row in the 7 days, so the 7-day frame's accounts are exactly
+    # the scored ones.
+    scored = recent.select("account_id").distinct()
     long = as_of(agg, day).select(*LONG_WINDOW_COLUMNS)
-    return (recent.join(scored, "account_id", "left_semi"),
-            long.join(scored, "account_id", "left_semi"))
+    return recent, long.join(scored, "account_id", "left_semi")
 
 
 def _in(days: int, day: dt.date) -> Column:
