@@ -176,34 +176,37 @@ def synchrony(rows: DataFrame, params: FeatureParams = DEFAULT_PARAMS) -> DataFr
     # the hex parsing would run four times per request.
     hashed = on_time.select("account_id", "land_date", "bucket",
                             simhash_to_long(F.col("prompt_simhash")).alias("_h"))
-    # Band b of the 64 bits becomes slot b * 65536 + value: one BIGINT, so a request adds four
-    # narrow rows rather than four structs.
+    # Band b of the 64 bits and the bucket become one BIGINT, (b * 65536 + value) * 2^32 +
+    # bucket: a request adds four narrow rows, and the slot shuffle and the window sort one long
+    # instead of a (band, bucket) pair (bucket numbers stay below 2^32 for any bucket width of a
+    # minute or more until the year 10,000).
     bands = F.array(*[
-        F.lit(b * 65536) + F.shiftrightunsigned("_h", 16 * b).bitwiseAND(F.lit(0xFFFF))
+        F.shiftleft(F.lit(b * 65536) + F.shiftrightunsigned("_h", 16 * b).bitwiseAND(
+            F.lit(0xFFFF)), 32).bitwiseOR(F.col("bucket"))
         for b in range(4)
     ])
-    prompt_slots = hashed.select("account_id", "land_date", "bucket",
-                                 F.explode(bands).alias("slot"))
-    ip = _slot_stats(ip_slots, p.sync_min_accounts, "sync_ip")
-    prompt = _slot_stats(prompt_slots, p.sync_min_accounts, "sync_prompt")
+    prompt_slots = hashed.select("account_id", "land_date", F.explode(bands).alias("slot"))
+    ip = _slot_stats(ip_slots, ["slot", "bucket"], p.sync_min_accounts, "sync_ip")
+    prompt = _slot_stats(prompt_slots, ["slot"], p.sync_min_accounts, "sync_prompt")
     return ip.join(prompt, KEYS, "full")
 
 
-def _slot_stats(slots: DataFrame, min_accounts: int, prefix: str) -> DataFrame:
-    """(account_id, land_date, slot, bucket) rows, repeats allowed -> per account-day stats.
+def _slot_stats(slots: DataFrame, slot_keys: list[str], min_accounts: int,
+                prefix: str) -> DataFrame:
+    """(account_id, land_date, *slot_keys) rows, repeats allowed -> per account-day stats.
 
     Every step is a hash aggregate or a window over primitive and string keys: the repeats go
     in a group-by, each slot's accounts are counted by a window over the same partitions, and
     the account-day stats are one more group-by. Collecting each slot's accounts into a set
     (the previous form) made Spark fall back to a sort-based object aggregate over millions
     of band rows: twice as slow on a seed day (issue 9). On-time rows have event_date =
-    land_date, and a bucket lies inside one day, so (land_date, slot, bucket) is the slot and
-    (account_id, land_date) the account-day.
+    land_date, and a bucket lies inside one day, so the slot keys (which hold the bucket) name
+    the slot without the land_date, and (account_id, land_date) is the account-day.
     """
-    slot_keys = ["land_date", "slot", "bucket"]
-    # Shuffle once by the slot: the group-by (on the slot plus the account) and the window
+    # Shuffle once by the slot: the group-by (on the slot plus the account-day) and the window
     # (on the slot) both find their rows already in place.
-    pairs = slots.repartition(*slot_keys).select(*slot_keys, "account_id").distinct()
+    pairs = (slots.repartition(*slot_keys)
+             .select(*slot_keys, "account_id", "land_date").distinct())
     with_n = pairs.select("account_id", "land_date",
                           F.count(F.lit(1)).over(Window.partitionBy(*slot_keys)).alias("n"))
     stats = with_n.groupBy("account_id", "land_date").agg(

@@ -66,3 +66,19 @@ def test_synchrony_keys_are_the_account_day(stats, spark):
     out = synchrony(interactions(spark, _rows()))
     assert out.columns[:3] == ["account_id", "event_date", "land_date"]
     assert {(r.event_date, r.land_date) for r in out.collect()} == {(day(0), day(0))}
+
+
+def test_same_prompt_in_different_buckets_is_not_synchrony(spark):
+    """Three accounts sending one prompt 15 minutes apart share no slot; within one bucket
+    they share all four of its bands (the control that the first case could have failed)."""
+    apart = [req(f"b{i}", at(0, 14, 15 * i), ip_prefix=None, prompt_simhash=H)
+             for i in range(3)]
+    together = [req(f"b{i}", at(0, 14, i), ip_prefix=None, prompt_simhash=H) for i in range(3)]
+
+    def prompt_stats(rows):
+        out = synchrony(interactions(spark, rows))
+        return {r.account_id: (r.sync_prompt_slots, r.sync_prompt_shared_slots,
+                               r.sync_prompt_max_peers) for r in out.collect()}
+
+    assert prompt_stats(apart) == {f"b{i}": (4, 0, 0) for i in range(3)}
+    assert prompt_stats(together) == {f"b{i}": (4, 4, 2) for i in range(3)}
