@@ -514,9 +514,16 @@ def _classify(spark, lake: str, source: str, lands: list[dt.date]):
         current = bronze.where(F.col("land_date").isin(lands))
         eligible = "x -> x.land_date <= land_date"
     copies = F.collect_list(F.struct(*_LINEAGE, "event_date")).alias("_copies")
+    # Most keys have one copy. Finding the repeated ones by a 64-bit hash of the key shuffles a
+    # long per candidate instead of the key and its lineage (a seed day's 4 landed days are
+    # millions of rows); a hash collision only lets a single-copy key through to the exact
+    # grouping below, which drops it again (`_n > 1`).
+    hashed = candidates.select(*keys, *_LINEAGE, "event_date").withColumn(
+        "_h", F.xxhash64(*keys))
+    repeated_hashes = hashed.groupBy("_h").count().where("count > 1").select("_h")
     # Cached: it feeds both the silver and the ledger write (the day's rows are re-read instead,
     # a cheap partition scan, rather than cached whole).
-    repeated = (candidates.select(*keys, *_LINEAGE, "event_date").groupBy(*keys)
+    repeated = (hashed.join(F.broadcast(repeated_hashes), "_h", "left_semi").groupBy(*keys)
                 .agg(F.count(F.lit(1)).alias("_n"), copies).where("_n > 1").drop("_n")
                 .persist())
     # array_min compares the structs field by field: land_date, source_file, line_no.
