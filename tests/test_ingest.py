@@ -263,6 +263,42 @@ def test_out_of_order_ingest_gives_the_same_tables(spark, ingested, tmp_path):
     assert snapshot(spark, lake) == in_order
 
 
+def test_dedup_is_the_same_when_hashes_collide_and_without_broadcast(spark, ingested, tmp_path,
+                                                                   monkeypatch, caplog):
+    """The hash only pre-selects repeated keys and the broadcast is only a join strategy: with
+    every key's hash colliding (all rows reach the exact grouping) and the repeated keys joined
+    without broadcast (as for a re-sent whole day), the tables are the same."""
+    import logging
+
+    from pyspark.sql import functions as F
+
+    from jobs import ingest
+
+    lake = str(tmp_path / "lake")
+    build_raw_small(lake)
+    monkeypatch.setattr(ingest, "_key_hash", lambda keys: F.lit(0).cast("bigint"))
+    monkeypatch.setattr(ingest, "BROADCAST_MAX_REPEATED_KEYS", -1)
+    with caplog.at_level(logging.INFO, logger="risk.ingest"):
+        ingest_days(lake, DAYS)
+    lines = [r.getMessage() for r in caplog.records
+             if r.getMessage().startswith("dedup source=interactions")]
+    # The forced paths were taken: one hash for every key, no broadcast of the repeated keys.
+    assert lines and all(" repeated_hashes=1 " in m and m.endswith("broadcast=False")
+                         for m in lines)
+    assert snapshot(spark, lake) == ingested[2]
+
+    # Negative control: a hash that differs for every copy finds no repeated key, so the copy of
+    # r1 repeated in D1's own file is accepted twice, which the comparison above would show.
+    wrong = str(tmp_path / "wrong")
+    build_raw_small(wrong)
+    monkeypatch.setattr(ingest, "_key_hash",
+                        lambda keys: F.xxhash64("land_date", "source_file", "line_no"))
+    ingest_days(wrong, [D1])
+    ids = [r.request_id for r in delta_io.read(spark, SILVER["interactions"], wrong).collect()]
+    assert ids.count("r1") == 2
+    assert [r[0] for r in ingested[2]["interactions"]].count("r1") == 1
+
+
 def _simulator_available() -> bool:
     return importlib.util.find_spec("simulator") is not None
 
