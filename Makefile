@@ -43,8 +43,9 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q -m "not slow" --durations=15
 
+# The slow suite keeps Spark's production code generation and AQE (tests/conftest.py).
 test-slow: setup
-	$(PY) -m pytest -q -m slow
+	RISK_SPARK_CONF=spark.sql.shuffle.partitions=2 $(PY) -m pytest -q -m slow
 
 bench: setup
 	$(PY) -m infra.bench --scale $(SCALE) $(if $(DAYS),--days $(DAYS),)

@@ -54,12 +54,17 @@ def _snapshot(spark, lake, table, d):
     return sorted((tuple(r) for r in df.collect()), key=lambda t: str(t))
 
 
+def _adaptive(spark) -> bool:
+    plan = spark.range(3).groupBy("id").count()._jdf.queryExecution().executedPlan()
+    return "AdaptiveSparkPlan" in plan.toString()
+
+
 def _col(table):
     return "land_date" if table is ACCOUNT_ACTIVITY else "feature_date"
 
 
 @pytest.mark.filterwarnings("ignore")
-def test_features_of_d_do_not_change_when_later_days_land(spark, lake):
+def test_features_of_d_do_not_change_when_later_days_land(spark, lake, production_sql):
     rows, accts, decs = _until_d()
     write_silver(spark, lake, rows, accts, decs)
     # Every landing aggregated; only the days the assertions read get their day tables (each
@@ -96,7 +101,13 @@ def test_features_of_d_do_not_change_when_later_days_land(spark, lake):
           .where(f"feature_date = DATE'{day(1)}'").collect()}
     assert d1["h1"] == clusters_before[0][2] and d1.get("newbie") == d1["h1"]
 
-    build_features(lake, [D])  # re-run D after everything above
+    # Re-run D after everything above, with the production code generation and AQE (the tests
+    # run Spark interpreted, see conftest): the same tables either way.
+    outside = _adaptive(spark)  # False under `make test`: the switch below changes the plans
+    with production_sql():
+        assert _adaptive(spark) and spark.conf.get("spark.sql.codegen.factoryMode") == "FALLBACK"
+        build_features(lake, [D])
+    assert _adaptive(spark) == outside
     assert _snapshot(spark, lake, ACCOUNT_FEATURES, D) == before
     assert _snapshot(spark, lake, ACCOUNT_CLUSTERS_MAP, D) == clusters_before
 
