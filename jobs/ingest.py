@@ -501,11 +501,12 @@ def _key_hash(keys: list[str]):  # -> Column
     return F.xxhash64(*keys)
 
 
-def _small(frame, rows: int, limit: int):  # -> DataFrame
-    """`frame` with a broadcast hint when its `rows` are within `limit`, else as it is."""
+def _small(frame, rows: int, limit: int):  # -> tuple[DataFrame, bool]
+    """(`frame` with a broadcast hint when its `rows` are within `limit`, else as it is;
+    whether it is hinted)."""
     from pyspark.sql import functions as F
 
-    return F.broadcast(frame) if rows <= limit else frame
+    return (F.broadcast(frame), True) if rows <= limit else (frame, False)
 
 
 def _classify(spark, lake: str, source: str, lands: list[dt.date]):
@@ -547,20 +548,18 @@ def _classify(spark, lake: str, source: str, lands: list[dt.date]):
     n_hashes = repeated_hashes.count()
     # Cached: it feeds both the silver and the ledger write (the day's rows are re-read instead,
     # a cheap partition scan, rather than cached whole).
-    repeated = (hashed.join(_small(repeated_hashes, n_hashes, BROADCAST_MAX_REPEATED_HASHES),
-                            "_h", "left_semi")
-                .groupBy(*keys)
+    hash_lookup, _ = _small(repeated_hashes, n_hashes, BROADCAST_MAX_REPEATED_HASHES)
+    repeated = (hashed.join(hash_lookup, "_h", "left_semi").groupBy(*keys)
                 .agg(F.count(F.lit(1)).alias("_n"), copies).where("_n > 1").drop("_n")
                 .persist())
     n_repeated = repeated.count()
     repeated_hashes.unpersist()
+    lookup, broadcast = _small(repeated, n_repeated, BROADCAST_MAX_REPEATED_KEYS)
     log.info("dedup source=%s land_dates=%s repeated_hashes=%d repeated_keys=%d broadcast=%s",
-             source, ",".join(d.isoformat() for d in lands), n_hashes, n_repeated,
-             n_repeated <= BROADCAST_MAX_REPEATED_KEYS)
+             source, ",".join(d.isoformat() for d in lands), n_hashes, n_repeated, broadcast)
     # array_min compares the structs field by field: land_date, source_file, line_no.
     kept = F.expr(f"array_min(filter(_copies, {eligible}))")
-    frame = current.join(_small(repeated, n_repeated, BROADCAST_MAX_REPEATED_KEYS), keys,
-                         "left").withColumn("_kept", kept)
+    frame = current.join(lookup, keys, "left").withColumn("_kept", kept)
     is_repeat = F.col("_kept").isNotNull() & ~(
         (F.col("_kept.land_date") == F.col("land_date"))
         & (F.col("_kept.source_file") == F.col("source_file"))
