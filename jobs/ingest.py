@@ -486,27 +486,11 @@ def _affected_days(source: str, days: list[dt.date], ingested: set[dt.date]) -> 
     return sorted(set(days) | later)
 
 
-# The repeated keys are broadcast into the day's rows, so that the rows are never shuffled, only
-# while they are few: a producer re-sending a whole landed day makes every key repeated (a seed
-# day: 1.6 M keys, each with its copies' lineage, some hundreds of MB), and then a shuffle join
-# is the one that fits in memory. A normal seed day repeats ~11,000 keys.
-BROADCAST_MAX_REPEATED_KEYS = 200_000
-BROADCAST_MAX_REPEATED_HASHES = 2_000_000  # 8-byte longs: ~16 MB at the limit
-
-
 def _key_hash(keys: list[str]):  # -> Column
     """The 64-bit hash that pre-selects repeated keys (a seam: tests force collisions)."""
     from pyspark.sql import functions as F
 
     return F.xxhash64(*keys)
-
-
-def _small(frame, rows: int, limit: int):  # -> tuple[DataFrame, bool]
-    """(`frame` with a broadcast hint when its `rows` are within `limit`, else as it is;
-    whether it is hinted)."""
-    from pyspark.sql import functions as F
-
-    return (F.broadcast(frame), True) if rows <= limit else (frame, False)
 
 
 def _classify(spark, lake: str, source: str, lands: list[dt.date]):
@@ -517,8 +501,7 @@ def _classify(spark, lake: str, source: str, lands: list[dt.date]):
     (land_date, source_file, line_no) among copies landed on or before L (for interactions:
     with an event date in [L-3, L], the window its repeats can land in). Only keys with more
     than one copy are looked up, with all their copies in an array: they are usually few, so the
-    lookup is broadcast and the rows themselves are never shuffled (see
-    BROADCAST_MAX_REPEATED_KEYS for when they are not).
+    lookup is broadcast and the rows themselves are never shuffled (see below for when not).
     """
     from pyspark.sql import functions as F
 
@@ -544,22 +527,25 @@ def _classify(spark, lake: str, source: str, lands: list[dt.date]):
     # grouping below, which drops it again (`_n > 1`).
     hashed = candidates.select(*keys, *_LINEAGE, "event_date").withColumn(
         "_h", _key_hash(keys))
+    # Both lookups are cached and counted before they are joined, so the planner knows their
+    # real size and broadcasts them while they are under spark.sql.autoBroadcastJoinThreshold
+    # (the day's rows are then never shuffled). No broadcast hint: a producer re-sending a whole
+    # day makes every key repeated (1.6 M keys with their lineage at seed size), and then Spark
+    # joins them by shuffle instead of pushing them through the driver.
     repeated_hashes = hashed.groupBy("_h").count().where("count > 1").select("_h").persist()
     n_hashes = repeated_hashes.count()
     # Cached: it feeds both the silver and the ledger write (the day's rows are re-read instead,
     # a cheap partition scan, rather than cached whole).
-    hash_lookup, _ = _small(repeated_hashes, n_hashes, BROADCAST_MAX_REPEATED_HASHES)
-    repeated = (hashed.join(hash_lookup, "_h", "left_semi").groupBy(*keys)
+    repeated = (hashed.join(repeated_hashes, "_h", "left_semi").groupBy(*keys)
                 .agg(F.count(F.lit(1)).alias("_n"), copies).where("_n > 1").drop("_n")
                 .persist())
     n_repeated = repeated.count()
     repeated_hashes.unpersist()
-    lookup, broadcast = _small(repeated, n_repeated, BROADCAST_MAX_REPEATED_KEYS)
-    log.info("dedup source=%s land_dates=%s repeated_hashes=%d repeated_keys=%d broadcast=%s",
-             source, ",".join(d.isoformat() for d in lands), n_hashes, n_repeated, broadcast)
+    log.info("dedup source=%s land_dates=%s repeated_hashes=%d repeated_keys=%d", source,
+             ",".join(d.isoformat() for d in lands), n_hashes, n_repeated)
     # array_min compares the structs field by field: land_date, source_file, line_no.
     kept = F.expr(f"array_min(filter(_copies, {eligible}))")
-    frame = current.join(lookup, keys, "left").withColumn("_kept", kept)
+    frame = current.join(repeated, keys, "left").withColumn("_kept", kept)
     is_repeat = F.col("_kept").isNotNull() & ~(
         (F.col("_kept.land_date") == F.col("land_date"))
         & (F.col("_kept.source_file") == F.col("source_file"))

@@ -266,8 +266,8 @@ def test_out_of_order_ingest_gives_the_same_tables(spark, ingested, tmp_path):
 def test_dedup_is_the_same_when_hashes_collide_and_without_broadcast(spark, ingested, tmp_path,
                                                                    monkeypatch, caplog):
     """The hash only pre-selects repeated keys and the broadcast is only a join strategy: with
-    every key's hash colliding (all rows reach the exact grouping) and the repeated keys joined
-    without broadcast (as for a re-sent whole day), the tables are the same."""
+    every key's hash colliding (all rows reach the exact grouping) and broadcasting switched off
+    (Spark's threshold -1, what a re-sent whole day's lookup meets), the tables are the same."""
     import logging
 
     from pyspark.sql import functions as F
@@ -277,14 +277,18 @@ def test_dedup_is_the_same_when_hashes_collide_and_without_broadcast(spark, inge
     lake = str(tmp_path / "lake")
     build_raw_small(lake)
     monkeypatch.setattr(ingest, "_key_hash", lambda keys: F.lit(0).cast("bigint"))
-    monkeypatch.setattr(ingest, "BROADCAST_MAX_REPEATED_KEYS", -1)
-    with caplog.at_level(logging.INFO, logger="risk.ingest"):
-        ingest_days(lake, DAYS)
+    threshold = "spark.sql.autoBroadcastJoinThreshold"
+    before = spark.conf.get(threshold)
+    spark.conf.set(threshold, "-1")
+    try:
+        with caplog.at_level(logging.INFO, logger="risk.ingest"):
+            ingest_days(lake, DAYS)
+    finally:
+        spark.conf.set(threshold, before)
     lines = [r.getMessage() for r in caplog.records
              if r.getMessage().startswith("dedup source=interactions")]
-    # The forced paths were taken: one hash for every key, no broadcast of the repeated keys.
-    assert lines and all(" repeated_hashes=1 " in m and m.endswith("broadcast=False")
-                         for m in lines)
+    # The forced path was taken: one hash for every key, so every row reached the exact grouping.
+    assert lines and all(" repeated_hashes=1 " in m for m in lines)
     assert snapshot(spark, lake) == ingested[2]
 
     # Negative control: a hash that differs for every copy finds no repeated key, so the copy of
