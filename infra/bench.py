@@ -21,7 +21,8 @@ from pathlib import Path
 import psutil
 
 START = dt.date(2026, 4, 22)
-DEFAULT_DAYS = {"tiny": 10, "small": 21, "medium": 14, "seed": 45}
+# small runs 28 days so that its last day has a full 28-day window behind it.
+DEFAULT_DAYS = {"tiny": 10, "small": 28, "medium": 14, "seed": 45}
 
 
 class PeakRSS:
@@ -97,6 +98,8 @@ def bench(scale: str, days: int, workdir: str) -> dict:
     if days >= 8:
         out["last_over_eighth"] = round(rows[-1]["total"] / max(rows[7]["total"], 1e-9), 2)
         out.update(growth(rows[7], rows[-1], "features"))
+        out["features_rerun"] = rerun_growth(lake, START + dt.timedelta(days=7),
+                                             START + dt.timedelta(days=days - 1))
     try:
         from infra.duckdb_reference import compare_features
 
@@ -119,6 +122,41 @@ def growth(early: dict, late: dict, step: str) -> dict:
             f"{step}_per_line_last_over_eighth": round(raw / volume, 2)}
 
 
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def rerun_growth(lake: str, early: dt.date, late: dt.date, repeats: int = 3) -> dict:
+    """The feature step of `early` and `late` run again after the whole run, alternating.
+
+    The in-run figures are one sample each, taken hours apart on a machine whose spread on
+    identical work is +-10-20 %, so their ratio mixes history with noise. Re-running both
+    days in the same process state, interleaved, compares like with like. Safe on the lake:
+    a day's feature step reads only what had landed by that day and replaces its own rows.
+    """
+    from jobs.features import aggregate_landed_days, build_day_tables
+    from jobs.spark import get_spark
+
+    spark = get_spark()
+    secs: dict[dt.date, list[float]] = {early: [], late: []}
+    for _ in range(repeats):
+        for day in (early, late):
+            t = time.monotonic()
+            aggregate_landed_days(spark, lake, [day])
+            build_day_tables(spark, lake, day)
+            secs[day].append(round(time.monotonic() - t, 1))
+    return rerun_summary(secs[early], secs[late])
+
+
+def rerun_summary(early_secs: list[float], late_secs: list[float]) -> dict:
+    """Medians of the re-runs and their ratio (late over early)."""
+    early_m, late_m = median(early_secs), median(late_secs)
+    return {"eighth_s": early_secs, "last_s": late_secs, "eighth_median_s": early_m,
+            "last_median_s": late_m, "last_over_eighth": round(late_m / max(early_m, 1e-9), 2)}
+
+
 def print_table(result: dict) -> None:
     steps = ["ingest", "validate", "features", "drift", "train", "score"]
     print(f"\n== scale={result['scale']} days={result['days']} "
@@ -135,6 +173,11 @@ def print_table(result: dict) -> None:
         print(f"last day / eighth day cost: {result['last_over_eighth']}; features step: "
               f"{result['features_last_over_eighth']}, per line landed: "
               f"{result['features_per_line_last_over_eighth']}")
+    if "features_rerun" in result:
+        r = result["features_rerun"]
+        print(f"features step re-run after the run, alternating (eighth day {r['eighth_s']} s, "
+              f"last day {r['last_s']} s): last / eighth of the medians: "
+              f"{r['last_over_eighth']}")
     if result.get("duckdb"):
         print("feature step vs DuckDB reference:", json.dumps(result["duckdb"]))
 

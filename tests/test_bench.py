@@ -13,3 +13,17 @@ def test_growth_separates_history_from_a_busier_day():
     assert same["features_per_line_last_over_eighth"] == same["features_last_over_eighth"] == 1.25
     # negative control: a slower late day moves both figures
     assert growth(early, {**late, "features": 90.0}, "features") != growth(early, late, "features")
+
+
+def test_rerun_summary_takes_medians_of_the_interleaved_runs():
+    from infra.bench import rerun_summary
+
+    out = rerun_summary([40.0, 50.0, 44.0], [48.0, 46.0, 60.0])
+    assert (out["eighth_median_s"], out["last_median_s"], out["last_over_eighth"]) == (
+        44.0, 48.0, 1.09)
+    # an even count averages the middle two
+    assert rerun_summary([40.0, 50.0], [45.0, 55.0])["last_over_eighth"] == 1.11
+    # one outlier run does not move the median's ratio
+    assert rerun_summary([40.0, 50.0, 44.0], [48.0, 46.0, 600.0])["last_over_eighth"] == 1.09
+    # negative control: a late day slower in most runs does
+    assert rerun_summary([40.0, 50.0, 44.0], [58.0, 46.0, 60.0])["last_over_eighth"] == 1.32
