@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import logging
 import os
+import statistics
 import tempfile
 import threading
 import time
@@ -122,12 +123,6 @@ def growth(early: dict, late: dict, step: str) -> dict:
             f"{step}_per_line_last_over_eighth": round(raw / volume, 2)}
 
 
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
 def rerun_growth(lake: str, early: dt.date, late: dt.date, repeats: int = 3) -> dict:
     """The feature step of `early` and `late` run again after the whole run, alternating.
 
@@ -152,7 +147,7 @@ def rerun_growth(lake: str, early: dt.date, late: dt.date, repeats: int = 3) -> 
 
 def rerun_summary(early_secs: list[float], late_secs: list[float]) -> dict:
     """Medians of the re-runs and their ratio (late over early)."""
-    early_m, late_m = median(early_secs), median(late_secs)
+    early_m, late_m = statistics.median(early_secs), statistics.median(late_secs)
     return {"eighth_s": early_secs, "last_s": late_secs, "eighth_median_s": early_m,
             "last_median_s": late_m, "last_over_eighth": round(late_m / max(early_m, 1e-9), 2)}
 
