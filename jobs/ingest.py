@@ -524,7 +524,8 @@ def _classify(spark, lake: str, source: str, lands: list[dt.date]):
     # Most keys have one copy. Finding the repeated ones by a 64-bit hash of the key shuffles a
     # long per candidate instead of the key and its lineage (a seed day's 4 landed days are
     # millions of rows); a hash collision only lets a single-copy key through to the exact
-    # grouping below, which drops it again (`_n > 1`).
+    # grouping below by the key itself, where it finds its own copy as the kept one (`_n > 1`
+    # only keeps such keys out of the lookup, it is not what makes a collision harmless).
     hashed = candidates.select(*keys, *_LINEAGE, "event_date").withColumn(
         "_h", _key_hash(keys))
     # Both lookups are cached and counted before they are joined, so the planner knows their
