@@ -38,7 +38,7 @@ $(JARS)/.verified: infra/jvm/pom.xml infra/jvm/jars.sha256
 	@touch $@
 
 demo: setup
-	$(PY) -m infra.demo --lake $(LAKE) --scale $(DEMO_SCALE) --days $(DEMO_DAYS)
+	$(PY) -m tools.demo --lake $(LAKE) --scale $(DEMO_SCALE) --days $(DEMO_DAYS)
 
 test: setup
 	$(PY) -m pytest -q -m "not slow" --durations=15
@@ -48,7 +48,7 @@ test-slow: setup
 	RISK_SPARK_CONF=spark.sql.shuffle.partitions=2 $(PY) -m pytest -q -m slow
 
 bench: setup
-	$(PY) -m infra.bench --scale $(SCALE) $(if $(DAYS),--days $(DAYS),)
+	$(PY) -m tools.bench --scale $(SCALE) $(if $(DAYS),--days $(DAYS),)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -24,8 +24,8 @@ from airflow.exceptions import AirflowException, AirflowFailException, AirflowSk
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import Asset
 
-from jobs.config import is_remote, resolve_lake
-from jobs.registry import ACCOUNT_CLUSTERS, ACCOUNT_SCORES
+from core.settings import is_remote, resolve_lake
+from core.tables import ACCOUNT_CLUSTERS, ACCOUNT_SCORES
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = REPO / "jobs" / "cli.py"
@@ -93,22 +93,19 @@ def job_env() -> dict[str, str]:
         "PYSPARK_PYTHON": PYTHON,
         "PYSPARK_DRIVER_PYTHON": PYTHON,
         "PYTHONPATH": pythonpath,
-        # `python jobs/cli.py` would put jobs/ first on sys.path, where jobs/features.py would
-        # shadow the top-level `features` package: keep only the real import roots.
-        "PYTHONSAFEPATH": "1",
         "PATH": os.pathsep.join([SPARK_BIN_DIR, os.environ.get("PATH", "")]),
     }
 
 
 def submission(app_name: str) -> tuple[str, dict[str, str]]:
-    """`(jars, conf)` for spark-submit, from the one Spark configuration in jobs/spark.py.
+    """`(jars, conf)` for spark-submit, from the one Spark configuration in core/spark.py.
 
     Called when the task runs (the jar cache is checked then, not at parse time). The master is
     the connection's and the jars go in `--jars`, so those two keys are left out of the confs.
     """
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
-    from jobs.spark import base_conf, delta_jars  # no pyspark import: safe in the worker
+    from core.spark import base_conf, delta_jars  # no pyspark import: safe in the worker
 
     conf = base_conf(app_name)
     for key in ("spark.master", "spark.jars", "spark.app.name"):
@@ -164,7 +161,7 @@ class RiskSparkSubmitOperator(SparkSubmitOperator):
     def execute(self, context: Any) -> None:
         try:
             jars, conf = submission(f"risk-{self.command}")
-        except Exception as exc:  # jobs.config.ConfigError: e.g. `make setup` never ran
+        except Exception as exc:  # core.settings.ConfigError: e.g. `make setup` never ran
             raise AirflowFailException(f"cannot prepare spark-submit: {exc}") from exc
         self.jars = ",".join(filter(None, [jars, self.jars]))
         self.conf = {**conf, **(self.conf or {})}

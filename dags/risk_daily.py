@@ -47,7 +47,7 @@ from dags.common import (
 
 RAW_WAIT_HOURS = float(os.environ.get("RISK_RAW_WAIT_HOURS", "6"))
 
-# The job's one-line message when no model holds the champion alias (jobs.errors.NoChampion):
+# The job's one-line message when no model holds the champion alias (core.errors.NoChampion):
 # `riskctl run` publishes nothing and goes on; the DAG skips the task and goes on.
 NO_CHAMPION = r"^riskctl score: no champion model yet"
 

@@ -1,7 +1,7 @@
 """Pure feature transforms (DataFrame -> DataFrame) and the feature catalog.
 
 Nothing in this package reads or writes tables, builds a SparkSession or looks at the clock:
-`jobs/features.py` does the I/O and passes the day in. Modules, one job each:
+`jobs/build_features.py` does the I/O and passes the day in. Modules, one job each:
 
 - `catalog`: every feature column (name, family, window, type, meaning), `model_feature_names`,
   `describe`, and the rendering of docs/FEATURES.md.
@@ -16,3 +16,6 @@ Nothing in this package reads or writes tables, builds a SparkSession or looks a
 - `clusters`: components -> clusters with stable ids and cluster features.
 - `assemble`: everything joined into the feature table's row per account and day.
 """
+
+# Registers the feature tables in the one table registry (core.tables): Spark-free, cheap.
+from features import tables as _tables  # noqa: E402,F401

@@ -1,6 +1,6 @@
 """Schemas (Spark DDL strings) of the tables the feature job writes.
 
-Spark-free on purpose: `jobs/registry.py` imports this, and DAGs import the registry at parse
+Spark-free on purpose: `core/tables.py` imports this, and DAGs import the registry at parse
 time. The feature table's own schema comes from the catalog (`catalog.feature_table_ddl`).
 """
 
@@ -28,7 +28,7 @@ AGG_DDL = (
     "sync_ip_slots BIGINT, sync_ip_shared_slots BIGINT, sync_ip_max_peers BIGINT, "
     "sync_prompt_slots BIGINT, sync_prompt_shared_slots BIGINT, sync_prompt_max_peers BIGINT, "
     # Added after the first release: tables written before get it by additive migration
-    # (jobs.delta_io.ensure_table) and hold NULL there (read as ip_prefixes).
+    # (core.delta_io.ensure_table) and hold NULL there (read as ip_prefixes).
     "link_prefixes ARRAY<STRING>"
 )
 

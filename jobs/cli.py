@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-from jobs.config import ConfigError, ensure_lake, resolve_lake
+from core.settings import ConfigError, ensure_lake, resolve_lake
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -76,7 +76,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_features(args: argparse.Namespace) -> int:
-    from jobs.features import build_features
+    from jobs.build_features import build_features
 
     build_features(_lake(args, create=False), _days(args))
     return 0

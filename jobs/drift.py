@@ -43,9 +43,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs import delta_io, registry
-from jobs.config import is_remote, mlflow_tracking_uri
-from jobs.spark import get_spark
+from core import delta_io, tables
+from core.settings import is_remote, mlflow_tracking_uri
+from core.spark import get_spark
 
 log = logging.getLogger("risk.drift")
 
@@ -104,7 +104,7 @@ def compute_drift(lake: str, day: dt.date, champion: ModelRef | None = None,
     """
     from pyspark.sql import functions as F
 
-    from models import drift
+    from models import psi
 
     started = time.monotonic()
     thr, min_n = thresholds(psi_threshold, min_flagged)
@@ -139,12 +139,12 @@ def compute_drift(lake: str, day: dt.date, champion: ModelRef | None = None,
             reason = f"no feature rows on the reference day {model.trained_as_of}"
             log.warning("drift day=%s skipped: %s", day, reason)
             return {**base, "retrain": False, "reason": reason}
-        rows = drift.population_stability(
+        rows = psi.population_stability(
             {c: p for c, p in profiles.items() if c != SCORE_FEATURE}, current)
         if SCORE_FEATURE in profiles:
             scores = day_scores(spark, lake, model, day, current)
             if scores is not None:
-                rows += drift.population_stability(
+                rows += psi.population_stability(
                     {SCORE_FEATURE: profiles[SCORE_FEATURE]}, scores)
     finally:
         current.unpersist()
@@ -153,8 +153,8 @@ def compute_drift(lake: str, day: dt.date, champion: ModelRef | None = None,
     computed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # a stamp, not business logic
     out = spark.createDataFrame(
         [(day, model.version, f, float(p), bool(p >= thr), computed_at) for f, p in rows],
-        registry.DRIFT.schema)
-    delta_io.replace_partitions(out, registry.DRIFT, lake, score_date=day)
+        tables.DRIFT.schema)
+    delta_io.replace_partitions(out, tables.DRIFT, lake, score_date=day)
 
     rows.sort(key=lambda r: (-r[1], r[0]))
     score_psi = next((p for f, p in rows if f == SCORE_FEATURE), None)
@@ -165,7 +165,7 @@ def compute_drift(lake: str, day: dt.date, champion: ModelRef | None = None,
               "threshold": thr, "min_flagged": min_n,
               "secs": round(time.monotonic() - started, 1)}
     log.info("drift day=%s table=%s model=%s v%s reference=%s features=%d flagged=%d "
-             "score_psi=%s retrain=%s secs=%.1f", day, registry.DRIFT.name, model.name,
+             "score_psi=%s retrain=%s secs=%.1f", day, tables.DRIFT.name, model.name,
              model.version, model.trained_as_of, len(rows), len(flagged),
              "n/a" if score_psi is None else f"{score_psi:.3f}", retrain, result["secs"])
     return result
@@ -180,16 +180,16 @@ def compute_drift_days(lake: str, days: list[dt.date]) -> list[dict]:
 def reference_profiles(spark, lake: str, model: ModelRef, feats, columns: list[str]):
     """Stored profiles of the model version, computing (once) any that are missing.
 
-    Returns {feature: Profile} (with `risk_score` when the score's reference could be had), or
+    Returns {feature: ReferenceBins} (with `risk_score` when the score's reference could be had), or
     None when the reference day has no feature rows.
     """
     from pyspark.sql import functions as F
 
-    from models import drift
+    from models import psi
 
-    table = registry.DRIFT_REFERENCE
+    table = tables.DRIFT_REFERENCE
     stored = {
-        r["feature"]: drift.Profile(tuple(r["edges"]), tuple(r["fractions"]), int(r["n_rows"]))
+        r["feature"]: psi.ReferenceBins(tuple(r["edges"]), tuple(r["fractions"]), int(r["n_rows"]))
         for r in delta_io.read(spark, table, lake)
         .where((F.col("model_name") == model.name) & (F.col("model_version") == model.version))
         .collect()
@@ -204,11 +204,11 @@ def reference_profiles(spark, lake: str, model: ModelRef, feats, columns: list[s
     try:
         if ref.isEmpty():  # compare with what was stored, if anything
             return {c: stored[c] for c in [*columns, SCORE_FEATURE] if c in stored} or None
-        new = drift.reference_profiles(ref, missing) if missing else {}
+        new = psi.reference_profiles(ref, missing) if missing else {}
         if want_score:
             scores = day_scores(spark, lake, model, ref_day, ref)
             if scores is not None:
-                new.update(drift.reference_profiles(scores, [SCORE_FEATURE]))
+                new.update(psi.reference_profiles(scores, [SCORE_FEATURE]))
     finally:
         ref.unpersist()
     if new:
@@ -232,7 +232,7 @@ def day_scores(spark, lake: str, model: ModelRef, day: dt.date, feats_of_day):
     """
     from pyspark.sql import functions as F
 
-    gold = (delta_io.read(spark, registry.ACCOUNT_SCORES, lake)
+    gold = (delta_io.read(spark, tables.ACCOUNT_SCORES, lake)
             .where((F.col("score_date") == F.lit(day)) & (F.col("model_name") == model.name)
                    & (F.col("model_version") == model.version))
             .select(SCORE_FEATURE))
@@ -291,7 +291,7 @@ def _scorer(lake: str, model: ModelRef):
 def read_features(spark, lake: str):
     """The daily feature table, or None when it does not exist yet."""
     try:
-        table = registry.table(FEATURES_TABLE)
+        table = tables.table(FEATURES_TABLE)
     except KeyError:
         table = None
     if table is not None:
@@ -383,12 +383,12 @@ def mlflow_client(lake: str):
 
 
 def registered_model_name(client) -> str | None:
-    """The one registered model's name: RISK_MODEL_NAME, else models.registry's constant, else
+    """The one registered model's name: RISK_MODEL_NAME, else models.model_registry's constant, else
     the registered model holding the champion alias."""
     if os.environ.get("RISK_MODEL_NAME"):
         return os.environ["RISK_MODEL_NAME"]
     try:
-        import models.registry as model_registry
+        import models.model_registry as model_registry
 
         for attr in ("MODEL_NAME", "REGISTERED_MODEL_NAME", "REGISTERED_MODEL"):
             value = getattr(model_registry, attr, None)
@@ -431,7 +431,7 @@ def champion_for_day(spark, lake: str, day: dt.date) -> ModelRef | None:
     name = registered_model_name(client)
     if name is None:
         return None
-    recorded = (delta_io.read(spark, registry.DRIFT, lake)
+    recorded = (delta_io.read(spark, tables.DRIFT, lake)
                 .where(F.col("score_date") == F.lit(day)).select("model_version").limit(1)
                 .collect())
     if recorded:

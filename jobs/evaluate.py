@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from jobs import delta_io, registry
-from jobs.config import is_remote
-from jobs.errors import PipelineError
-from jobs.spark import get_spark
+from core import delta_io, tables
+from core.errors import PipelineError
+from core.settings import is_remote
+from core.spark import get_spark
 
 log = logging.getLogger("risk.evaluate")
 
@@ -51,10 +51,10 @@ def _scores(spark, lake: str, start: dt.date | None, end: dt.date | None):
     from pyspark.sql import functions as F
 
     from jobs.train import features_uri
-    from models.registry import load_champion
+    from models.model_registry import load_champion
     from models.scoring import band_column, check_features, with_margin
 
-    gold = delta_io.read(spark, registry.ACCOUNT_SCORES, lake)
+    gold = delta_io.read(spark, tables.ACCOUNT_SCORES, lake)
     if start is not None:
         gold = gold.where(F.col("score_date") >= F.lit(start))
     if end is not None:
@@ -95,7 +95,7 @@ def _baselines(spark, lake: str, keys):
     from pyspark.sql import functions as F
 
     from jobs.train import features_uri
-    from models.train import baseline_columns
+    from models.training import baseline_columns
 
     feats = spark.read.format("delta").load(features_uri(lake))
     spec = baseline_columns(feats.columns)
@@ -112,7 +112,7 @@ def _baselines(spark, lake: str, keys):
 
 
 def _recall_at(y, s, neg_scores, fpr):
-    from models import evaluate as ev
+    from models import metrics as ev
 
     pos = s[y == 1]
     if pos.size == 0:
@@ -121,7 +121,7 @@ def _recall_at(y, s, neg_scores, fpr):
 
 
 def _group_metrics(acc: pd.DataFrame, mask: np.ndarray, score: str, legit: np.ndarray) -> dict:
-    from models import evaluate as ev
+    from models import metrics as ev
 
     sub = acc[mask | legit]
     y = mask[mask | legit].astype(int)
@@ -141,7 +141,7 @@ def evaluate(lake: str, start: dt.date | None = None, end: dt.date | None = None
     """Ground-truth metrics of the champion's scores (and both baselines); prints a table."""
     from pyspark.sql import functions as F
 
-    from models import evaluate as ev
+    from models import metrics as ev
     from models.labels import labels_as_of
 
     started = time.monotonic()
@@ -157,7 +157,7 @@ def evaluate(lake: str, start: dt.date | None = None, end: dt.date | None = None
         F.max(F.col("risk_band").isin(*FLAGGED_BANDS).cast("int")).alias("flagged"),
         F.min(F.when(F.col("risk_band").isin(*FLAGGED_BANDS), F.col("day"))).alias("first_flag"),
         *[F.max(c).alias(c) for c in base_cols]).toPandas())
-    labels = labels_as_of(delta_io.read(spark, registry.SILVER_ENFORCEMENT, lake), last)
+    labels = labels_as_of(delta_io.read(spark, tables.SILVER_ENFORCEMENT, lake), last)
     labelled = {r["account_id"] for r in labels.where("ever_positive").select("account_id")
                 .collect()}
     acc = acc.merge(truth, on="account_id", how="left")
@@ -238,7 +238,7 @@ def _campaign_delays(spark, lake: str, acc: pd.DataFrame) -> list[dict]:
 
 
 def _print(result: dict, baselines: list[str], k: int) -> None:
-    from models.evaluate import format_table
+    from models.metrics import format_table
 
     print(f"evaluate: {result['source']}, days {result['start']}..{result['end']}, "
           f"{result['accounts_scored']} accounts ({result['legit_accounts']} legitimate, "

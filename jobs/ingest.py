@@ -44,9 +44,9 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from jobs import delta_io
-from jobs.errors import PipelineError
-from jobs.registry import (
+from core import delta_io
+from core.errors import PipelineError
+from core.tables import (
     BRONZE,
     BRONZE_INTERACTIONS,
     DUPLICATES,
@@ -689,7 +689,7 @@ def ingest_days(lake: str, days: list[dt.date]) -> IngestReport:
     Small days are ingested several at a time (up to BATCH_INPUT_BYTES of raw files per pass):
     the tables are the same as one day at a time, with far fewer Spark jobs and commits.
     """
-    from jobs.spark import get_spark
+    from core.spark import get_spark
     from quality.privacy import pseudonym_key
 
     spark = get_spark("risk-ingest")
@@ -716,7 +716,7 @@ def touched_event_dates(lake: str, day: dt.date) -> list[dt.date]:
     """Event dates of the interactions landed on `day` (downstream days to recompute)."""
     from pyspark.sql import functions as F
 
-    from jobs.spark import get_spark
+    from core.spark import get_spark
 
     spark = get_spark("risk-ingest")
     rows = (delta_io.read(spark, BRONZE_INTERACTIONS, lake)

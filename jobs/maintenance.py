@@ -13,9 +13,9 @@ import datetime as dt
 import logging
 import time
 
-from jobs import registry
-from jobs.errors import PipelineError
-from jobs.spark import get_spark
+from core import tables
+from core.errors import PipelineError
+from core.spark import get_spark
 
 log = logging.getLogger("risk.maintain")
 
@@ -29,16 +29,16 @@ ZORDER_BY: dict[str, tuple[str, ...]] = {
 }
 
 
-def date_partition(table: registry.Table) -> str | None:
+def date_partition(table: tables.Table) -> str | None:
     """The table's first DATE partition column, if any."""
     types = {}
-    for column in registry._split_ddl(table.schema):
+    for column in tables._split_ddl(table.schema):
         name, _, kind = column.partition(" ")
         types[name] = kind.strip().upper()
     return next((c for c in table.partition_by if types.get(c) == "DATE"), None)
 
 
-def _recent_predicate(spark, table: registry.Table, path: str) -> str | None:
+def _recent_predicate(spark, table: tables.Table, path: str) -> str | None:
     column = date_partition(table)
     if column is None:
         return None
@@ -49,7 +49,7 @@ def _recent_predicate(spark, table: registry.Table, path: str) -> str | None:
     return f"{column} >= DATE'{since.isoformat()}'"
 
 
-def optimize(spark, table: registry.Table, lake: str) -> dict:
+def optimize(spark, table: tables.Table, lake: str) -> dict:
     """OPTIMIZE one table (Z-ordered when ZORDER_BY names it); returns Delta's metrics."""
     from delta.tables import DeltaTable
 
@@ -72,7 +72,7 @@ def optimize(spark, table: registry.Table, lake: str) -> dict:
     }
 
 
-def vacuum(spark, table: registry.Table, lake: str, retention_hours: int) -> dict:
+def vacuum(spark, table: tables.Table, lake: str, retention_hours: int) -> dict:
     """VACUUM one table; returns the deletion metrics Delta records in the table's history."""
     from delta.tables import DeltaTable
 
@@ -103,7 +103,7 @@ def maintain(lake: str, retention_hours: int = MIN_RETENTION_HOURS) -> dict[str,
     spark.conf.set("spark.databricks.delta.vacuum.logging.enabled", "true")
     results: dict[str, dict] = {}
     failed: list[str] = []
-    for name, table in registry.TABLES.items():
+    for name, table in tables.TABLES.items():
         if not DeltaTable.isDeltaTable(spark, table.uri(lake)):
             continue
         for step, fn, args in (("optimize", optimize, ()),

@@ -22,10 +22,10 @@ import re
 import time
 from pathlib import Path
 
-from jobs import delta_io, registry
-from jobs.config import is_remote
-from jobs.errors import PipelineError
-from jobs.spark import get_spark
+from core import delta_io, tables
+from core.errors import PipelineError
+from core.settings import is_remote
+from core.spark import get_spark
 
 log = logging.getLogger("risk.report")
 
@@ -101,16 +101,16 @@ def collect(lake: str, day: dt.date) -> dict:
     from tqdm import tqdm
 
     spark = get_spark()
-    scores_all = delta_io.read(spark, registry.ACCOUNT_SCORES, lake)
+    scores_all = delta_io.read(spark, tables.ACCOUNT_SCORES, lake)
     today = scores_all.where(F.col("score_date") == F.lit(day)).cache()
     if today.isEmpty():
         today.unpersist()
         raise PipelineError(
-            f"no scores published for {day} in {registry.ACCOUNT_SCORES.name}: run `riskctl run "
+            f"no scores published for {day} in {tables.ACCOUNT_SCORES.name}: run `riskctl run "
             f"--lake {lake} --start {day} --end {day}` first")
     yesterday_day = day - dt.timedelta(days=1)
     yesterday = scores_all.where(F.col("score_date") == F.lit(yesterday_day))
-    clusters_all = delta_io.read(spark, registry.ACCOUNT_CLUSTERS, lake)
+    clusters_all = delta_io.read(spark, tables.ACCOUNT_CLUSTERS, lake)
 
     steps = [
         ("headline", lambda: _headline(today, yesterday, clusters_all, day)),
@@ -258,9 +258,9 @@ def _model(lake: str, today) -> dict:
 def _quality(spark, lake: str, day: dt.date) -> dict:
     from pyspark.sql import functions as F
 
-    audit = [r.asDict() for r in delta_io.read(spark, registry.INGEST_AUDIT, lake)
+    audit = [r.asDict() for r in delta_io.read(spark, tables.INGEST_AUDIT, lake)
              .where(F.col("land_date") == F.lit(day)).orderBy("source").collect()]
-    checks = [r.asDict() for r in delta_io.read(spark, registry.VALIDATION_RESULTS, lake)
+    checks = [r.asDict() for r in delta_io.read(spark, tables.VALIDATION_RESULTS, lake)
               .where(F.col("run_date") == F.lit(day))
               .orderBy("success", "table_name", "expectation").collect()]
     failed = [c for c in checks if not c["success"]]
@@ -284,7 +284,7 @@ def _drift(spark, lake: str, day: dt.date) -> dict:
 
     from jobs.drift import SCORE_FEATURE, should_retrain, thresholds
 
-    rows = (delta_io.read(spark, registry.DRIFT, lake)
+    rows = (delta_io.read(spark, tables.DRIFT, lake)
             .where(F.col("score_date") == F.lit(day))
             .orderBy(F.desc("psi"), "feature").collect())
     thr, min_n = thresholds()
@@ -449,7 +449,7 @@ def render(data: dict) -> str:
     parts += _section_quality(data["quality"])
     parts += _section_drift(data["drift"])
     parts.append('<p class="muted">Built by <code>riskctl report</code> from the lake\'s gold '
-                 "tables, ops tables and the MLflow registry.</p></body></html>")
+                 "tables, ops tables and the MLflow tables.</p></body></html>")
     return "\n".join(parts)
 
 

@@ -19,8 +19,8 @@ import functools
 import logging
 import time
 
-from jobs.errors import NoChampion
-from jobs.spark import get_spark
+from core.errors import NoChampion
+from core.spark import get_spark
 
 log = logging.getLogger("risk.run")
 
@@ -35,7 +35,7 @@ def _timed(steps: dict[str, float], name: str, fn, *args, **kwargs):
 
 def run_day(lake: str, day: dt.date) -> dict:
     """One day of the pipeline; raises GateFailed when a blocking expectation fails."""
-    from jobs.features import aggregate_landed_days
+    from jobs.build_features import aggregate_landed_days
     from jobs.ingest import ingest_days
     from jobs.validate import validate_days
 
@@ -54,7 +54,7 @@ def run_day(lake: str, day: dt.date) -> dict:
 def chained_steps(lake: str, day: dt.date) -> dict:
     """The steps that chain day to day, for a day whose landings are ingested, gated and
     aggregated: clusters and features, drift, the retraining policy, scoring."""
-    from jobs.features import build_day_tables
+    from jobs.build_features import build_day_tables
     from jobs.score import score_day
     from jobs.train import train_if_due
 
@@ -84,7 +84,7 @@ def run_days(lake: str, days: list[dt.date]) -> int:
     """Run the days in order in one Spark application; exit code for the CLI."""
     from tqdm import tqdm
 
-    from jobs.features import aggregate_landed_days
+    from jobs.build_features import aggregate_landed_days
     from jobs.ingest import ingest_days
     from jobs.validate import gate_days
 

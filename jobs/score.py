@@ -12,44 +12,44 @@ import datetime as dt
 import logging
 import time
 
-from jobs import delta_io, registry
-from jobs.errors import ModelFeatureMismatch, PipelineError
-from jobs.spark import get_spark
+from core import delta_io, tables
+from core.errors import ModelFeatureMismatch, PipelineError
+from core.spark import get_spark
 
 log = logging.getLogger("risk.score")
 
 
 def _features_table():
     try:
-        return registry.table("account_features_daily")
+        return tables.table("account_features_daily")
     except KeyError:
         raise PipelineError(
             "the feature table is not in the registry; build features first") from None
 
 
 def _clusters_table():
-    return registry.table("account_clusters_map")
+    return tables.table("account_clusters_map")
 
 
 def recorded_model(spark, lake: str, day: dt.date) -> str | None:
     """The model version that scored `day` before, if any (a re-run reuses it)."""
     from pyspark.sql import functions as F
 
-    rows = (delta_io.read(spark, registry.MODEL_DAYS, lake)
+    rows = (delta_io.read(spark, tables.MODEL_DAYS, lake)
             .where(F.col("score_date") == F.lit(day)).collect())
     return rows[0]["model_version"] if rows else None
 
 
 def record_model(spark, lake: str, day: dt.date, name: str, version: str,
                  now: dt.datetime) -> None:
-    df = spark.createDataFrame([(day, name, str(version), now)], registry.MODEL_DAYS.schema)
-    delta_io.replace_partitions(df, registry.MODEL_DAYS, lake, score_date=day)
+    df = spark.createDataFrame([(day, name, str(version), now)], tables.MODEL_DAYS.schema)
+    delta_io.replace_partitions(df, tables.MODEL_DAYS, lake, score_date=day)
 
 
 def score_day(lake: str, day: dt.date, handle=None, rescore: bool = False) -> dict:
     """Score one day and publish both gold tables. Returns counts for the log and tests.
 
-    `handle` is the loaded model (models.registry); when None, the version recorded for the
+    `handle` is the loaded model (models.model_registry); when None, the version recorded for the
     day is used on a re-run (so re-running a day never changes its scores), else the current
     champion. `rescore` uses the current champion even on a day another version scored: after
     `riskctl rollback` or `riskctl promote`, the operator re-publishes the days the replaced
@@ -88,13 +88,13 @@ def score_day(lake: str, day: dt.date, handle=None, rescore: bool = False) -> di
         .withColumn("model_version", F.lit(str(handle.version)))
         .withColumn("scored_at", F.lit(scored_at).cast("timestamp"))
     )
-    delta_io.replace_partitions(staged, registry.SCORES_STAGING, lake, score_date=day)
+    delta_io.replace_partitions(staged, tables.SCORES_STAGING, lake, score_date=day)
 
-    staged = (delta_io.read(spark, registry.SCORES_STAGING, lake)
+    staged = (delta_io.read(spark, tables.SCORES_STAGING, lake)
               .where(F.col("score_date") == F.lit(day)))
-    delta_io.replace_partitions(gold.account_scores(staged), registry.ACCOUNT_SCORES, lake,
+    delta_io.replace_partitions(gold.account_scores(staged), tables.ACCOUNT_SCORES, lake,
                                 score_date=day)
-    delta_io.replace_partitions(gold.account_clusters(staged, day), registry.ACCOUNT_CLUSTERS,
+    delta_io.replace_partitions(gold.account_clusters(staged, day), tables.ACCOUNT_CLUSTERS,
                                 lake, score_date=day)
     record_model(spark, lake, day, handle.name, handle.version, scored_at)
 

@@ -1,6 +1,6 @@
 """`riskctl sql`: run a query over the `risk.*` tables and print the result as a text table.
 
-The process registers `risk.*` over the lake paths in its own catalog (jobs.catalog), runs the
+The process registers `risk.*` over the lake paths in its own catalog (jobs.sql_catalog), runs the
 statements it was given (`SET account_id=...; SELECT ...` works: the result of the last one is
 printed), and prints at most `limit` rows. Like the SQL server it only reads: a statement that
 would write (INSERT, DELETE, CREATE, DROP, OPTIMIZE, ...) is refused before it runs. A SQL error
@@ -19,8 +19,8 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 
-from jobs.catalog import DATABASE, register
-from jobs.errors import PipelineError
+from core.errors import PipelineError
+from jobs.sql_catalog import DATABASE, register
 
 log = logging.getLogger("risk.sql")
 
@@ -292,7 +292,7 @@ def _prepare_process() -> None:
 def run_query(lake: str, query: str, limit: int = 50) -> None:
     """Print the result of `query` (its last statement) as an aligned text table on stdout."""
     _prepare_process()
-    from jobs.spark import get_spark
+    from core.spark import get_spark
 
     result = execute(get_spark("riskctl-sql"), lake, query, limit=limit)
     print(format_table(result), flush=True)

@@ -4,9 +4,9 @@ How it runs (all through the venv's pyspark `spark-submit`, Delta jars in `--jar
 
 1. A throwaway state directory holds this server's own Derby metastore, warehouse and logs:
    Derby admits one process, so the server never shares a metastore with jobs or `riskctl sql`;
-   the lake paths are the shared truth (see jobs/catalog.py).
-2. `spark-submit jobs/catalog.py --lake DIR` registers `risk.*` in that metastore (external Delta
-   tables over the lake paths) and exits.
+   the lake paths are the shared truth (see jobs/sql_catalog.py).
+2. `spark-submit jobs/sql_catalog.py --lake DIR` registers `risk.*` in that metastore (external
+   Delta tables over the lake paths) and exits.
 3. `spark-submit --class org.apache.spark.sql.hive.thriftserver.HiveThriftServer2` starts on the
    same metastore, listening on 127.0.0.1:<port> unless told otherwise, and runs until stopped.
 
@@ -39,8 +39,8 @@ import time
 import zipfile
 from pathlib import Path
 
-from jobs.config import JAR_CACHE, REPO_ROOT, ConfigError
-from jobs.errors import PipelineError
+from core.errors import PipelineError
+from core.settings import JAR_CACHE, REPO_ROOT, ConfigError
 
 log = logging.getLogger("risk.sql_server")
 
@@ -75,7 +75,7 @@ def guard_jar() -> str:
     for folder in (JAR_CACHE, Path(tempfile.gettempdir()) / "risk-jars"):
         if (folder / name).is_file():
             return str(folder / name)
-    from jobs.spark import _java_path
+    from core.spark import _java_path
 
     javac = shutil.which("javac", path=_java_path())
     if not javac:
@@ -117,7 +117,7 @@ def _conf_args(conf: dict[str, str]) -> list[str]:
 
 def _common_conf(state: Path) -> dict[str, str]:
     """Project confs plus this server's own metastore, warehouse and quiet logs."""
-    from jobs.spark import base_conf
+    from core.spark import base_conf
     from jobs.sql import quiet_log_config
 
     conf = {k: v for k, v in base_conf("risk-sql-server").items()
@@ -147,12 +147,8 @@ def _register_tables(lake: str, state: Path, jars: list[str]) -> str:
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT),
                                                         os.environ.get("PYTHONPATH")])))
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    # A launcher outside jobs/: running jobs/catalog.py itself would put jobs/ first on
-    # sys.path, where jobs/features.py would shadow the `features` package.
-    launcher = state / "register_tables.py"
-    launcher.write_text("import sys\nfrom jobs.catalog import main\nsys.exit(main())\n")
-    cmd = [spark_submit(), *_conf_args(conf), "--jars", ",".join(jars), str(launcher),
-           "--lake", lake]
+    cmd = [spark_submit(), *_conf_args(conf), "--jars", ",".join(jars),
+           str(REPO_ROOT / "jobs" / "sql_catalog.py"), "--lake", lake]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=state)
     if done.returncode != 0:
         log.debug("catalog registration stderr:\n%s", done.stderr)
@@ -201,7 +197,7 @@ def _port_open(host: str, port: int) -> bool:
 
 def serve(lake: str, port: int = 10000, host: str | None = None) -> int:
     """Run the read-only SQL server in the foreground until stopped; return its exit code."""
-    from jobs.spark import check_java, delta_jars
+    from core.spark import check_java, delta_jars
 
     host = host or os.environ.get("RISK_SQL_HOST", DEFAULT_HOST)
     check_java()

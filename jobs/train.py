@@ -1,7 +1,7 @@
 """Train, promote and roll back the account-risk model; apply the retraining policy.
 
 Thin: reads the feature table and the enforcement labels as of a day, calls `models.*`, and
-talks to MLflow through `models.registry`. Every input is filtered as of the day and read at a
+talks to MLflow through `models.model_registry`. Every input is filtered as of the day and read at a
 fixed Delta version (logged as lineage), so a model trained as of D does not depend on what has
 landed since.
 """
@@ -13,9 +13,9 @@ import logging
 import math
 import time
 
-from jobs import delta_io, registry
-from jobs.errors import ModelFeatureMismatch, PipelineError
-from jobs.spark import get_spark
+from core import delta_io, tables
+from core.errors import ModelFeatureMismatch, PipelineError
+from core.spark import get_spark
 
 log = logging.getLogger("risk.train")
 
@@ -25,7 +25,7 @@ LINK_COLUMN = "cluster_id"  # linked-account cluster: groups cases of one operat
 
 
 def features_uri(lake: str) -> str:
-    table = registry.TABLES.get(FEATURES_TABLE)
+    table = tables.TABLES.get(FEATURES_TABLE)
     return table.uri(lake) if table is not None else f"{lake.rstrip('/')}/{FEATURES_PATH}"
 
 
@@ -47,7 +47,7 @@ def load_inputs(spark, lake: str, as_of: dt.date) -> dict:
     furi = features_uri(lake)
     feats, fver = _read_pinned(spark, furi, "feature", "features")
     feats = feats.where(F.col("feature_date") <= F.lit(as_of))
-    euri = registry.SILVER_ENFORCEMENT.uri(lake)
+    euri = tables.SILVER_ENFORCEMENT.uri(lake)
     enf, ever = _read_pinned(spark, euri, "enforcement", "ingest")
     return {"features": feats, "features_uri": furi, "features_version": fver,
             "enforcement": enf, "enforcement_uri": euri, "enforcement_version": ever}
@@ -70,7 +70,7 @@ def _build_rows(inputs: dict, as_of: dt.date, split, feature_names: list[str] | 
 
     from models import labels as lb
     from models import training_set as ts
-    from models.train import COT_SHARE_COLUMNS, VOLUME_COLUMNS, NotEnoughLabels
+    from models.training import COT_SHARE_COLUMNS, VOLUME_COLUMNS, NotEnoughLabels
 
     feats = inputs["features"]
     names = _model_features(feats.columns, feature_names)
@@ -96,9 +96,9 @@ def train(lake: str, as_of: dt.date, promote: bool = False, *, split=None, model
     the same (its own, most recent) validation window, and that window has enough positive
     accounts (models.policy.should_promote). Returns what happened, as a dict.
     """
-    from models import registry as mreg
+    from models import model_registry
     from models import training_set as ts
-    from models.train import ModelConfig, train_model
+    from models.training import ModelConfig, train_model
 
     start = time.monotonic()
     split = split or ts.SplitConfig()
@@ -122,7 +122,7 @@ def train(lake: str, as_of: dt.date, promote: bool = False, *, split=None, model
     tags = {"trained_as_of": as_of.isoformat(), "label_cutoff": as_of.isoformat(),
             "trained_by": reason}
     dataset = _dataset(inputs, as_of)
-    reg = mreg.log_and_register(lake, result, params, tags, lineage, dataset)
+    reg = model_registry.log_and_register(lake, result, params, tags, lineage, dataset)
     out = {"model_name": reg["model_name"], "version": reg["version"], "run_id": reg["run_id"],
            "as_of": as_of.isoformat(), "trained": True, "reused": False, "promoted": False,
            "metrics": {k: result.metrics[k] for k in sorted(result.metrics)},
@@ -160,8 +160,8 @@ def champion_ap_on(lake: str, version: str, val_rows, features) -> float | None:
     score them, e.g. its features no longer exist)."""
     from pyspark.sql import functions as F
 
-    from models import evaluate as ev
-    from models.registry import load_version
+    from models import metrics as ev
+    from models.model_registry import load_version
     from models.scoring import check_features, with_margin
 
     handle = load_version(lake, version)
@@ -185,45 +185,46 @@ def champion_ap_on(lake: str, version: str, val_rows, features) -> float | None:
 
 def _gate_and_promote(lake: str, version: str, challenger_ap: float | None, val_rows, features,
                       reason: str) -> dict:
-    from models import registry as mreg
+    from models import model_registry
     from models.policy import should_promote
 
-    champion = mreg.champion_version(lake)
+    champion = model_registry.champion_version(lake)
     champ_ap = None
     if champion is not None and champion != version:
         champ_ap = champion_ap_on(lake, champion, val_rows, features)
     n_val_positive = int(val_rows.loc[val_rows["label"] == 1, "account_id"].nunique())
     ok, why = should_promote(math.nan if challenger_ap is None else challenger_ap, champ_ap,
                              n_val_positive)
-    c = mreg.client(lake)
+    c = model_registry.client(lake)
     if champ_ap is not None:
-        c.set_model_version_tag(mreg.model_name(), version, "champion_ap_same_window",
+        c.set_model_version_tag(model_registry.model_name(), version, "champion_ap_same_window",
                                 repr(champ_ap))
     if ok:
-        mreg.promote(lake, version, reason=f"{reason}: {why}")
-        print(f"promoted {mreg.model_name()} v{version} to champion ({why})")
+        model_registry.promote(lake, version, reason=f"{reason}: {why}")
+        print(f"promoted {model_registry.model_name()} v{version} to champion ({why})")
     else:
-        mreg.set_decision(lake, version, f"rejected: {why}")
+        model_registry.set_decision(lake, version, f"rejected: {why}")
         print(f"kept champion v{champion}; challenger v{version} not promoted ({why})")
-    return {"promoted": ok, "promotion_reason": why, "champion": mreg.champion_version(lake),
+    return {"promoted": ok, "promotion_reason": why,
+            "champion": model_registry.champion_version(lake),
             "champion_ap_same_window": champ_ap, "val_positive_accounts": n_val_positive}
 
 
 def promote(lake: str, version: str | None = None) -> dict:
     """Make `version` (default: the challenger) the champion, unconditionally (an operator's
     decision); the previous champion stays in the history for `rollback`."""
-    from models import registry as mreg
+    from models import model_registry
 
-    out = mreg.promote(lake, version, reason="manual (riskctl promote)")
+    out = model_registry.promote(lake, version, reason="manual (riskctl promote)")
     print(f"champion of {out['model_name']}: v{out['champion']} (was v{out['previous']})")
     return out
 
 
 def rollback(lake: str) -> dict:
     """Give the champion alias back to the previous champion."""
-    from models import registry as mreg
+    from models import model_registry
 
-    out = mreg.rollback(lake)
+    out = model_registry.rollback(lake)
     print(f"champion of {out['model_name']}: v{out['champion']} (rolled back "
           f"v{out['rolled_back']})")
     return out
@@ -237,14 +238,14 @@ def train_if_due(lake: str, day: dt.date, drift_flag: bool = False) -> dict | No
     validation window, so the outcome equals an uninterrupted run.
     """
     from models import labels as lb
-    from models import registry as mreg
+    from models import model_registry
     from models import training_set as ts
     from models.policy import decide
-    from models.train import NotEnoughLabels
+    from models.training import NotEnoughLabels
 
     spark = get_spark()
-    existing = mreg.version_trained_as_of(lake, day.isoformat())
-    enf_table = registry.SILVER_ENFORCEMENT
+    existing = model_registry.version_trained_as_of(lake, day.isoformat())
+    enf_table = tables.SILVER_ENFORCEMENT
     if existing is None and not delta_io.exists(spark, enf_table, lake):
         log.info("train_if_due day=%s skipped: no enforcement table yet", day)
         return None
@@ -253,20 +254,20 @@ def train_if_due(lake: str, day: dt.date, drift_flag: bool = False) -> dict | No
         labels = lb.labels_as_of(delta_io.read(spark, enf_table, lake), day)
         n_pos, n_clusters = lb.label_counts(labels)
     decision = decide(day, n_positive=n_pos, n_clusters=n_clusters,
-                      has_champion=mreg.champion_version(lake) is not None,
+                      has_champion=model_registry.champion_version(lake) is not None,
                       version_for_day=existing, drift_flag=drift_flag)
     log.info("train_if_due day=%s train=%s reason=%s", day, decision.train, decision.reason)
     if decision.reuse_version is not None:
-        out = {"model_name": mreg.model_name(), "version": decision.reuse_version,
+        out = {"model_name": model_registry.model_name(), "version": decision.reuse_version,
                "as_of": day.isoformat(), "trained": False, "reused": True,
                "reason": decision.reason}
-        tags = mreg.version_tags(lake, decision.reuse_version)
+        tags = model_registry.version_tags(lake, decision.reuse_version)
         if "promotion" not in tags:
             # The first run stopped between registering and deciding: finish its steps.
-            mreg.client(lake).set_registered_model_alias(mreg.model_name(), mreg.CHALLENGER,
-                                                         decision.reuse_version)
+            model_registry.client(lake).set_registered_model_alias(
+                model_registry.model_name(), model_registry.CHALLENGER, decision.reuse_version)
             inputs = load_inputs(spark, lake, day)
-            names = list(mreg.version_config(lake, decision.reuse_version).feature_names)
+            names = list(model_registry.version_config(lake, decision.reuse_version).feature_names)
             rows, _, _, _ = _build_rows(inputs, day, ts.SplitConfig(), names)
             val = rows.where("split = 'val'").select("account_id", "feature_date",
                                                      "label").toPandas()

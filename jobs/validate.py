@@ -18,10 +18,10 @@ import datetime as dt
 import logging
 import time
 
-from jobs import delta_io
-from jobs.config import is_remote
-from jobs.errors import GateFailed, PipelineError
-from jobs.registry import INGEST_AUDIT, QUARANTINE, RAW_SOURCES, SILVER, VALIDATION_RESULTS
+from core import delta_io
+from core.errors import GateFailed, PipelineError
+from core.settings import is_remote
+from core.tables import INGEST_AUDIT, QUARANTINE, RAW_SOURCES, SILVER, VALIDATION_RESULTS
 from quality.suites import (
     BLOCKING,
     Check,
@@ -163,7 +163,7 @@ def gate_days(lake: str, days: list[dt.date]) -> dict[dt.date, str]:
     """
     from pyspark.sql import functions as F
 
-    from jobs.spark import get_spark
+    from core.spark import get_spark
 
     spark = get_spark("risk-validate")
     for source in RAW_SOURCES:

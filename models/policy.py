@@ -11,7 +11,7 @@
 3. The first model: on the first day with enough labels and no champion yet.
 4. Then weekly, every Monday (UTC), and on any day the drift monitor raises its flag.
 
-Promotion (models.registry): a newly trained model becomes champion when there is none, or
+Promotion (models.model_registry): a newly trained model becomes champion when there is none, or
 when it beats the current champion on the challenger's own (most recent) validation window *and*
 that window holds at least MIN_VALIDATION_POSITIVES positive accounts. Why the floor: labels land
 weeks late, so a retrain soon after a quiet spell can validate on a handful of positives; on a

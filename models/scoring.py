@@ -27,7 +27,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType
 
-from jobs.errors import ModelFeatureMismatch
+from core.errors import ModelFeatureMismatch
 
 BANDS = ("critical", "high", "medium")  # from the strictest; everything below is "low"
 BAND_TARGET_FPR = {"critical": 0.001, "high": 0.01, "medium": 0.05}
@@ -230,17 +230,17 @@ def score_features(features_df: DataFrame, model_handle: ModelHandle,
     )
 
 
-# --- loading (MLflow lives in models.registry; these are the names scoring callers use) ---------
+# --- loading (MLflow lives in models.model_registry; these are the names scoring callers use)
 
 def load_champion(lake: str) -> ModelHandle:
     """The model holding the `champion` alias; NoChampion when there is none."""
-    from models.registry import load_champion as _load
+    from models.model_registry import load_champion as _load
 
     return _load(lake)
 
 
 def load_version(lake: str, version: str) -> ModelHandle:
     """A given version of the registered model."""
-    from models.registry import load_version as _load
+    from models.model_registry import load_version as _load
 
     return _load(lake, version)

@@ -156,6 +156,6 @@ def assemble(features: DataFrame, labels: DataFrame, bounds: SplitBounds,
         F.when(is_train, F.lit("train")).when(is_val, F.lit("val")).alias("split"),
         *feature_names, *carry,
     ).where(F.col("split").isNotNull())
-    # No global sort here (a costly extra job): `models.train.fit` partitions by account and
+    # No global sort here (a costly extra job): `models.training.fit` partitions by account and
     # sorts inside each partition, which is what makes training deterministic.
     return out

@@ -26,9 +26,9 @@ import pyarrow.parquet as pq
 from isal import isal_zlib
 from tqdm import tqdm
 
-from simulator import catalog as C
 from simulator import faults as F
 from simulator import render as R
+from simulator import vocabulary as C
 from simulator.traffic import Renderer, sample_day
 from simulator.world import DAY_MS, World
 

@@ -6,8 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from simulator import catalog as C
 from simulator import render as R
+from simulator import vocabulary as C
 from simulator.world import DAY_MS, HOUR_MS, MIN_MS, World, flip_masks
 
 COLUMNS = ("acct", "ts", "model", "endpoint", "entry", "ip", "v6", "key", "in_tok", "out_tok",

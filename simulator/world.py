@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulator import catalog as C
+from simulator import vocabulary as C
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000

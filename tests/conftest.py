@@ -25,7 +25,7 @@ os.environ.setdefault("RISK_SPARK_CONF", ",".join([
     "spark.sql.codegen.factoryMode=NO_CODEGEN",
     "spark.sql.adaptive.enabled=false",
 ]))
-# What the project's own defaults (jobs/spark.py) leave these at; all three are runtime confs.
+# What the project's own defaults (core/spark.py) leave these at; all three are runtime confs.
 PRODUCTION_SQL_CONF = {
     "spark.sql.codegen.wholeStage": "true",
     "spark.sql.codegen.factoryMode": "FALLBACK",
@@ -37,7 +37,7 @@ os.environ.pop("RISK_LAKE", None)
 
 @pytest.fixture(scope="session")
 def spark():
-    from jobs.spark import get_spark, stop_spark
+    from core.spark import get_spark, stop_spark
 
     session = get_spark("risk-tests")
     yield session

@@ -1,6 +1,6 @@
 """`make bench`'s growth figures: exact on hand-made day rows."""
 
-from infra.bench import growth
+from tools.bench import growth
 
 
 def test_growth_separates_history_from_a_busier_day():
@@ -16,7 +16,7 @@ def test_growth_separates_history_from_a_busier_day():
 
 
 def test_rerun_summary_takes_medians_of_the_interleaved_runs():
-    from infra.bench import rerun_summary
+    from tools.bench import rerun_summary
 
     out = rerun_summary([40.0, 50.0, 44.0], [48.0, 46.0, 60.0])
     assert (out["eighth_median_s"], out["last_median_s"], out["last_over_eighth"]) == (

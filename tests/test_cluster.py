@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.compare import diff, snapshot
+from tools.compare import diff, snapshot
 
 REPO = Path(__file__).resolve().parent.parent
 START = dt.date(2026, 4, 22)

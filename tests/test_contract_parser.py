@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.tables import BRONZE
 from jobs.ingest import KIND_FILE, KIND_QUARANTINE, KIND_ROW, RawFile, parse_file
-from jobs.registry import BRONZE
 from quality import contract, privacy
 from quality.contract import LineParser, clip_raw_line, is_blank, output_columns, parse_line
 

@@ -2,7 +2,7 @@
 leaves exactly what one clean run leaves (one kill point in `make test`, another in
 `make test-slow`). The reference run and the re-run go through the test session's Spark (the
 `ingest_days` that `riskctl ingest` calls); only the killed run needs its own process.
-The full harness (`python -m infra.crash_trials`) kills `riskctl run` at random points of
+The full harness (`python -m tools.crash_trials`) kills `riskctl run` at random points of
 ingest, features, training and scoring over many trials.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.compare import diff, snapshot
+from tools.compare import diff, snapshot
 
 DAY = dt.date(2026, 4, 22)
 DAYS = [DAY, DAY + dt.timedelta(days=1)]

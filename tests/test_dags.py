@@ -340,13 +340,12 @@ def test_operator_resolves_submission_at_run_time_and_fails_fast_only_on_refusal
     assert args[-6] == str(REPO / "jobs" / "cli.py")
     env_seen = dict(line.split("=", 1) for line in (tmp_path / "env").read_text().splitlines()
                     if "=" in line)
-    assert env_seen["PYTHONSAFEPATH"] == "1"
     assert env_seen["PYSPARK_PYTHON"] == confs["spark.pyspark.python"]
 
 
 # --- end to end: Airflow's risk_daily equals riskctl run ---------------------------------------
 
-E2E_NEEDS = ("simulator", "jobs.ingest", "jobs.validate", "jobs.features", "jobs.train",
+E2E_NEEDS = ("simulator", "jobs.ingest", "jobs.validate", "jobs.build_features", "jobs.train",
              "jobs.score", "jobs.run")
 
 
@@ -370,8 +369,8 @@ def _riskctl(*args: str, env: dict[str, str], timeout: int = 7200) -> None:
 
 def _gold_rows(lake: Path, days: list[dt.date]) -> dict[str, list[tuple]]:
     """Gold tables (and the ingest audit) of the days, as sorted rows without wall-clock columns."""
-    from infra.compare import WALL_CLOCK, snapshot
-    from jobs.registry import table
+    from core.tables import table
+    from tools.compare import WALL_CLOCK, snapshot
 
     keep = {"account_scores_daily": "score_date", "account_clusters_daily": "score_date",
             "ingest_audit": "land_date"}

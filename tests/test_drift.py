@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from jobs import delta_io, registry
-from models import drift
+from core import delta_io, tables
+from models import psi
 
 REF_DAY = dt.date(2026, 5, 4)
 CALM_DAY = dt.date(2026, 5, 6)
@@ -19,9 +19,9 @@ SHIFTED_DAY = dt.date(2026, 5, 8)
 def _feature_names() -> list[str]:
     """Five numeric columns: the feature table's own when the registry has it, else made up."""
     try:
-        from jobs.registry import _split_ddl
+        from core.tables import _split_ddl
 
-        table = registry.table("account_features_daily")
+        table = tables.table("account_features_daily")
     except KeyError:
         return ["requests_7d", "cot_share_7d", "distinct_ip_prefixes_7d",
                 "tokens_per_request_7d", "topic_entropy_7d"]
@@ -50,57 +50,57 @@ def _frame(spark, seed: int, shift: dict[str, float] | None = None, n: int = N):
 def test_psi_exact_value_on_hand_made_shares():
     # (0.9-0.5)ln(0.9/0.5) + (0.1-0.5)ln(0.1/0.5)
     expected = 0.4 * math.log(1.8) + 0.4 * math.log(5.0)
-    assert drift.psi([0.5, 0.5], [0.9, 0.1]) == pytest.approx(expected, rel=1e-12)
-    assert drift.psi([0.5, 0.5], [0.5, 0.5]) == 0.0
+    assert psi.psi([0.5, 0.5], [0.9, 0.1]) == pytest.approx(expected, rel=1e-12)
+    assert psi.psi([0.5, 0.5], [0.5, 0.5]) == 0.0
     # negative control: a different split gives a different value
-    assert drift.psi([0.5, 0.5], [0.8, 0.2]) != pytest.approx(expected, rel=1e-3)
+    assert psi.psi([0.5, 0.5], [0.8, 0.2]) != pytest.approx(expected, rel=1e-3)
     # an empty bin is floored at eps: large, finite
-    assert 1.0 < drift.psi([0.5, 0.5], [1.0, 0.0]) < 10.0
+    assert 1.0 < psi.psi([0.5, 0.5], [1.0, 0.0]) < 10.0
     with pytest.raises(ValueError):
-        drift.psi([0.5, 0.5], [1.0])
+        psi.psi([0.5, 0.5], [1.0])
 
 
 def test_shifted_feature_flagged_and_unshifted_stable(spark):
     ref = _frame(spark, seed=1)
     moved = FEATURES[1]
     day = _frame(spark, seed=2, shift={moved: 3 * 2.0})  # +3 std
-    rows = dict(drift.feature_psi(ref, day, FEATURES))
+    rows = dict(psi.feature_psi(ref, day, FEATURES))
     assert set(rows) == set(FEATURES)
     assert rows[moved] > 0.25 * 10  # a 3-std shift empties most reference bins
     for f in FEATURES:
         if f != moved:
             assert rows[f] < 0.05, (f, rows[f])
     # identical frames: exactly 0; two samples of one distribution: ~0
-    same = dict(drift.feature_psi(ref, ref, FEATURES))
+    same = dict(psi.feature_psi(ref, ref, FEATURES))
     assert all(v == pytest.approx(0.0, abs=1e-12) for v in same.values())
-    other = dict(drift.feature_psi(ref, _frame(spark, seed=3), FEATURES))
+    other = dict(psi.feature_psi(ref, _frame(spark, seed=3), FEATURES))
     assert max(other.values()) < 0.05
 
 
 def test_reference_bins_are_deciles_and_ties_collapse(spark):
     ref = spark.createDataFrame([(float(i),) for i in range(1, 101)], "x DOUBLE")
-    prof = drift.reference_profiles(ref, ["x"])["x"]
+    prof = psi.reference_profiles(ref, ["x"])["x"]
     assert prof.edges == tuple(float(v) for v in range(10, 100, 10))
     assert prof.fractions == tuple([0.1] * 10 + [0.0])  # ten value bins, empty null bin
     assert prof.n_rows == 100
     # a mostly-zero count feature: the duplicated zero cut points collapse into one bin
     zeros = spark.createDataFrame([(0.0,)] * 70 + [(float(i),) for i in range(1, 31)],
                                   "x DOUBLE")
-    z = drift.reference_profiles(zeros, ["x"])["x"]
+    z = psi.reference_profiles(zeros, ["x"])["x"]
     assert z.edges[0] == 0.0 and len(set(z.edges)) == len(z.edges) < 9
     assert z.fractions[0] == pytest.approx(0.7)
 
 
 def test_missing_values_count_as_drift(spark):
     ref = spark.createDataFrame([(float(i % 50),) for i in range(500)], "x DOUBLE")
-    prof = drift.reference_profiles(ref, ["x"])
+    prof = psi.reference_profiles(ref, ["x"])
     half_null = spark.createDataFrame(
         [(float(i % 50) if i % 2 else None,) for i in range(500)], "x DOUBLE")
     nan = spark.createDataFrame([(float("nan"),)] * 250 + [(float(i % 50),) for i in range(250)],
                                 "x DOUBLE")
-    assert dict(drift.population_stability(prof, half_null))["x"] > 1.0
-    assert dict(drift.population_stability(prof, nan))["x"] > 1.0
-    assert dict(drift.population_stability(prof, ref))["x"] == pytest.approx(0.0, abs=1e-12)
+    assert dict(psi.population_stability(prof, half_null))["x"] > 1.0
+    assert dict(psi.population_stability(prof, nan))["x"] > 1.0
+    assert dict(psi.population_stability(prof, ref))["x"] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_retrain_rule():
@@ -145,7 +145,7 @@ def test_group_level_features_are_left_out():
 
 def _features_table():
     try:
-        return registry.table("account_features_daily")
+        return tables.table("account_features_daily")
     except KeyError:
         return None
 
@@ -173,8 +173,8 @@ def _write_scores(spark, lake: str, day: dt.date, version: str, seed: int, high:
     now = dt.datetime(2026, 5, 9, 1, 0)
     rows = [(f"acct_{i}", day, float(s), "low", None, [], MODEL, version, now)
             for i, s in enumerate(rng.beta(1.0, high, 1000))]
-    df = spark.createDataFrame(rows, registry.ACCOUNT_SCORES.schema)
-    delta_io.replace_partitions(df, registry.ACCOUNT_SCORES, lake, score_date=day)
+    df = spark.createDataFrame(rows, tables.ACCOUNT_SCORES.schema)
+    delta_io.replace_partitions(df, tables.ACCOUNT_SCORES, lake, score_date=day)
 
 
 @pytest.fixture()
@@ -203,7 +203,7 @@ def _register_champion(lake: str, trained_as_of: dt.date | None) -> str:
     """A real MLflow registry under the lake with one version holding the champion alias."""
     from mlflow import MlflowClient
 
-    from jobs.config import mlflow_artifact_root, mlflow_tracking_uri
+    from core.settings import mlflow_artifact_root, mlflow_tracking_uri
 
     uri = mlflow_tracking_uri(lake)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -222,7 +222,7 @@ def _drift_rows(spark, lake: str, day: dt.date) -> dict[str, tuple[float, bool, 
     from pyspark.sql import functions as F
 
     return {r["feature"]: (r["psi"], r["flagged"], r["model_version"])
-            for r in delta_io.read(spark, registry.DRIFT, lake)
+            for r in delta_io.read(spark, tables.DRIFT, lake)
             .where(F.col("score_date") == F.lit(day)).collect()}
 
 
@@ -231,7 +231,7 @@ def test_no_champion_returns_without_error(spark, drift_lake):
 
     out = compute_drift(drift_lake, SHIFTED_DAY)
     assert out["retrain"] is False and out["reason"] == "no champion"
-    assert not delta_io.exists(spark, registry.DRIFT, drift_lake)
+    assert not delta_io.exists(spark, tables.DRIFT, drift_lake)
 
 
 def test_shifted_days_raise_retrain_through_mlflow_champion(spark, drift_lake, monkeypatch):
@@ -260,7 +260,7 @@ def test_shifted_days_raise_retrain_through_mlflow_champion(spark, drift_lake, m
     again = compute_drift(drift_lake, SHIFTED_DAY)
     assert again["retrain"] is True
     assert _drift_rows(spark, drift_lake, SHIFTED_DAY) == rows
-    refs = delta_io.read(spark, registry.DRIFT_REFERENCE, drift_lake).collect()
+    refs = delta_io.read(spark, tables.DRIFT_REFERENCE, drift_lake).collect()
     assert {r["feature"] for r in refs} == set(FEATURES)
     assert {(r["model_version"], str(r["reference_date"])) for r in refs} == {
         (version, REF_DAY.isoformat())}
@@ -361,7 +361,7 @@ def featured_lake(spark, tmp_path_factory, request) -> str:
     if "slow" not in (request.config.option.markexpr or ""):
         pytest.skip("builds a generated lake: run with `-m slow` (make test-slow) "
                     "or set RISK_TEST_LAKE")
-    from jobs.features import build_features
+    from jobs.build_features import build_features
     from jobs.ingest import ingest_days
     from simulator import generate
 
@@ -381,7 +381,7 @@ def test_drift_flag_on_generated_lake_with_shifted_later_days(spark, featured_la
 
     from jobs.drift import ModelRef, compute_drift
 
-    table = registry.table("account_features_daily")
+    table = tables.table("account_features_daily")
     src = delta_io.read(spark, table, featured_lake)
     first = src.agg(F.min("feature_date")).first()[0]
     ref_day, calm_day, shifted_day = (first + dt.timedelta(days=n) for n in (8, 9, 10))
@@ -404,6 +404,6 @@ def test_drift_flag_on_generated_lake_with_shifted_later_days(spark, featured_la
     print("shifted day:", shifted["reason"], shifted["top"][:5])
     assert shifted["retrain"] is True
     assert set(GEN_SHIFTED) <= set(shifted["flagged"])
-    flagged = {r["feature"] for r in delta_io.read(spark, registry.DRIFT, lake)
+    flagged = {r["feature"] for r in delta_io.read(spark, tables.DRIFT, lake)
                .where((F.col("score_date") == F.lit(shifted_day)) & F.col("flagged")).collect()}
     assert set(GEN_SHIFTED) <= flagged

@@ -1,4 +1,4 @@
-"""The DuckDB reference (infra/duckdb_reference.py) agrees with Spark's core, row for row.
+"""The DuckDB reference (tools/duckdb_reference.py) agrees with Spark's core, row for row.
 
 `make bench` prints the Spark/DuckDB ratio only if the two sides compute the same thing; this
 pins that on a hand-made day, and a reference fed a different threshold must disagree.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from test_features_kit import D, at, req, write_silver
 
-from infra import duckdb_reference
+from tools import duckdb_reference
 
 
 def _rows() -> list[dict]:
@@ -34,7 +34,7 @@ def test_duckdb_matches_spark(spark, lake):
 def test_duckdb_core_values(spark, lake):
     from deltalake import DeltaTable
 
-    from jobs.registry import SILVER_INTERACTIONS
+    from core.tables import SILVER_INTERACTIONS
 
     write_silver(spark, lake, _rows())
     files = DeltaTable(SILVER_INTERACTIONS.uri(lake)).file_uris()

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.compare import diff, snapshot
-from jobs import registry
+from core import tables
+from tools.compare import diff, snapshot
 
 START = dt.date(2026, 4, 22)
 DAYS = 12
@@ -60,15 +60,15 @@ def _schema(spark, lake: str, table) -> list[tuple[str, str]]:
 
 
 def test_gold_schemas_equal_the_contract(spark, run_lake):
-    assert _schema(spark, run_lake, registry.ACCOUNT_SCORES) == CONTRACT_SCORES
-    assert _schema(spark, run_lake, registry.ACCOUNT_CLUSTERS) == CONTRACT_CLUSTERS
-    assert _schema(spark, run_lake, registry.INGEST_AUDIT) == CONTRACT_AUDIT
+    assert _schema(spark, run_lake, tables.ACCOUNT_SCORES) == CONTRACT_SCORES
+    assert _schema(spark, run_lake, tables.ACCOUNT_CLUSTERS) == CONTRACT_CLUSTERS
+    assert _schema(spark, run_lake, tables.INGEST_AUDIT) == CONTRACT_AUDIT
 
 
 def test_scores_exist_from_the_first_model_on(spark, run_lake):
     from pyspark.sql import functions as F
 
-    scores = spark.read.format("delta").load(registry.ACCOUNT_SCORES.uri(run_lake))
+    scores = spark.read.format("delta").load(tables.ACCOUNT_SCORES.uri(run_lake))
     days = sorted(r[0] for r in scores.select("score_date").distinct().collect())
     assert days, "no day was scored: the first model never trained on the tiny lake"
     first = days[0]
@@ -76,10 +76,10 @@ def test_scores_exist_from_the_first_model_on(spark, run_lake):
     assert days == [first + dt.timedelta(days=i) for i in range((END - first).days + 1)]
     # real content: high or critical accounts and a cluster of three or more
     assert scores.where(F.col("risk_band").isin("high", "critical")).count() > 0
-    clusters = spark.read.format("delta").load(registry.ACCOUNT_CLUSTERS.uri(run_lake))
+    clusters = spark.read.format("delta").load(tables.ACCOUNT_CLUSTERS.uri(run_lake))
     assert clusters.where(F.col("n_accounts") >= 3).count() > 0
     # scored accounts are exactly the accounts active in the 7 days ending on the day
-    silver = spark.read.format("delta").load(registry.SILVER_INTERACTIONS.uri(run_lake))
+    silver = spark.read.format("delta").load(tables.SILVER_INTERACTIONS.uri(run_lake))
     active = (silver.where((F.col("event_date") > F.lit(END - dt.timedelta(days=7)))
                            & (F.col("event_date") <= F.lit(END))
                            & (F.col("land_date") <= F.lit(END)))
@@ -94,7 +94,7 @@ def test_scores_exist_from_the_first_model_on(spark, run_lake):
 
 
 def test_audit_balances_and_equals_the_truth(spark, run_lake):
-    audit = spark.read.format("delta").load(registry.INGEST_AUDIT.uri(run_lake)).collect()
+    audit = spark.read.format("delta").load(tables.INGEST_AUDIT.uri(run_lake)).collect()
     truth = json.loads(Path(run_lake, "_truth", "counts.json").read_text())["sources"]
     assert len(audit) == 3 * DAYS
     for row in audit:
@@ -130,14 +130,14 @@ def test_rescore_after_promote_and_rollback(spark, run_lake):
     back exactly the gold the run had. The lake ends as it began (model registry aside)."""
     from jobs import train as jt
     from jobs.score import score_days
-    from models import registry as mreg
+    from models import model_registry
 
     def versions_of_day() -> set[str]:
         rows = snapshot(run_lake, ["account_scores_daily"])["account_scores_daily"]
         return {r[-1] for r in rows if r[1] == END}  # (..., model_name, model_version)
 
     before = snapshot(run_lake)
-    old = mreg.champion_version(run_lake)
+    old = model_registry.champion_version(run_lake)
     assert versions_of_day() == {old}
     # a second model on fewer features, registered without the gate, then promoted by hand
     new = jt.train(run_lake, END, promote=False,
@@ -177,7 +177,7 @@ def test_every_saved_query_returns_rows(spark, run_lake):
 
 
 def test_no_raw_ip_outside_raw_and_quarantine(run_lake, tmp_path):
-    from infra.privacy_scan import raw_ips, scan
+    from tools.privacy_scan import raw_ips, scan
 
     ips = raw_ips(run_lake)
     assert len(ips) > 100

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from features import catalog
-from jobs.registry import ACCOUNT_FEATURES
+from features.tables import ACCOUNT_FEATURES
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "FEATURES.md"
 

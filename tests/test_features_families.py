@@ -297,8 +297,8 @@ def test_clusters_and_known_bad(built):
 def test_known_bad_as_of(spark):
     from test_features_kit import frame
 
+    from core.tables import SILVER_ENFORCEMENT
     from features.account_profile import known_bad_as_of
-    from jobs.registry import SILVER_ENFORCEMENT
 
     rows = _decisions() + [decision("z", at(0, 23, 59, 59)),
                            decision("w", at(-1), land=day(1)),

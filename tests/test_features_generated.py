@@ -40,9 +40,9 @@ def small_lake(tmp_path_factory) -> str:
 def test_cluster_completeness_and_purity(spark, small_lake):
     import pandas as pd
 
-    from jobs import delta_io
-    from jobs.features import aggregate_landed_days, build_features_day
-    from jobs.registry import ACCOUNT_CLUSTERS_MAP, ACCOUNT_FEATURES
+    from core import delta_io
+    from features.tables import ACCOUNT_CLUSTERS_MAP, ACCOUNT_FEATURES
+    from jobs.build_features import aggregate_landed_days, build_features_day
 
     days = [START + dt.timedelta(days=i) for i in range(DAYS)]
     # Only the aggregates (one pass): the windows of the last days read them.

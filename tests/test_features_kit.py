@@ -8,8 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 
-from jobs import delta_io
-from jobs.registry import SILVER_ACCOUNTS, SILVER_ENFORCEMENT, SILVER_INTERACTIONS
+from core import delta_io
+from core.tables import SILVER_ACCOUNTS, SILVER_ENFORCEMENT, SILVER_INTERACTIONS
 
 D = dt.date(2026, 5, 20)  # a Wednesday
 
@@ -104,7 +104,7 @@ def build(spark, rows, on: dt.date, accounts=(), decisions=(), previous=(), week
     from features.assemble import DayInputs, build_day
     from features.daily_activity import daily_activity, model_activity
     from features.params import DEFAULT_PARAMS
-    from jobs.registry import ACCOUNT_CLUSTERS_MAP
+    from features.tables import ACCOUNT_CLUSTERS_MAP
 
     params = params or DEFAULT_PARAMS
     inter = interactions(spark, list(rows))

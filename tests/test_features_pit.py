@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from test_features_kit import D, account, at, day, decision, req, write_silver
 
-from jobs import delta_io
-from jobs.features import aggregate_landed_days, build_day_tables, build_features
-from jobs.registry import ACCOUNT_ACTIVITY, ACCOUNT_CLUSTERS_MAP, ACCOUNT_FEATURES
+from core import delta_io
+from features.tables import ACCOUNT_ACTIVITY, ACCOUNT_CLUSTERS_MAP, ACCOUNT_FEATURES
+from jobs.build_features import aggregate_landed_days, build_day_tables, build_features
 
 TEMPLATE = "00ff00ff00ff00ff"
 

@@ -1,4 +1,4 @@
-"""The foundation: Spark with Delta offline, the CLI's argument checks, the registry."""
+"""The foundation: Spark with Delta offline, the CLI's argument checks, the tables."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs import registry
+from core import tables
+from features import tables as feature_tables
 from jobs.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,7 +61,7 @@ def test_session_starts_without_network(tmp_path):
     """In a network namespace with only loopback, a session starts and writes Delta."""
     script = tmp_path / "offline.py"
     script.write_text(textwrap.dedent(f"""
-        from jobs.spark import get_spark
+        from core.spark import get_spark
         s = get_spark("offline")
         s.range(3).write.format("delta").save({str(tmp_path / "t")!r})
         print("rows", s.read.format("delta").load({str(tmp_path / "t")!r}).count())
@@ -104,12 +105,12 @@ def test_cli_help_works():
 
 
 def test_registry_paths_unique_and_gold_schema_matches_contract():
-    paths = [t.path for t in registry.TABLES.values()]
+    paths = [t.path for t in tables.TABLES.values()]
     assert len(paths) == len(set(paths))
-    assert registry.ACCOUNT_SCORES.columns == [
+    assert tables.ACCOUNT_SCORES.columns == [
         "account_id", "score_date", "risk_score", "risk_band", "cluster_id", "reasons",
         "model_name", "model_version", "scored_at"]
-    assert registry.INGEST_AUDIT.columns == [
+    assert tables.INGEST_AUDIT.columns == [
         "source", "land_date", "lines_read", "rows_accepted", "duplicates_dropped",
         "rows_quarantined", "ingested_at"]
 
@@ -119,9 +120,9 @@ def test_table_from_an_earlier_release_gets_new_columns(spark, lake):
     (NULL in the old rows), and reads of a not yet migrated table show it as NULL."""
     from pyspark.sql import functions as F
 
-    from jobs import delta_io
+    from core import delta_io
 
-    table = registry.ACCOUNT_ACTIVITY
+    table = feature_tables.ACCOUNT_ACTIVITY
     full = spark.createDataFrame([], table.schema)
     old_cols = [c for c in full.columns if c != "link_prefixes"]
     row = full.select(*old_cols).unionByName(spark.range(1).select(
@@ -147,9 +148,9 @@ def test_table_from_an_earlier_release_gets_registry_properties(spark, lake):
     interaction tables fast)."""
     from delta.tables import DeltaTable
 
-    from jobs import delta_io
+    from core import delta_io
 
-    table = registry.SILVER_INTERACTIONS
+    table = tables.SILVER_INTERACTIONS
     assert table.properties == {"delta.dataSkippingStatsColumns": "account_id,ts"}
     spark.createDataFrame([], table.schema).write.format("delta").partitionBy(
         *table.partition_by).save(table.uri(lake))
@@ -169,7 +170,7 @@ def test_table_from_an_earlier_release_gets_registry_properties(spark, lake):
     assert delta_io.set_properties(spark, table, lake) == {
         "delta.dataSkippingStatsColumns": "account_id,ts"}
 
-    fresh = registry.BRONZE_INTERACTIONS
+    fresh = tables.BRONZE_INTERACTIONS
     delta_io.ensure_table(spark, fresh, lake)
     assert DeltaTable.forPath(spark, fresh.uri(lake)).detail().first()["properties"][
         "delta.dataSkippingStatsColumns"] == "account_id,ts"
@@ -178,7 +179,7 @@ def test_table_from_an_earlier_release_gets_registry_properties(spark, lake):
 def test_local_profile_builds_delta_snapshots_in_few_tasks(monkeypatch, spark):
     """Local mode rebuilds Delta snapshots in 4 tasks, not Delta's 50; a cluster keeps Delta's
     default (negative control), and RISK_SPARK_CONF still overrides it."""
-    from jobs.spark import base_conf
+    from core.spark import base_conf
 
     key = "spark.databricks.delta.snapshotPartitions"
     assert spark.conf.get(key) == "4"

@@ -12,10 +12,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from jobs import delta_io
-from jobs.errors import GateFailed
+from core import delta_io
+from core.errors import GateFailed
+from core.tables import INGEST_AUDIT, INGEST_FILES, QUARANTINE
 from jobs.ingest import ingest_days
-from jobs.registry import INGEST_AUDIT, INGEST_FILES, QUARANTINE
 from jobs.validate import validate_days
 from quality.contract import RAW_LINE_MAX_BYTES
 from quality.suites import QUARANTINE_CHECK, quarantine_share_check

@@ -19,9 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from jobs import delta_io
-from jobs.ingest import ingest_days, touched_event_dates
-from jobs.registry import (
+from core import delta_io
+from core.tables import (
     BRONZE,
     DUPLICATES,
     INGEST_AUDIT,
@@ -29,6 +28,7 @@ from jobs.registry import (
     QUARANTINE,
     SILVER,
 )
+from jobs.ingest import ingest_days, touched_event_dates
 
 FIXTURE = Path(__file__).parent / "fixtures" / "raw_small"
 D1, D2, D3, D4 = (dt.date(2026, 4, 20) + dt.timedelta(days=i) for i in range(4))
@@ -338,9 +338,9 @@ def test_no_raw_ip_outside_raw_and_quarantine(spark, generated):
     """Privacy: after ingest, the quality gate (its GX Data Docs keep samples of unexpected
     values) and a day's clusters and features, no file outside raw/ and quarantine/ holds a
     client IP of the raw zone. (The slow end-to-end test scans a lake with models and gold.)"""
-    from infra.privacy_scan import raw_ips, scan
-    from jobs.features import aggregate_landed_days, build_day_tables
+    from jobs.build_features import aggregate_landed_days, build_day_tables
     from jobs.validate import validate_days
+    from tools.privacy_scan import raw_ips, scan
 
     lake, _ = generated
     validate_days(lake, GEN_DAYS, raise_on_failure=False)

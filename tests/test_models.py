@@ -62,7 +62,8 @@ def make_frames(seed: int = 0, n_legit: int = 240, n_cases: int = 4, per_case: i
 def write_lake(spark, lake: str, feats: pd.DataFrame, enf: list, upto: dt.date | None = None):
     from pyspark.sql import functions as F
 
-    from jobs import delta_io, registry
+    from core import delta_io, tables
+    from features import tables as feature_tables
 
     if upto is not None:
         feats = feats[feats["feature_date"] <= upto]
@@ -70,22 +71,22 @@ def write_lake(spark, lake: str, feats: pd.DataFrame, enf: list, upto: dt.date |
     fdf = spark.createDataFrame(feats)
     for c in ("requests_7d", "simhash_neardup_accounts_7d"):
         fdf = fdf.withColumn(c, F.col(c).cast("bigint"))
-    fdf.coalesce(1).write.format("delta").save(registry.ACCOUNT_FEATURES.uri(lake))
+    fdf.coalesce(1).write.format("delta").save(feature_tables.ACCOUNT_FEATURES.uri(lake))
     edf = spark.createDataFrame(enf, "account_id STRING, decided_at TIMESTAMP, action STRING, "
                                      "reason STRING, case_id STRING, land_date DATE")
     edf = (edf.withColumn("event_date", F.to_date("decided_at"))
            .withColumn("source_file", F.lit("hand-made")).withColumn("line_no", F.lit(1)))
-    delta_io.replace_where(edf, registry.SILVER_ENFORCEMENT, lake, "true")
+    delta_io.replace_where(edf, tables.SILVER_ENFORCEMENT, lake, "true")
 
 
 @pytest.fixture(scope="session")
 def mlflow_template(tmp_path_factory) -> Path:
     """An initialised MLflow SQLite database, copied into each lake (its schema migrations cost
     seconds per new file)."""
-    from models import registry as mreg
+    from models import model_registry
 
     lake = tmp_path_factory.mktemp("mlflow-template")
-    mreg.client(str(lake)).search_experiments()
+    model_registry.client(str(lake)).search_experiments()
     return lake / "_mlflow" / "mlflow.db"
 
 
@@ -97,7 +98,7 @@ def with_mlflow(lake: str, template: Path) -> str:
 
 
 def small_config(**kw):
-    from models.train import ModelConfig
+    from models.training import ModelConfig
 
     return ModelConfig(**{"n_estimators": 40, "max_depth": 3, "heldout_check": False, **kw})
 
@@ -124,18 +125,18 @@ def flow(spark, tmp_path_factory, mlflow_template, frames):
 def test_registry_flow_promote_reject_rollback(spark, flow):
     from mlflow import MlflowClient
 
+    from core.errors import PipelineError
+    from core.settings import mlflow_tracking_uri
     from jobs import train as jt
-    from jobs.config import mlflow_tracking_uri
-    from jobs.errors import PipelineError
-    from models import registry as mreg
+    from models import model_registry
     from models.scoring import load_champion, score_features
 
     lake, first = flow["lake"], flow["first"]
     assert first["version"] == "1" and first["promoted"]
-    assert mreg.alias_version(lake, mreg.CHALLENGER) == "1"
-    assert mreg.champion_version(lake) == "1"
+    assert model_registry.alias_version(lake, model_registry.CHALLENGER) == "1"
+    assert model_registry.champion_version(lake) == "1"
     client = MlflowClient(mlflow_tracking_uri(lake))
-    mv = client.get_model_version(mreg.MODEL_NAME, "1")
+    mv = client.get_model_version(model_registry.MODEL_NAME, "1")
     assert mv.tags["trained_as_of"] == AS_OF.isoformat()
     assert mv.tags["promotion"].startswith("promoted")
     run = client.get_run(mv.run_id)
@@ -169,22 +170,22 @@ def test_registry_flow_promote_reject_rollback(spark, flow):
     assert worse["champion_ap_same_window"] > worse["metrics"]["val_ap"]
     # the gate counts the same validation positives the model reports
     assert worse["val_positive_accounts"] == worse["metrics"]["n_val_positive_accounts"] > 0
-    assert mreg.alias_version(lake, mreg.CHALLENGER) == "2"
-    assert mreg.champion_version(lake) == "1"
-    assert mreg.version_tags(lake, "2")["promotion"].startswith("rejected")
+    assert model_registry.alias_version(lake, model_registry.CHALLENGER) == "2"
+    assert model_registry.champion_version(lake) == "1"
+    assert model_registry.version_tags(lake, "2")["promotion"].startswith("rejected")
 
     # An operator promotes v2 anyway; rollback gives the alias back to v1, and no further.
     assert jt.promote(lake, "2")["champion"] == "2"
     assert load_champion(lake).version == "2"
     assert jt.rollback(lake)["champion"] == "1"
-    assert mreg.champion_version(lake) == "1" and load_champion(lake).version == "1"
-    assert mreg.version_tags(lake, "2")["rolled_back"] == "true"
+    assert model_registry.champion_version(lake) == "1" and load_champion(lake).version == "1"
+    assert model_registry.version_tags(lake, "2")["rolled_back"] == "true"
     with pytest.raises(PipelineError, match="nothing to roll back"):
         jt.rollback(lake)
 
 
 def test_no_champion_and_feature_mismatch(spark, lake, flow):
-    from jobs.errors import ModelFeatureMismatch, NoChampion
+    from core.errors import ModelFeatureMismatch, NoChampion
     from models.scoring import load_champion, load_version, score_features
 
     with pytest.raises(NoChampion, match=r"riskctl train --as-of D --promote"):
@@ -236,9 +237,9 @@ def test_calibrated_scores_monotone_bands_and_reasons(spark, flow):
 def test_bands_respect_target_fpr_on_validation(flow):
     from mlflow import MlflowClient
 
-    from jobs.config import mlflow_tracking_uri
-    from models import evaluate as ev
-    from models.train import band_thresholds
+    from core.settings import mlflow_tracking_uri
+    from models import metrics as ev
+    from models.training import band_thresholds
 
     neg = np.arange(1000) / 1000.0
     t = band_thresholds(neg)
@@ -263,8 +264,8 @@ def test_bands_respect_target_fpr_on_validation(flow):
 
 
 def test_pu_bands_see_through_unlabelled_attackers():
-    from models import evaluate as ev
-    from models.train import band_thresholds
+    from models import metrics as ev
+    from models.training import band_thresholds
 
     # 980 legitimate accounts, 20 attackers nobody labelled (among the "negatives"), 20
     # labelled attackers that score like them.
@@ -293,7 +294,7 @@ def test_pu_bands_see_through_unlabelled_attackers():
 def test_platt_calibration_spark_equals_python(spark):
     from pyspark.sql import functions as F
 
-    from models.train import fit_platt
+    from models.training import fit_platt
 
     rng = np.random.default_rng(3)
     m = np.concatenate([rng.normal(-3, 1, 2000), rng.normal(2, 1, 60)])
@@ -316,7 +317,7 @@ def test_model_as_of_d_ignores_later_days(spark, tmp_path, frames, flow):
     from jobs import train as jt
     from models import training_set as ts
     from models.scoring import with_margin
-    from models.train import fit
+    from models.training import fit
 
     full, cut = flow["lake"], str(tmp_path / "cut")  # the flow's lake holds every day
     write_lake(spark, cut, *frames, upto=AS_OF)
@@ -375,22 +376,24 @@ def test_policy_decisions():
 
 
 def test_train_if_due_reuses_the_day_and_waits_for_labels(spark, flow):
-    from jobs import delta_io, registry
+    from core import delta_io, tables
     from jobs.train import train_if_due
-    from models import registry as mreg
+    from models import model_registry
     from models.labels import label_counts, labels_as_of
     from models.policy import decide
 
     lake = flow["lake"]
-    before = mreg.client(lake).search_model_versions(f"name = '{mreg.MODEL_NAME}'")
+    before = model_registry.client(lake).search_model_versions(
+        f"name = '{model_registry.MODEL_NAME}'")
     again = train_if_due(lake, AS_OF)  # v1 was trained as of this day
     assert again["reused"] and again["version"] == "1" and not again["trained"]
-    after = mreg.client(lake).search_model_versions(f"name = '{mreg.MODEL_NAME}'")
+    after = model_registry.client(lake).search_model_versions(
+        f"name = '{model_registry.MODEL_NAME}'")
     assert len(after) == len(before)
     # Early days: too few labels known (the first bans land on day 14).
     assert train_if_due(lake, START + dt.timedelta(days=5)) is None
     # Negative control: the next day, with its labels and a drift flag, would train.
-    enf = delta_io.read(spark, registry.SILVER_ENFORCEMENT, lake)
+    enf = delta_io.read(spark, tables.SILVER_ENFORCEMENT, lake)
     n_pos, n_cl = label_counts(labels_as_of(enf, AS_OF + dt.timedelta(days=1)))
     assert n_pos >= 20 and decide(AS_OF + dt.timedelta(days=1), n_positive=n_pos,
                                   n_clusters=n_cl, has_champion=True, drift_flag=True).train
@@ -401,27 +404,27 @@ def test_resumed_promotion_after_a_crash(flow):
     of the day reuses the version and takes the decision then."""
     from mlflow import MlflowClient
 
-    from jobs.config import mlflow_tracking_uri
+    from core.settings import mlflow_tracking_uri
     from jobs.train import train_if_due
-    from models import registry as mreg
+    from models import model_registry
 
     lake = flow["lake"]
     client = MlflowClient(mlflow_tracking_uri(lake))
-    client.delete_model_version_tag(mreg.MODEL_NAME, "1", "promotion")
+    client.delete_model_version_tag(model_registry.MODEL_NAME, "1", "promotion")
     out = train_if_due(lake, AS_OF)
     assert out["reused"] and out["version"] == "1" and out["promoted"]
-    assert mreg.version_tags(lake, "1")["promotion"].startswith("promoted")
-    assert mreg.champion_version(lake) == "1"
+    assert model_registry.version_tags(lake, "1")["promotion"].startswith("promoted")
+    assert model_registry.champion_version(lake) == "1"
 
 
 def test_crash_harness_compares_the_model_registry(flow, tmp_path):
-    """`infra.compare` with mlflow sees an extra version or a moved alias (what a killed
+    """`tools.compare` with mlflow sees an extra version or a moved alias (what a killed
     training run could leave), and ignores the feature table's commit count."""
     from mlflow import MlflowClient
 
-    from infra.compare import diff, mlflow_snapshot
-    from jobs.config import mlflow_tracking_uri
-    from models import registry as mreg
+    from core.settings import mlflow_tracking_uri
+    from models import model_registry
+    from tools.compare import diff, mlflow_snapshot
 
     lake = flow["lake"]
     copy = tmp_path / "copy"
@@ -432,18 +435,19 @@ def test_crash_harness_compares_the_model_registry(flow, tmp_path):
     first = next(v for v in versions if v[1] == "1")
     assert ("trained_as_of", str(AS_OF)) in first[3]
     assert not any(k == "feature_table_version" for k, _ in first[3])
-    assert (mreg.MODEL_NAME, "champion", mreg.champion_version(lake)) in expected["mlflow:aliases"]
+    champion = (model_registry.MODEL_NAME, "champion", model_registry.champion_version(lake))
+    assert champion in expected["mlflow:aliases"]
     assert diff(expected, mlflow_snapshot(str(copy))) == {}
 
     client = MlflowClient(mlflow_tracking_uri(str(copy)))
-    client.set_model_version_tag(mreg.MODEL_NAME, "1", "feature_table_version", "999")
+    client.set_model_version_tag(model_registry.MODEL_NAME, "1", "feature_table_version", "999")
     assert diff(expected, mlflow_snapshot(str(copy))) == {}
     # negative controls: a second version of the same day, and the alias it would take
-    source = client.get_model_version(mreg.MODEL_NAME, "1").source
-    extra = client.create_model_version(mreg.MODEL_NAME, source,
+    source = client.get_model_version(model_registry.MODEL_NAME, "1").source
+    extra = client.create_model_version(model_registry.MODEL_NAME, source,
                                         tags={"trained_as_of": str(AS_OF)})
     assert set(diff(expected, mlflow_snapshot(str(copy)))) == {"mlflow:model_versions"}
-    client.set_registered_model_alias(mreg.MODEL_NAME, "challenger", str(extra.version))
+    client.set_registered_model_alias(model_registry.MODEL_NAME, "challenger", str(extra.version))
     assert "mlflow:aliases" in diff(expected, mlflow_snapshot(str(copy)))
     assert mlflow_snapshot(str(tmp_path / "never-trained")) == {}
 
@@ -482,7 +486,7 @@ def test_monotone_risk_directions_bind_the_model(spark):
     learns the dip (negative control)."""
     from features.catalog import RISK_DIRECTION
     from models.scoring import with_margin
-    from models.train import fit
+    from models.training import fit
 
     assert RISK_DIRECTION["high_cot_share_7d"] == 1
     rng = np.random.default_rng(5)
@@ -509,7 +513,7 @@ def test_monotone_risk_directions_bind_the_model(spark):
 
 def test_strategy_holdout_metrics_exact():
     """The leave-one-strategy-out table's numbers on a hand-made scored frame."""
-    from infra.strategy_holdout import _metrics
+    from tools.strategy_holdout import _metrics
 
     legit = [(f"L{i}", float(i), "legit", None, "individual" if i < 190 else "eval_lab")
              for i in range(200)]
@@ -533,7 +537,7 @@ def test_strategy_holdout_metrics_exact():
 def test_training_without_negatives_says_why(spark):
     """All unlabelled accounts too young to be negatives: a clear error naming the knob, not a
     model trained on positives alone."""
-    from models.train import NotEnoughLabels, _split_counts, train_model
+    from models.training import NotEnoughLabels, _split_counts, train_model
 
     def rows(n_train_neg: int):
         data = ([(f"p{i}", START, 1, "c1", "train", 1.0) for i in range(5)]

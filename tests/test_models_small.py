@@ -35,7 +35,7 @@ def generated_lake(spark, tmp_path_factory) -> str:
     given = os.environ.get("RISK_TEST_LAKE")
     if given:
         return given
-    from jobs.features import build_features
+    from jobs.build_features import build_features
     from jobs.ingest import ingest_days
     from simulator import generate
 
@@ -52,7 +52,7 @@ def test_small_lake_train_promote_reload_score_beats_volume(spark, generated_lak
 
     from jobs import train as jt
     from jobs.evaluate import evaluate
-    from models import registry as mreg
+    from models import model_registry
     from models.scoring import load_champion, score_features
 
     lake = generated_lake
@@ -61,11 +61,11 @@ def test_small_lake_train_promote_reload_score_beats_volume(spark, generated_lak
     as_of = (dt.date.fromisoformat(os.environ["RISK_TEST_LAKE_AS_OF"])
              if os.environ.get("RISK_TEST_LAKE_AS_OF") else last - dt.timedelta(days=10))
 
-    out = jt.train(lake, as_of, promote=mreg.champion_version(lake) is None)
+    out = jt.train(lake, as_of, promote=model_registry.champion_version(lake) is None)
     m = out["metrics"]
     print(out["report"])
     print({k: round(v, 4) for k, v in m.items() if k.startswith(("heldout", "band_", "n_"))})
-    assert mreg.champion_version(lake) is not None
+    assert model_registry.champion_version(lake) is not None
 
     handle = load_champion(lake)  # models:/account_risk@champion
     day = feats.where(F.col("feature_date") == F.lit(last))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs import delta_io, registry
+from core import delta_io, tables
 
 DAY = dt.date(2026, 5, 20)
 YESTERDAY = DAY - dt.timedelta(days=1)
@@ -40,15 +40,15 @@ WEEK_AGO_ROWS = [("a01", 0.90, "critical", "c1", []), ("a03", 0.30, "medium", "c
 
 def _scores(spark, lake: str, day: dt.date, rows: list[tuple], version: str = "4") -> None:
     data = [(a, day, s, b, c, r, MODEL, version, SCORED_AT) for a, s, b, c, r in rows]
-    df = spark.createDataFrame(data, registry.ACCOUNT_SCORES.schema)
-    delta_io.replace_partitions(df, registry.ACCOUNT_SCORES, lake, score_date=day)
+    df = spark.createDataFrame(data, tables.ACCOUNT_SCORES.schema)
+    delta_io.replace_partitions(df, tables.ACCOUNT_SCORES, lake, score_date=day)
 
 
 def _clusters(spark, lake: str, day: dt.date, rows: list[tuple]) -> None:
     data = [(c, day, n, h, mx, mean, req, links, sample)
             for c, n, h, mx, mean, req, links, sample in rows]
-    df = spark.createDataFrame(data, registry.ACCOUNT_CLUSTERS.schema)
-    delta_io.replace_partitions(df, registry.ACCOUNT_CLUSTERS, lake, score_date=day)
+    df = spark.createDataFrame(data, tables.ACCOUNT_CLUSTERS.schema)
+    delta_io.replace_partitions(df, tables.ACCOUNT_CLUSTERS, lake, score_date=day)
 
 
 def build_gold(spark, lake: str) -> None:
@@ -68,25 +68,25 @@ def build_ops(spark, lake: str) -> None:
         ("interactions", DAY, 1000, 980, 12, 8, now), ("accounts", DAY, 50, 49, 0, 1, now),
         ("enforcement", DAY, 0, 0, 0, 0, now),
         ("interactions", YESTERDAY, 7, 7, 0, 0, now),
-    ], registry.INGEST_AUDIT.schema)
-    delta_io.replace_where(audit, registry.INGEST_AUDIT, lake, "true")
+    ], tables.INGEST_AUDIT.schema)
+    delta_io.replace_where(audit, tables.INGEST_AUDIT, lake, "true")
     checks = spark.createDataFrame([
         ("interactions", DAY, "request_id_unique", "blocking", True, "0 duplicates", now),
         ("interactions", DAY, "volume_within_range", "warning", False,
          f"980 rows, expected 1000-5000; sample client {PLANTED_IP}", now),
-    ], registry.VALIDATION_RESULTS.schema)
-    delta_io.replace_where(checks, registry.VALIDATION_RESULTS, lake, "true")
+    ], tables.VALIDATION_RESULTS.schema)
+    delta_io.replace_where(checks, tables.VALIDATION_RESULTS, lake, "true")
     drift = spark.createDataFrame([
         (DAY, "4", "risk_score", 0.31, True, now), (DAY, "4", "cot_share_7d", 0.62, True, now),
         (DAY, "4", "requests_7d", 0.05, False, now),
-    ], registry.DRIFT.schema)
-    delta_io.replace_partitions(drift, registry.DRIFT, lake, score_date=DAY)
+    ], tables.DRIFT.schema)
+    delta_io.replace_partitions(drift, tables.DRIFT, lake, score_date=DAY)
 
 
 def register_model(lake: str) -> dict[str, float]:
     from mlflow import MlflowClient
 
-    from jobs.config import mlflow_artifact_root, mlflow_tracking_uri
+    from core.settings import mlflow_artifact_root, mlflow_tracking_uri
 
     uri = mlflow_tracking_uri(lake)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -154,9 +154,9 @@ class Page(HTMLParser):
 
 def sql_headline(spark, lake: str, day: dt.date) -> dict[str, int]:
     """The headline numbers, written independently as SQL over the gold tables."""
-    spark.read.format("delta").load(registry.ACCOUNT_SCORES.uri(lake)) \
+    spark.read.format("delta").load(tables.ACCOUNT_SCORES.uri(lake)) \
         .createOrReplaceTempView("t_scores")
-    spark.read.format("delta").load(registry.ACCOUNT_CLUSTERS.uri(lake)) \
+    spark.read.format("delta").load(tables.ACCOUNT_CLUSTERS.uri(lake)) \
         .createOrReplaceTempView("t_clusters")
     d, y = f"DATE'{day}'", f"DATE'{day - dt.timedelta(days=1)}'"
     one = lambda q: spark.sql(q).collect()[0][0]  # noqa: E731
@@ -282,7 +282,7 @@ def test_altered_gold_row_changes_the_report(spark, lake):
 
 
 def test_day_without_scores_is_a_clear_error(spark, lake):
-    from jobs.errors import PipelineError
+    from core.errors import PipelineError
     from jobs.report import build_report
 
     build_gold(spark, lake)
@@ -322,7 +322,7 @@ def test_report_on_generated_lake_equals_sql(spark, run_lake):
 
     from jobs.report import build_report
 
-    scores = spark.read.format("delta").load(registry.ACCOUNT_SCORES.uri(run_lake))
+    scores = spark.read.format("delta").load(tables.ACCOUNT_SCORES.uri(run_lake))
     last = scores.agg(F.max("score_date")).first()[0]
     assert last is not None, "the run published no scores"
     page = Page(Path(build_report(run_lake, last)).read_text(encoding="utf-8"))

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from jobs import registry
-from jobs.delta_io import predicate, replace_where
-from jobs.errors import PipelineError
+from core import tables
+from core.delta_io import predicate, replace_where
+from core.errors import PipelineError
 
 REPO = Path(__file__).resolve().parent.parent
 RISKCTL = str(Path(sys.executable).parent / "riskctl")
@@ -95,7 +95,7 @@ def audit_rows() -> list[tuple]:
     rows = []
     for k in range(3):
         day = D - dt.timedelta(days=k)
-        for j, source in enumerate(registry.RAW_SOURCES):
+        for j, source in enumerate(tables.RAW_SOURCES):
             read = 1000 + 10 * k + j
             rows.append((source, day, read, read - 7 - j, 5, 2 + j, SCORED_AT))
     return rows
@@ -104,9 +104,9 @@ def audit_rows() -> list[tuple]:
 def build_gold(spark, lake: str) -> None:
     """The fixture lake: both gold tables and the ingest audit (silver tables left absent)."""
     for table, rows, col in (
-        (registry.ACCOUNT_SCORES, score_rows(), "score_date"),
-        (registry.ACCOUNT_CLUSTERS, cluster_rows(), "score_date"),
-        (registry.INGEST_AUDIT, audit_rows(), "land_date"),
+        (tables.ACCOUNT_SCORES, score_rows(), "score_date"),
+        (tables.ACCOUNT_CLUSTERS, cluster_rows(), "score_date"),
+        (tables.INGEST_AUDIT, audit_rows(), "land_date"),
     ):
         df = spark.createDataFrame(rows, table.schema)
         replace_where(df, table, lake, predicate(**{col: sorted({r[1] for r in rows})}))
@@ -173,7 +173,7 @@ def test_riskctl_sql_refuses_writes(spark, gold_lake):
 
     from jobs.sql import execute
 
-    path = registry.ACCOUNT_SCORES.uri(gold_lake)
+    path = tables.ACCOUNT_SCORES.uri(gold_lake)
     before = DeltaTable(path).version()
     for statement in (
         "INSERT INTO risk.account_scores_daily SELECT * FROM risk.account_scores_daily",
@@ -193,15 +193,15 @@ def test_riskctl_sql_refuses_writes(spark, gold_lake):
 
 
 def test_catalog_registers_only_existing_tables_and_follows_the_lake(spark, gold_lake, lake):
-    from jobs.catalog import register, visible_tables
+    from jobs.sql_catalog import register, visible_tables
 
     names = register(spark, gold_lake)
     assert names == ["account_clusters_daily", "account_scores_daily", "ingest_audit"]
     assert {t.name for t in visible_tables()} >= set(names) | {"interactions"}
     # another lake with only the scores table: the registrations follow it
     rows = [r for r in score_rows() if r[1] == D][:2]
-    replace_where(spark.createDataFrame(rows, registry.ACCOUNT_SCORES.schema),
-                  registry.ACCOUNT_SCORES, lake, predicate(score_date=D))
+    replace_where(spark.createDataFrame(rows, tables.ACCOUNT_SCORES.schema),
+                  tables.ACCOUNT_SCORES, lake, predicate(score_date=D))
     assert register(spark, lake) == ["account_scores_daily"]
     assert spark.table("risk.account_scores_daily").count() == 2
     assert not spark.catalog.tableExists("risk.ingest_audit")
@@ -359,21 +359,21 @@ def duckdb_rows(table, lake, via: str) -> list[tuple]:
 
 
 def test_gold_tables_read_the_same_without_spark(spark, gold_lake):
-    for table in (registry.ACCOUNT_SCORES, registry.ACCOUNT_CLUSTERS):
+    for table in (tables.ACCOUNT_SCORES, tables.ACCOUNT_CLUSTERS):
         expected = spark_rows(spark, table, gold_lake)
-        assert len(expected) == len(score_rows() if table is registry.ACCOUNT_SCORES
+        assert len(expected) == len(score_rows() if table is tables.ACCOUNT_SCORES
                                     else cluster_rows())
         assert deltalake_rows(table, gold_lake) == expected, table.name
         assert duckdb_rows(table, gold_lake, "arrow") == expected, table.name
         assert duckdb_rows(table, gold_lake, "parquet") == expected, table.name
-    scores = spark_rows(spark, registry.ACCOUNT_SCORES, gold_lake)
-    band = registry.ACCOUNT_SCORES.columns.index("risk_band")
+    scores = spark_rows(spark, tables.ACCOUNT_SCORES, gold_lake)
+    band = tables.ACCOUNT_SCORES.columns.index("risk_band")
     assert any(r[band] == "critical" for r in scores)  # real content, not an empty match
-    clusters = spark_rows(spark, registry.ACCOUNT_CLUSTERS, gold_lake)
-    assert max(r[registry.ACCOUNT_CLUSTERS.columns.index("n_accounts")] for r in clusters) >= 3
+    clusters = spark_rows(spark, tables.ACCOUNT_CLUSTERS, gold_lake)
+    assert max(r[tables.ACCOUNT_CLUSTERS.columns.index("n_accounts")] for r in clusters) >= 3
     # negative control: one altered value makes the comparison fail
-    altered = list(deltalake_rows(registry.ACCOUNT_SCORES, gold_lake))
-    score = registry.ACCOUNT_SCORES.columns.index("risk_score")
+    altered = list(deltalake_rows(tables.ACCOUNT_SCORES, gold_lake))
+    score = tables.ACCOUNT_SCORES.columns.index("risk_score")
     altered[0] = altered[0][:score] + (altered[0][score] + 1e-9,) + altered[0][score + 1:]
     assert altered != scores
 
@@ -381,7 +381,7 @@ def test_gold_tables_read_the_same_without_spark(spark, gold_lake):
 def test_duckdb_reads_current_files_not_a_glob(spark, lake):
     import duckdb
 
-    table = registry.ACCOUNT_SCORES
+    table = tables.ACCOUNT_SCORES
     rows = [r for r in score_rows() if r[1] == D]
     for _ in range(2):  # the same day written twice: the first files are logically removed
         replace_where(spark.createDataFrame(rows, table.schema), table, lake,
@@ -502,7 +502,7 @@ def test_sql_server_refuses_writes(sql_server, spark, gold_lake, tmp_path):
     from deltalake import DeltaTable
     from pyhive.exc import OperationalError
 
-    gold = (registry.ACCOUNT_SCORES, registry.ACCOUNT_CLUSTERS)
+    gold = (tables.ACCOUNT_SCORES, tables.ACCOUNT_CLUSTERS)
     before = {t.name: (DeltaTable(t.uri(gold_lake)).version(), deltalake_rows(t, gold_lake))
               for t in gold}
     raw = Path(gold_lake) / "raw" / "interactions" / "date=2026-05-31"
@@ -511,7 +511,7 @@ def test_sql_server_refuses_writes(sql_server, spark, gold_lake, tmp_path):
     with _connect(sql_server) as conn:
         cur = conn.cursor()
         for statement in WRITES + (
-            f"INSERT INTO delta.`{registry.ACCOUNT_SCORES.uri(gold_lake)}` "
+            f"INSERT INTO delta.`{tables.ACCOUNT_SCORES.uri(gold_lake)}` "
             "SELECT * FROM risk.account_scores_daily",
         ):
             with pytest.raises(OperationalError) as info:
@@ -541,12 +541,12 @@ def test_sql_server_refuses_writes(sql_server, spark, gold_lake, tmp_path):
 
     # negative control: the same statements are real writes where no guard stands (this test's
     # own unguarded Spark, on a copy of the lake), so the server refused them, not the SQL
-    from jobs.catalog import register
+    from jobs.sql_catalog import register
 
     copy = str(tmp_path / "copy")
     shutil.copytree(gold_lake, copy, ignore=shutil.ignore_patterns("raw"))
     register(spark, copy)
-    path = registry.ACCOUNT_SCORES.uri(copy)
+    path = tables.ACCOUNT_SCORES.uri(copy)
     spark.sql(WRITES[0])
     spark.sql(WRITES[2])
     assert DeltaTable(path).version() == before["account_scores_daily"][0] + 2

@@ -15,9 +15,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from jobs import delta_io
-from jobs.errors import GateFailed
-from jobs.registry import INGEST_AUDIT, SILVER, VALIDATION_RESULTS
+from core import delta_io
+from core.errors import GateFailed
+from core.tables import INGEST_AUDIT, SILVER, VALIDATION_RESULTS
 from jobs.validate import validate_days, validate_frame
 from quality import suites
 from quality.contract import parse_line

@@ -13,7 +13,7 @@
   whose ties at the top would erase the ranking analysts rely on; Platt is strictly monotone.
 - Bands: margin thresholds for target FPRs among the legitimate validation accounts (account
   level). The validation negatives hold the campaigns nobody labelled yet too; the FPR is
-  corrected for them (positive-unlabelled estimate, `models.evaluate.threshold_at_pu_fpr`),
+  corrected for them (positive-unlabelled estimate, `models.metrics.threshold_at_pu_fpr`),
   else the thresholds climb over those attackers and the bands flag almost nobody.
 - Held-out campaign check: the largest labelled case is dropped from training entirely, a second
   model is trained, and its recall at 1% FPR on that case's accounts is reported: how the model
@@ -34,9 +34,9 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from core.errors import PipelineError
 from features.catalog import risk_direction
-from jobs.errors import PipelineError
-from models import evaluate as ev
+from models import metrics as ev
 from models.scoring import (
     BAND_TARGET_FPR,
     BANDS,

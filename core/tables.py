@@ -1,5 +1,9 @@
 """The one registry of tables: name, path under the lake, keys, partition columns, schema.
 
+The core declares the tables it owns (bronze, silver, quarantine, operations, gold); the feature
+tables, whose columns come from the feature catalog, are declared in `features/tables.py` and join
+this registry when the `features` package is imported.
+
 Every job, test, DAG and SQL registration takes names and paths from here. Schemas are DDL
 strings so that importing this module never imports Spark (DAGs parse it cheaply).
 """
@@ -73,9 +77,15 @@ ENFORCEMENT_COLUMNS = (
 TABLES: dict[str, Table] = {}
 
 
-def _add(t: Table) -> Table:
+def register(t: Table) -> Table:
+    """Add a table to the registry (packages above the core declare their own tables here)."""
+    if TABLES.get(t.name, t) != t:
+        raise ValueError(f"table {t.name!r} is already registered with another definition")
     TABLES[t.name] = t
     return t
+
+
+_add = register
 
 
 # The interaction tables are the lake's largest (a million rows a day at seed scale), and Delta
@@ -202,38 +212,14 @@ DRIFT_REFERENCE = _add(Table(
 # --- end drift monitoring ---------------------------------------------------------------------
 
 
-# --- features (jobs/features.py; schemas in features/schemas.py and features/catalog.py) -----
-# Spark-free imports: the catalog and the schemas are plain strings and dataclasses.
-from features.catalog import feature_table_ddl  # noqa: E402
-from features.schemas import AGG_DDL, CLUSTERS_DDL, MODEL_ACTIVITY_DDL  # noqa: E402
-
-ACCOUNT_ACTIVITY = _add(Table(
-    "account_activity_daily", "features/account_activity_daily",
-    ("account_id", "event_date", "land_date"), ("land_date",), AGG_DDL,
-    "Mergeable per-account aggregates of the interactions that landed on land_date, per event "
-    "day: windows of day D sum the rows with land_date <= D.", sql_visible=True))
-MODEL_ACTIVITY = _add(Table(
-    "model_activity_daily", "features/model_activity_daily",
-    ("model", "event_date", "land_date"), ("land_date",), MODEL_ACTIVITY_DDL,
-    "Requests and accounts per model, event day and landed day (when a model was first seen)."))
-ACCOUNT_FEATURES = _add(Table(
-    "account_features_daily", "features/account_features_daily",
-    ("account_id", "feature_date"), ("feature_date",), feature_table_ddl(),
-    "One row per account active in the 7 days ending on feature_date: 1/7/28-day behaviour, "
-    "cross-account and cluster features as of that day (docs/FEATURES.md).", sql_visible=True))
-ACCOUNT_CLUSTERS_MAP = _add(Table(
-    "account_clusters_map", "features/account_clusters", ("account_id", "feature_date"),
-    ("feature_date",), CLUSTERS_DDL,
-    "Linked-account cluster of each clustered scored account as of feature_date (accounts in "
-    "no cluster have no row).", sql_visible=True))
-# --- end features ------------------------------------------------------------------------------
 
 
 def table(name: str) -> Table:
     try:
         return TABLES[name]
     except KeyError:
-        raise KeyError(f"no table {name!r} in the registry; known: {sorted(TABLES)}") from None
+        raise KeyError(f"no table {name!r} in the registry (feature tables are registered by "
+                       f"importing the `features` package); known: {sorted(TABLES)}") from None
 
 
 def raw_dir(lake: str, source: str) -> str:

@@ -71,13 +71,13 @@ def compare_features(lake: str, day: dt.date, sample: int = 500, runs: int = 2) 
     from deltalake import DeltaTable
     from pyspark.sql import functions as F
 
+    from core import delta_io, tables
+    from core.spark import get_spark
     from features.daily_activity import account_day_aggregates, daily_activity
     from features.params import DEFAULT_PARAMS
-    from jobs import delta_io, registry
-    from jobs.spark import get_spark
 
     spark = get_spark()
-    silver = delta_io.read(spark, registry.SILVER_INTERACTIONS, lake).where(
+    silver = delta_io.read(spark, tables.SILVER_INTERACTIONS, lake).where(
         F.col("land_date") == F.lit(day))
     spark_secs, spark_rows = _best_of(runs, lambda: account_day_aggregates(
         silver, DEFAULT_PARAMS).select("account_id", "event_date", "land_date",
@@ -85,7 +85,7 @@ def compare_features(lake: str, day: dt.date, sample: int = 500, runs: int = 2) 
     full_secs, _ = _best_of(runs, lambda: daily_activity(silver, DEFAULT_PARAMS).write.format(
         "noop").mode("overwrite").save())
 
-    table = DeltaTable(registry.SILVER_INTERACTIONS.uri(lake))
+    table = DeltaTable(tables.SILVER_INTERACTIONS.uri(lake))
     files = [f for f in table.file_uris() if f"land_date={day.isoformat()}" in f]
     duck_secs, duck_rows = _best_of(runs, lambda: duckdb_aggregates(
         files, day, DEFAULT_PARAMS.high_cot_threshold))

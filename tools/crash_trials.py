@@ -9,7 +9,7 @@ reference (ignoring only the wall-clock columns), and the MLflow model registry 
 their decision tags, aliases). Any difference is a failed trial. Each trial also reports the
 job the kill landed in (the logger of the killed run's last log line).
 
-    python -m infra.crash_trials --lake DIR --day D --trials 100 [--seed 1] [--base-done]
+    python -m tools.crash_trials --lake DIR --day D --trials 100 [--seed 1] [--base-done]
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from infra.compare import diff, snapshot
+from tools.compare import diff, snapshot
 
 RISKCTL = [sys.executable, "-m", "jobs.cli"]
 

@@ -60,10 +60,10 @@ class PeakRSS:
 def _lines_landed(lake: str, day: dt.date) -> int:
     from pyspark.sql import functions as F
 
-    from jobs import delta_io, registry
-    from jobs.spark import get_spark
+    from core import delta_io, tables
+    from core.spark import get_spark
 
-    audit = delta_io.read(get_spark(), registry.INGEST_AUDIT, lake)
+    audit = delta_io.read(get_spark(), tables.INGEST_AUDIT, lake)
     row = audit.where(F.col("land_date") == F.lit(day)).agg(F.sum("lines_read")).collect()[0]
     return int(row[0] or 0)
 
@@ -102,7 +102,7 @@ def bench(scale: str, days: int, workdir: str) -> dict:
         out["features_rerun"] = rerun_growth(lake, START + dt.timedelta(days=7),
                                              START + dt.timedelta(days=days - 1))
     try:
-        from infra.duckdb_reference import compare_features
+        from tools.duckdb_reference import compare_features
 
         out["duckdb"] = compare_features(lake, START + dt.timedelta(days=days - 1))
     except Exception as exc:  # the reference must never cost the table measured before it
@@ -131,8 +131,8 @@ def rerun_growth(lake: str, early: dt.date, late: dt.date, repeats: int = 3) -> 
     days in the same process state, interleaved, compares like with like. Safe on the lake:
     a day's feature step reads only what had landed by that day and replaces its own rows.
     """
-    from jobs.features import build_features_day
-    from jobs.spark import get_spark
+    from core.spark import get_spark
+    from jobs.build_features import build_features_day
 
     spark = get_spark()
     secs: dict[dt.date, list[float]] = {early: [], late: []}

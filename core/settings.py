@@ -72,7 +72,7 @@ def mlflow_artifact_root(lake: str) -> str:
 
 
 @dataclass(frozen=True)
-class Profile:
+class SparkProfile:
     """Spark defaults for one kind of deployment; every value can be overridden by env/conf."""
 
     name: str
@@ -87,13 +87,13 @@ class Profile:
 
 PROFILES = {
     # Two cores: a few shuffle partitions beat the default 200 by seconds per stage.
-    "local": Profile("local", "local[*]", 4, "6g", delta_snapshot_partitions=4),
+    "local": SparkProfile("local", "local[*]", 4, "6g", delta_snapshot_partitions=4),
     # On a cluster spark-submit supplies the master; partitions grow with the data.
-    "cluster": Profile("cluster", None, 64, "4g"),
+    "cluster": SparkProfile("cluster", None, 64, "4g"),
 }
 
 
-def profile() -> Profile:
+def profile() -> SparkProfile:
     name = os.environ.get("RISK_PROFILE", "local")
     if name not in PROFILES:
         raise ConfigError(f"RISK_PROFILE={name!r} is not one of {sorted(PROFILES)}")

@@ -1,7 +1,7 @@
 """Benchmark of the generator: throughput (lines/s) and peak memory.
 
 Generation runs in a fresh child process so that its peak RSS is its own, not the caller's
-(pytest, Spark, an earlier run). Usage: `python -m simulator.bench small 7 [gzip_level]`.
+(pytest, Spark, an earlier run). Usage: `python -m simulator.generator_bench small 7 [gzip_level]`.
 """
 
 from __future__ import annotations

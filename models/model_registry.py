@@ -1,9 +1,9 @@
 """MLflow: one experiment per environment, one registered model, aliases and their history.
 
 Layout
-- Tracking/registry URI: `jobs.config.mlflow_tracking_uri(lake)` (SQLite under the lake unless
+- Tracking/registry URI: `core.settings.mlflow_tracking_uri(lake)` (SQLite under the lake unless
   MLFLOW_TRACKING_URI is set). Experiment `account-risk-<RISK_ENV>` (default env `local`), created
-  with its artifact location under the lake (`jobs.config.mlflow_artifact_root`).
+  with its artifact location under the lake (`core.settings.mlflow_artifact_root`).
 - Registered model `account_risk` (RISK_MODEL_NAME overrides it). Aliases:
   `challenger` = the newest registered version (every new model), `champion` = the version
   scoring uses. Registered-model tag `champion_history`: comma-separated versions that held the
@@ -29,8 +29,8 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from jobs.config import is_remote, mlflow_artifact_root, mlflow_tracking_uri
-from jobs.errors import NoChampion, PipelineError
+from core.errors import NoChampion, PipelineError
+from core.settings import is_remote, mlflow_artifact_root, mlflow_tracking_uri
 from models.scoring import ModelHandle, ScoringConfig
 
 log = logging.getLogger("risk.registry")
@@ -73,7 +73,7 @@ def tracking(lake: str):
     """The lake's MLflow as the process default for a block (fluent API, `models:/` loading).
 
     `mlflow.set_tracking_uri` also exports MLFLOW_TRACKING_URI (and the registry's
-    MLFLOW_REGISTRY_URI) to the environment, which `jobs.config.mlflow_tracking_uri` would then
+    MLFLOW_REGISTRY_URI) to the environment, which `core.settings.mlflow_tracking_uri` would then
     take for *every* lake of the process: both the globals and the variables are restored.
     """
     import mlflow
@@ -172,14 +172,14 @@ def _set_history(lake: str, versions: list[str]) -> None:
 def log_and_register(lake: str, result, params: Mapping[str, object],
                      tags: Mapping[str, str], lineage: Mapping[str, object] | None = None,
                      dataset=None, reference: Mapping[str, object] | None = None) -> dict:
-    """One MLflow run for a `models.train.TrainResult`, registered as a new version.
+    """One MLflow run for a `models.training.TrainResult`, registered as a new version.
 
     The new version gets the `challenger` alias. Returns run id, version, model URI.
     """
     import mlflow
     from mlflow.models import infer_signature
 
-    from models import evaluate as ev
+    from models import metrics as ev
 
     exp_id = ensure_experiment(lake)
     name = model_name()

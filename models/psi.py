@@ -27,7 +27,7 @@ RELATIVE_ERROR = 0.001  # approxQuantile: exact enough for deciles, one pass ove
 
 
 @dataclass(frozen=True)
-class Profile:
+class ReferenceBins:
     """A feature's reference: cut points and the share of rows in each bin (last bin = nulls)."""
 
     edges: tuple[float, ...]
@@ -95,14 +95,14 @@ def psi(reference: Sequence[float], current: Sequence[float], eps: float = EPSIL
 
 
 def reference_profiles(df: DataFrame, columns: Sequence[str], n_bins: int = N_BINS,
-                       relative_error: float = RELATIVE_ERROR) -> dict[str, Profile]:
+                       relative_error: float = RELATIVE_ERROR) -> dict[str, ReferenceBins]:
     """The reference sample's bins and bin shares for each column (stored once per model)."""
     edges = quantile_edges(df, columns, n_bins, relative_error)
     counts = bin_counts(df, edges)
-    return {c: Profile(edges[c], shares(counts[c]), sum(counts[c])) for c in columns}
+    return {c: ReferenceBins(edges[c], shares(counts[c]), sum(counts[c])) for c in columns}
 
 
-def population_stability(reference: dict[str, Profile], current: DataFrame,
+def population_stability(reference: dict[str, ReferenceBins], current: DataFrame,
                          eps: float = EPSILON) -> list[tuple[str, float]]:
     """(feature, psi) of `current` against each reference profile, largest shift first.
 

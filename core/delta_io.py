@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Iterable
 
-from jobs.registry import Table
+from core.tables import Table
 
 log = logging.getLogger("risk.delta")
 

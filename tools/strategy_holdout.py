@@ -10,7 +10,7 @@ flagged at that threshold. Two training configurations are compared: the pipelin
 one and the one before young unlabelled accounts were taken out of the negatives and the risk
 directions bound the model (`--configs` picks).
 
-    python -m infra.strategy_holdout --lake DIR --as-of 2026-04-30
+    python -m tools.strategy_holdout --lake DIR --as-of 2026-04-30
 
 Prints one table; the figures quoted in docs/MODEL.md come from it.
 """
@@ -37,7 +37,7 @@ CONFIGS = {
 
 def _metrics(scored: pd.DataFrame, truth: pd.DataFrame) -> dict[str, object]:
     """Per strategy AP / recall at 1% FPR over accounts (max score over the days)."""
-    from models import evaluate as ev
+    from models import metrics as ev
 
     acc = (scored.groupby("account_id", as_index=False)["margin"].max()
            .merge(truth, on="account_id", how="inner"))
@@ -64,13 +64,13 @@ def run(lake: str, as_of: dt.date, configs: list[str], n_estimators: int | None 
         ) -> list[dict]:
     from pyspark.sql import functions as F
 
+    from core.spark import get_spark
     from jobs import train as jt
     from jobs.evaluate import read_truth
-    from jobs.spark import get_spark
     from models import labels as lb
     from models import training_set as ts
     from models.scoring import with_margin
-    from models.train import ModelConfig, fit
+    from models.training import ModelConfig, fit
 
     spark = get_spark("strategy-holdout")
     truth = read_truth(spark, lake)
@@ -118,7 +118,7 @@ def run(lake: str, as_of: dt.date, configs: list[str], n_estimators: int | None 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from models.evaluate import format_table
+    from models.metrics import format_table
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lake", required=True)

@@ -4,7 +4,7 @@ Reads every registry table present with the `deltalake` package (no Spark: cheap
 independent reader), drops the wall-clock columns, sorts rows, and reports the differences.
 Used by the crash-safety harness, the cluster-vs-local test and the Airflow-vs-riskctl test.
 
-    python -m infra.compare LEFT_LAKE RIGHT_LAKE [TABLE,TABLE...] [--mlflow]
+    python -m tools.compare LEFT_LAKE RIGHT_LAKE [TABLE,TABLE...] [--mlflow]
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import json
 import os
 import sys
 from pathlib import Path
-
-from jobs import registry
 
 # Columns that record when something was written, not what: ignored by run equality.
 WALL_CLOCK = {"scored_at", "ingested_at", "validated_at", "computed_at", "recorded_at"}
@@ -46,7 +44,7 @@ def snapshot(lake: str, tables: list[str] | None = None,
     compares it; lakes run by different means (cluster vs local) need not share one.
     """
     out = mlflow_snapshot(lake) if mlflow else {}
-    for name, table in registry.TABLES.items():
+    for name, table in tables.TABLES.items():
         if tables and name not in tables:
             continue
         path = table.uri(lake)
@@ -65,18 +63,18 @@ def mlflow_snapshot(lake: str) -> dict[str, list[tuple]]:
     """The lake's model registry as comparable rows: the project's registered model, its
     versions (number, stage/status, decision tags), aliases and registered-model tags.
 
-    Read through MLflow's client on the lake's own tracking URI (`models.registry.client`),
+    Read through MLflow's client on the lake's own tracking URI (`models.model_registry.client`),
     so the embedded SQLite store and a tracking server read alike. Run ids, sources and times
     are left out: they differ between two correct runs. Empty when the lake never trained.
     """
     from mlflow.exceptions import MlflowException
 
-    from models import registry as mreg
+    from models import model_registry
 
     if not os.environ.get("MLFLOW_TRACKING_URI") and not (
             Path(lake) / "_mlflow" / "mlflow.db").is_file():
         return {}  # no store: do not create one just to find it empty
-    client, name = mreg.client(lake), mreg.model_name()
+    client, name = model_registry.client(lake), model_registry.model_name()
     try:
         model = client.get_registered_model(name)
     except MlflowException as exc:

@@ -1,6 +1,6 @@
 """`make demo`: a generated lake, the whole pipeline over it, the last day's report, next steps.
 
-    python -m infra.demo --lake DIR [--scale tiny] [--days 14]
+    python -m tools.demo --lake DIR [--scale tiny] [--days 14]
 
 Generates the raw zone only when `<lake>/raw` is empty (14 `tiny` days from 2026-04-22, seed 7:
 the first model trains on day 9 and the Monday retrain falls on day 13), so
@@ -26,8 +26,8 @@ DAYS = 14
 SEED = 7
 SCALES = ("tiny", "small", "medium", "seed")
 # Every module the demo runs through, directly or through jobs.run.run_day.
-NEEDED = ("simulator", "jobs.ingest", "jobs.validate", "jobs.features", "jobs.train",
-          "jobs.score", "jobs.drift", "jobs.report", "models.scoring", "models.registry")
+NEEDED = ("simulator", "jobs.ingest", "jobs.validate", "jobs.build_features", "jobs.train",
+          "jobs.score", "jobs.drift", "jobs.report", "models.scoring", "models.model_registry")
 
 log = logging.getLogger("risk.demo")
 
@@ -56,7 +56,7 @@ def raw_is_empty(lake: str) -> bool:
 
 def landed_days(lake: str) -> list[dt.date]:
     """Every day from the first to the last `date=` folder of the raw zone (in order)."""
-    from jobs.registry import RAW_SOURCES
+    from core.tables import RAW_SOURCES
 
     found: set[dt.date] = set()
     for source in RAW_SOURCES:
@@ -72,7 +72,7 @@ def landed_days(lake: str) -> list[dt.date]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.demo", description=__doc__.split(
+    parser = argparse.ArgumentParser(prog="python -m tools.demo", description=__doc__.split(
         "\n\n")[0])
     parser.add_argument("--lake", help="lake root (default: $RISK_LAKE or ./lake)")
     parser.add_argument("--scale", choices=SCALES, default="tiny")
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make demo: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
-        from jobs.config import ConfigError
+        from core.settings import ConfigError
 
         if isinstance(exc, ConfigError) or getattr(exc, "operator_message", None):
             print(f"make demo: {getattr(exc, 'operator_message', exc)}", file=sys.stderr)
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jobs.config import ensure_lake, resolve_lake
+    from core.settings import ensure_lake, resolve_lake
 
     lake = ensure_lake(resolve_lake(args.lake))
     check_modules()

@@ -22,20 +22,22 @@ import time
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
-from features import assemble, daily_activity
-from features.params import DEFAULT_PARAMS, LONGEST_WINDOW, FeatureParams
-from jobs import delta_io
-from jobs.errors import PipelineError
-from jobs.registry import (
-    ACCOUNT_ACTIVITY,
-    ACCOUNT_CLUSTERS_MAP,
-    ACCOUNT_FEATURES,
-    MODEL_ACTIVITY,
+from core import delta_io
+from core.errors import PipelineError
+from core.spark import get_spark
+from core.tables import (
     SILVER_ACCOUNTS,
     SILVER_ENFORCEMENT,
     SILVER_INTERACTIONS,
 )
-from jobs.spark import get_spark
+from features import assemble, daily_activity
+from features.params import DEFAULT_PARAMS, LONGEST_WINDOW, FeatureParams
+from features.tables import (
+    ACCOUNT_ACTIVITY,
+    ACCOUNT_CLUSTERS_MAP,
+    ACCOUNT_FEATURES,
+    MODEL_ACTIVITY,
+)
 
 log = logging.getLogger("risk.features")
 

@@ -7,7 +7,7 @@ are the shared truth: every process sees the same tables at their latest committ
 losing a registration loses nothing. Registering never writes to the lake (an external table over
 an existing Delta location is catalog metadata only).
 
-Run as a script (`spark-submit jobs/catalog.py --lake DIR`), it registers the tables in the
+Run as a script (`spark-submit jobs/sql_catalog.py --lake DIR`), it registers the tables in the
 session's catalog and exits: the SQL server uses that to fill its own metastore before it starts.
 """
 
@@ -21,8 +21,8 @@ import sys
 import tempfile
 import time
 
-from jobs.errors import PipelineError
-from jobs.registry import TABLES, Table
+from core.errors import PipelineError
+from core.tables import TABLES, Table
 
 log = logging.getLogger("risk.catalog")
 
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--lake", required=True)
     args = parser.parse_args(argv)
-    from jobs.spark import get_spark, stop_spark
+    from core.spark import get_spark, stop_spark
 
     spark = get_spark("risk-sql-catalog")
     try:

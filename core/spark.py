@@ -13,7 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from jobs.config import JAR_CACHE, ConfigError, profile, python_executable
+from core.settings import JAR_CACHE, ConfigError, profile, python_executable
 
 # Jars Spark needs beside pyspark's own; infra/jvm/pom.xml fetches exactly these.
 REQUIRED_JARS = ("delta-spark_2.13-4.0.0.jar", "delta-storage-4.0.0.jar")
