@@ -91,6 +91,23 @@ class FeatureParams:
     # Connected components: give up (loudly) after this many large-star/small-star rounds
     # (log-many are needed); truncate the lineage every round.
     cc_max_rounds: int = 40
+    # Prompt scaffolds (features.template_scaffolds): bit-sampling LSH over the prompt SimHashes.
+    # A paraphrase that changes k of the 64 bits keeps a table's bits with probability
+    # (1 - k/64)^bits: ~7% per table for k = 7 and 24 bits, so 16 tables give each paraphrase a
+    # ~2-in-3 chance of meeting its template's bucket at least once. 2^24 buckets per table keep
+    # unrelated prompts apart: a seed-scale week samples ~4.4 M distinct hashes, 0.26 a bucket.
+    scaffold_tables: int = 16
+    scaffold_bits: int = 24
+    scaffold_seed: int = 2026
+    # A scaffold is shared (a paraphrase family, a template community) from this many accounts:
+    # two accounts meeting in one bucket can be chance or a pair of colleagues.
+    scaffold_min_accounts: int = 3
+    # Propagation (features.propagation): labelled others / (others + smoothing), so one banned
+    # neighbour out of one other is evidence 0.5, not certainty.
+    propagation_smoothing: float = 1.0
+    # Loose synchrony (features.community): a member is "in step" in an (event day, UTC hour)
+    # slot when at least this many other members of its template community were active in it.
+    community_sync_min_others: int = 2
 
 
 DEFAULT_PARAMS = FeatureParams()
