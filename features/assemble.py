@@ -13,7 +13,19 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features import account_profile, clusters, components, links, simhash_lsh, windows
+from features import (
+    account_profile,
+    clusters,
+    community,
+    components,
+    harvest_score,
+    links,
+    network_diversity,
+    propagation,
+    simhash_lsh,
+    template_scaffolds,
+    windows,
+)
 from features.catalog import feature_columns
 from features.params import DEFAULT_PARAMS, LINK_TYPES, FeatureParams
 
@@ -64,8 +76,8 @@ def build_day(inputs: DayInputs, params: FeatureParams = DEFAULT_PARAMS) -> DayB
     profile = account_profile.profile_features(snapshot, day, p)
     sharing = account_profile.registry_sharing(snapshot)
 
-    prompt_edges, prompt_features = simhash_lsh.prompt_groups(
-        keep(simhash_lsh.account_hashes(sums)), p, keep)
+    acc_hashes = keep(simhash_lsh.account_hashes(sums))
+    prompt_edges, prompt_features = simhash_lsh.prompt_groups(acc_hashes, p, keep)
     scored_registry = snapshot.join(sums.select("account_id"), "account_id", "left_semi")
     members = links.memberships(scored_registry, sums, p)
     edges = (links.star_edges(members, p).unionByName(prompt_edges)
@@ -85,21 +97,36 @@ def build_day(inputs: DayInputs, params: FeatureParams = DEFAULT_PARAMS) -> DayB
         cluster_rows, member_info, inputs.week_ago_clusters.select("account_id", "cluster_id"),
         day)
 
+    scaffold_features, communities = template_scaffolds.scaffolds(acc_hashes, p)
+    young = profile.select("account_id", F.col("is_young_account").alias("young"))
+    group = community.community_features(
+        keep(communities), sums, young, snapshot.select("account_id", "org_id"), recent, p)
+    propagated = propagation.propagated_risk(
+        links.memberships(snapshot, sums, p), bad, sums.select("account_id"), p)
+
     rows = (behaviour
             .join(profile, "account_id", "left")
             .join(sharing, "account_id", "left")
             .join(links.sharing_features(sums), "account_id", "left")
             .join(prompt_features, "account_id", "left")
-            .join(cluster_feats, "account_id", "left"))
+            .join(cluster_feats, "account_id", "left")
+            .join(scaffold_features, "account_id", "left")
+            .join(network_diversity.network_diversity(sums), "account_id", "left")
+            .join(group, "account_id", "left")
+            .join(propagated, "account_id", "left"))
     defaults = {
         "has_account_record": 0, "simhash_neardup_accounts_7d": 0,
         "simhash_shared_prompts_7d": 0, "simhash_shared_share_7d": 0.0,
         "ip_prefix_max_accounts_7d": 0, "asn_max_accounts_7d": 0, "in_cluster": 0,
         "cluster_size": 1, "cluster_growth_7d": 0, "cluster_known_bad_others": 0,
+        "scaffold_max_accounts_7d": 0, "scaffold_shared_share_7d": 0.0,
+        "scaffold_idf_7d": 0.0, "community_accounts": 0, "known_bad_linked_accounts": 0,
+        "propagated_risk": 0.0,
         **{f"cluster_link_{t}": 0 for t in LINK_TYPES},
     }
     rows = rows.fillna(defaults).withColumn(
         "cluster_requests_7d", F.coalesce("cluster_requests_7d", "requests_7d"))
+    rows = rows.withColumn("harvest_score", harvest_score.harvest_score())
     rows = rows.withColumn("feature_date", F.lit(day))
     features = rows.select(*[F.col(f.name).cast(f.dtype).alias(f.name)
                              for f in feature_columns()])

@@ -11,24 +11,27 @@ Pure: the window sums of `features.windows.window_sums` in, one row per account 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.windows import ratio
 
 
-def network_diversity(sums: DataFrame) -> DataFrame:
+def network_diversity(sums: DataFrame, by: Sequence[str] = ()) -> DataFrame:
     """account_id, consumer_prefixes_7d, prefixes_per_request_7d, consumer_prefix_share_7d,
     asns_per_prefix_7d.
 
     sums: account_id, requests_7d, prefixes_7d, link_prefixes_7d (prefixes seen on hosted
     networks), asns_7d. A consumer prefix is one seen only on residential or mobile networks
-    in the window (in `prefixes_7d`, not in `link_prefixes_7d`).
+    in the window (in `prefixes_7d`, not in `link_prefixes_7d`). `by`: key columns besides the
+    account (the feature day of a range), passed through.
     """
     consumer = F.size(F.array_except("prefixes_7d", "link_prefixes_7d"))
     prefixes = F.size("prefixes_7d")
     return sums.select(
-        "account_id",
+        *by, "account_id",
         consumer.cast("int").alias("consumer_prefixes_7d"),
         ratio(prefixes, "requests_7d").alias("prefixes_per_request_7d"),
         ratio(consumer, prefixes).alias("consumer_prefix_share_7d"),

@@ -21,6 +21,7 @@ Pure: memberships and labels in, one row per scored account out.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -38,7 +39,8 @@ def rarity(n: F.Column, kind: F.Column, params: FeatureParams = DEFAULT_PARAMS) 
 
 
 def propagated_risk(members: DataFrame, known_bad: DataFrame, scored: DataFrame,
-                    params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
+                    params: FeatureParams = DEFAULT_PARAMS, by: Sequence[str] = ()
+                    ) -> DataFrame:
     """account_id, known_bad_linked_accounts, propagated_risk for every scored account.
 
     members: (kind, entity, account_id) over every account that may carry a label (registry
@@ -46,24 +48,26 @@ def propagated_risk(members: DataFrame, known_bad: DataFrame, scored: DataFrame,
     known_bad: account_id of the accounts labelled as of D; scored: account_id.
     `known_bad_linked_accounts` sums the labelled others over the account's identifiers that
     are below their hub cap (an account linked twice to one banned account counts it twice:
-    two identifiers, two pieces of evidence).
+    two identifiers, two pieces of evidence). `by`: key columns besides the account (the
+    feature day of a range) that every input and the output carry.
     """
-    p = params
-    bad = known_bad.select("account_id").distinct().withColumn("_bad", F.lit(1))
-    m = (members.select("kind", "entity", "account_id").distinct()
-         .join(bad, "account_id", "left")
+    p, by = params, list(by)
+    key = [*by, "account_id"]
+    bad = known_bad.select(*key).distinct().withColumn("_bad", F.lit(1))
+    m = (members.select(*by, "kind", "entity", "account_id").distinct()
+         .join(bad, key, "left")
          .withColumn("_bad", F.coalesce("_bad", F.lit(0))))
-    sizes = m.groupBy("kind", "entity").agg(F.count(F.lit(1)).alias("_n"),
-                                            F.sum("_bad").alias("_b"))
-    per = (m.join(scored.select("account_id"), "account_id", "left_semi")
-           .join(sizes.where((F.col("_n") >= 2) & (F.col("_b") > 0)), ["kind", "entity"]))
+    sizes = m.groupBy(*by, "kind", "entity").agg(F.count(F.lit(1)).alias("_n"),
+                                                 F.sum("_bad").alias("_b"))
+    per = (m.join(scored.select(*key), key, "left_semi")
+           .join(sizes.where((F.col("_n") >= 2) & (F.col("_b") > 0)), [*by, "kind", "entity"]))
     others_bad = F.col("_b") - F.col("_bad")
     weight = rarity(F.col("_n"), F.col("kind"), p)
     evidence = F.least(F.lit(1.0 - 1e-9), weight * others_bad
                        / (F.col("_n") - 1 + F.lit(p.propagation_smoothing)))
     linked = F.when(weight > 0, others_bad).otherwise(0)
-    agg = per.groupBy("account_id").agg(
+    agg = per.groupBy(*key).agg(
         F.sum(linked).cast("int").alias("known_bad_linked_accounts"),
         (F.lit(1.0) - F.exp(F.sum(F.log1p(-evidence)))).alias("propagated_risk"))
-    return (scored.select("account_id").join(agg, "account_id", "left")
+    return (scored.select(*key).join(agg, key, "left")
             .fillna({"known_bad_linked_accounts": 0, "propagated_risk": 0.0}))

@@ -26,6 +26,8 @@ Pure: (account_id, h) rows in, per-account rows out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -55,40 +57,45 @@ def scaffold_keys(h: Column, params: FeatureParams = DEFAULT_PARAMS) -> Column:
                      for t, m in enumerate(masks)])
 
 
-def scaffolds(acc_hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS
-              ) -> tuple[DataFrame, DataFrame]:
+def scaffolds(acc_hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS,
+              by: Sequence[str] = ()) -> tuple[DataFrame, DataFrame]:
     """(account_id, h BIGINT) -> (per-account features, template communities).
+
+    `by`: columns that split the rows into independent groups (the feature day of a range
+    computed in one pass); every output carries them.
 
     features: account_id, scaffold_max_accounts_7d, scaffold_shared_share_7d, scaffold_idf_7d
     (accounts with at least one hash).
     communities: account_id, community (BIGINT scaffold key), community_accounts, for the
     accounts whose main scaffold is shared by at least `scaffold_min_accounts` accounts.
     """
-    p = params
-    rows = acc_hashes.select("account_id", "h").distinct()
-    keyed = rows.select("account_id", "h", F.explode(scaffold_keys(F.col("h"), p)).alias("key"))
+    p, by = params, list(by)
+    rows = acc_hashes.select(*by, "account_id", "h").distinct()
+    keyed = rows.select(*by, "account_id", "h",
+                        F.explode(scaffold_keys(F.col("h"), p)).alias("key"))
     # Accounts per bucket: one account sending two paraphrases into one bucket counts once.
-    df = (keyed.select("account_id", "key").distinct()
-          .groupBy("key").agg(F.count(F.lit(1)).alias("df")))
-    n_accounts = rows.select(F.countDistinct("account_id").alias("_n"))
+    df = (keyed.select(*by, "account_id", "key").distinct()
+          .groupBy(*by, "key").agg(F.count(F.lit(1)).alias("df")))
+    n_accounts = rows.groupBy(*by).agg(F.countDistinct("account_id").alias("_n"))
     # Each (account, hash): its most shared bucket, ties to the smallest key.
-    best = (keyed.join(df, "key")
-            .groupBy("account_id", "h")
+    best = (keyed.join(df, [*by, "key"])
+            .groupBy(*by, "account_id", "h")
             .agg(F.max(F.struct("df", (-F.col("key")).alias("neg_key"))).alias("b"))
-            .select("account_id", "h", F.col("b.df").alias("df"),
+            .select(*by, "account_id", "h", F.col("b.df").alias("df"),
                     (-F.col("b.neg_key")).alias("key")))
     shared = F.col("df") >= F.lit(p.scaffold_min_accounts)
     idf = F.when(shared, F.log(F.col("_n") / F.col("df"))).otherwise(F.lit(0.0))
-    features = (best.crossJoin(F.broadcast(n_accounts))
-                .groupBy("account_id").agg(
-                    (F.max("df") - 1).cast("int").alias("scaffold_max_accounts_7d"),
-                    F.avg(shared.cast("double")).alias("scaffold_shared_share_7d"),
-                    F.avg(idf).alias("scaffold_idf_7d")))
-    by_account = Window.partitionBy("account_id").orderBy(F.desc("df"), "key")
+    with_n = (best.join(F.broadcast(n_accounts), by) if by
+              else best.crossJoin(F.broadcast(n_accounts)))
+    features = with_n.groupBy(*by, "account_id").agg(
+        (F.max("df") - 1).cast("int").alias("scaffold_max_accounts_7d"),
+        F.avg(shared.cast("double")).alias("scaffold_shared_share_7d"),
+        F.avg(idf).alias("scaffold_idf_7d"))
+    by_account = Window.partitionBy(*by, "account_id").orderBy(F.desc("df"), "key")
     communities = (best.where(shared)
                    .withColumn("_r", F.row_number().over(by_account))
                    .where(F.col("_r") == 1)
-                   .select("account_id", F.col("key").alias("community")))
-    sizes = communities.groupBy("community").agg(
+                   .select(*by, "account_id", F.col("key").alias("community")))
+    sizes = communities.groupBy(*by, "community").agg(
         F.count(F.lit(1)).cast("int").alias("community_accounts"))
-    return features, communities.join(sizes, "community")
+    return features, communities.join(sizes, [*by, "community"])

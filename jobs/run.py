@@ -2,7 +2,8 @@
 
 For each day in order, exactly as the `risk_daily` DAG does (`run_day`): ingest what landed,
 validate, build features, train/promote when the retraining policy says so, and publish both
-gold tables. Before the first champion exists a day publishes nothing and says so.
+gold tables. Before the first champion exists the label-free scorer publishes them
+(models.label_free; its model_name and model_version mark the rows).
 
 A range (`run_days`) does the steps that only look at one landing at a time (ingest, the
 quality gate, the landed-day aggregates) for all days first, each in a few commits instead of

@@ -1,5 +1,6 @@
-"""Scoring job: the champion scores every account active in the 7 days ending on the day, and
-both gold tables of LAKE.md are published for that day.
+"""Scoring job: the champion (before any exists, the label-free scorer) scores every account
+active in the 7 days ending on the day, and both gold tables of LAKE.md are published for that
+day.
 
 The day's scores are computed once into ops/scores_staging; both gold tables are then written
 from that staging slice with `replaceWhere score_date = D`, so a re-run replaces the day and a
@@ -13,7 +14,7 @@ import logging
 import time
 
 from core import delta_io, tables
-from core.errors import ModelFeatureMismatch, PipelineError
+from core.errors import ModelFeatureMismatch, NoChampion, PipelineError
 from core.spark import get_spark
 
 log = logging.getLogger("risk.score")
@@ -46,26 +47,41 @@ def record_model(spark, lake: str, day: dt.date, name: str, version: str,
     delta_io.replace_partitions(df, tables.MODEL_DAYS, lake, score_date=day)
 
 
+def scorer(lake: str, version: str | None):
+    """Who scores a day: the version that scored it before (a re-run), else the champion, else,
+    before any champion exists, the label-free scorer (models.label_free), whose model_name and
+    model_version say so in the gold rows."""
+    from models import label_free
+    from models.scoring import load_champion, load_version
+
+    if version is not None:
+        return label_free.handle() if label_free.is_label_free(version) else load_version(
+            lake, version)
+    try:
+        return load_champion(lake)
+    except NoChampion as exc:
+        log.info("no champion (%s): scoring with the label-free scorer", exc)
+        return label_free.handle()
+
+
 def score_day(lake: str, day: dt.date, handle=None, rescore: bool = False) -> dict:
     """Score one day and publish both gold tables. Returns counts for the log and tests.
 
     `handle` is the loaded model (models.model_registry); when None, the version recorded for the
     day is used on a re-run (so re-running a day never changes its scores), else the current
-    champion. `rescore` uses the current champion even on a day another version scored: after
-    `riskctl rollback` or `riskctl promote`, the operator re-publishes the days the replaced
-    model served. Raises NoChampion before writing anything when there is no model,
-    ModelFeatureMismatch when the model's features are gone.
+    champion, else the label-free scorer (`scorer`). `rescore` uses the current champion even on
+    a day another version scored: after `riskctl rollback` or `riskctl promote`, the operator
+    re-publishes the days the replaced model served. Raises ModelFeatureMismatch before writing
+    anything when the model's features are gone.
     """
     from pyspark.sql import functions as F
 
     from models import gold
-    from models.scoring import load_champion, load_version, score_features
 
     started = time.monotonic()
     spark = get_spark()
     if handle is None:
-        version = None if rescore else recorded_model(spark, lake, day)
-        handle = load_version(lake, version) if version else load_champion(lake)
+        handle = scorer(lake, None if rescore else recorded_model(spark, lake, day))
 
     feats_table = _features_table()
     feats = delta_io.read(spark, feats_table, lake).where(F.col("feature_date") == F.lit(day))
@@ -80,7 +96,7 @@ def score_day(lake: str, day: dt.date, handle=None, rescore: bool = False) -> di
                 .where(F.col("feature_date") == F.lit(day)))
     # One wall-clock stamp per run: `scored_at` is the only place the clock enters.
     scored_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    scores = score_features(feats, handle)
+    scores = handle.score(feats)
     staged = (
         gold.attach_clusters(scores, clusters, feats)
         .withColumn("score_date", F.lit(day).cast("date"))

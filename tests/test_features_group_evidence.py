@@ -228,3 +228,30 @@ def test_rarity_column(spark):
     assert got[0] == pytest.approx(1 - math.log(2) / math.log(5000))
     assert got[1] == pytest.approx(0.0)
     assert got[2] == 0.0
+
+
+# --- a range of days in one pass (`by`): each day is its own world ------------------------------
+
+def test_families_keep_the_days_of_a_range_apart(spark):
+    h = _paraphrases()
+    d1, d2 = D, D + dt.timedelta(days=1)
+    # On d1 three accounts share the scaffold; on d2 only a1 and a2 send it (below the minimum).
+    rows = [(d1, "a1", h["p1"]), (d1, "a2", h["p2"]), (d1, "a3", h["p3"]),
+            (d2, "a1", h["p1"]), (d2, "a2", h["p2"]), (d2, "a3", h["other"])]
+    frame = spark.createDataFrame(rows, "feature_date date, account_id string, h bigint")
+    feats, comms = template_scaffolds.scaffolds(frame, P, by=["feature_date"])
+    got = {(r["feature_date"], r["account_id"]): r for r in feats.collect()}
+    assert got[(d1, "a1")]["scaffold_shared_share_7d"] == 1.0
+    assert got[(d2, "a1")]["scaffold_shared_share_7d"] == 0.0  # control: the days differ
+    assert got[(d2, "a1")]["scaffold_max_accounts_7d"] == 1
+    assert {(r["feature_date"], r["account_id"]) for r in comms.collect()} == {
+        (d1, "a1"), (d1, "a2"), (d1, "a3")}
+    # Propagation: b1 is labelled on d2 only.
+    members = spark.createDataFrame(
+        [(d, "payment", "K", a) for d in (d1, d2) for a in ("b1", "s1")],
+        "feature_date date, kind string, entity string, account_id string")
+    bad = spark.createDataFrame([(d2, "b1")], "feature_date date, account_id string")
+    scored = spark.createDataFrame([(d1, "s1"), (d2, "s1")], "feature_date date, account_id string")
+    prop = {r["feature_date"]: r["propagated_risk"] for r in propagation.propagated_risk(
+        members, bad, scored, P, by=["feature_date"]).collect()}
+    assert prop[d1] == 0.0 and prop[d2] > 0.0
