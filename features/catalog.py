@@ -278,9 +278,9 @@ _f("sync_prompt_max_peers_7d", "cross_account", "7d", "INT",
 
 _f("scaffold_max_accounts_7d", "cross_account", "7d", "INT",
    f"Most other accounts sharing a prompt scaffold with this account in 7 days: a bucket of "
-   f"{_P.scaffold_tables} bit-sampling LSH tables ({_P.scaffold_bits} of the 64 SimHash bits "
-   "each) that paraphrases of one template keep while unrelated prompts almost never meet "
-   "(features/template_scaffolds.py).",
+   f"{_P.scaffold_tables} bit-sampling LSH tables (ceil(log2 of the day's distinct prompts) + "
+   f"{_P.scaffold_bits_headroom} of the 64 SimHash bits each) that paraphrases of one template "
+   "keep while unrelated prompts almost never meet (features/template_scaffolds.py).",
    reason="shares a prompt scaffold (paraphrased template) with {v} other accounts in 7 days")
 _f("scaffold_shared_share_7d", "cross_account", "7d", "DOUBLE",
    f"Share of the account's sampled 7-day prompts whose scaffold at least "

@@ -92,12 +92,15 @@ class FeatureParams:
     # (log-many are needed); truncate the lineage every round.
     cc_max_rounds: int = 40
     # Prompt scaffolds (features.template_scaffolds): bit-sampling LSH over the prompt SimHashes.
-    # A paraphrase that changes k of the 64 bits keeps a table's bits with probability
-    # (1 - k/64)^bits: ~7% per table for k = 7 and 24 bits, so 16 tables give each paraphrase a
-    # ~2-in-3 chance of meeting its template's bucket at least once. 2^24 buckets per table keep
-    # unrelated prompts apart: a seed-scale week samples ~4.4 M distinct hashes, 0.26 a bucket.
+    # A paraphrase that changes k of the 64 bits keeps a table's b bits with probability
+    # C(64-b, k) / C(64, k): 6% per table for k = 7 and b = 20, 3% for b = 24, so 16 tables
+    # give each paraphrase about one chance in two of meeting its template's bucket. The width
+    # b is ceil(log2(distinct hashes of the day)) + headroom: an unrelated prompt then meets
+    # fewer than 2^-5 others per bucket (tiny: ~21 bits; small: ~24; seed: ~28).
     scaffold_tables: int = 16
-    scaffold_bits: int = 24
+    scaffold_bits_min: int = 16
+    scaffold_bits_max: int = 40
+    scaffold_bits_headroom: int = 5
     scaffold_seed: int = 2026
     # A scaffold is shared (a paraphrase family, a template community) from this many accounts:
     # two accounts meeting in one bucket can be chance or a pair of colleagues.

@@ -39,13 +39,18 @@ def _paraphrases() -> dict[str, int]:
     """Three paraphrases of TEMPLATE that change 9 bits each (pairwise ~18 apart: no radius-3
     near-duplicate search pairs them) but keep every bit of table 0; one paraphrase that
     changes a bit of every table; one unrelated prompt."""
-    masks = template_scaffolds.table_masks(P.scaffold_tables, P.scaffold_bits, P.scaffold_seed)
+    # A handful of hashes: the tables key on the narrowest width.
+    masks = template_scaffolds.table_masks(P.scaffold_tables, P.scaffold_bits_min,
+                                           P.scaffold_seed)
     outside = [b for b in range(64) if b not in _bits(masks[0] % (1 << 64))]
     inside_all = {b for m in masks for b in _bits(m % (1 << 64))}
     assert len(outside) >= 27 and len(inside_all) == 64
-    every_table = []  # one bit of each table's subset
+    # One bit of each table's subset that no other paraphrase changes: in every table this
+    # paraphrase differs from the template and from the three others.
+    used = set(outside[0:27])
+    every_table = []
     for m in masks:
-        every_table.append(next(b for b in _bits(m % (1 << 64)) if b not in every_table))
+        every_table.append(next(b for b in _bits(m % (1 << 64)) if b not in used))
 
     def flip(bits):
         h = TEMPLATE
@@ -57,13 +62,22 @@ def _paraphrases() -> dict[str, int]:
             "far": flip(sorted(set(every_table))), "other": _signed(0xF0E1D2C3B4A59687)}
 
 
-def test_table_masks_are_fixed_subsets():
+def test_table_masks_are_fixed_nested_subsets():
     masks = template_scaffolds.table_masks(4, 24, 7)
     assert masks == template_scaffolds.table_masks(4, 24, 7)
     assert [bin(m % (1 << 64)).count("1") for m in masks] == [24] * 4
     assert masks != template_scaffolds.table_masks(4, 24, 8)
+    wider = template_scaffolds.table_masks(4, 28, 7)
+    assert all(m & w == m for m, w in zip(masks, wider, strict=True))  # 24 bits within 28
     with pytest.raises(ValueError):
         template_scaffolds.table_masks(4, 65, 7)
+
+
+def test_width_grows_with_the_days_prompts(spark):
+    df = spark.createDataFrame([(6,), (48_000,), (4_400_000,), (1 << 50,)], "n bigint")
+    got = [r[0] for r in df.select(template_scaffolds.width_for(F.col("n"), P)).collect()]
+    headroom = P.scaffold_bits_headroom
+    assert got == [P.scaffold_bits_min, 16 + headroom, 23 + headroom, P.scaffold_bits_max]
 
 
 def test_paraphrases_share_their_template_scaffold(spark):
