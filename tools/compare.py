@@ -14,6 +14,9 @@ import os
 import sys
 from pathlib import Path
 
+import features  # noqa: F401  (registers the feature tables)
+from core.tables import TABLES
+
 # Columns that record when something was written, not what: ignored by run equality.
 WALL_CLOCK = {"scored_at", "ingested_at", "validated_at", "computed_at", "recorded_at"}
 
@@ -44,7 +47,7 @@ def snapshot(lake: str, tables: list[str] | None = None,
     compares it; lakes run by different means (cluster vs local) need not share one.
     """
     out = mlflow_snapshot(lake) if mlflow else {}
-    for name, table in tables.TABLES.items():
+    for name, table in TABLES.items():
         if tables and name not in tables:
             continue
         path = table.uri(lake)
