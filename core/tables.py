@@ -31,10 +31,10 @@ class Table:
 
     @property
     def columns(self) -> list[str]:
-        return [c.strip().split(" ", 1)[0] for c in _split_ddl(self.schema)]
+        return [c.strip().split(" ", 1)[0] for c in split_ddl(self.schema)]
 
 
-def _split_ddl(ddl: str) -> list[str]:
+def split_ddl(ddl: str) -> list[str]:
     """Split top-level comma-separated column definitions (commas inside <...> are kept)."""
     parts, depth, cur = [], 0, []
     for ch in ddl:
