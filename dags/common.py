@@ -24,7 +24,7 @@ from airflow.exceptions import AirflowException, AirflowFailException, AirflowSk
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import Asset
 
-from core.settings import is_remote, resolve_lake
+from core.settings import environment_value, is_remote, resolve_lake, settings
 from core.tables import ACCOUNT_CLUSTERS, ACCOUNT_SCORES
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,17 +33,17 @@ CLI = REPO / "jobs" / "cli.py"
 # The interpreter of the project's virtual environment runs the driver and the Python workers,
 # whatever interpreter runs Airflow itself.
 _VENV_PYTHON = REPO / ".venv" / "bin" / "python"
-PYTHON = os.environ.get("RISK_PYTHON") or (
+_SETTINGS = settings()
+PYTHON = _SETTINGS.python or (
     str(_VENV_PYTHON) if _VENV_PYTHON.exists() else sys.executable)
 # Where `spark-submit` is looked up first: the venv's (pyspark 4.0.1, matching the Delta jars).
-SPARK_BIN_DIR = os.environ.get("RISK_SPARK_BIN_DIR") or str(Path(PYTHON).parent)
+SPARK_BIN_DIR = _SETTINGS.spark_bin_dir or str(Path(PYTHON).parent)
 
-LAKE = resolve_lake(os.environ.get("RISK_LAKE") or str(REPO / "lake"))
-SPARK_CONN_ID = os.environ.get("RISK_SPARK_CONN_ID", "spark_local")
+LAKE = resolve_lake(_SETTINGS.lake or str(REPO / "lake"))
+SPARK_CONN_ID = _SETTINGS.spark_conn_id
 OWNER = "risk-data-eng"
 # The simulator's first day; a deployment sets RISK_DAG_START to its own first landed day.
-START_DATE = dt.datetime.fromisoformat(os.environ.get("RISK_DAG_START", "2026-04-22")).replace(
-    tzinfo=dt.UTC)
+START_DATE = dt.datetime.fromisoformat(_SETTINGS.dag_start).replace(tzinfo=dt.UTC)
 
 RAW_SUFFIXES = (".jsonl.gz", ".jsonl")
 
@@ -80,7 +80,7 @@ def raw_landed(lake: str, source: str, day: str) -> bool:
 
         # fsspec names the Hadoop s3a scheme s3; credentials come from RISK_LAKE_CONN_ID.
         path = ObjectStoragePath(re.sub(r"^s3a://", "s3://", folder),
-                                 conn_id=os.environ.get("RISK_LAKE_CONN_ID"))
+                                 conn_id=settings().lake_conn_id)
     else:
         path = Path(folder)
     return path.is_dir() and any(p.name.endswith(RAW_SUFFIXES) for p in path.iterdir())
@@ -88,12 +88,12 @@ def raw_landed(lake: str, source: str, day: str) -> bool:
 
 def job_env() -> dict[str, str]:
     """Environment of the spark-submit process (added to Airflow's own environment)."""
-    pythonpath = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    pythonpath = os.pathsep.join(filter(None, [str(REPO), environment_value("PYTHONPATH")]))
     return {
         "PYSPARK_PYTHON": PYTHON,
         "PYSPARK_DRIVER_PYTHON": PYTHON,
         "PYTHONPATH": pythonpath,
-        "PATH": os.pathsep.join([SPARK_BIN_DIR, os.environ.get("PATH", "")]),
+        "PATH": os.pathsep.join([SPARK_BIN_DIR, environment_value("PATH")]),
     }
 
 

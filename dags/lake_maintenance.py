@@ -18,14 +18,13 @@ removed, bytes, files deleted). Runbook: docs/AIRFLOW.md.
 
 from __future__ import annotations
 
-import os
-
 from airflow.sdk import dag
 from airflow.timetables.trigger import CronTriggerTimetable
 
+from core.settings import settings
 from dags.common import START_DATE, default_args, riskctl_task
 
-RETENTION_HOURS = int(os.environ.get("RISK_VACUUM_RETENTION_HOURS", "168"))
+RETENTION_HOURS = settings().vacuum_retention_hours
 if RETENTION_HOURS < 168:  # fail at parse time, visibly, rather than vacuum unsafely
     raise ValueError(f"RISK_VACUUM_RETENTION_HOURS={RETENTION_HOURS} is below the safe 168 h")
 

@@ -30,11 +30,10 @@ Crashes retry twice with exponential backoff. Runbook: docs/AIRFLOW.md.
 
 from __future__ import annotations
 
-import os
-
 from airflow.sdk import PokeReturnValue, chain, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from core.settings import settings
 from dags.common import (
     ACCOUNT_CLUSTERS_ASSET,
     ACCOUNT_SCORES_ASSET,
@@ -45,7 +44,7 @@ from dags.common import (
     riskctl_task,
 )
 
-RAW_WAIT_HOURS = float(os.environ.get("RISK_RAW_WAIT_HOURS", "6"))
+RAW_WAIT_HOURS = settings().raw_wait_hours
 
 # The job's one-line message when no model holds the champion alias (core.errors.NoChampion):
 # `riskctl run` publishes nothing and goes on; the DAG skips the task and goes on.

@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import os
 import sys
 
-from core.settings import ConfigError, ensure_lake, resolve_lake
+from core.settings import ConfigError, configure, ensure_lake, resolve_lake
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -127,8 +126,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     days, lake = _days(args), _lake(args)  # argument errors before any heavy import
-    if args.master:
-        os.environ["RISK_SPARK_MASTER"] = args.master
+    configure(spark_master=args.master)
     from jobs.run import run_days
 
     return run_days(lake, days)

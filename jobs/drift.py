@@ -37,14 +37,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from core import delta_io, tables
-from core.settings import is_remote, mlflow_tracking_uri
+from core.settings import is_remote, mlflow_tracking_uri, settings
 from core.spark import get_spark
 
 log = logging.getLogger("risk.drift")
@@ -72,10 +71,11 @@ class ModelRef:
 def thresholds(psi_threshold: float | None = None,
                min_flagged: int | None = None) -> tuple[float, int]:
     """(PSI threshold, features needed to flag): arguments, else environment, else defaults."""
-    thr = psi_threshold if psi_threshold is not None else float(
-        os.environ.get("RISK_DRIFT_PSI_THRESHOLD", PSI_THRESHOLD))
-    n = min_flagged if min_flagged is not None else int(
-        os.environ.get("RISK_DRIFT_MIN_FEATURES", MIN_FLAGGED_FEATURES))
+    current = settings()
+    thr = next(v for v in (psi_threshold, current.drift_psi_threshold, PSI_THRESHOLD)
+               if v is not None)
+    n = next(v for v in (min_flagged, current.drift_min_features, MIN_FLAGGED_FEATURES)
+             if v is not None)
     return thr, n
 
 
@@ -373,7 +373,7 @@ def mlflow_client(lake: str):
     Without MLFLOW_TRACKING_URI the registry is the SQLite file under the lake: when it does not
     exist no model can have been trained, and opening it would create an empty database.
     """
-    if (not os.environ.get("MLFLOW_TRACKING_URI") and not is_remote(lake)
+    if (not settings().mlflow_tracking_uri and not is_remote(lake)
             and not (Path(lake) / "_mlflow" / "mlflow.db").is_file()):
         return None
     from mlflow import MlflowClient
@@ -385,8 +385,8 @@ def mlflow_client(lake: str):
 def registered_model_name(client) -> str | None:
     """The one registered model's name: RISK_MODEL_NAME, else models.model_registry's constant, else
     the registered model holding the champion alias."""
-    if os.environ.get("RISK_MODEL_NAME"):
-        return os.environ["RISK_MODEL_NAME"]
+    if settings().model_name:
+        return settings().model_name
     try:
         import models.model_registry as model_registry
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -35,6 +34,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from core.errors import PipelineError
+from core.settings import settings
 from features.catalog import risk_direction
 from models import metrics as ev
 from models.scoring import (
@@ -124,7 +124,7 @@ def task_slots(spark) -> int:
 
 def worker_count(spark, requested: int | None) -> int:
     """XGBoost workers: never more than the free task slots (barrier mode would wait forever)."""
-    want = requested or int(os.environ.get("RISK_XGB_WORKERS", "0") or 0) or 4
+    want = requested or settings().xgb_workers or 4
     return max(1, min(want, task_slots(spark)))
 
 

@@ -12,7 +12,6 @@ import argparse
 import datetime as dt
 import json
 import logging
-import os
 import statistics
 import tempfile
 import threading
@@ -20,6 +19,8 @@ import time
 from pathlib import Path
 
 import psutil
+
+from core.settings import settings
 
 START = dt.date(2026, 4, 22)
 # small runs 28 days so that its last day has a full 28-day window behind it.
@@ -181,7 +182,7 @@ def main() -> None:
     parser.add_argument("--scale", default="small",
                         help="comma-separated: tiny, small, medium, seed")
     parser.add_argument("--days", type=int)
-    parser.add_argument("--workdir", default=os.environ.get("RISK_BENCH_DIR"))
+    parser.add_argument("--workdir", default=settings().bench_dir)
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     # The jobs' own step logs (which day, which table, rows, seconds) beside the table.

@@ -15,10 +15,11 @@ import argparse
 import datetime as dt
 import importlib
 import logging
-import os
 import sys
 import time
 from pathlib import Path
+
+from core.settings import settings
 
 START = dt.date(2026, 4, 22)
 # A short default so that a first `make demo` ends in minutes; `small`/45 days is an option.
@@ -138,7 +139,7 @@ def _n(value: object) -> str:
 def describe(lake: str, day: dt.date, path: str, s: dict, secs: float) -> str:
     """What the demo printed at the end: the report, what it shows, what to do next."""
     venv = ".venv/bin"
-    mlflow_uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{lake}/_mlflow/mlflow.db"
+    mlflow_uri = settings().mlflow_tracking_uri or f"sqlite:///{lake}/_mlflow/mlflow.db"
     top = s.get("top_cluster")
     top_line = (f"  Top cluster {top['cluster_id']}: {top['n_accounts']} accounts, "
                 f"{top['n_high_risk']} high-risk, tied by {', '.join(top['link_types']) or '-'}"
