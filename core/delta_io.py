@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterable
 
 from core.tables import Table
 
@@ -168,10 +167,3 @@ def replace_where(df, table: Table, lake: str, where: str, conform_schema: bool 
 def replace_partitions(df, table: Table, lake: str, **values: object) -> None:
     replace_where(df, table, lake, predicate(**values))
 
-
-def dates_between(start: dt.date, end: dt.date) -> list[dt.date]:
-    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
-
-
-def as_dates(values: Iterable[object]) -> list[dt.date]:
-    return sorted({v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)) for v in values})

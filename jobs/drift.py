@@ -45,6 +45,7 @@ from pathlib import Path
 from core import delta_io, tables
 from core.settings import is_remote, mlflow_tracking_uri, settings
 from core.spark import get_spark
+from models.model_registry import CHAMPION, model_name
 
 log = logging.getLogger("risk.drift")
 
@@ -53,7 +54,6 @@ MIN_FLAGGED_FEATURES = 3
 SCORE_FEATURE = "risk_score"  # the score's row in drift_daily
 FEATURES_TABLE = "account_features_daily"
 FEATURES_PATH = "features/account_features_daily"  # used until the registry names the table
-CHAMPION_ALIAS = "champion"
 NOT_FEATURES = {"account_id", "feature_date", "score_date", "label", "is_positive"}
 _NUMERIC = ("double", "float", "int", "bigint", "smallint", "tinyint", "boolean")
 
@@ -171,10 +171,6 @@ def compute_drift(lake: str, day: dt.date, champion: ModelRef | None = None,
     return result
 
 
-def compute_drift_days(lake: str, days: list[dt.date]) -> list[dict]:
-    return [compute_drift(lake, day) for day in days]
-
-
 # --- the reference -------------------------------------------------------------------------------
 
 def reference_profiles(spark, lake: str, model: ModelRef, feats, columns: list[str]):
@@ -250,11 +246,8 @@ _HANDLES: dict[tuple[str, str, str], object] = {}
 
 def _scorer(lake: str, model: ModelRef):
     """A function features -> scores for the model version, or None (logged) if unavailable."""
-    try:
-        from models.scoring import load_version, score_features
-    except ImportError:
-        log.info("drift: models.scoring not available: score PSI from published rows only")
-        return None
+    from models.scoring import load_version, score_features
+
     key = (lake, model.name, model.version)
     if key not in _HANDLES:
         try:
@@ -309,12 +302,9 @@ GROUP_FAMILIES = ("cluster", "cross_account")
 
 def split_group_level(columns: list[str]) -> tuple[list[str], list[str]]:
     """(per-account features, group-level features) by catalog family (`cluster_*` without one)."""
-    try:
-        from features.catalog import feature_columns
+    from features.catalog import feature_columns
 
-        family = {f.name: f.family for f in feature_columns()}
-    except ImportError:
-        family = {}
+    family = {f.name: f.family for f in feature_columns()}
     grouped = [c for c in columns if family.get(c) in GROUP_FAMILIES
                or (c not in family and c.startswith("cluster_"))]
     return [c for c in columns if c not in grouped], grouped
@@ -350,12 +340,9 @@ def _first_day(feats) -> dt.date | None:
 
 def monitored_columns(feats) -> list[str]:
     """The model's features (the catalog) present in the table; else every numeric column."""
-    try:
-        from features.catalog import model_feature_names
+    from features.catalog import model_feature_names
 
-        names = list(model_feature_names())
-    except ImportError:
-        names = []
+    names = list(model_feature_names())
     if names:
         absent = [n for n in names if n not in feats.columns]
         if absent:
@@ -382,33 +369,13 @@ def mlflow_client(lake: str):
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-def registered_model_name(client) -> str | None:
-    """The one registered model's name: RISK_MODEL_NAME, else models.model_registry's constant, else
-    the registered model holding the champion alias."""
-    if settings().model_name:
-        return settings().model_name
-    try:
-        import models.model_registry as model_registry
-
-        for attr in ("MODEL_NAME", "REGISTERED_MODEL_NAME", "REGISTERED_MODEL"):
-            value = getattr(model_registry, attr, None)
-            if isinstance(value, str) and value:
-                return value
-    except ImportError:
-        pass
-    for model in client.search_registered_models():
-        if CHAMPION_ALIAS in (model.aliases or {}):
-            return model.name
-    return None
-
-
 def model_ref(client, name: str, version: str | None = None) -> ModelRef | None:
     """ModelRef of a version (default: the champion), with its trained_as_of day."""
     from mlflow.exceptions import MlflowException
 
     try:
         mv = (client.get_model_version(name, version) if version
-              else client.get_model_version_by_alias(name, CHAMPION_ALIAS))
+              else client.get_model_version_by_alias(name, CHAMPION))
     except MlflowException:
         return None
     text = (mv.tags or {}).get("trained_as_of")
@@ -428,9 +395,7 @@ def champion_for_day(spark, lake: str, day: dt.date) -> ModelRef | None:
     client = mlflow_client(lake)
     if client is None:
         return None
-    name = registered_model_name(client)
-    if name is None:
-        return None
+    name = model_name()
     recorded = (delta_io.read(spark, tables.DRIFT, lake)
                 .where(F.col("score_date") == F.lit(day)).select("model_version").limit(1)
                 .collect())

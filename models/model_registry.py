@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -356,12 +355,7 @@ def _load(lake: str, uri: str, version: str) -> ModelHandle:
     mv = c.get_model_version(name, version)
     with tracking(lake):
         info = mlflow.models.get_model_info(uri)
-        meta = (info.metadata or {}).get("scoring")
-        if meta is None:  # older layout: the run artifact
-            with tempfile.TemporaryDirectory() as tmp:
-                path = mlflow.artifacts.download_artifacts(
-                    run_id=mv.run_id, artifact_path=CONFIG_ARTIFACT, dst_path=tmp)
-                meta = json.loads(Path(path).read_text())
+        meta = (info.metadata or {})["scoring"]
         pipeline = mlflow.spark.load_model(uri, dfs_tmpdir=dfs_tmpdir(lake))
     return ModelHandle(name=name, version=str(mv.version), model=pipeline.stages[-1],
                        config=ScoringConfig.from_dict(meta), run_id=mv.run_id,

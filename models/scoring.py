@@ -133,16 +133,10 @@ def catalog_feature_names() -> list[str]:
 
 
 def catalog_describe() -> Callable[[str, float], str]:
-    """`describe(name, value) -> phrase` of the feature catalog (a plain fallback without it)."""
-    try:
-        from features.catalog import describe
-    except ImportError:  # the catalog is another module's: scoring must not die without it
-        return _plain_describe
+    """`describe(name, value) -> phrase` of the feature catalog."""
+    from features.catalog import describe
+
     return describe
-
-
-def _plain_describe(name: str, value: float) -> str:
-    return f"{name.replace('_', ' ')} = {value:.3g}"
 
 
 # --- transforms -----------------------------------------------------------------------------------

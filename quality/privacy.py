@@ -190,7 +190,3 @@ def email_domain_class(domain: str) -> str:
         return "edu"
     return "other"
 
-
-def email_domain_pseudonyms(key: bytes, text: str) -> tuple[str, str]:
-    """(email_domain_hash, email_domain_class) of a domain."""
-    return Pseudonymizer(key).email_domain(text)

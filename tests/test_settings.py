@@ -34,9 +34,8 @@ def test_overrides_win_over_the_environment_and_end_with_their_block(monkeypatch
     with overridden(spark_master="spark://h:7077", lake=None) as inside:
         assert inside.spark_master == settings().spark_master == "spark://h:7077"
     assert settings().spark_master == "local[1]"
-    with pytest.raises(TypeError, match="unknown settings"):
-        with overridden(no_such_setting=1):
-            pass
+    with pytest.raises(TypeError, match="unknown settings"), overridden(no_such_setting=1):
+        pass
 
 
 def test_every_variable_fills_a_field_and_every_field_has_a_variable():

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
 import logging
 import sys
 import time
@@ -26,28 +25,12 @@ START = dt.date(2026, 4, 22)
 DAYS = 14
 SEED = 7
 SCALES = ("tiny", "small", "medium", "seed")
-# Every module the demo runs through, directly or through jobs.run.run_day.
-NEEDED = ("simulator", "jobs.ingest", "jobs.validate", "jobs.build_features", "jobs.train",
-          "jobs.score", "jobs.drift", "jobs.report", "models.scoring", "models.model_registry")
 
 log = logging.getLogger("risk.demo")
 
 
 class DemoError(Exception):
     """Printed as one line; the demo exits 1."""
-
-
-def check_modules(names: tuple[str, ...] = NEEDED) -> None:
-    """Fail early, naming every missing module, instead of dying on day 1 of a long run."""
-    missing = []
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except ImportError as exc:
-            missing.append(f"{name} ({exc})")
-    if missing:
-        raise DemoError("the demo needs modules this checkout does not have yet: "
-                        + "; ".join(missing))
 
 
 def raw_is_empty(lake: str) -> bool:
@@ -103,7 +86,6 @@ def run(args: argparse.Namespace) -> int:
     from core.settings import ensure_lake, resolve_lake
 
     lake = ensure_lake(resolve_lake(args.lake))
-    check_modules()
     started = time.monotonic()
 
     if raw_is_empty(lake):
