@@ -96,14 +96,15 @@ def sample_day(w: World, d: int, rng: np.random.Generator) -> dict[str, np.ndarr
     out["model"] = model.astype(np.int8)
     out["endpoint"] = (rng.random(n) < C.P_BATCH[pop]).astype(np.int8)
 
-    # network: primary or secondary slot; residential-proxy slots draw a fresh ISP per request
+    # network: primary or secondary slot (a previous owner: the secondary, their home line);
+    # residential-proxy slots draw a fresh ISP per request
     slot = ((rng.random(n) < w.p_net1[acct]) | before).astype(np.int64)
     entry = w.net_entry[acct, slot].astype(np.int64)
     kind = w.net_kind[acct, slot]
     ip = w.net_base[acct, slot] + (rng.integers(0, 1 << 31, n) % w.net_span[acct, slot]).astype(
         np.uint32)
     net = w.net
-    # proxy pools: 1 residential lines, 2 residential and mobile lines
+    # proxy pools: kind 1 exits through residential ISPs, kind 2 through residential or mobile
     pools = (net.by_type[C.IPT_RES],
              np.concatenate([net.by_type[C.IPT_RES], net.by_type[C.IPT_MOB]]))
     for pk, pool in zip((1, 2), pools, strict=True):

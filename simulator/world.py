@@ -187,7 +187,7 @@ class World:
         self.pause_to = np.full(n, NEVER, np.int64)
         self.tz = z(n, np.int8)
         # two network slots: 0 primary, 1 secondary (used with probability p_net1)
-        self.net_kind = z((n, 2), np.int8)  # 0 fixed pool, 1 residential proxy (per line)
+        self.net_kind = z((n, 2), np.int8)  # 0 fixed pool; per line: 1 residential, 2 also mobile
         self.net_base = z((n, 2), np.uint32)
         self.net_span = np.ones((n, 2), np.uint32)
         self.net_entry = z((n, 2), np.int32)
