@@ -8,6 +8,7 @@ No other module reads `os.environ`: they call `settings()`. Every variable is de
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -125,6 +126,10 @@ def _spark_conf(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _day(text: str) -> str:
+    return dt.date.fromisoformat(text).isoformat()
+
+
 @dataclass(frozen=True)
 class Variable:
     """One environment variable: the field it fills, how it is parsed, what it means."""
@@ -133,6 +138,19 @@ class Variable:
     field: str
     meaning: str
     parse: Callable[[str], Any] = str
+    check: Callable[[Any], bool] | None = None
+    rule: str = ""  # what a valid value is, for the error message
+
+    def read(self, text: str) -> Any:
+        """The parsed value; ValueError naming the rule when it does not parse or check."""
+        try:
+            value = self.parse(text)
+        except ValueError:
+            rule = self.rule or "see the README"
+            raise ValueError(f"{self.name}={text!r} does not parse ({rule})") from None
+        if self.check is not None and not self.check(value):
+            raise ValueError(f"{self.name}={text!r}: {self.rule}")
+        return value
 
 
 VARIABLES: tuple[Variable, ...] = (
@@ -145,7 +163,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("RISK_PROFILE", "profile", "Spark defaults: `local` or `cluster`"),
     Variable("RISK_SPARK_MASTER", "spark_master", "Spark master URL (`run --master` wins)"),
     Variable("RISK_SPARK_CONF", "spark_conf", "`key=value,key=value` Spark confs over the "
-             "defaults", _spark_conf),
+             "defaults", _spark_conf, rule="key=value pairs separated by commas"),
     Variable("RISK_SPARK_LOG_LEVEL", "spark_log_level", "log level of Spark's JVM"),
     Variable("RISK_JAR_CACHE", "jar_cache", "where the Delta jars are cached", Path),
     Variable("RISK_PSEUDONYM_KEY", "pseudonym_key", "key of the keyed hash that replaces client "
@@ -171,11 +189,22 @@ VARIABLES: tuple[Variable, ...] = (
              "Airflow; default the venv's bin"),
     Variable("RISK_SPARK_CONN_ID", "spark_conn_id", "Airflow connection of the Spark master"),
     Variable("RISK_LAKE_CONN_ID", "lake_conn_id", "Airflow connection of an object-store lake"),
-    Variable("RISK_DAG_START", "dag_start", "first logical date of the daily DAG"),
+    Variable("RISK_SPARK_POOL", "spark_pool", "Airflow pool every Spark task runs in (one slot: "
+             "two DAGs never run Spark at once)"),
+    Variable("RISK_DAG_START", "dag_start", "first logical date of the daily DAG", _day,
+             rule="a date, YYYY-MM-DD"),
     Variable("RISK_RAW_WAIT_HOURS", "raw_wait_hours", "hours the daily DAG waits for raw data",
-             float),
+             float, lambda h: 0 < h <= 24 * 7, "hours, more than 0 and at most a week"),
     Variable("RISK_VACUUM_RETENTION_HOURS", "vacuum_retention_hours", "VACUUM retention of the "
-             "maintenance DAG", _int),
+             "maintenance DAG", _int, lambda h: h >= 168, "hours, at least the safe 168"),
+    Variable("RISK_ALERT_LOG", "alert_log", "file the DAGs' failure notifier appends to"),
+    Variable("RISK_ALERT_WEBHOOK", "alert_webhook", "URL the failure notifier posts to"),
+    Variable("RISK_ALERT_EMAIL", "alert_email", "comma-separated addresses the failure notifier "
+             "mails"),
+    Variable("RISK_ALERT_SMTP_CONN_ID", "alert_smtp_conn_id", "Airflow SMTP connection of the "
+             "failure mails"),
+    Variable("RISK_STATUS_FILE", "status_file", "file `riskctl` writes its exit code and message "
+             "to (the DAGs set it per task)"),
     Variable("JAVA_HOME", "java_home", "the Java 17+ Spark runs on; default `java` on PATH"),
 )
 
@@ -207,24 +236,47 @@ class Settings:
     spark_bin_dir: str | None = None
     spark_conn_id: str = "spark_local"
     lake_conn_id: str | None = None
+    spark_pool: str = "risk_spark"
     dag_start: str = "2026-04-22"
     raw_wait_hours: float = 6.0
     vacuum_retention_hours: int = 168
+    alert_log: str | None = None
+    alert_webhook: str | None = None
+    alert_email: str | None = None
+    alert_smtp_conn_id: str = "smtp_default"
+    status_file: str | None = None
     java_home: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Settings from an environment; ConfigError naming the variable for a bad value."""
+        values, problems = cls._read(environ)
+        if problems:
+            raise ConfigError("; ".join(problems[k] for k in sorted(problems)))
+        return cls(**values)
+
+    @classmethod
+    def from_env_tolerant(cls, environ: Mapping[str, str]) -> tuple[Settings, dict[str, str]]:
+        """Settings with defaults where a value is bad, and {variable: problem} for those.
+
+        For the DAG files: a bad value must be reported by a task, not hide the DAG.
+        """
+        values, problems = cls._read(environ)
+        return cls(**values), problems
+
+    @classmethod
+    def _read(cls, environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
         values: dict[str, Any] = {}
+        problems: dict[str, str] = {}
         for var in VARIABLES:
-            text = environ.get(var.name)
-            if text is None or text == "":
+            text = (environ.get(var.name) or "").strip()
+            if not text:
                 continue
             try:
-                values[var.field] = var.parse(text)
+                values[var.field] = var.read(text)
             except ValueError as exc:
-                raise ConfigError(f"{var.name}={text!r} is not valid: {exc}") from None
-        return cls(**values)
+                problems[var.name] = str(exc)
+        return values, problems
 
     def spark_conf_dict(self) -> dict[str, str]:
         return dict(self.spark_conf)
@@ -237,6 +289,12 @@ def settings() -> Settings:
     """The process's settings: the environment as it is now, under the CLI's overrides."""
     current = Settings.from_env(os.environ)
     return replace(current, **_overrides) if _overrides else current
+
+
+def settings_and_problems() -> tuple[Settings, dict[str, str]]:
+    """`settings()` that never raises: defaults for bad values, and what was wrong with them."""
+    current, problems = Settings.from_env_tolerant(os.environ)
+    return (replace(current, **_overrides) if _overrides else current), problems
 
 
 def configure(**changes: Any) -> None:

@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 
 from core import delta_io
 from core.errors import PipelineError
+from core.progress import bar
 from core.spark import get_spark
 from core.tables import (
     SILVER_ACCOUNTS,
@@ -59,7 +60,7 @@ def build_features(lake: str, days: list[dt.date]) -> None:
             "run `riskctl ingest` for these days first")
     wanted = sorted(set(days))
     aggregate_landed_days(spark, lake, wanted)
-    for day in wanted:
+    for day in bar(wanted, desc="features"):
         build_day_tables(spark, lake, day)
 
 

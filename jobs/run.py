@@ -19,7 +19,7 @@ import functools
 import logging
 import time
 
-from core.errors import NoChampion
+from core.errors import GateFailed, NoChampion
 from core.spark import get_spark
 
 log = logging.getLogger("risk.run")
@@ -81,9 +81,12 @@ def _drift_flag(lake: str, day: dt.date) -> bool:
 
 
 def run_days(lake: str, days: list[dt.date]) -> int:
-    """Run the days in order in one Spark application; exit code for the CLI."""
-    from tqdm import tqdm
+    """Run the days in order in one Spark application; exit code for the CLI.
 
+    Raises GateFailed (exit 3) when a day fails the quality gate, after publishing the days
+    before it.
+    """
+    from core.progress import bar
     from jobs.build_features import aggregate_landed_days
     from jobs.ingest import ingest_days
     from jobs.validate import gate_days
@@ -91,24 +94,30 @@ def run_days(lake: str, days: list[dt.date]) -> int:
     spark = get_spark("riskctl-run")  # one session for every day and step
     days = sorted(set(days))
     batch: dict[str, float] = {}
-    _timed(batch, "ingest", ingest_days, lake, days)
-    failed = _timed(batch, "validate", gate_days, lake, days)
-    stop = min(failed, default=None)
-    passed = [d for d in days if stop is None or d < stop]
-    _timed(batch, "aggregate", aggregate_landed_days, spark, lake, passed)
+    with bar(total=3, desc=f"riskctl run {days[0]}..{days[-1]}", unit="step") as phase:
+        phase.set_postfix_str("ingest")
+        _timed(batch, "ingest", ingest_days, lake, days)
+        phase.update()
+        phase.set_postfix_str("validate")
+        failed = _timed(batch, "validate", gate_days, lake, days)
+        stop = min(failed, default=None)
+        passed = [d for d in days if stop is None or d < stop]
+        phase.update()
+        phase.set_postfix_str("aggregate")
+        _timed(batch, "aggregate", aggregate_landed_days, spark, lake, passed)
+        phase.update()
     log.info("days=%s..%s batch steps=%s", days[0], days[-1], batch)
 
     published = 0
-    bar = tqdm(passed, desc="riskctl run", unit="day", disable=None)
-    for day in bar:
-        bar.set_postfix_str(day.isoformat())
+    days_bar = bar(passed, desc="riskctl run", unit="day")
+    for day in days_bar:
+        days_bar.set_postfix_str(day.isoformat())
         result = chained_steps(lake, day)
         published += result["scored"] is not None
         log.info("day=%s done steps=%s", day, result["steps"])
     if stop is not None:
         log.error("day=%s stopped by the quality gate: %s", stop, failed[stop])
-        print(f"riskctl run: {stop}: {failed[stop]}")
-        return 1
+        raise GateFailed(f"{stop}: {failed[stop]}")  # the days before it are published
     if not published:
         print(f"riskctl run: no champion model for {days[0]}..{days[-1]} yet: features built, "
               "no gold tables published (the first model trains once enough labels are known)")

@@ -20,6 +20,7 @@ import time
 
 from core import delta_io
 from core.errors import GateFailed, PipelineError
+from core.progress import bar
 from core.settings import is_remote
 from core.tables import INGEST_AUDIT, QUARANTINE, RAW_SOURCES, SILVER, VALIDATION_RESULTS
 from quality.suites import (
@@ -176,7 +177,7 @@ def gate_days(lake: str, days: list[dt.date]) -> dict[dt.date, str]:
     failed_days: dict[dt.date, str] = {}
     audit = _audit_rows(spark, lake, wanted) if wanted else {}
     share = _quarantine_results(spark, lake, wanted, audit)
-    for day in wanted:
+    for day in bar(wanted, desc="validate"):
         failures = {}
         for source in RAW_SOURCES:
             table = SILVER[source]

@@ -104,6 +104,26 @@ def test_a_clean_day_passes_and_results_are_stored(spark, checked_lake):
     assert _results(spark, checked_lake, "interactions", D2) == {}
 
 
+def test_expectations_carry_gx_severity_and_a_description(checked_lake):
+    """GX's own fields, in the suite GX stored (what Data Docs render), not only in our meta."""
+    import json
+
+    [path] = (Path(checked_lake) / "ops" / "gx").rglob("expectations/interactions.json")
+    stored = json.loads(path.read_text())
+    by_name = {e["meta"]["name"]: e for e in stored["expectations"]}
+    assert set(by_name) == {c.label for c in suites.silver_checks("interactions", 100.0)}
+    assert by_name["expect_column_values_to_be_unique(request_id)"]["severity"] == "critical"
+    assert by_name["volume(vs trailing 7-day mean)"]["severity"] == "warning"
+    assert by_name["freshness(rows>0)"]["severity"] == "warning"
+    assert all(len(e.get("description") or "") > 15 for e in by_name.values())
+    assert "`request_id` is set on every row" in by_name[
+        "expect_column_values_to_not_be_null(request_id)"]["description"]
+    assert not any("severity" in e["meta"] for e in by_name.values())  # not duplicated in meta
+    # Negative control: a severity GX does not know is refused when the check is declared.
+    with pytest.raises(ValueError, match="severity 'fatal'"):
+        suites.between("x", 0, severity="fatal")
+
+
 def _personal_data(root: Path) -> list[str]:
     found = []
     for path in root.rglob("*"):
