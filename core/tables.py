@@ -88,10 +88,10 @@ def register(t: Table) -> Table:
 _add = register
 
 
-# The interaction tables are the lake's largest (a million rows a day at seed scale), and Delta
-# collects min/max/null counts on the first 32 columns of every file it writes: on a seed day
-# that doubled the time of each write (19-21 s against 10.7-11.6 s, issue 9). Their reads
-# select by the partition columns, so only the columns a point lookup would use keep stats.
+# The interaction tables are the lake's largest, and Delta collects min/max/null counts on the
+# first 32 columns of every file it writes, which costs as much as the write itself
+# (docs/DESIGN.md). Their reads select by the partition columns, so only the columns a point
+# lookup would use keep stats.
 EVENT_PROPS = {"delta.dataSkippingStatsColumns": "account_id,ts"}
 
 # --- bronze: every contract-valid row as read, before deduplication -------------------------
