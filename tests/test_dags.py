@@ -159,8 +159,10 @@ def parsed(parses) -> dict:
 def test_every_dag_file_imports_without_error(parsed):
     assert parsed["errors"] == {}
     files = {Path(d["fileloc"]).name for d in parsed["dags"].values()}
-    assert files == {"risk_daily.py", "risk_retrain.py", "lake_maintenance.py"}
-    assert set(parsed["dags"]) == {"risk_daily", "risk_retrain", "lake_maintenance"}
+    assert files == {"risk_daily.py", "risk_retrain.py", "lake_maintenance.py",
+                     "risk_backfill.py"}
+    assert set(parsed["dags"]) == {"risk_daily", "risk_retrain", "lake_maintenance",
+                                   "risk_backfill"}
 
 
 def test_parsing_imports_no_spark_and_reads_no_connection_or_variable(parsed):
@@ -240,6 +242,17 @@ def test_risk_daily_steps_match_riskctl_run_and_the_cli():
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     assert {"ingest", "validate", "features", "train-if-due", "score", "train", "promote",
             "maintain"} <= set(sub.choices)
+
+
+def test_risk_backfill_runs_a_range_as_one_riskctl_run(parsed):
+    dag = parsed["dags"]["risk_backfill"]
+    assert dag["timetable"] == "NullTimetable" and dag["max_active_runs"] == 1
+    (task,) = dag["tasks"].values()
+    assert "SparkSubmitOperator" in task["mro"] and task["conn_id"] == "spark_local"
+    assert task["args"][0] == "run"
+    assert task["args"][3:] == ["--start", "{{ params.start }}", "--end", "{{ params.end }}"]
+    assert task["outlets"] == [
+        "risk://gold/account_clusters_daily", "risk://gold/account_scores_daily"]
 
 
 def test_wait_sensor_reschedules_and_fails_loudly(parsed):
