@@ -486,7 +486,11 @@ def champion_for_day(spark, lake: str, day: dt.date) -> ModelRef | None:
 
 
 def champions_for_days(spark, lake: str, days: list[dt.date]) -> dict[dt.date, ModelRef]:
-    """`champion_for_day` of each day (days without a model are left out); one read."""
+    """`champion_for_day` of each day (days without a model are left out); one read.
+
+    A champion trained as of a later day does not monitor a day it was not recorded for: on
+    a re-run of a day before the first model, the day stays unmonitored, as it was.
+    """
     from pyspark.sql import functions as F
 
     client = mlflow_client(lake)
@@ -509,7 +513,11 @@ def champions_for_days(spark, lake: str, days: list[dt.date]) -> dict[dt.date, M
 
     out = {}
     for day in days:
-        model = (ref(recorded[day]) if day in recorded else None) or ref(None)
+        model = ref(recorded[day]) if day in recorded else None
+        if model is None:
+            model = ref(None)
+            if model is not None and model.trained_as_of and model.trained_as_of > day:
+                model = None
         if model is not None:
             out[day] = model
     return out

@@ -94,6 +94,18 @@ def model_steps(lake: str, days: list[dt.date], steps: dict[str, float]) -> dict
     recorded = recorded_models(spark, lake, days)
     trained_on = {d: model_registry.version_trained_as_of(lake, d.isoformat()) for d in days}
     champion = model_registry.champion_version(lake)
+    trained_as_of: dict[str, str] = {}
+
+    def serving(day: dt.date) -> str | None:
+        """The version that scores the day: the one that scored it before, else the champion,
+        unless trained as of a later day (a re-run of a day before the first model publishes
+        nothing, as the first run did)."""
+        if day in recorded or champion is None:
+            return recorded.get(day, champion)
+        if champion not in trained_as_of:
+            trained_as_of[champion] = model_registry.version_tags(lake, champion).get(
+                "trained_as_of", "")
+        return None if trained_as_of[champion] > day.isoformat() else champion
     labels: dict[dt.date, tuple[int, int]] = {}
 
     def decision(day: dt.date, drift_flag: bool):
@@ -141,7 +153,7 @@ def model_steps(lake: str, days: list[dt.date], steps: dict[str, float]) -> dict
                     trained.append(result)
                 now = model_registry.champion_version(lake)
                 restart, champion = (day if now != champion else None), now
-            version = recorded.get(day) or champion
+            version = serving(day)
             if version is None:
                 log.warning("day=%s no champion model yet: published no scores", day)
             else:
