@@ -201,8 +201,9 @@ def reasons_udf(feature_names: Sequence[str], max_reasons: int,
 
 
 def score_features(features_df: DataFrame, model_handle: ModelHandle,
-                   describe: Callable[[str, float], str] | None = None) -> DataFrame:
-    """account_id, risk_score double, risk_band string, reasons array<string>.
+                   describe: Callable[[str, float], str] | None = None,
+                   keys: Sequence[str] = ("account_id",)) -> DataFrame:
+    """*keys (default account_id), risk_score double, risk_band string, reasons array<string>.
 
     Raises ModelFeatureMismatch (before anything runs) when the frame lacks a model feature.
     Extra columns of `features_df` are ignored.
@@ -212,12 +213,12 @@ def score_features(features_df: DataFrame, model_handle: ModelHandle,
     cfg = handle.config
     names = handle.feature_names
     describe = describe or catalog_describe()
-    df = features_df.select("account_id", *[F.col(n).cast("double").alias(n) for n in names])
+    df = features_df.select(*keys, *[F.col(n).cast("double").alias(n) for n in names])
     scored = with_margin(df, handle.model, contributions=True)
     reasons = reasons_udf(names, cfg.max_reasons, describe)(
         F.col(_CONTRIB_COL), F.array(*[F.col(n) for n in names]))
     return scored.select(
-        "account_id",
+        *keys,
         cfg.calibration.column(F.col("margin")).cast("double").alias("risk_score"),
         band_column(F.col("margin"), cfg.band_margins).alias("risk_band"),
         reasons.alias("reasons"),

@@ -311,6 +311,8 @@ def test_score_only_path_equals_scoring(spark, lake, monkeypatch):
     ref = drift_job.ModelRef(MODEL, "9", REF_DAY)
     monkeypatch.setitem(drift_job._HANDLES, (lake, MODEL, "9"), handle)
 
+    # The drift job scores a range of days at once: its frames carry feature_date.
+    df = df.withColumn("feature_date", F.lit(REF_DAY))
     cheap = sorted(r["risk_score"] for r in drift_job._scorer(lake, ref)(df).collect())
     full = sorted(r["risk_score"] for r in scoring.score_features(df, handle).collect())
     assert len(cheap) == len(full) == 200
