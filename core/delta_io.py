@@ -108,7 +108,8 @@ def set_properties(spark, table: Table, lake: str) -> dict[str, str]:
     if not table.properties:
         return {}
     uri = table.uri(lake)
-    have = DeltaTable.forPath(spark, uri).detail().first()["properties"] or {}
+    detail = DeltaTable.forPath(spark, uri).detail().first()
+    have = (detail["properties"] if detail is not None else None) or {}
     changed = {k: v for k, v in table.properties.items() if have.get(k) != v}
     if changed:
         props = ", ".join(f"{sql_literal(k)} = {sql_literal(v)}"

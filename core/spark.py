@@ -119,7 +119,8 @@ def get_spark(app_name: str = "risk"):  # -> pyspark.sql.SparkSession
     builder = SparkSession.builder
     for key, value in base_conf(app_name).items():
         if key == "spark.jars" and existing.contains("spark.jars"):
-            value = ",".join(sorted(set(existing.get("spark.jars").split(",") + value.split(","))))
+            given = existing.get("spark.jars") or ""
+            value = ",".join(sorted(set(given.split(",") + value.split(","))))
         elif existing.contains(key):
             continue
         builder = builder.config(key, value)

@@ -36,7 +36,9 @@ class Table:
 
 def split_ddl(ddl: str) -> list[str]:
     """Split top-level comma-separated column definitions (commas inside <...> are kept)."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in ddl:
         if ch == "<":
             depth += 1

@@ -146,6 +146,7 @@ class Pseudonymizer:
         if len(cache) >= self.CACHE_MAX:
             cache.clear()
         packed = _ipv4_octets(text)
+        pair: tuple[str, str] | None
         if packed is not None:
             pair = (f"{packed[0]}.{packed[1]}.{packed[2]}.0/{IPV4_PREFIX}",
                     self._hash(self._ip_mac, packed))
