@@ -70,7 +70,7 @@ def _build_rows(inputs: dict, as_of: dt.date, split, feature_names: list[str] | 
 
     from models import labels as lb
     from models import training_set as ts
-    from models.training import COT_SHARE_COLUMNS, VOLUME_COLUMNS, NotEnoughLabels
+    from models.training import BASELINE_INPUT_COLUMNS, NotEnoughLabels
 
     feats = inputs["features"]
     names = _model_features(feats.columns, feature_names)
@@ -82,8 +82,7 @@ def _build_rows(inputs: dict, as_of: dt.date, split, feature_names: list[str] | 
     except ts.EmptySplit as exc:
         raise NotEnoughLabels(f"training as of {as_of}: {exc}") from None
     labels = lb.labels_as_of(inputs["enforcement"], as_of)
-    carry = [c for c in (*VOLUME_COLUMNS, *COT_SHARE_COLUMNS, LINK_COLUMN)
-             if c in feats.columns]
+    carry = [c for c in (*BASELINE_INPUT_COLUMNS, LINK_COLUMN) if c in feats.columns]
     rows = ts.assemble(feats, labels, bounds, names, split, carry)
     return rows, names, carry, bounds
 

@@ -12,7 +12,7 @@ gold rows say who scored them: model_name `LABEL_FREE_NAME`, model_version `LABE
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame
@@ -46,9 +46,9 @@ class LabelFreeHandle:
     def feature_names(self) -> list[str]:
         return [SCORE_COLUMN, *hs.harvest_inputs()]
 
-    def score(self, features_df: DataFrame,
-              describe: Callable[[str, float], str] | None = None) -> DataFrame:
-        """account_id, risk_score, risk_band, reasons."""
+    def score(self, features_df: DataFrame, describe: Callable[[str, float], str] | None = None,
+              keys: Sequence[str] = ("account_id",)) -> DataFrame:
+        """*keys (default account_id), risk_score, risk_band, reasons."""
         missing = [c for c in self.feature_names if c not in features_df.columns]
         if missing:
             raise ModelFeatureMismatch(
@@ -59,7 +59,7 @@ class LabelFreeHandle:
             F.array(*hs.contributions()), F.array(*[F.col(n).cast("double") for n in names]))
         score = F.col(SCORE_COLUMN).cast("double")
         return features_df.select(
-            "account_id",
+            *keys,
             score.alias("risk_score"),
             band_of(score, self.band_scores).alias("risk_band"),
             reasons.alias("reasons"),

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -35,6 +34,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from core.errors import PipelineError
+from core.settings import settings
 from features.catalog import risk_direction
 from models import metrics as ev
 from models import pu
@@ -53,6 +53,8 @@ log = logging.getLogger("risk.train")
 VOLUME_COLUMNS = ("requests_7d", "n_requests_7d")
 COT_SHARE_COLUMNS = ("high_cot_share_7d", "cot_share_7d", "cot_request_share_7d",
                      "mean_cot_score_7d", "cot_score_mean_7d")
+TOPIC_FOCUS_COLUMNS = ("topic_top_share_7d",)
+BASELINE_INPUT_COLUMNS = (*VOLUME_COLUMNS, *COT_SHARE_COLUMNS, *TOPIC_FOCUS_COLUMNS)
 MIN_TRAIN_POSITIVE_ACCOUNTS = 3
 MIN_VAL_POSITIVE_ACCOUNTS = 2
 MIN_TRAIN_NEGATIVE_ACCOUNTS = 10
@@ -128,7 +130,7 @@ def task_slots(spark) -> int:
 
 def worker_count(spark, requested: int | None) -> int:
     """XGBoost workers: never more than the free task slots (barrier mode would wait forever)."""
-    want = requested or int(os.environ.get("RISK_XGB_WORKERS", "0") or 0) or 4
+    want = requested or settings().xgb_workers or 4
     return max(1, min(want, task_slots(spark)))
 
 
@@ -180,15 +182,17 @@ def band_thresholds(neg_margins: np.ndarray, pos_margins: np.ndarray | None = No
 
 
 def baseline_columns(columns: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    """The baselines the feature table allows: volume rule, and cot share x volume."""
+    """The baselines the feature table allows: the volume rule, and the single-account heuristic
+    volume x reasoning (cot) share x topic focus (the focus factor when the table has it)."""
     cols = set(columns)
     vol = next((c for c in VOLUME_COLUMNS if c in cols), None)
     cot = next((c for c in COT_SHARE_COLUMNS if c in cols), None)
+    focus = next((c for c in TOPIC_FOCUS_COLUMNS if c in cols), None)
     out: dict[str, tuple[str, ...]] = {}
     if vol:
         out["volume"] = (vol,)
         if cot:
-            out["heuristic"] = (cot, vol)
+            out["heuristic"] = (cot, vol, focus) if focus else (cot, vol)
     return out
 
 

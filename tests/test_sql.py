@@ -24,7 +24,8 @@ from core.delta_io import predicate, replace_where
 from core.errors import PipelineError
 
 REPO = Path(__file__).resolve().parent.parent
-RISKCTL = str(Path(sys.executable).parent / "riskctl")
+# This checkout's CLI (the venv's `riskctl` script may point at another checkout).
+RISKCTL = [sys.executable, "-m", "jobs.cli"]
 SQL_DIR = REPO / "sql"
 
 D = dt.date(2026, 5, 31)  # "today": the latest score_date in the fixture
@@ -151,6 +152,43 @@ def test_run_query_prints_an_aligned_table(spark, gold_lake, capsys):
     assert lines[2:4] == ["acct_crit_a", "acct_crit_a"] and "more exist" in lines[-1]
 
 
+def test_run_query_prints_csv_and_json(spark, gold_lake, capsys):
+    import csv
+    import io
+    import json
+
+    from jobs.sql import run_query
+
+    query = ("SELECT account_id, score_date, risk_score, cluster_id, reasons "
+             "FROM risk.account_scores_daily WHERE score_date = DATE'2026-05-31' "
+             "AND account_id IN ('acct_crit_a', 'acct_new_f') ORDER BY account_id")
+    run_query(gold_lake, query, fmt="csv")
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows == [
+        ["account_id", "score_date", "risk_score", "cluster_id", "reasons"],
+        ["acct_crit_a", "2026-05-31", "0.9541", "clu_big",
+         json.dumps(REASONS["critical"])],
+        # NULL cluster: an empty field
+        ["acct_new_f", "2026-05-31", "0.8046", "", json.dumps(REASONS["high"])],
+    ]
+    run_query(gold_lake, query, fmt="json")
+    data = json.loads(capsys.readouterr().out)
+    assert data == [
+        {"account_id": "acct_crit_a", "score_date": "2026-05-31", "risk_score": 0.9541,
+         "cluster_id": "clu_big", "reasons": REASONS["critical"]},
+        {"account_id": "acct_new_f", "score_date": "2026-05-31", "risk_score": 0.8046,
+         "cluster_id": None, "reasons": REASONS["high"]},
+    ]
+    # Negative control: another day gives other values through the same formats.
+    run_query(gold_lake, query.replace("2026-05-31", "2026-05-30"), fmt="json")
+    other = json.loads(capsys.readouterr().out)
+    assert other != data and other[0]["score_date"] == "2026-05-30"
+    # More rows than the limit: stdout stays pure CSV, the notice goes to stderr.
+    run_query(gold_lake, "SELECT account_id FROM risk.account_scores_daily", limit=2, fmt="csv")
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 3 and "more exist" in captured.err
+
+
 def test_sql_errors_are_one_line(spark, gold_lake):
     from jobs.sql import execute
 
@@ -210,16 +248,16 @@ def test_catalog_registers_only_existing_tables_and_follows_the_lake(spark, gold
 
 
 def test_riskctl_sql_command(gold_lake, tmp_path):
-    env = dict(os.environ)
-    ok = subprocess.run([RISKCTL, "sql", "--lake", gold_lake, CRITICAL_TODAY.format(
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    ok = subprocess.run([*RISKCTL, "sql", "--lake", gold_lake, CRITICAL_TODAY.format(
         band="critical")], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.splitlines()[2:5] == [
         "acct_crit_a |     0.9541 | clu_big", "acct_crit_b |     0.9542 | clu_big", "(2 rows)"]
 
-    bad = subprocess.run([RISKCTL, "sql", "--lake", gold_lake, "SELECT * FROM risk.nope"],
+    bad = subprocess.run([*RISKCTL, "sql", "--lake", gold_lake, "SELECT * FROM risk.nope"],
                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
-    assert bad.returncode == 1 and bad.stdout == ""
+    assert bad.returncode == 2 and bad.stdout == ""  # refused: nothing done
     lines = bad.stderr.splitlines()
     errors = [ln for ln in lines if ln.startswith("riskctl sql:")]
     assert len(errors) == 1 and "TABLE_OR_VIEW_NOT_FOUND" in errors[0], bad.stderr
@@ -417,9 +455,9 @@ def sql_server(gold_lake, tmp_path_factory):
     port = _free_port()
     log_path = tmp_path_factory.mktemp("sql-server") / "server.log"
     with open(log_path, "w") as log_file:
-        proc = subprocess.Popen([RISKCTL, "sql-server", "--lake", gold_lake, "--port", str(port)],
-                                stdout=log_file, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen([*RISKCTL, "sql-server", "--lake", gold_lake, "--port",
+                                 str(port)], stdout=log_file, stderr=subprocess.STDOUT,
+                                start_new_session=True, cwd=str(REPO))
     try:
         start = time.monotonic()
         while not _listening(port):
