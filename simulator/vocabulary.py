@@ -115,8 +115,10 @@ TOPIC_CDF = np.cumsum(TOPIC_BASE / TOPIC_BASE.sum(1, keepdims=True), axis=1)
 
 P_BATCH = np.array([.002, .03, .85, .35, 0, .05, .03, .01, .12, 0, .05, .03, 0, .08])
 P_THINKING = np.array([.12, .30, .05, .75, .30, .20, .25, .35, .85, .45, .90, .70, .65, .80])
-COT_BETA = np.array([[1.0, 9], [1.2, 8], [.8, 12], [5, 2.5], [2, 5], [1.3, 7], [1.3, 7],
-                     [1.5, 6], [7, 2], [2.5, 3], [8, 2], [5, 2.5], [4, 2.5], [6, 2]])
+# gateway's chain-of-thought request score: classes ask for worked solutions; the quiet
+# campaign's paraphrases ask for reasoning less formulaically than a fixed template does
+COT_BETA = np.array([[1.0, 9], [1.2, 8], [.8, 12], [5, 2.5], [2.5, 4], [1.3, 7], [1.3, 7],
+                     [1.5, 6], [7, 2], [2.5, 3], [8, 2], [5, 2.5], [2.5, 3], [6, 2]])
 IN_TOK = np.array([[6.0, 1.1], [7.5, 1.2], [7.8, .4], [6.6, .6], [5.8, .9], [7.0, 1.3],
                    [7.0, 1.2], [7.2, 1.0], [6.4, .5], [6.2, .8], [6.5, .5], [6.4, .6],
                    [6.2, .7], [6.4, .5]])
