@@ -48,7 +48,7 @@ log = logging.getLogger("risk.features")
 # 28-day window holds them): a longer range is cut into consecutive passes, each bounded in
 # memory and shuffle, so a seed-scale backfill does not join 45 days of windows at once (a
 # small-scale range of 45 days stays one pass).
-RANGE_WINDOW_ROWS = 25_000_000
+RANGE_WINDOW_ROWS = 12_000_000
 
 _INTERACTION_COLUMNS = [
     "account_id", "event_date", "land_date", "ts", "model", "endpoint", "ip_prefix", "ip_hash",
