@@ -124,9 +124,10 @@ def build_range(inputs: RangeInputs, params: FeatureParams = DEFAULT_PARAMS,
     comps = components.connected_components(
         edges.select(_node(F.col(DAY), "src").alias("src"),
                      _node(F.col(DAY), "dst").alias("dst")), p.cc_max_rounds)
-    comps = comps.select(F.to_date(F.substring("node", 1, 10)).alias(DAY),
-                         _account_of("node").alias("account_id"),
-                         _account_of("component").alias("component"))
+    # Read four times by the cluster assignment (sizes, link kinds, overlaps, members).
+    comps = keep(comps.select(F.to_date(F.substring("node", 1, 10)).alias(DAY),
+                              _account_of("node").alias("account_id"),
+                              _account_of("component").alias("component")))
     before = inputs.clusters_before.where(~F.col(DAY).isin(days))
     cluster_rows = keep(clusters.assign_cluster_days(comps, edges, before, days))
 
