@@ -130,14 +130,15 @@ def build_range(inputs: RangeInputs, params: FeatureParams = DEFAULT_PARAMS,
         keep(simhash_lsh.account_hashes(sums, by=by)), p, keep, by)
     scored_registry = snapshot.join(sums.select(*KEY), KEY, "left_semi")
     members = links.memberships(scored_registry, sums, p, by)
-    edges = (links.star_edges(members, p, by).unionByName(prompt_edges)
-             .localCheckpoint(eager=True))
+    # Read by the components (which cut their own lineage) and by the clusters' link kinds.
+    edges = keep(links.star_edges(members, p, by).unionByName(prompt_edges))
     comps = components.connected_components(
         edges.select(_node(F.col(DAY), "src").alias("src"),
                      _node(F.col(DAY), "dst").alias("dst")), p.cc_max_rounds)
-    comps = comps.select(F.to_date(F.substring("node", 1, 10)).alias(DAY),
-                         _account_of("node").alias("account_id"),
-                         _account_of("component").alias("component"))
+    # Read four times by the cluster assignment (sizes, link kinds, overlaps, members).
+    comps = keep(comps.select(F.to_date(F.substring("node", 1, 10)).alias(DAY),
+                              _account_of("node").alias("account_id"),
+                              _account_of("component").alias("component")))
     before = inputs.clusters_before.where(~F.col(DAY).isin(days))
     cluster_rows = keep(clusters.assign_cluster_days(comps, edges, before, days))
 

@@ -44,6 +44,12 @@ from features.tables import (
 
 log = logging.getLogger("risk.features")
 
+# Aggregate rows one pass may join to its days (a landing's rows count once for every day whose
+# 28-day window holds them): a longer range is cut into consecutive passes, each bounded in
+# memory and shuffle, so a seed-scale backfill does not join 45 days of windows at once (a
+# small-scale range of 45 days stays one pass).
+RANGE_WINDOW_ROWS = 12_000_000
+
 _INTERACTION_COLUMNS = [
     "account_id", "event_date", "land_date", "ts", "model", "endpoint", "ip_prefix", "ip_hash",
     "ip_asn", "ip_type", "country", "user_agent", "api_key_id", "input_tokens",
@@ -145,12 +151,40 @@ def build_day_tables(spark, lake: str, day: dt.date,
 
 
 def build_range_tables(spark, lake: str, days: list[dt.date],
-                       params: FeatureParams = DEFAULT_PARAMS) -> None:
+                       params: FeatureParams = DEFAULT_PARAMS,
+                       budget: int = RANGE_WINDOW_ROWS) -> None:
     """Step 2-3: the days' clusters and features, one pass and one commit per table (their
-    landings must be aggregated already)."""
+    landings must be aggregated already); a range too large for one pass is cut into
+    consecutive ones (`budget`), each reading the clusters the one before wrote."""
     days = sorted(set(days))
-    if not days:
-        return
+    for part in passes(spark, lake, days, budget):
+        _build_pass(spark, lake, part, params)
+
+
+def passes(spark, lake: str, days: list[dt.date],
+           budget: int = RANGE_WINDOW_ROWS) -> list[list[dt.date]]:
+    """The days cut into consecutive runs whose windows join at most `budget` aggregate rows
+    (a day over the budget alone is a pass of its own)."""
+    if len(days) <= 1:
+        return [days] if days else []
+    first = days[0] - dt.timedelta(days=LONGEST_WINDOW - 1)
+    landed = {r["land_date"]: int(r["count"]) for r in (
+        delta_io.read(spark, ACCOUNT_ACTIVITY, lake)
+        .where(F.col("land_date").between(F.lit(first), F.lit(days[-1])))
+        .groupBy("land_date").count().collect())}
+    out: list[list[dt.date]] = [[]]
+    used = 0
+    for day in days:
+        cost = sum(landed.get(day - dt.timedelta(days=k), 0) for k in range(LONGEST_WINDOW))
+        if out[-1] and used + cost > budget:
+            out.append([])
+            used = 0
+        out[-1].append(day)
+        used += cost
+    return out
+
+
+def _build_pass(spark, lake: str, days: list[dt.date], params: FeatureParams) -> None:
     step = time.monotonic()
     build = assemble.build_range(range_inputs(spark, lake, days), params)
     try:

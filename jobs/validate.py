@@ -39,6 +39,9 @@ from quality.suites import (
 log = logging.getLogger("risk.validate")
 
 TRAILING_DAYS = 7
+# Rows one pass of a table's suite caches and checks: a longer range is checked in consecutive
+# passes (a seed-scale backfill lands ~1.3 M interactions a day; a small one stays one pass).
+PASS_ROWS = 8_000_000
 
 
 def _runner(lake: str) -> SuiteRunner:
@@ -210,6 +213,21 @@ def validate_frame(lake: str, df, table_name: str, day: dt.date, checks: list[Ch
     return results
 
 
+def _passes(days: list[dt.date], rows: dict[dt.date, int],
+            budget: int = PASS_ROWS) -> list[list[dt.date]]:
+    """The days cut into consecutive runs of at most `budget` rows (`rows`: accepted rows a
+    day, from the audit; a day over the budget alone is a run of its own)."""
+    out: list[list[dt.date]] = []
+    used = 0
+    for day in days:
+        if not out or (out[-1] and used + rows.get(day, 0) > budget):
+            out.append([])
+            used = 0
+        out[-1].append(day)
+        used += rows.get(day, 0)
+    return out
+
+
 def _trailing_mean(audit: dict, source: str, day: dt.date) -> float | None:
     """Mean accepted rows a landed day over the previous week (from the audit), if any."""
     week = [audit[(source, day - dt.timedelta(days=i))][1] for i in range(1, TRAILING_DAYS + 1)
@@ -241,12 +259,13 @@ def gate_days(lake: str, days: list[dt.date]) -> dict[dt.date, str]:
     checked: dict[str, dict[dt.date, list[CheckResult]]] = {}
     for source in RAW_SOURCES:
         table = SILVER[source]
-        df = delta_io.read(spark, table, lake).where(F.col("land_date").isin(wanted))
-        checks_of = {day: silver_checks(source, _trailing_mean(audit, source, day)
-                                        if source == "interactions" else None)
-                     for day in wanted}
-        checked[source] = _check_days(runner, df, table.name, wanted, checks_of) \
-            if wanted else {}
+        checked[source] = {}
+        for part in _passes(wanted, {d: audit.get((source, d), (0, 0, 0))[1] for d in wanted}):
+            df = delta_io.read(spark, table, lake).where(F.col("land_date").isin(part))
+            checks_of = {day: silver_checks(source, _trailing_mean(audit, source, day)
+                                            if source == "interactions" else None)
+                         for day in part}
+            checked[source].update(_check_days(runner, df, table.name, part, checks_of))
     for day in bar(wanted, desc="validate"):
         failures = {}
         for source in RAW_SOURCES:

@@ -1,4 +1,4 @@
-"""A range of days built in one pass equals the same days built one at a time, table for table.
+"""A range of days built in passes equals the same days built one at a time, table for table.
 
 Three days of hand-made silver rows with what chains from day to day: a cluster that keeps its
 id while members come and go, two clusters that merge with equal shares (the id tie-break), a
@@ -12,8 +12,13 @@ from __future__ import annotations
 import pytest
 
 from core import delta_io
-from features.tables import ACCOUNT_CLUSTERS_MAP, ACCOUNT_FEATURES
-from jobs.build_features import aggregate_landed_days, build_day_tables, build_range_tables
+from features.tables import ACCOUNT_ACTIVITY, ACCOUNT_CLUSTERS_MAP, ACCOUNT_FEATURES
+from jobs.build_features import (
+    aggregate_landed_days,
+    build_day_tables,
+    build_range_tables,
+    passes,
+)
 from tests.support.features_kit import account, at, day, req, write_silver
 from tools.compare import read_rows
 
@@ -43,12 +48,23 @@ def _silver():
     return rows, accts
 
 
+def _window_rows(spark, lake: str) -> dict:
+    """Aggregate rows each day's 28-day window joins (what `passes` budgets)."""
+    landed = {r["land_date"]: r["count"] for r in delta_io.read(
+        spark, ACCOUNT_ACTIVITY, lake).groupBy("land_date").count().collect()}
+    return {d: sum(n for land, n in landed.items() if 0 <= (d - land).days < 28) for d in DAYS}
+
+
 def _build(spark, lake: str, one_pass: bool) -> None:
     rows, accts = _silver()
     write_silver(spark, lake, rows, accts)
     aggregate_landed_days(spark, lake, LANDINGS)
     if one_pass:
-        build_range_tables(spark, lake, DAYS)
+        # Two passes, [D-1, D] then [D+1]: ids chain inside a pass and across passes.
+        cost = _window_rows(spark, lake)
+        budget = cost[day(-1)] + cost[day(0)]
+        assert passes(spark, lake, DAYS, budget) == [[day(-1), day(0)], [day(1)]]
+        build_range_tables(spark, lake, DAYS, budget=budget)
     else:
         for d in DAYS:
             build_day_tables(spark, lake, d)
