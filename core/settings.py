@@ -340,15 +340,15 @@ def export(name: str, value: str) -> None:
     os.environ[name] = value
 
 
-@contextmanager
-def preserved_environment(*names: str) -> Iterator[None]:
-    """Restore the named variables after a block whose library calls export them (MLflow)."""
-    saved = {name: os.environ.get(name) for name in names}
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def saved_environment(*names: str) -> dict[str, str | None]:
+    """The named variables as they are now (None: unset), for `restore_environment`."""
+    return {name: os.environ.get(name) for name in names}
+
+
+def restore_environment(saved: Mapping[str, str | None]) -> None:
+    """Put back variables a library call exported (MLflow's setters export their URIs)."""
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

@@ -138,6 +138,10 @@ def _common_conf(state: Path) -> dict[str, str]:
         "spark.hadoop.hive.exec.scratchdir": str(state / "scratch"),
         "spark.hadoop.hive.exec.local.scratchdir": str(state / "local-scratch"),
         "spark.hadoop.hive.downloaded.resources.dir": str(state / "resources"),
+        # Delta keeps a table's schema in its own log and leaves the metastore's empty, so a
+        # JDBC client's schema browser (Thrift GetColumns reads the metastore) would list no
+        # column: this copies the schema, with its comments, into the metastore.
+        "spark.databricks.delta.catalog.update.enabled": "true",
         "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC -Dderby.system.home={state} "
                                          f"-Dlog4j2.configurationFile=file:{log_conf}",
     })

@@ -234,17 +234,109 @@ def test_catalog_registers_only_existing_tables_and_follows_the_lake(spark, gold
     from jobs.sql_catalog import register, visible_tables
 
     names = register(spark, gold_lake)
-    assert names == ["account_clusters_daily", "account_scores_daily", "ingest_audit"]
-    assert {t.name for t in visible_tables()} >= set(names) | {"interactions"}
+    assert names == ["account_clusters_daily", "account_scores_daily", "ingest_audit",
+                     "latest_account_scores", "latest_account_clusters"]
+    assert {t.name for t in visible_tables()} >= set(names[:3]) | {"interactions"}
     # another lake with only the scores table: the registrations follow it
     rows = [r for r in score_rows() if r[1] == D][:2]
     replace_where(spark.createDataFrame(rows, tables.ACCOUNT_SCORES.schema),
                   tables.ACCOUNT_SCORES, lake, predicate(score_date=D))
-    assert register(spark, lake) == ["account_scores_daily"]
+    assert register(spark, lake) == ["account_scores_daily", "latest_account_scores"]
     assert spark.table("risk.account_scores_daily").count() == 2
     assert not spark.catalog.tableExists("risk.ingest_audit")
+    assert not spark.catalog.tableExists("risk.latest_account_clusters")
     assert register(spark, gold_lake) == names
     assert spark.table("risk.account_scores_daily").count() == len(score_rows())
+
+
+def test_latest_views_hold_the_last_published_day(spark, gold_lake):
+    from jobs.sql import execute
+
+    latest = execute(spark, gold_lake, "SELECT DISTINCT score_date FROM "
+                     "risk.latest_account_scores", limit=0).rows
+    assert latest == [(D,)]  # "today" is the latest score_date, never the wall clock
+    n = execute(spark, gold_lake, "SELECT count(*) FROM risk.latest_account_scores").rows[0][0]
+    assert n == sum(1 for r in score_rows() if r[1] == D) == 6
+    clusters = execute(spark, gold_lake, "SELECT cluster_id, n_accounts FROM "
+                       "risk.latest_account_clusters ORDER BY 1").rows
+    assert clusters == [("clu_big", 3), ("clu_small", 2)]
+    # Negative control: the table itself holds more days than the view.
+    days = execute(spark, gold_lake, "SELECT count(DISTINCT score_date) FROM "
+                   "risk.account_scores_daily").rows[0][0]
+    assert days == len(SCORE_DAYS) > 1
+
+
+def test_tables_and_columns_carry_their_comments(spark, gold_lake):
+    """What DESCRIBE TABLE EXTENDED and a SQL client's schema browser show comes from the
+    registry, written into the Delta tables by the jobs."""
+    from jobs.sql import execute
+
+    desc = execute(spark, gold_lake, "DESCRIBE TABLE EXTENDED risk.account_scores_daily",
+                   limit=0).rows
+    by_col = {r[0]: r[2] for r in desc[:len(tables.ACCOUNT_SCORES.columns)]}
+    assert by_col["risk_score"] == tables.ACCOUNT_SCORES.column_comment("risk_score")
+    assert by_col["risk_score"].startswith("Calibrated probability")
+    details = {r[0]: r[1] for r in desc[len(by_col):]}  # "# Detailed Table Information"
+    assert details["Comment"] == tables.ACCOUNT_SCORES.description
+    # the catalog's column list (JDBC getColumns) and the views have them too
+    for name, table in (("account_clusters_daily", tables.ACCOUNT_CLUSTERS),
+                        ("latest_account_clusters", tables.ACCOUNT_CLUSTERS),
+                        ("ingest_audit", tables.INGEST_AUDIT)):
+        columns = spark.catalog.listColumns(f"risk.{name}")
+        assert [c.description for c in columns] == [
+            table.column_comment(c.name) for c in columns], name
+        assert all(c.description for c in columns), name
+    assert spark.catalog.getTable("risk.latest_account_scores").description.startswith(
+        "Today's scores")
+    # different tables, different words for the same column name
+    assert tables.ACCOUNT_CLUSTERS.column_comment("requests_7d").startswith("Members'")
+    assert tables.INGEST_AUDIT.column_comment("land_date") == "The date= partition read."
+
+
+def test_every_sql_table_and_column_has_a_comment():
+    import features  # noqa: F401 - registers the feature tables
+    from jobs.sql_catalog import visible_tables
+
+    for t in visible_tables():
+        assert t.description, t.name
+        assert [c for c in t.columns if not t.column_comment(c)] == [], t.name
+    # the feature table's comments are the catalog's meanings
+    from features.catalog import feature_columns
+
+    feats = tables.table("account_features_daily")
+    assert all(feats.column_comment(f.name) == f.meaning for f in feature_columns())
+
+
+def test_docs_list_every_table_and_view():
+    import features  # noqa: F401 - registers the feature tables
+    from jobs.sql_catalog import VIEWS, visible_tables
+
+    text = (REPO / "docs" / "SQL.md").read_text()
+    names = [t.name for t in visible_tables()] + list(VIEWS)
+    assert [n for n in names if f"`risk.{n}`" not in text] == []
+    # Negative control: the same check flags a name the page lacks.
+    assert "`risk.no_such_table`" not in text
+
+
+def test_comments_reach_a_table_written_before_they_existed(spark, lake):
+    from delta.tables import DeltaTable
+
+    from core import delta_io
+
+    table = tables.MODEL_DAYS
+    spark.createDataFrame([], table.schema).write.format("delta").save(table.uri(lake))
+    assert all(not f.metadata for f in spark.read.format("delta").load(table.uri(lake)).schema)
+    assert sorted(delta_io.set_comments(spark, table, lake)) == sorted(
+        [*table.columns, "<table>"])
+    stored = spark.read.format("delta").load(table.uri(lake)).schema
+    assert {f.name: f.metadata["comment"] for f in stored} == {
+        c: table.column_comment(c) for c in table.columns}
+    assert DeltaTable.forPath(spark, table.uri(lake)).detail().first()["description"] == \
+        table.description
+    # Negative control: nothing differs any more, so nothing is written.
+    version = DeltaTable.forPath(spark, table.uri(lake)).history(1).first()["version"]
+    assert delta_io.set_comments(spark, table, lake) == []
+    assert DeltaTable.forPath(spark, table.uri(lake)).history(1).first()["version"] == version
 
 
 def test_riskctl_sql_command(gold_lake, tmp_path):
@@ -490,7 +582,8 @@ def test_sql_server_answers_saved_queries(sql_server, gold_lake):
         cur = conn.cursor()
         cur.execute("SHOW TABLES")
         assert {r[1] for r in cur.fetchall()} == {
-            "account_clusters_daily", "account_scores_daily", "ingest_audit"}
+            "account_clusters_daily", "account_scores_daily", "ingest_audit",
+            "latest_account_clusters", "latest_account_scores"}
         cur.execute((SQL_DIR / "critical_accounts_today.sql").read_text())
         rows = cur.fetchall()
         assert [r[0] for r in rows] == ["acct_crit_b", "acct_crit_a"]
@@ -498,6 +591,33 @@ def test_sql_server_answers_saved_queries(sql_server, gold_lake):
         cur.execute("SET account_id=acct_high_c")
         cur.execute((SQL_DIR / "account_score_history.sql").read_text())
         assert [r[0] for r in cur.fetchall()] == ["acct_high_c"] * 5
+
+
+def jdbc_columns(conn, table: str) -> dict[str, str]:
+    """Column -> REMARKS, from the Thrift GetColumns call a JDBC schema browser makes."""
+    from TCLIService import ttypes
+
+    response = conn.client.GetColumns(ttypes.TGetColumnsReq(
+        sessionHandle=conn.sessionHandle, schemaName="risk", tableName=table, columnName="%"))
+    assert response.status.statusCode == ttypes.TStatusCode.SUCCESS_STATUS, response.status
+    cur = conn.cursor()
+    cur._state, cur._operationHandle = cur._STATE_RUNNING, response.operationHandle
+    names = [d[0].upper() for d in cur.description]
+    return {row[names.index("COLUMN_NAME")]: row[names.index("REMARKS")]
+            for row in cur.fetchall()}
+
+
+def test_sql_server_schema_browser_shows_comments(sql_server):
+    with _connect(sql_server) as conn:
+        remarks = jdbc_columns(conn, "account_scores_daily")
+        view = jdbc_columns(conn, "latest_account_scores")
+    assert list(remarks) == tables.ACCOUNT_SCORES.columns
+    assert remarks == {c: tables.ACCOUNT_SCORES.column_comment(c)
+                       for c in tables.ACCOUNT_SCORES.columns}
+    assert view == remarks
+    # Negative control: another table's columns have other remarks.
+    with _connect(sql_server) as conn:
+        assert jdbc_columns(conn, "ingest_audit")["land_date"] != remarks["score_date"]
 
 
 def test_sql_server_beeline_url(sql_server, tmp_path):
@@ -569,7 +689,7 @@ def test_sql_server_refuses_writes(sql_server, spark, gold_lake, tmp_path):
                 cur.execute(statement)
         # still all there for the next analyst
         cur.execute("SHOW TABLES")
-        assert len(cur.fetchall()) == 3
+        assert len(cur.fetchall()) == 5  # three tables, two latest_* views
         cur.execute("SELECT count(*) FROM risk.account_scores_daily")
         assert cur.fetchone()[0] == len(score_rows())
     for t in gold:
