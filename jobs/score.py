@@ -18,20 +18,10 @@ import time
 from core import delta_io, tables
 from core.errors import ModelFeatureMismatch, NoChampion, PipelineError
 from core.spark import get_spark
+from features.tables import ACCOUNT_CLUSTERS_MAP, ACCOUNT_FEATURES
 
 log = logging.getLogger("risk.score")
 
-
-def _features_table():
-    try:
-        return tables.table("account_features_daily")
-    except KeyError:
-        raise PipelineError(
-            "the feature table is not in the registry; build features first") from None
-
-
-def _clusters_table():
-    return tables.table("account_clusters_map")
 
 
 def recorded_models(spark, lake: str, days: list[dt.date]) -> dict[dt.date, str]:
@@ -119,7 +109,11 @@ def publish(lake: str, handles: dict) -> dict:
     started = time.monotonic()
     spark = get_spark()
     days = sorted(handles)
-    feats_table = _features_table()
+    feats_table = ACCOUNT_FEATURES
+    if not delta_io.exists(spark, feats_table, lake):
+        raise PipelineError(
+            f"no feature table under {lake}: build the features of {days[0]} first "
+            f"(`riskctl features --lake {lake} --start {days[0]}`, or `riskctl run`)")
     features = delta_io.read(spark, feats_table, lake)
     for handle in {(h.name, str(h.version)): h for h in handles.values()}.values():
         missing = [c for c in handle.feature_names if c not in features.columns]
@@ -129,7 +123,7 @@ def publish(lake: str, handles: dict) -> dict:
                 f"{feats_table.name}: {', '.join(missing[:10])}; retrain "
                 f"(`riskctl train --as-of {days[-1]} --promote`) or roll back "
                 "(`riskctl rollback`)")
-    clusters = (delta_io.read(spark, _clusters_table(), lake)
+    clusters = (delta_io.read(spark, ACCOUNT_CLUSTERS_MAP, lake)
                 .where(F.col("feature_date").isin(days)))
     # One wall-clock stamp per run: `scored_at` is the only place the clock enters.
     scored_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)

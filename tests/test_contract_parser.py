@@ -371,7 +371,7 @@ def test_email_domain_class():
 
 def test_pseudonym_key_generated_once_and_never_logged(tmp_path, monkeypatch, caplog):
     monkeypatch.delenv(privacy.KEY_ENV, raising=False)
-    monkeypatch.setenv(privacy.KEY_FILE_ENV, str(tmp_path / "cfg" / "pseudonym.key"))
+    monkeypatch.setenv("RISK_PSEUDONYM_KEY_FILE", str(tmp_path / "cfg" / "pseudonym.key"))
     with caplog.at_level(logging.WARNING, logger="risk.privacy"):
         first = privacy.pseudonym_key()
     assert len(first) == 64 and (tmp_path / "cfg" / "pseudonym.key").is_file()
