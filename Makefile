@@ -13,13 +13,15 @@ DEMO_DAYS ?= 14
 LAKE ?= $(CURDIR)/lake
 export RISK_JAR_CACHE := $(CURDIR)/$(JARS)
 
-.PHONY: setup demo test test-slow bench lint airflow cluster-up cluster-down clean help
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: setup demo test test-slow bench lint airflow cluster-up cluster-down clean help browser
 
 help:
 	@echo "make demo   - set up what is missing, run the pipeline on a generated 14-day tiny lake, show results"
 	@echo "make test   - set up what is missing, run the tests"
 	@echo "make bench  - timings (SCALE=small|medium|seed)"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff format --check, ruff check, mypy"
 	@echo "make airflow - Airflow standalone with the project's DAGs"
 
 setup: $(VENV)/.installed $(JARS)/.verified
@@ -40,7 +42,19 @@ $(JARS)/.verified: infra/jvm/pom.xml infra/jvm/jars.sha256
 demo: setup
 	$(PY) -m tools.demo --lake $(LAKE) --scale $(DEMO_SCALE) --days $(DEMO_DAYS)
 
-test: setup
+# The report's test drives a real headless Chromium (Debian package `chromium`): installed here
+# when missing and this user may run apt-get; otherwise that one test says why it skipped.
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if command -v apt-get >/dev/null; then \
+	    if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+	    echo "installing chromium (headless browser for the report test) with apt-get"; \
+	    { $$SUDO apt-get update -q >/dev/null && \
+	      $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } \
+	      || echo "could not install chromium: the report's browser test will be skipped"; \
+	  else echo "no apt-get: install Chromium at $(CHROMIUM) for the report's browser test"; fi; }
+
+test: setup browser
 	$(PY) -m pytest -q -m "not slow" --durations=15
 
 # The slow suite keeps Spark's production code generation and AQE (tests/conftest.py).
@@ -50,8 +64,11 @@ test-slow: setup
 bench: setup
 	$(PY) -m tools.bench --scale $(SCALE) $(if $(DAYS),--days $(DAYS),)
 
+# The formatter's check, the linter and the type checker (core, features, models, quality).
 lint: setup
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 airflow: setup
 	bash infra/airflow.sh

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterable
 
 from core.tables import Table
 
@@ -19,8 +18,8 @@ log = logging.getLogger("risk.delta")
 def sql_literal(value: object) -> str:
     if isinstance(value, dt.date):
         return f"DATE'{value.isoformat()}'"
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, str):  # Spark SQL escapes with a backslash (a doubled quote ends it)
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
     return str(value)
 
 
@@ -53,27 +52,37 @@ _SCHEMAS: dict[str, object] = {}
 
 
 def registry_schema(spark, table: Table):
-    """The table's registry schema as a StructType."""
+    """The table's registry schema as a StructType, each column carrying its comment."""
     if table.name not in _SCHEMAS:
-        _SCHEMAS[table.name] = spark.createDataFrame([], table.schema).schema
+        from pyspark.sql.types import StructField, StructType
+
+        plain = spark.createDataFrame([], table.schema).schema
+        _SCHEMAS[table.name] = StructType([
+            StructField(f.name, f.dataType, f.nullable,
+                        {**f.metadata, "comment": table.column_comment(f.name)}
+                        if table.column_comment(f.name) else f.metadata)
+            for f in plain])
     return _SCHEMAS[table.name]
 
 
 def ensure_table(spark, table: Table, lake: str) -> None:
-    """Create the table empty, with its registry schema, partitioning and properties; on a table
-    written by an earlier release, add the registry's new columns (NULL in the old rows) and
-    set the registry's properties it lacks."""
+    """Create the table empty, with its registry schema, comments, partitioning and properties;
+    on a table written by an earlier release, add the registry's new columns (NULL in the old
+    rows) and set the registry's properties and comments it lacks."""
     if exists(spark, table, lake):
         uri = table.uri(lake)
         if uri not in _CONFORMED:
             add_new_columns(spark, table, lake)
             set_properties(spark, table, lake)
+            set_comments(spark, table, lake)
             _CONFORMED.add(uri)
         return
     from delta.tables import DeltaTable
 
     builder = DeltaTable.createIfNotExists(spark).location(table.uri(lake))
     builder = builder.addColumns(registry_schema(spark, table))
+    if table.description:
+        builder = builder.comment(table.description)
     if table.partition_by:
         builder = builder.partitionedBy(*table.partition_by)
     for key, value in table.properties.items():
@@ -91,7 +100,9 @@ def add_new_columns(spark, table: Table, lake: str) -> list[str]:
     have = {f.name for f in spark.read.format("delta").load(uri).schema}
     new = [f for f in registry_schema(spark, table) if f.name not in have]
     if new:
-        cols = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in new)
+        cols = ", ".join(f"`{f.name}` {f.dataType.simpleString()}"
+                         + (f" COMMENT {sql_literal(f.metadata['comment'])}"
+                            if f.metadata.get("comment") else "") for f in new)
         spark.sql(f"ALTER TABLE delta.`{uri}` ADD COLUMNS ({cols})")
         log.warning("table=%s added columns %s (written by an earlier release)", table.name,
                     [f.name for f in new])
@@ -109,7 +120,8 @@ def set_properties(spark, table: Table, lake: str) -> dict[str, str]:
     if not table.properties:
         return {}
     uri = table.uri(lake)
-    have = DeltaTable.forPath(spark, uri).detail().first()["properties"] or {}
+    detail = DeltaTable.forPath(spark, uri).detail().first()
+    have = (detail["properties"] if detail is not None else None) or {}
     changed = {k: v for k, v in table.properties.items() if have.get(k) != v}
     if changed:
         props = ", ".join(f"{sql_literal(k)} = {sql_literal(v)}"
@@ -117,6 +129,33 @@ def set_properties(spark, table: Table, lake: str) -> dict[str, str]:
         spark.sql(f"ALTER TABLE delta.`{uri}` SET TBLPROPERTIES ({props})")
         log.warning("table=%s set properties %s (they differed from the registry)", table.name,
                     changed)
+    return changed
+
+
+def set_comments(spark, table: Table, lake: str) -> list[str]:
+    """Give the table the registry's description and column comments where they differ.
+
+    At most two metadata commits (all columns in one ALTER), only when something differs: what
+    `DESCRIBE TABLE EXTENDED` and SQL clients' schema browsers show comes from here. Returns the
+    columns (and `<table>` for the description) that changed.
+    """
+    from delta.tables import DeltaTable
+
+    uri = table.uri(lake)
+    stored = {f.name: f.metadata.get("comment", "")
+              for f in spark.read.format("delta").load(uri).schema}
+    wanted = {f.name: f.metadata.get("comment", "") for f in registry_schema(spark, table)}
+    changed = [c for c, text in wanted.items() if text and c in stored and stored[c] != text]
+    if changed:
+        spark.sql(f"ALTER TABLE delta.`{uri}` ALTER COLUMN " + ", ".join(
+            f"`{c}` COMMENT {sql_literal(wanted[c])}" for c in changed))
+    if table.description:
+        have = DeltaTable.forPath(spark, uri).detail().first()["description"]
+        if have != table.description:
+            spark.sql(f"COMMENT ON TABLE delta.`{uri}` IS {sql_literal(table.description)}")
+            changed.append("<table>")
+    if changed:
+        log.info("table=%s comments set on %d columns", table.name, len(changed))
     return changed
 
 
@@ -168,10 +207,3 @@ def replace_where(df, table: Table, lake: str, where: str, conform_schema: bool 
 def replace_partitions(df, table: Table, lake: str, **values: object) -> None:
     replace_where(df, table, lake, predicate(**values))
 
-
-def dates_between(start: dt.date, end: dt.date) -> list[dt.date]:
-    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
-
-
-def as_dates(values: Iterable[object]) -> list[dt.date]:
-    return sorted({v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)) for v in values})

@@ -6,6 +6,11 @@ this registry when the `features` package is imported.
 
 Every job, test, DAG and SQL registration takes names and paths from here. Schemas are DDL
 strings so that importing this module never imports Spark (DAGs parse it cheaply).
+
+Each table's `description` and each column's meaning (`Table.column_comment`: the table's own
+`comments`, else the shared `COLUMN_MEANINGS`) are written into the Delta tables as their
+comments (core.delta_io.ensure_table), which is what `DESCRIBE TABLE EXTENDED` and a JDBC
+client's schema browser show.
 """
 
 from __future__ import annotations
@@ -25,18 +30,25 @@ class Table:
     description: str = ""
     sql_visible: bool = False  # registered as risk.<name> for analysts
     properties: dict[str, str] = field(default_factory=dict)
+    comments: dict[str, str] = field(default_factory=dict)  # column -> meaning, for this table
 
     def uri(self, lake: str) -> str:
         return f"{lake.rstrip('/')}/{self.path}"
 
+    def column_comment(self, column: str) -> str:
+        """What the column means, in words: this table's own comment, else the shared one."""
+        return self.comments.get(column) or COLUMN_MEANINGS.get(column, "")
+
     @property
     def columns(self) -> list[str]:
-        return [c.strip().split(" ", 1)[0] for c in _split_ddl(self.schema)]
+        return [c.strip().split(" ", 1)[0] for c in split_ddl(self.schema)]
 
 
-def _split_ddl(ddl: str) -> list[str]:
+def split_ddl(ddl: str) -> list[str]:
     """Split top-level comma-separated column definitions (commas inside <...> are kept)."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in ddl:
         if ch == "<":
             depth += 1
@@ -74,6 +86,120 @@ ENFORCEMENT_COLUMNS = (
     "account_id STRING, decided_at TIMESTAMP, action STRING, reason STRING, case_id STRING"
 )
 
+# What a column means wherever it appears; a table's `comments` override a name that means
+# something else there.
+_TS = "(UTC)"
+COLUMN_MEANINGS: dict[str, str] = {
+    # the raw contract's fields, as stored past the raw zone
+    "request_id": "Unique id of the API request (deduplication key of interactions).",
+    "ts": f"When the request started {_TS}.",
+    "account_id": "The account (owner of the API key).",
+    "api_key_id": "The API key used.",
+    "org_id": "Organization of the account, when it has one.",
+    "model": "Model requested, e.g. claude-opus-4-7.",
+    "endpoint": "API endpoint: messages or batches.",
+    "ip_prefix": "Network of the client IP: the /24 (IPv4) or /48 (IPv6) prefix; the full "
+                 "address is never stored.",
+    "ip_hash": "Keyed hash of the client IP (RISK_PSEUDONYM_KEY): equal addresses, equal hashes.",
+    "ip_asn": "Autonomous system of the client IP.",
+    "ip_type": "GeoIP class of the client IP: residential, mobile, business, education, "
+               "datacenter or vpn_proxy (NULL when unknown).",
+    "country": "ISO 3166-1 alpha-2 country of the client IP.",
+    "user_agent": "Client library and version.",
+    "input_tokens": "Input tokens of the request.",
+    "output_tokens": "Output tokens of the answer.",
+    "thinking_enabled": "Extended thinking was requested.",
+    "tool_count": "Tool definitions in the request.",
+    "has_image": "The request carries an image.",
+    "turns": "Messages in the request.",
+    "prompt_simhash": "64-bit SimHash of the normalized last user message (16 lower-case hex "
+                      "digits); near-identical prompts differ in few bits. No prompt text is "
+                      "kept.",
+    "system_prompt_hash": "Hash of the system prompt (NULL: no system prompt).",
+    "topic": "Gateway topic class: coding, math_reasoning, agentic_tools, data_analysis, "
+             "writing, chat, vision, translation or other.",
+    "cot_request_score": "Gateway classifier: probability that the prompt asks the model to "
+                         "write out its reasoning step by step.",
+    "status": "HTTP status returned (200, 400, 429, 500, 529).",
+    "latency_ms": "Latency of the request in milliseconds.",
+    "created_at": f"When the account was created {_TS}.",
+    "updated_at": f"When this version of the registry record was written {_TS}; the latest "
+                  "known wins.",
+    "signup_channel": "How the account signed up: self_serve, education, startup_program, "
+                      "research_program, enterprise_sales or reseller.",
+    "payment_fingerprint": "Hash of the payment instrument (NULL: none on file).",
+    "email_domain_hash": "Keyed hash of the e-mail domain (the domain itself is not kept).",
+    "email_domain_class": "Kind of e-mail domain: edu, freemail or other.",
+    "billing_country": "ISO 3166-1 alpha-2 billing country.",
+    "tier": "Account tier: free, build, scale or enterprise.",
+    "verified": "Identity or business verification passed.",
+    "decided_at": f"When trust and safety decided {_TS}; a label counts from this moment on.",
+    "action": "Decision: ban, suspend or reinstate.",
+    "reason": "Why: distillation, payment_fraud, other_abuse or appeal_granted.",
+    "case_id": "Investigation case; accounts of one case were judged together.",
+    # lineage and partitions
+    "event_date": "UTC day of the record's own time (ts, updated_at or decided_at).",
+    "land_date": "UTC day the raw file holding the row landed (its date= folder).",
+    "source_file": "Raw file the accepted copy was read from.",
+    "line_no": "Line of that file (1 = first line).",
+    "source": "Raw source: interactions, accounts or enforcement.",
+    # gold
+    "score_date": "The day scored, using only data known by the end of that day (UTC).",
+    "risk_score": "Calibrated probability (0-1) that the account takes part in a distillation "
+                  "campaign.",
+    "risk_band": "low, medium, high or critical: score thresholds set for a target false-"
+                 "positive rate among legitimate accounts (critical 0.1%, high 1%, medium 5%).",
+    "cluster_id": "Linked-account cluster of the account (NULL: in no cluster); stable across "
+                  "days while most members persist.",
+    "reasons": "Main contributors to the score, most important first, in words.",
+    "model_name": "Registered model (MLflow) that produced the score.",
+    "model_version": "Version of that model in the registry.",
+    "scored_at": f"When the row was written {_TS}; a wall-clock stamp, not business time.",
+    "n_accounts": "Accounts in the cluster.",
+    "n_high_risk": "Members with risk_band high or critical.",
+    "max_risk_score": "Highest risk_score among the members.",
+    "mean_risk_score": "Mean risk_score of the members.",
+    "requests_7d": "Requests in the 7 days ending on the day.",
+    "link_types": "What ties the members: payment, ip_prefix, prompt_simhash, org.",
+    "sample_accounts": "Up to 20 member account ids, riskiest first.",
+    # operations
+    "lines_read": "Non-empty lines read (an unreadable rest of a file counts as one line).",
+    "rows_accepted": "Rows that reached the clean (silver) tables.",
+    "duplicates_dropped": "Rows dropped as repeats of an already accepted key.",
+    "rows_quarantined": "Rows set aside with a reason, kept in quarantine.",
+    "ingested_at": f"When the audit row was written {_TS}; a wall-clock stamp.",
+    "table_name": "Table the expectation ran on.",
+    "run_date": "The landed day validated.",
+    "expectation": "Great Expectations check (its type and columns, or its name).",
+    "severity": "blocking (GX critical: stops the day) or warning (recorded only).",
+    "success": "The check passed.",
+    "observed": "What the check observed (counts only, never row values), as JSON.",
+    "validated_at": f"When the check ran {_TS}; a wall-clock stamp.",
+    "recorded_at": f"When the day's model was recorded {_TS}; a wall-clock stamp.",
+    "feature": "Model feature monitored, or risk_score for the score itself.",
+    "psi": "Population stability index of the day against the champion's training day.",
+    "flagged": "PSI at or above the drift threshold.",
+    "computed_at": f"When the row was computed {_TS}; a wall-clock stamp.",
+    "reference_date": "The model version's training day (the reference population).",
+    "edges": "Decile bin edges of the feature on the reference day.",
+    "fractions": "Share of reference rows per bin (last bin: nulls).",
+    "n_rows": "Rows of the reference day.",
+    "raw_line": "The raw line as read (may hold personal data: raw zone retention applies).",
+    "raw_line_bytes": "Length of the raw line in bytes.",
+    "raw_line_truncated": "raw_line keeps only the line's first bytes.",
+    "dedup_key": "The key the row repeats.",
+    "kept_land_date": "Landed day of the accepted copy.",
+    "kept_source_file": "File of the accepted copy.",
+    "kept_line_no": "Line of the accepted copy.",
+    "unreadable": "Part of the file could not be read (not gzip, truncated).",
+    "error": "Why the file could not be read in full.",
+    "feature_date": "The day D the row describes, using only what was known by the end of D.",
+    "cluster_size": "Accounts in the cluster on that day.",
+    "cluster_first_date": "First day the cluster id appeared.",
+    "requests": "Requests counted.",
+    "accounts": "Distinct accounts counted.",
+}
+
 TABLES: dict[str, Table] = {}
 
 
@@ -88,10 +214,10 @@ def register(t: Table) -> Table:
 _add = register
 
 
-# The interaction tables are the lake's largest (a million rows a day at seed scale), and Delta
-# collects min/max/null counts on the first 32 columns of every file it writes: on a seed day
-# that doubled the time of each write (19-21 s against 10.7-11.6 s, issue 9). Their reads
-# select by the partition columns, so only the columns a point lookup would use keep stats.
+# The interaction tables are the lake's largest, and Delta collects min/max/null counts on the
+# first 32 columns of every file it writes, which costs as much as the write itself
+# (docs/DESIGN.md). Their reads select by the partition columns, so only the columns a point
+# lookup would use keep stats.
 EVENT_PROPS = {"delta.dataSkippingStatsColumns": "account_id,ts"}
 
 # --- bronze: every contract-valid row as read, before deduplication -------------------------
@@ -154,7 +280,8 @@ INGEST_AUDIT = _add(Table(
     "ingest_audit", "ops/ingest_audit", ("source", "land_date"), ("land_date",),
     "source STRING, land_date DATE, lines_read BIGINT, rows_accepted BIGINT, "
     "duplicates_dropped BIGINT, rows_quarantined BIGINT, ingested_at TIMESTAMP",
-    "Every raw line accounted for, per source and landed day (LAKE.md).", sql_visible=True))
+    "Every raw line accounted for, per source and landed day (LAKE.md).", sql_visible=True,
+    comments={"land_date": "The date= partition read."}))
 VALIDATION_RESULTS = _add(Table(
     "validation_results", "ops/validation_results", ("table_name", "run_date", "expectation"),
     ("table_name", "run_date"),
@@ -180,7 +307,10 @@ ACCOUNT_CLUSTERS = _add(Table(
     "max_risk_score DOUBLE, mean_risk_score DOUBLE, requests_7d BIGINT, "
     "link_types ARRAY<STRING>, sample_accounts ARRAY<STRING>",
     "Linked-account clusters of each day with their risk.", sql_visible=True,
-    properties=GOLD_PROPS))
+    properties=GOLD_PROPS,
+    comments={"cluster_id": "Linked-account cluster; stable across days while most members "
+                            "persist.",
+              "requests_7d": "Members' requests in the 7 days ending on score_date."}))
 
 
 # --- scoring (jobs/score.py) ------------------------------------------------------------------
@@ -193,7 +323,9 @@ SCORES_STAGING = _add(Table(
 MODEL_DAYS = _add(Table(
     "model_days", "ops/model_days", ("score_date",), ("score_date",),
     "score_date DATE, model_name STRING, model_version STRING, recorded_at TIMESTAMP",
-    "Which model version scored each day, so re-running a day reuses it.", sql_visible=True))
+    "Which model version scored each day, so re-running a day reuses it.", sql_visible=True,
+    comments={"score_date": "The day scored.", "model_name": "Registered model that scored it.",
+              "model_version": "Its version in the registry."}))
 
 
 # --- drift monitoring (jobs/drift.py) ---------------------------------------------------------
@@ -202,7 +334,9 @@ DRIFT = _add(Table(
     "score_date DATE, model_version STRING, feature STRING, psi DOUBLE, flagged BOOLEAN, "
     "computed_at TIMESTAMP",
     "Population stability index of each model feature and of the score (feature "
-    "`risk_score`) against the champion's training day.", sql_visible=True))
+    "`risk_score`) against the champion's training day.", sql_visible=True,
+    comments={"score_date": "The day compared with the reference.",
+              "model_version": "Champion version whose training day is the reference."}))
 DRIFT_REFERENCE = _add(Table(
     "drift_reference", "ops/drift_reference", ("model_name", "model_version", "feature"), (),
     "model_name STRING, model_version STRING, reference_date DATE, feature STRING, "

@@ -9,8 +9,9 @@ registry's Delta tables that exist under the lake:
   filter by one column are Z-ordered by it: `account_scores_daily` by `account_id`,
   `account_clusters_daily` by `cluster_id` (`jobs/maintenance.py` ZORDER_BY).
 - **VACUUM** deletes files no version younger than the retention still needs. Retention is
-  `RISK_VACUUM_RETENTION_HOURS` (default 168 h = 7 days; less is refused): readers and
-  time travel within a week stay safe, and so does a daily run writing at the same time.
+  `RISK_VACUUM_RETENTION_HOURS` (default 168 h = 7 days; less is refused: the task fails at
+  once naming the setting, the DAG stays listed): readers and time travel within a week stay
+  safe, and so does a daily run writing at the same time.
 
 The job logs one line per table and operation with the metrics Delta returns (files added and
 removed, bytes, files deleted). Runbook: docs/AIRFLOW.md.
@@ -18,16 +19,13 @@ removed, bytes, files deleted). Runbook: docs/AIRFLOW.md.
 
 from __future__ import annotations
 
-import os
-
 from airflow.sdk import dag
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from dags.common import START_DATE, default_args, riskctl_task
+from dags.common import SETTINGS, START_DATE, default_args, riskctl_task
 
-RETENTION_HOURS = int(os.environ.get("RISK_VACUUM_RETENTION_HOURS", "168"))
-if RETENTION_HOURS < 168:  # fail at parse time, visibly, rather than vacuum unsafely
-    raise ValueError(f"RISK_VACUUM_RETENTION_HOURS={RETENTION_HOURS} is below the safe 168 h")
+# A bad value is reported by the task (check_settings), never by a DAG missing from the UI.
+RETENTION_HOURS = SETTINGS.vacuum_retention_hours
 
 
 @dag(

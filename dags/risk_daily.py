@@ -18,38 +18,38 @@ For the run's logical date `ds` (the day that just ended, UTC):
    Mondays, and on drift); a re-run reuses the model version of the day.
 6. **score_and_publish**: the champion scores the day and both gold tables are replaced for that
    `score_date`; updates the assets `risk.account_scores_daily` and
-   `risk.account_clusters_daily`. Before the first model exists (not enough labels yet) the task
-   is **skipped** with the job's message: nothing is published, as `riskctl run` does, and the
-   next day runs.
+   `risk.account_clusters_daily`. Before the first model exists (not enough labels yet) the job
+   exits 4 and the task is **skipped** with the job's message: nothing is published, as
+   `riskctl run` does, and the next day runs.
 
 Each step is `spark-submit jobs/cli.py <step> --lake $RISK_LAKE --start <ds>` through the Spark
-connection `spark_local`. Days run strictly in order (one active run, every task depends on
-the same task of the previous day), so a backfill equals `riskctl run` over the same days.
-Crashes retry twice with exponential backoff. Runbook: docs/AIRFLOW.md.
+connection `spark_local`, in the one-slot pool `risk_spark`. Days run strictly in order (one
+active run, every task depends on the same task of the previous day), so a backfill equals
+`riskctl run` over the same days. The job's exit code decides: 2 (refused) and 3 (gate failed)
+fail at once, crashes retry twice with exponential backoff. Every failed task writes one line
+(day, task, the job's message) to `<lake>/ops/alerts.log` and the configured webhook or
+e-mail. Runbook: docs/AIRFLOW.md.
 """
 
 from __future__ import annotations
 
-import os
-
 from airflow.sdk import PokeReturnValue, chain, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from core.errors import ExitCode
 from dags.common import (
     ACCOUNT_CLUSTERS_ASSET,
     ACCOUNT_SCORES_ASSET,
     LAKE,
+    SETTINGS,
     START_DATE,
+    check_settings,
     default_args,
     raw_landed,
     riskctl_task,
 )
 
-RAW_WAIT_HOURS = float(os.environ.get("RISK_RAW_WAIT_HOURS", "6"))
-
-# The job's one-line message when no model holds the champion alias (core.errors.NoChampion):
-# `riskctl run` publishes nothing and goes on; the DAG skips the task and goes on.
-NO_CHAMPION = r"^riskctl score: no champion model yet"
+RAW_WAIT_HOURS = SETTINGS.raw_wait_hours
 
 # (task_id, riskctl subcommand) in the order jobs.run.run_day calls the same job functions.
 STEPS = (
@@ -83,12 +83,15 @@ def risk_daily():
     )
     def wait_for_interactions(ds: str | None = None) -> PokeReturnValue:
         """Waits for the day's API gateway log, the one raw source that lands every day."""
+        check_settings()
         return PokeReturnValue(is_done=raw_landed(LAKE, "interactions", ds))
 
     tasks = [wait_for_interactions()]
     for task_id, command in STEPS:
         extra = ({"outlets": [ACCOUNT_SCORES_ASSET, ACCOUNT_CLUSTERS_ASSET],
-                  "skip_on": NO_CHAMPION} if task_id == "score_and_publish" else {})
+                  # no champion yet: `riskctl run` publishes nothing and goes on, so does the DAG
+                  "skip_on_exit_code": ExitCode.NO_CHAMPION}
+                 if task_id == "score_and_publish" else {})
         tasks.append(riskctl_task(task_id, command, "--start", "{{ ds }}", **extra))
     chain(*tasks)
 

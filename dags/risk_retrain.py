@@ -1,9 +1,9 @@
 """
 ### risk_retrain: train a challenger, evaluate it, gate it against the champion, promote it
 
-Runs every Monday 06:00 UTC, when the asset `risk.drift_flag` is updated by drift monitoring,
-and on demand (*Trigger* with the param `as_of`, or
-`airflow dags trigger risk_retrain --conf '{"as_of": "2026-05-18"}'`).
+Runs every Monday 06:00 UTC and on demand (*Trigger* with the param `as_of`, or
+`airflow dags trigger risk_retrain --conf '{"as_of": "2026-05-18"}'`). Drift does not trigger
+it: drift is decided, and acted on, by `risk_daily`'s `train_if_due` (below).
 
 1. **resolve_as_of**: the training day: the `as_of` param, else the day before the run
    (the last complete UTC day; asset-triggered runs have no logical date).
@@ -21,7 +21,8 @@ decision, by hand), which would bypass the gate. After a promote or rollback, da
 scored keep their version until republished: `riskctl score --start D1 --end D2 --rescore`.
 
 The daily DAG already applies the retraining policy (`train_if_due`: first model, Mondays,
-drift), exactly as `riskctl run` does. This DAG is for retraining outside that policy and is
+and drift, which that task computes for the day and records in `risk.drift_daily` before it
+decides), exactly as `riskctl run` does. This DAG is for retraining outside that policy and is
 **paused at creation**: unpausing it adds a weekly challenger beside the policy's own, so the
 published scores can then differ from a `riskctl run` replay of the same days. Runbook:
 docs/AIRFLOW.md.
@@ -32,16 +33,14 @@ from __future__ import annotations
 import datetime as dt
 
 from airflow.sdk import Param, chain, dag, task
-from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from dags.common import DRIFT_FLAG, START_DATE, default_args, riskctl_task
+from dags.common import START_DATE, check_settings, default_args, riskctl_task
 
 
 @dag(
     dag_id="risk_retrain",
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("0 6 * * 1", timezone="UTC"), assets=[DRIFT_FLAG]),
+    schedule=CronTriggerTimetable("0 6 * * 1", timezone="UTC"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
@@ -58,6 +57,7 @@ def risk_retrain():
     @task(retries=0)
     def resolve_as_of(params: dict | None = None, dag_run=None) -> str:
         """The day to train as of; only a date string travels through XCom."""
+        check_settings()
         given = ((params or {}).get("as_of") or "").strip()
         if given:
             return dt.date.fromisoformat(given).isoformat()  # a bad value fails here, clearly

@@ -25,7 +25,16 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features import account_profile, clusters, components, links, simhash_lsh, windows
+from features import (
+    account_profile,
+    clusters,
+    components,
+    group_evidence,
+    harvest_score,
+    links,
+    simhash_lsh,
+    windows,
+)
 from features.calendar import DAY, KEY, calendar_days
 from features.catalog import feature_columns
 from features.params import DEFAULT_PARAMS, LINK_TYPES, FeatureParams
@@ -55,6 +64,7 @@ class RangeContext:
     registry: DataFrame  # account_profile.accounts_as_of_days: every account with a record
     clusters: DataFrame  # clusters.assign_cluster_days: the clustered accounts
     keep: Callable[[DataFrame], DataFrame]  # cache a frame until the build is released
+    recent: DataFrame  # windows.day_windows: each day's 7 days of aggregate rows
 
 
 @dataclass(frozen=True)
@@ -65,7 +75,8 @@ class Family:
 
 
 # Feature families beyond the built-in ones, joined in this order.
-EXTRA_FAMILIES: tuple[Family, ...] = ()
+EXTRA_FAMILIES: tuple[Family, ...] = (
+    Family("group_evidence", group_evidence.build, group_evidence.DEFAULTS),)
 
 
 @dataclass
@@ -158,12 +169,14 @@ def build_range(inputs: RangeInputs, params: FeatureParams = DEFAULT_PARAMS,
         "cluster_size": 1, "cluster_growth_7d": 0, "cluster_known_bad_others": 0,
         **{f"cluster_link_{t}": 0 for t in LINK_TYPES},
     }
-    context = RangeContext(inputs, days, p, scored, sums, snapshot, cluster_rows, keep)
+    context = RangeContext(inputs, days, p, scored, sums, snapshot, cluster_rows, keep, recent)
     for family in families:
         rows = rows.join(family.build(context), KEY, "left")
         defaults.update(family.defaults)
     rows = rows.fillna(defaults).withColumn(
         "cluster_requests_7d", F.coalesce("cluster_requests_7d", "requests_7d"))
+    # Computed from the columns above, the families' included.
+    rows = rows.withColumn("harvest_score", harvest_score.harvest_score())
     features = rows.select(*[F.col(f.name).cast(f.dtype).alias(f.name)
                              for f in feature_columns()])
     return RangeBuild(features=features, clusters=cluster_rows, _cached=cached)

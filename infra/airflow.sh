@@ -48,6 +48,11 @@ if ! airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1; then
     exit 1
 fi
 
+# One slot: the DAGs' Spark jobs queue instead of running two Spark applications at once on
+# this machine (dags/common.py SPARK_POOL).
+airflow pools set risk_spark 1 "Spark jobs of the risk DAGs, one at a time on this machine" \
+    >/dev/null
+
 # Airflow runs in the foreground (Ctrl-C reaches it: a background job of a script would ignore
 # SIGINT); a helper waits until it answers and prints where to log in and with what.
 PASSWORDS="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"

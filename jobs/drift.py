@@ -37,15 +37,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from core import delta_io, tables
-from core.settings import is_remote, mlflow_tracking_uri
+from core.settings import is_remote, mlflow_tracking_uri, settings
 from core.spark import get_spark
+from models.model_registry import CHAMPION, model_name
 
 log = logging.getLogger("risk.drift")
 
@@ -54,7 +54,6 @@ MIN_FLAGGED_FEATURES = 3
 SCORE_FEATURE = "risk_score"  # the score's row in drift_daily
 FEATURES_TABLE = "account_features_daily"
 FEATURES_PATH = "features/account_features_daily"  # used until the registry names the table
-CHAMPION_ALIAS = "champion"
 NOT_FEATURES = {"account_id", "feature_date", "score_date", "label", "is_positive"}
 _NUMERIC = ("double", "float", "int", "bigint", "smallint", "tinyint", "boolean")
 
@@ -72,10 +71,11 @@ class ModelRef:
 def thresholds(psi_threshold: float | None = None,
                min_flagged: int | None = None) -> tuple[float, int]:
     """(PSI threshold, features needed to flag): arguments, else environment, else defaults."""
-    thr = psi_threshold if psi_threshold is not None else float(
-        os.environ.get("RISK_DRIFT_PSI_THRESHOLD", PSI_THRESHOLD))
-    n = min_flagged if min_flagged is not None else int(
-        os.environ.get("RISK_DRIFT_MIN_FEATURES", MIN_FLAGGED_FEATURES))
+    current = settings()
+    thr = next(v for v in (psi_threshold, current.drift_psi_threshold, PSI_THRESHOLD)
+               if v is not None)
+    n = next(v for v in (min_flagged, current.drift_min_features, MIN_FLAGGED_FEATURES)
+             if v is not None)
     return thr, n
 
 
@@ -308,11 +308,8 @@ _HANDLES: dict[tuple[str, str, str], object] = {}
 
 def _scorer(lake: str, model: ModelRef):
     """A function features -> scores for the model version, or None (logged) if unavailable."""
-    try:
-        from models.scoring import load_version, score_features
-    except ImportError:
-        log.info("drift: models.scoring not available: score PSI from published rows only")
-        return None
+    from models.scoring import load_version
+
     key = (lake, model.name, model.version)
     if key not in _HANDLES:
         try:
@@ -327,20 +324,17 @@ def _scorer(lake: str, model: ModelRef):
 
     def scores_only(df):
         # Only risk_score is needed: skip the SHAP contributions and reasons scoring computes.
-        try:
-            from pyspark.sql import functions as F
+        from pyspark.sql import functions as F
 
-            from models.scoring import check_features, with_margin
+        from models.scoring import check_features, with_margin
 
-            check_features(df.columns, handle)
-            names = handle.feature_names
-            x = df.select("feature_date", "account_id",
-                          *[F.col(n).cast("double").alias(n) for n in names])
-            margin = with_margin(x, handle.model, contributions=False)
-            return margin.select("feature_date", handle.config.calibration.column(
-                F.col("margin")).cast("double").alias(SCORE_FEATURE))
-        except (ImportError, AttributeError):
-            return score_features(df, handle, keys=("feature_date", "account_id"))
+        check_features(df.columns, handle)
+        names = handle.feature_names
+        x = df.select("feature_date", "account_id",
+                      *[F.col(n).cast("double").alias(n) for n in names])
+        margin = with_margin(x, handle.model, contributions=False)
+        return margin.select("feature_date", handle.config.calibration.column(
+            F.col("margin")).cast("double").alias(SCORE_FEATURE))
 
     return scores_only
 
@@ -368,12 +362,9 @@ GROUP_FAMILIES = ("cluster", "cross_account")
 
 def split_group_level(columns: list[str]) -> tuple[list[str], list[str]]:
     """(per-account features, group-level features) by catalog family (`cluster_*` without one)."""
-    try:
-        from features.catalog import feature_columns
+    from features.catalog import feature_columns
 
-        family = {f.name: f.family for f in feature_columns()}
-    except ImportError:
-        family = {}
+    family = {f.name: f.family for f in feature_columns()}
     grouped = [c for c in columns if family.get(c) in GROUP_FAMILIES
                or (c not in family and c.startswith("cluster_"))]
     return [c for c in columns if c not in grouped], grouped
@@ -409,12 +400,9 @@ def _first_day(feats) -> dt.date | None:
 
 def monitored_columns(feats) -> list[str]:
     """The model's features (the catalog) present in the table; else every numeric column."""
-    try:
-        from features.catalog import model_feature_names
+    from features.catalog import model_feature_names
 
-        names = list(model_feature_names())
-    except ImportError:
-        names = []
+    names = list(model_feature_names())
     if names:
         absent = [n for n in names if n not in feats.columns]
         if absent:
@@ -432,7 +420,7 @@ def mlflow_client(lake: str):
     Without MLFLOW_TRACKING_URI the registry is the SQLite file under the lake: when it does not
     exist no model can have been trained, and opening it would create an empty database.
     """
-    if (not os.environ.get("MLFLOW_TRACKING_URI") and not is_remote(lake)
+    if (not settings().mlflow_tracking_uri and not is_remote(lake)
             and not (Path(lake) / "_mlflow" / "mlflow.db").is_file()):
         return None
     from mlflow import MlflowClient
@@ -441,33 +429,13 @@ def mlflow_client(lake: str):
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-def registered_model_name(client) -> str | None:
-    """The one registered model's name: RISK_MODEL_NAME, else models.model_registry's constant, else
-    the registered model holding the champion alias."""
-    if os.environ.get("RISK_MODEL_NAME"):
-        return os.environ["RISK_MODEL_NAME"]
-    try:
-        import models.model_registry as model_registry
-
-        for attr in ("MODEL_NAME", "REGISTERED_MODEL_NAME", "REGISTERED_MODEL"):
-            value = getattr(model_registry, attr, None)
-            if isinstance(value, str) and value:
-                return value
-    except ImportError:
-        pass
-    for model in client.search_registered_models():
-        if CHAMPION_ALIAS in (model.aliases or {}):
-            return model.name
-    return None
-
-
 def model_ref(client, name: str, version: str | None = None) -> ModelRef | None:
     """ModelRef of a version (default: the champion), with its trained_as_of day."""
     from mlflow.exceptions import MlflowException
 
     try:
         mv = (client.get_model_version(name, version) if version
-              else client.get_model_version_by_alias(name, CHAMPION_ALIAS))
+              else client.get_model_version_by_alias(name, CHAMPION))
     except MlflowException:
         return None
     text = (mv.tags or {}).get("trained_as_of")
@@ -496,9 +464,7 @@ def champions_for_days(spark, lake: str, days: list[dt.date]) -> dict[dt.date, M
     client = mlflow_client(lake)
     if client is None:
         return {}
-    name = registered_model_name(client)
-    if name is None:
-        return {}
+    name = model_name()
     recorded = {r["score_date"]: r["model_version"]
                 for r in delta_io.read(spark, tables.DRIFT, lake)
                 .where(F.col("score_date").isin(days))

@@ -46,6 +46,7 @@ import pyarrow as pa
 
 from core import delta_io
 from core.errors import PipelineError
+from core.progress import bar
 from core.tables import (
     BRONZE,
     BRONZE_INTERACTIONS,
@@ -705,7 +706,8 @@ def ingest_days(lake: str, days: list[dt.date]) -> IngestReport:
                          for d in wanted if d in folders[source]}
     # The first landed day of the registry is its full snapshot: exempt from too_late.
     first_accounts_day = min(folders["accounts"], default=None)
-    for batch in _batches(wanted, files, BATCH_INPUT_BYTES):
+    batches = _batches(wanted, files, BATCH_INPUT_BYTES)
+    for batch in bar(batches, desc=f"ingest {len(wanted)} days", unit="batch"):
         report.merge(_ingest_batch(spark, lake, batch, files, first_accounts_day, key, report))
     if report.skipped_folders:
         log.warning("skipped folders=%s", ",".join(report.skipped_folders))

@@ -1,21 +1,26 @@
 """`riskctl report`: one self-contained HTML page per score_date for analysts and their managers.
 
-`<lake>/reports/<date>/index.html`, charts embedded as base64 PNG data URIs, so the file opens
-from disk, by mail or from an object store without a server. Every number comes from the lake's
-tables (gold scores and clusters, ingest audit, validation results, drift) and the model's MLflow
-run; the page is rebuilt from scratch on each call (a re-run replaces it).
+`<lake>/reports/<date>/index.html`, rendered from the Jinja2 templates in `jobs/templates/`:
+charts embedded as base64 PNG data URIs and a few lines of plain JavaScript (click a column to
+sort, type to filter rows), so the file opens from disk, by mail or from an object store without
+a server or a network (its Content-Security-Policy forbids fetching anything). Beside it:
+`high_risk_accounts.csv` (every high and critical account of the day) and `summary.json`;
+`<lake>/reports/index.html` lists every report day. The page links to the days before and after,
+to the day's Great Expectations Data Docs and to the scoring model's MLflow run. Every number
+comes from the lake's tables (gold scores and clusters, ingest audit, validation results, drift)
+and the model's MLflow run; the page is rebuilt from scratch on each call (a re-run replaces it).
 
-All text is HTML-escaped; free text (expectation observations, reasons) additionally has any
-full IP address or e-mail address masked, as defence in depth: nothing written outside raw/ and
-quarantine/ may hold one.
+The templates are autoescaped; free text (expectation observations, reasons) additionally has
+any full IP address or e-mail address masked, as defence in depth: nothing written outside raw/
+and quarantine/ may hold one.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import html
 import io
+import json
 import logging
 import os
 import re
@@ -24,7 +29,7 @@ from pathlib import Path
 
 from core import delta_io, tables
 from core.errors import PipelineError
-from core.settings import is_remote
+from core.settings import is_remote, settings
 from core.spark import get_spark
 
 log = logging.getLogger("risk.report")
@@ -51,16 +56,9 @@ def mask(text: object) -> str:
     return _IPV6.sub("[ip]", out)
 
 
-def esc(value: object) -> str:
-    return html.escape(mask("" if value is None else value))
-
-
 def report_path(lake: str, day: dt.date) -> Path:
     """Where the day's page goes; a lake on an object store writes under RISK_REPORT_DIR."""
-    if is_remote(lake):
-        base = Path(os.environ.get("RISK_REPORT_DIR", "./reports")).resolve()
-    else:
-        base = Path(lake) / "reports"
+    base = Path(settings().report_dir).resolve() if is_remote(lake) else Path(lake) / "reports"
     return base / day.isoformat() / "index.html"
 
 
@@ -75,12 +73,12 @@ def build_report_with_summary(lake: str, day: dt.date) -> tuple[str, dict]:
     if isinstance(day, str):
         day = dt.date.fromisoformat(day)
     data = collect(lake, day)
-    page = render(data)
     path = report_path(lake, day)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, path)  # readers never see half a page
+    links = day_links(lake, day, _published_days(lake), path)
+    high = _high_risk_rows(lake, day)
+    page = render(data, links)
+    write_atomic(path.parent / CSV_NAME, high_risk_csv(high))
+    write_atomic(path, page)
     log.info("report day=%s path=%s accounts=%d critical=%d high=%d clusters=%d bytes=%d "
              "secs=%.1f", day, path, data["headline"]["accounts_scored"],
              data["headline"]["critical"], data["headline"]["high"],
@@ -90,6 +88,9 @@ def build_report_with_summary(lake: str, day: dt.date) -> tuple[str, dict]:
                "quality_status": data["quality"]["status"],
                "drift_retrain": data["drift"]["retrain"] if data["drift"]["rows"] else None,
                "top_cluster": data["clusters"][0] if data["clusters"] else None}
+    write_atomic(path.parent / SUMMARY_NAME, json.dumps(
+        {"day": day.isoformat(), **summary}, default=str, sort_keys=True, indent=1))
+    write_index(path.parent.parent)
     return str(path.resolve()), summary
 
 
@@ -231,7 +232,10 @@ def _model(lake: str, today) -> dict:
     versions = [(r["model_name"], r["model_version"])
                 for r in today.select("model_name", "model_version").distinct().collect()]
     versions.sort(key=lambda v: (str(v[0]), str(v[1])))
-    info: dict = {"versions": versions, "metrics": [], "tags": {}, "aliases": [], "error": None}
+    info: dict = {"versions": versions, "metrics": [], "tags": {}, "aliases": [], "error": None,
+                  "name": None, "version": None, "run_id": None, "run_url": None,
+                  "champion": None, "ui_base": mlflow_ui_base(lake),
+                  "ui_command": mlflow_ui_command(lake)}
     if not versions:
         return info
     name, version = versions[-1]
@@ -250,9 +254,45 @@ def _model(lake: str, today) -> dict:
         if mv.run_id:
             run = client.get_run(mv.run_id)
             info["metrics"] = sorted(run.data.metrics.items())
+            info["run_url"] = run_url(lake, run.info.experiment_id, mv.run_id)
+        try:
+            champ = client.get_model_version_by_alias(name, "champion")
+        except Exception:  # no champion (yet, or any more): nothing to link
+            champ = None
+        if champ is not None:
+            url = None
+            if champ.run_id:
+                url = run_url(lake, client.get_run(champ.run_id).info.experiment_id,
+                              champ.run_id)
+            info["champion"] = {"version": str(champ.version), "run_url": url}
     except Exception as exc:  # the page still renders; the model section says what failed
         info["error"] = f"MLflow lookup failed: {type(exc).__name__}: {str(exc)[:200]}"
     return info
+
+
+def mlflow_ui_base(lake: str) -> str:
+    """Where the MLflow UI answers: RISK_MLFLOW_UI_URL, else an http(s) tracking server, else
+    the address `mlflow ui` listens on by default."""
+    given = os.environ.get("RISK_MLFLOW_UI_URL")
+    if given:
+        return given.rstrip("/")
+    tracking = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if tracking.startswith(("http://", "https://")):
+        return tracking.rstrip("/")
+    return "http://127.0.0.1:5000"
+
+
+def mlflow_ui_command(lake: str) -> str:
+    tracking = os.environ.get("MLFLOW_TRACKING_URI")
+    if tracking and tracking.startswith(("http://", "https://")):
+        return f"(the MLflow server at {tracking})"
+    store = tracking or f"sqlite:///{Path(lake) / '_mlflow' / 'mlflow.db'}"
+    return f".venv/bin/mlflow ui --backend-store-uri {store}"
+
+
+def run_url(lake: str, experiment_id: str, run_id: str) -> str:
+    """The MLflow UI's page of a run."""
+    return f"{mlflow_ui_base(lake)}/#/experiments/{experiment_id}/runs/{run_id}"
 
 
 def _quality(spark, lake: str, day: dt.date) -> dict:
@@ -369,30 +409,27 @@ def chart_drift(rows: list[dict], threshold: float) -> str:
     return _png(fig)
 
 
-# --- HTML ----------------------------------------------------------------------------------------
+# --- HTML, CSV, index ---------------------------------------------------------------------------
 
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;
-max-width:1100px;color:#222;padding:0 1em}
-h1{margin-bottom:0}.sub{color:#666;margin-top:.2em}
-h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
-.kpis{display:flex;flex-wrap:wrap;gap:.8em}
-.kpi{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:9em}
-.kpi .value{font-size:1.8em;font-weight:600;display:block}.kpi .label{color:#555;font-size:.85em}
-.kpi.critical .value{color:#b30000}.kpi.high .value{color:#d7301f}
-table{border-collapse:collapse;width:100%;font-size:.9em;margin:.5em 0}
-th,td{border-bottom:1px solid #eee;padding:.3em .5em;text-align:left;vertical-align:top}
-th{background:#f6f6f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.band-critical{color:#b30000;font-weight:600}.band-high{color:#d7301f}
-.ok{color:#1a7f37;font-weight:600}.bad{color:#b30000;font-weight:600}
-.warn{color:#b36b00;font-weight:600}.muted{color:#777}
-img{max-width:100%}ul.reasons{margin:0;padding-left:1.1em}
-"""
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+CSV_NAME = "high_risk_accounts.csv"
+SUMMARY_NAME = "summary.json"
+CSV_COLUMNS = ("account_id", "score_date", "risk_score", "risk_band", "cluster_id", "reasons",
+               "model_name", "model_version")
+BAND_RANK = {b: i for i, b in enumerate(BANDS)}
+QUALITY_LABELS = {
+    "ok": ("ok", "all checks passed, every line accounted for"),
+    "warnings": ("warn", "{failed} warning check(s) failed"),
+    "blocked": ("bad", "{blocking} blocking check(s) failed{unbalanced}"),
+    "unknown": ("muted", "no audit or validation results for the day"),
+}
 
 
-def _fmt(value: object, digits: int = 3) -> str:
+def fmt(value: object, digits: int = 3) -> str:
     if value is None:
         return "–"
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     if isinstance(value, int):
@@ -400,184 +437,114 @@ def _fmt(value: object, digits: int = 3) -> str:
     return str(value)
 
 
-def _kpi(metric: str, label: str, value: object, css: str = "") -> str:
-    shown = "n/a" if value is None else _fmt(value)
-    return (f'<div class="kpi {css}" data-metric="{metric}"><span class="value">{esc(shown)}'
-            f'</span><span class="label">{esc(label)}</span></div>')
+def environment():
+    """The Jinja2 environment of the report templates: autoescaped, strict about typos."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=False)
+    env.globals["fmt"] = fmt
+    env.filters["mask"] = mask
+    return env
 
 
-def _img(name: str, b64: str, alt: str) -> str:
-    return (f'<img data-chart="{name}" alt="{esc(alt)}" '
-            f'src="data:image/png;base64,{b64}">')
+def render(data: dict, links: dict | None = None) -> str:
+    """The day's page as one HTML string (pure: plain values in)."""
+    q = data["quality"]
+    css, words = QUALITY_LABELS[q["status"]]
+    words = words.format(failed=q["failed"], blocking=q["blocking"],
+                         unbalanced=(f"; audit unbalanced for {', '.join(q['unbalanced'])}"
+                                     if q["unbalanced"] else ""))
+    audit = [{**a, "share": (a["rows_quarantined"] or 0) / a["lines_read"]
+              if a["lines_read"] else 0.0} for a in q["audit"]]
+    drift = data["drift"]
+    charts = {"histogram": chart_histogram(data["histogram"]), "trend": chart_trend(data["trend"]),
+              "drift": chart_drift(drift["rows"], drift["threshold"]) if drift["rows"] else ""}
+    links = links or {"previous": None, "next": None, "csv": CSV_NAME, "data_docs": None,
+                      "data_docs_pages": []}
+    return environment().get_template("report.html.j2").render(
+        day=data["day"], yesterday=data["yesterday"], h=data["headline"],
+        clusters=data["clusters"], riskiest=data["riskiest"], model=data["model"],
+        q={**q, "audit": audit}, quality_label=(css, words), d=drift, charts=charts,
+        bands=BANDS, band_rank=BAND_RANK, growth_days=GROWTH_DAYS, links=links)
 
 
-def render(data: dict) -> str:
-    """The page as one HTML string (pure: plain values in)."""
-    day, h = data["day"], data["headline"]
-    parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Distillation risk report {esc(day)}</title><style>{CSS}</style></head><body>",
-        f"<h1>Distillation risk report: {esc(day)}</h1>",
-        f'<p class="sub">Scores of {esc(day)} (data up to the end of that day). '
-        f"Model {esc(data['model'].get('name', '?'))} "
-        f"v{esc(data['model'].get('version', '?'))}.</p>",
-        '<h2 id="headline">Headline</h2><div class="kpis">',
-        _kpi("accounts_scored", "accounts scored", h["accounts_scored"]),
-        _kpi("critical", "critical", h["critical"], "critical"),
-        _kpi("high", "high", h["high"], "high"),
-        _kpi("new_critical", f"new critical since {data['yesterday']}", h["new_critical"],
-             "critical"),
-        _kpi("new_high_or_critical", "new high or critical since yesterday",
-             h["new_high_or_critical"], "high"),
-        _kpi("clusters", "linked clusters", h["clusters"]),
-        _kpi("clusters_with_high_risk", "clusters with a high-risk member",
-             h["clusters_with_high_risk"]),
-        "</div>",
-    ]
-    if not h["yesterday_scored"]:
-        parts.append(f'<p class="muted">No scores were published for {esc(data["yesterday"])}:'
-                     " nothing to compare with, so no “new since yesterday” counts.</p>")
-    parts += _section_clusters(data)
-    parts += [
-        '<h2 id="distribution">Score distribution</h2>',
-        _img("histogram", chart_histogram(data["histogram"]), "histogram of risk scores"),
-        _table(["band", "accounts"], [[b, _fmt(h[b])] for b in BANDS], numeric={1}),
-        _img("trend", chart_trend(data["trend"]), "high and critical accounts per day"),
-    ]
-    parts += _section_accounts(data)
-    parts += _section_model(data["model"])
-    parts += _section_quality(data["quality"])
-    parts += _section_drift(data["drift"])
-    parts.append('<p class="muted">Built by <code>riskctl report</code> from the lake\'s gold '
-                 "tables, ops tables and the MLflow tables.</p></body></html>")
-    return "\n".join(parts)
+def write_atomic(path: Path, text: str) -> None:
+    """Readers never see half a file: write beside it, then rename over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
-def _table(header: list[str], rows: list[list[str]], numeric: set[int] | frozenset = frozenset(),
-           row_attrs: list[str] | None = None, raw: set[int] | frozenset = frozenset()) -> str:
-    """An HTML table; cells are escaped unless their column is in `raw` (pre-built HTML)."""
-    out = ["<table><thead><tr>", *[f"<th>{esc(c)}</th>" for c in header], "</tr></thead><tbody>"]
-    for i, row in enumerate(rows):
-        attrs = f" {row_attrs[i]}" if row_attrs else ""
-        cells = []
-        for j, cell in enumerate(row):
-            css = ' class="num"' if j in numeric else ""
-            cells.append(f"<td{css}>{cell if j in raw else esc(cell)}</td>")
-        out.append(f"<tr{attrs}>{''.join(cells)}</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
+def high_risk_csv(rows: list[dict]) -> str:
+    """The day's high and critical accounts, riskiest first; reasons joined by " | "."""
+    import csv
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in rows:
+        writer.writerow([r["account_id"], r["score_date"].isoformat(), repr(r["risk_score"]),
+                         r["risk_band"], r["cluster_id"] or "",
+                         " | ".join(mask(x) for x in r["reasons"] or []), r["model_name"],
+                         r["model_version"]])
+    return out.getvalue()
 
 
-def _section_clusters(data: dict) -> list[str]:
-    clusters = data["clusters"]
-    parts = [f'<h2 id="clusters">Top clusters (of {data["headline"]["clusters"]:,})</h2>']
-    if not clusters:
-        return [*parts, '<p class="muted">No linked clusters this day.</p>']
-    rows, attrs = [], []
-    for c in clusters:
-        growth = ("new" if c["growth"] is None
-                  else f"{c['growth']:+d} (from {c['n_before']})")
-        rows.append([c["cluster_id"], _fmt(c["n_accounts"]), growth, _fmt(c["n_high_risk"]),
-                     _fmt(c["max_risk_score"]), _fmt(c["requests_7d"]),
-                     ", ".join(c["link_types"]) or "–", ", ".join(c["sample_accounts"])])
-        attrs.append(f'data-cluster="{esc(c["cluster_id"])}" '
-                     f'data-growth="{"new" if c["growth"] is None else c["growth"]}"')
-    return [*parts, f'<p class="muted">Growth: accounts now against {GROWTH_DAYS} days earlier '
-            "(“new”: the cluster did not exist then). Ties: what links the members.</p>",
-            _table(["cluster", "accounts", f"growth vs {GROWTH_DAYS}d", "high-risk",
-                    "max score", "requests 7d", "tied by", "riskiest members"],
-                   rows, numeric={1, 3, 4, 5}, row_attrs=attrs)]
+def _high_risk_rows(lake: str, day: dt.date) -> list[dict]:
+    from pyspark.sql import functions as F
+
+    rows = (delta_io.read(get_spark(), tables.ACCOUNT_SCORES, lake)
+            .where((F.col("score_date") == F.lit(day)) & F.col("risk_band").isin(*HIGH_BANDS))
+            .orderBy(F.desc("risk_score"), "account_id").select(*CSV_COLUMNS).collect())
+    return [r.asDict() for r in rows]
 
 
-def _section_accounts(data: dict) -> list[str]:
-    rows, attrs = [], []
-    for a in data["riskiest"]:
-        band = f'<span class="band-{esc(a["risk_band"])}">{esc(a["risk_band"])}</span>'
-        reasons = ('<ul class="reasons">' + "".join(f"<li>{esc(r)}</li>" for r in a["reasons"])
-                   + "</ul>") if a["reasons"] else "–"
-        before = ("not scored" if a["y_score"] is None
-                  else f"{a['y_score']:.3f} ({a['y_band']})")
-        rows.append([esc(a["account_id"]), esc(_fmt(a["risk_score"])), band,
-                     esc(a["cluster_id"] or "–"), reasons, esc(before)])
-        attrs.append(f'data-account="{esc(a["account_id"])}"')
-    return [f'<h2 id="accounts">Riskiest accounts (top {len(rows)})</h2>',
-            _table(["account", "score", "band", "cluster", "why", "yesterday"], rows,
-                   numeric={1}, row_attrs=attrs, raw={0, 1, 2, 3, 4, 5})]
+def _published_days(lake: str) -> list[dt.date]:
+    rows = (delta_io.read(get_spark(), tables.ACCOUNT_SCORES, lake)
+            .select("score_date").distinct().collect())
+    return sorted(r["score_date"] for r in rows)
 
 
-def _section_model(m: dict) -> list[str]:
-    parts = ['<h2 id="model">Model</h2>']
-    if not m["versions"]:
-        return [*parts, '<p class="muted">No model recorded on the scores.</p>']
-    if len(m["versions"]) > 1:
-        parts.append('<p class="warn">Several model versions scored this day: '
-                     + esc(", ".join(f"{n} v{v}" for n, v in m["versions"])) + "</p>")
-    facts = [["registered model", m["name"]], ["version", m["version"]],
-             ["aliases now", ", ".join(m["aliases"]) or "–"]]
-    facts += [[f"tag {k}", v] for k, v in m["tags"].items()]
-    if m.get("run_id"):
-        facts.append(["MLflow run", m["run_id"]])
-    parts.append(_table(["", ""], facts))
-    if m["error"]:
-        parts.append(f'<p class="warn">{esc(m["error"])}</p>')
-    if m["metrics"]:
-        parts += ["<h3>Validation metrics (logged on the version's run)</h3>",
-                  _table(["metric", "value"], [[k, f"{v:.4g}"] for k, v in m["metrics"]],
-                         numeric={1}, row_attrs=[f'data-model-metric="{esc(k)}"'
-                                                 for k, _ in m["metrics"]])]
-    elif not m["error"]:
-        parts.append('<p class="muted">The version\'s run has no metrics.</p>')
-    return parts
+def day_links(lake: str, day: dt.date, published: list[dt.date], page: Path) -> dict:
+    """Relative links of the day's page: the days before and after, the CSV, the Data Docs."""
+    base = page.parent.parent
+
+    def other(d: dt.date | None) -> dict | None:
+        if d is None:
+            return None
+        return {"day": d.isoformat(), "href": f"../{d.isoformat()}/index.html",
+                "built": (base / d.isoformat() / "index.html").is_file()}
+
+    before = [d for d in published if d < day]
+    after = [d for d in published if d > day]
+    links = {"previous": other(before[-1] if before else None),
+             "next": other(after[0] if after else None), "csv": CSV_NAME,
+             "data_docs": None, "data_docs_pages": []}
+    if not is_remote(lake):
+        docs = Path(lake) / "ops" / "data_docs"
+        if (docs / "index.html").is_file():
+            links["data_docs"] = os.path.relpath(docs / "index.html", page.parent)
+            # GX writes validations/<suite>/<run name>/<run time>/<batch>.html; our run name
+            # is "<table>-<day>" (quality.suites SuiteRunner.run), the newest run wins.
+            for table in sorted(p.name for p in (docs / "validations").glob("*") if p.is_dir()):
+                pages = sorted((docs / "validations" / table / f"{table}-{day}").glob("*/*.html"))
+                if pages:
+                    links["data_docs_pages"].append(
+                        (table, os.path.relpath(pages[-1], page.parent)))
+    return links
 
 
-def _section_quality(q: dict) -> list[str]:
-    label = {"ok": ("ok", "all checks passed, every line accounted for"),
-             "warnings": ("warn", f"{q['failed']} warning check(s) failed"),
-             "blocked": ("bad", f"{q['blocking']} blocking check(s) failed"
-                         + (f"; audit unbalanced for {', '.join(q['unbalanced'])}"
-                            if q["unbalanced"] else "")),
-             "unknown": ("muted", "no audit or validation results for the day")}[q["status"]]
-    parts = ['<h2 id="quality">Data quality of the day</h2>',
-             f'<p data-metric="quality_status">Status: <span class="{label[0]}">'
-             f"{esc(q['status'])}</span>: {esc(label[1])}</p>", "<h3>Ingest audit</h3>"]
-    if q["audit"]:
-        rows = []
-        for a in q["audit"]:
-            balanced = a["source"] not in q["unbalanced"]
-            share = (a["rows_quarantined"] or 0) / a["lines_read"] if a["lines_read"] else 0.0
-            rows.append([a["source"], _fmt(a["lines_read"]), _fmt(a["rows_accepted"]),
-                         _fmt(a["duplicates_dropped"]), _fmt(a["rows_quarantined"]),
-                         f"{share:.2%}", "yes" if balanced else "NO"])
-        parts.append(_table(["source", "lines read", "accepted", "duplicates", "quarantined",
-                             "quarantined share", "balanced"], rows, numeric={1, 2, 3, 4, 5}))
-    else:
-        parts.append('<p class="muted">No ingest audit rows for this landed day.</p>')
-    parts.append(f"<h3>Validation ({len(q['checks'])} checks, {q['failed']} failed)</h3>")
-    if q["checks"]:
-        rows = [[c["table_name"], c["expectation"], c["severity"],
-                 "passed" if c["success"] else "FAILED", str(c["observed"] or "")[:160]]
-                for c in q["checks"]]
-        parts.append(_table(["table", "expectation", "severity", "result", "observed"], rows))
-    else:
-        parts.append('<p class="muted">No validation results for this day.</p>')
-    return parts
-
-
-def _section_drift(d: dict) -> list[str]:
-    parts = ['<h2 id="drift">Drift</h2>']
-    if not d["rows"]:
-        return [*parts, '<p class="muted">Drift was not computed for this day (no champion '
-                "yet, or the drift step has not run).</p>"]
-    flag = ('<span class="bad">retraining flagged</span>' if d["retrain"]
-            else '<span class="ok">stable</span>')
-    parts += [
-        f'<p data-metric="drift_retrain" data-value="{str(d["retrain"]).lower()}">{flag}: '
-        f"{esc(d['reason'])}. Rule: score PSI ≥ {esc(d['threshold'])} or at least "
-        f"{esc(d['min_flagged'])} features with PSI ≥ {esc(d['threshold'])}; against model "
-        f"v{esc(d['model_version'])}'s training day.</p>",
-        _img("drift", chart_drift(d["rows"], d["threshold"]), "largest PSI per feature"),
-        _table(["feature", "PSI", "flagged"],
-               [[r["feature"], f"{r['psi']:.3f}", "yes" if r["flagged"] else ""]
-                for r in d["rows"][:15]], numeric={1}),
-    ]
-    return parts
+def write_index(reports_dir: Path) -> Path:
+    """`<reports>/index.html`: every day whose report is built, newest first."""
+    days = []
+    for summary in sorted(reports_dir.glob(f"*/{SUMMARY_NAME}"), reverse=True):
+        try:
+            days.append(json.loads(summary.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+    page = environment().get_template("index.html.j2").render(days=days, csv_name=CSV_NAME)
+    path = reports_dir / "index.html"
+    write_atomic(path, page)
+    return path

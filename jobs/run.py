@@ -16,7 +16,8 @@ of the range it can at once:
 
 The tables equal those of running the days one at a time: every step of a day reads only what
 had landed by that day (`land_date <= D`), and features never depend on the model. Before the
-first champion exists a day publishes nothing and says so.
+first champion exists the label-free scorer publishes the day (models.label_free; its
+model_name and model_version mark the rows).
 """
 
 from __future__ import annotations
@@ -39,11 +40,29 @@ STEPS = ("ingest", "validate", "features", "drift", "train", "score")
 _PLENTY = 1 << 30
 
 
+class _Steps(dict):
+    """Seconds per step name (the per-step figures of the logs), shown on a progress bar."""
+
+    def __init__(self, desc: str) -> None:
+        from core.progress import bar
+
+        super().__init__()
+        self.progress = bar(desc=desc, unit="step")
+
+    def close(self) -> None:
+        self.progress.close()
+
+
 def _timed(steps: dict[str, float], name: str, fn, *args, **kwargs):
-    """Call fn and add its wall time to `name` (the per-step figures of the logs)."""
+    """Call fn and add its wall time to `name`; a `_Steps` shows the step on its bar."""
+    progress = getattr(steps, "progress", None)
+    if progress is not None:
+        progress.set_postfix_str(name)
     start = time.monotonic()
     out = fn(*args, **kwargs)
     steps[name] = round(steps.get(name, 0.0) + time.monotonic() - start, 1)
+    if progress is not None:
+        progress.update()
     return out
 
 
@@ -64,7 +83,7 @@ def run_range(lake: str, days: list[dt.date]) -> dict:
 
     spark = get_spark("riskctl-run")  # one session for every day and step
     days = sorted(set(days))
-    steps: dict[str, float] = {}
+    steps = _Steps(f"riskctl run {days[0]}..{days[-1]}")
     timed = functools.partial(_timed, steps)
     timed("ingest", ingest_days, lake, days)
     failed = timed("validate", gate_days, lake, days)
@@ -76,6 +95,8 @@ def run_range(lake: str, days: list[dt.date]) -> dict:
         timed("features", aggregate_landed_days, spark, lake, passed)
         timed("features", build_range_tables, spark, lake, passed)
         out.update(model_steps(lake, passed, steps))
+    steps.close()
+    out["steps"] = dict(steps)
     log.info("days=%s..%s steps=%s published=%d", days[0], days[-1], steps,
              len(out["published"]))
     return out
@@ -87,6 +108,7 @@ def model_steps(lake: str, days: list[dt.date], steps: dict[str, float]) -> dict
     from jobs.score import recorded_models
     from jobs.train import train_if_due
     from models import model_registry
+    from models.label_free import LABEL_FREE_VERSION
     from models.policy import decide
 
     timed = functools.partial(_timed, steps)
@@ -96,16 +118,18 @@ def model_steps(lake: str, days: list[dt.date], steps: dict[str, float]) -> dict
     champion = model_registry.champion_version(lake)
     trained_as_of: dict[str, str] = {}
 
-    def serving(day: dt.date) -> str | None:
+    def serving(day: dt.date) -> str:
         """The version that scores the day: the one that scored it before, else the champion,
-        unless trained as of a later day (a re-run of a day before the first model publishes
-        nothing, as the first run did)."""
-        if day in recorded or champion is None:
-            return recorded.get(day, champion)
+        unless trained as of a later day, else the label-free scorer (a re-run of a day before
+        the first model publishes it again, as the first run did)."""
+        if day in recorded:
+            return recorded[day]
+        if champion is None:
+            return LABEL_FREE_VERSION
         if champion not in trained_as_of:
             trained_as_of[champion] = model_registry.version_tags(lake, champion).get(
                 "trained_as_of", "")
-        return None if trained_as_of[champion] > day.isoformat() else champion
+        return LABEL_FREE_VERSION if trained_as_of[champion] > day.isoformat() else champion
 
     labels: dict[dt.date, tuple[int, int]] = {}
 
@@ -154,11 +178,7 @@ def model_steps(lake: str, days: list[dt.date], steps: dict[str, float]) -> dict
                     trained.append(result)
                 now = model_registry.champion_version(lake)
                 restart, champion = (day if now != champion else None), now
-            version = serving(day)
-            if version is None:
-                log.warning("day=%s no champion model yet: published no scores", day)
-            else:
-                pending[day] = version
+            pending[day] = serving(day)
             if restart is not None:
                 break
         timed("drift", write_drift, lake, {d: drift[d] for d in unwritten})
@@ -179,13 +199,12 @@ def _label_counts(spark, lake: str, day: dt.date) -> tuple[int, int]:
 
 
 def _publish(lake: str, versions: dict[dt.date, str], handles: dict[str, object]) -> dict:
-    """Score the days, each with its model version (loaded once into `handles`), in one pass
-    per version."""
-    from jobs.score import publish
-    from models.scoring import load_version
+    """Score the days, each with its model version (loaded once into `handles`; the label-free
+    scorer's version needs no model), in one pass per version."""
+    from jobs.score import publish, scorer
 
     for version in sorted(set(versions.values()) - set(handles)):
-        handles[version] = load_version(lake, version)
+        handles[version] = scorer(lake, version)
     return publish(lake, {day: handles[v] for day, v in versions.items()})
 
 
@@ -196,9 +215,5 @@ def run_days(lake: str, days: list[dt.date]) -> int:
     if result["failed"]:
         stop, message = next(iter(result["failed"].items()))
         log.error("day=%s stopped by the quality gate: %s", stop, message)
-        print(f"riskctl run: {stop}: {message}")
-        return 1
-    if not result["published"]:
-        print(f"riskctl run: no champion model for {days[0]}..{days[-1]} yet: features built, "
-              "no gold tables published (the first model trains once enough labels are known)")
+        raise GateFailed(f"{stop}: {message}")  # the days before it are published
     return 0

@@ -1,11 +1,12 @@
-"""Scoring job: the champion scores every account active in the 7 days ending on each day, and
-both gold tables of LAKE.md are published for those days.
+"""Scoring job: the champion (before any exists, the label-free scorer) scores every account
+active in the 7 days ending on each day, and both gold tables of LAKE.md are published for those
+days.
 
 A range of days is scored in one pass per model version (each day by the version that scored
-it before, on a re-run, else by the champion), computed once into ops/scores_staging; both gold
-tables are then written from that staging slice, each in one commit (`replaceWhere` on the
-range's score dates), so a re-run replaces the days and a run killed halfway is repaired by
-running it again.
+it before, on a re-run, else by the champion, else by the label-free scorer), computed once
+into ops/scores_staging; both gold tables are then written from that staging slice, each in
+one commit (`replaceWhere` on the range's score dates), so a re-run replaces the days and a
+run killed halfway is repaired by running it again.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 import time
 
 from core import delta_io, tables
-from core.errors import ModelFeatureMismatch, PipelineError
+from core.errors import ModelFeatureMismatch, NoChampion, PipelineError
 from core.spark import get_spark
 
 log = logging.getLogger("risk.score")
@@ -61,6 +62,22 @@ def record_models(spark, lake: str, versions: dict[dt.date, tuple[str, str]],
     delta_io.replace_partitions(df, tables.MODEL_DAYS, lake, score_date=sorted(versions))
 
 
+def scorer(lake: str, version: str | None):
+    """Who scores a day: the version that scored it before (a re-run), else the champion, else
+    the label-free scorer."""
+    from models import label_free
+    from models.scoring import load_champion, load_version
+
+    if version is not None:
+        return label_free.handle() if label_free.is_label_free(version) else load_version(
+            lake, version)
+    try:
+        return load_champion(lake)
+    except NoChampion as exc:
+        log.info("no champion (%s): scoring with the label-free scorer", exc)
+        return label_free.handle()
+
+
 def score_day(lake: str, day: dt.date, handle=None, rescore: bool = False) -> dict:
     """Score one day and publish both gold tables (see `score_days`)."""
     if handle is not None:
@@ -72,13 +89,13 @@ def score_days(lake: str, days: list[dt.date], rescore: bool = False) -> dict:
     """Score the days and publish both gold tables. Returns counts for the log and tests.
 
     Each day is scored by the version recorded for it (a re-run never changes a day's scores),
-    else by the current champion. `rescore` uses the current champion even on a day another
-    version scored: after `riskctl rollback` or `riskctl promote`, the operator re-publishes the
-    days the replaced model served. Raises NoChampion before writing anything when a day has no
-    model, ModelFeatureMismatch when a model's features are gone.
+    else by the current champion, else, before any champion exists, by the label-free scorer
+    (models.label_free: its model_name and model_version mark the rows, and a re-run of such a
+    day uses it again). `rescore` uses the current champion even on a day another version
+    scored: after `riskctl rollback` or `riskctl promote`, the operator re-publishes the days the
+    replaced model served. Raises ModelFeatureMismatch before writing anything when a model's
+    features are gone.
     """
-    from models.scoring import load_champion, load_version
-
     spark = get_spark()
     days = sorted(set(days))
     recorded = {} if rescore else recorded_models(spark, lake, days)
@@ -86,7 +103,7 @@ def score_days(lake: str, days: list[dt.date], rescore: bool = False) -> dict:
 
     def handle_for(version: str | None):
         if version not in handles:
-            handles[version] = load_version(lake, version) if version else load_champion(lake)
+            handles[version] = scorer(lake, version)
         return handles[version]
 
     return publish(lake, {day: handle_for(recorded.get(day)) for day in days})
@@ -98,7 +115,6 @@ def publish(lake: str, handles: dict) -> dict:
     from pyspark.sql import functions as F
 
     from models import gold
-    from models.scoring import score_features
 
     started = time.monotonic()
     spark = get_spark()
@@ -124,7 +140,7 @@ def publish(lake: str, handles: dict) -> dict:
         by_model.setdefault((h.name, str(h.version)), (h, []))[1].append(day)
     for handle, model_days in by_model.values():
         feats = features.where(F.col("feature_date").isin(model_days))
-        scores = score_features(feats, handle, keys=("feature_date", "account_id"))
+        scores = handle.score(feats, keys=("feature_date", "account_id"))
         parts.append(
             gold.attach_clusters(scores, clusters, feats, keys=("feature_date", "account_id"))
             .withColumnRenamed("feature_date", "score_date")

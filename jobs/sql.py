@@ -1,4 +1,4 @@
-"""`riskctl sql`: run a query over the `risk.*` tables and print the result as a text table.
+"""`riskctl sql`: run a query over the `risk.*` tables; print the result as a table, CSV or JSON.
 
 The process registers `risk.*` over the lake paths in its own catalog (jobs.sql_catalog), runs the
 statements it was given (`SET account_id=...; SELECT ...` works: the result of the last one is
@@ -10,16 +10,22 @@ is one line on stderr (a PipelineError), never a traceback.
 from __future__ import annotations
 
 import atexit
+import csv
 import datetime as dt
 import decimal
+import io
+import json
 import logging
+import math
 import os
 import re
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 
 from core.errors import PipelineError
+from core.settings import configure, environment_value, export, settings
 from jobs.sql_catalog import DATABASE, register
 
 log = logging.getLogger("risk.sql")
@@ -240,7 +246,7 @@ def format_table(result: Result) -> str:
 
 def quiet_log_config(level: str | None = None) -> str:
     """A log4j2 file that keeps Spark's JVM at `level` (default RISK_SPARK_LOG_LEVEL or ERROR)."""
-    level = (level or os.environ.get("RISK_SPARK_LOG_LEVEL") or "error").lower()
+    level = (level or settings().spark_log_level).lower()
     tmp = tempfile.mkdtemp(prefix="risk-log4j-")
     atexit.register(shutil.rmtree, tmp, True)
     path = os.path.join(tmp, "log4j2.properties")
@@ -276,23 +282,74 @@ def _prepare_process() -> None:
         PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
     if SparkContext._active_spark_context is not None:
         return
-    opts = os.environ.get("SPARK_SUBMIT_OPTS", "")
+    opts = environment_value("SPARK_SUBMIT_OPTS")
     if "log4j2.configurationFile" not in opts:
-        os.environ["SPARK_SUBMIT_OPTS"] = (
-            f"{opts} -Dlog4j2.configurationFile=file:{quiet_log_config()}".strip())
-    conf = os.environ.get("RISK_SPARK_CONF", "")
-    if "spark.sql.warehouse.dir" not in conf:
+        export("SPARK_SUBMIT_OPTS",
+               f"{opts} -Dlog4j2.configurationFile=file:{quiet_log_config()}".strip())
+    conf = settings().spark_conf
+    if "spark.sql.warehouse.dir" not in dict(conf):
         # The default database would otherwise appear as ./spark-warehouse wherever riskctl runs.
         tmp = tempfile.mkdtemp(prefix="risk-warehouse-")
         atexit.register(shutil.rmtree, tmp, True)
-        os.environ["RISK_SPARK_CONF"] = ",".join(
-            filter(None, [conf, f"spark.sql.warehouse.dir={tmp}"]))
+        configure(spark_conf=(*conf, ("spark.sql.warehouse.dir", tmp)))
 
 
-def run_query(lake: str, query: str, limit: int = 50) -> None:
-    """Print the result of `query` (its last statement) as an aligned text table on stdout."""
+def plain_value(value):
+    """A cell as JSON-ready Python: dates as ISO text, structs as objects, decimals as text."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no NaN or infinity
+    if hasattr(value, "asDict"):
+        return {k: plain_value(v) for k, v in value.asDict().items()}
+    if isinstance(value, dict):
+        return {str(plain_value(k)): plain_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_value(v) for v in value]
+    return value
+
+
+def format_csv(result: Result) -> str:
+    """CSV with a header row; NULL is an empty field, arrays and structs are JSON text."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(result.columns)
+    for row in result.rows:
+        cells = []
+        for value in row:
+            v = plain_value(value)
+            cells.append("" if v is None else json.dumps(v) if isinstance(v, list | dict)
+                         else ("true" if v else "false") if isinstance(v, bool) else v)
+        writer.writerow(cells)
+    return out.getvalue().rstrip("\n")
+
+
+def format_json(result: Result) -> str:
+    """A JSON array with one object per row, keys in column order."""
+    rows = [dict(zip(result.columns, (plain_value(v) for v in row), strict=True))
+            for row in result.rows]
+    return json.dumps(rows, indent=1, ensure_ascii=False)
+
+
+FORMATS = {"table": format_table, "csv": format_csv, "json": format_json}
+
+
+def run_query(lake: str, query: str, limit: int = 50, fmt: str = "table") -> None:
+    """Print the result of `query` (its last statement) on stdout as `fmt` (table, csv, json).
+
+    For csv and json stdout holds only the data; that more rows exist goes to stderr.
+    """
+    if fmt not in FORMATS:
+        raise PipelineError(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
     _prepare_process()
     from core.spark import get_spark
 
     result = execute(get_spark("riskctl-sql"), lake, query, limit=limit)
-    print(format_table(result), flush=True)
+    print(FORMATS[fmt](result), flush=True)
+    if fmt != "table" and result.truncated:
+        print(f"riskctl sql: {len(result.rows)} rows shown; more exist: raise --limit, or 0 "
+              "for all", file=sys.stderr)

@@ -1,11 +1,17 @@
-"""The `risk` SQL catalog: every `sql_visible` registry table, registered over its lake path.
+"""The `risk` SQL catalog: every `sql_visible` registry table, registered over its lake path,
+and the `latest_*` views of the last published day.
 
 Spark's embedded Derby metastore admits one process at a time, so no catalog is shared between
 processes. Instead each process (a job, `riskctl sql`, the SQL server) registers `risk.*` in its
 own throwaway catalog at start-up, as external Delta tables over the lake paths. The lake paths
 are the shared truth: every process sees the same tables at their latest committed versions, and
 losing a registration loses nothing. Registering never writes to the lake (an external table over
-an existing Delta location is catalog metadata only).
+an existing Delta location is catalog metadata only). The tables' and columns' comments live in
+the Delta tables themselves (written by the jobs from the registry, core.delta_io), so every
+process's catalog shows them.
+
+`latest_account_scores` and `latest_account_clusters` are the rows of the latest published
+`score_date` ("today" is the latest day the pipeline published, never the wall clock).
 
 Run as a script (`spark-submit jobs/sql_catalog.py --lake DIR`), it registers the tables in the
 session's catalog and exits: the SQL server uses that to fill its own metastore before it starts.
@@ -27,6 +33,17 @@ from core.tables import TABLES, Table
 log = logging.getLogger("risk.catalog")
 
 DATABASE = "risk"
+
+# view -> (table it reads, comment)
+VIEWS = {
+    "latest_account_scores": (
+        "account_scores_daily",
+        "Today's scores: the rows of account_scores_daily for the latest published score_date."),
+    "latest_account_clusters": (
+        "account_clusters_daily",
+        "Today's clusters: the rows of account_clusters_daily for the latest published "
+        "score_date."),
+}
 
 # What this process registered: (application id, database, table) -> location. A new
 # SparkContext (new application id) starts with an empty in-memory catalog.
@@ -69,11 +86,12 @@ def _drop_registration(spark, database: str, name: str) -> None:
 
 
 def register(spark, lake: str, database: str = DATABASE) -> list[str]:
-    """Register `<database>.<name>` for every sql_visible table that exists in the lake.
+    """Register `<database>.<name>` for every sql_visible table that exists in the lake, and
+    the `latest_*` views over the tables registered.
 
     Idempotent and cheap when nothing changed; a table registered for another lake (the same
     process switching lakes) is re-pointed; a registration whose table vanished is dropped.
-    Returns the registered table names.
+    Returns the registered table names, then the view names.
     """
     from delta.tables import DeltaTable
 
@@ -99,9 +117,31 @@ def register(spark, lake: str, database: str = DATABASE) -> list[str]:
                   f"LOCATION {sql_string(uri)}")
         _registered[key] = uri
         names.append(t.name)
+    names += _views(spark, database, names)
     log.debug("registered database=%s tables=%s secs=%.1f", database, ",".join(names) or "-",
               time.monotonic() - start)
     return names
+
+
+def _views(spark, database: str, tables: list[str]) -> list[str]:
+    """(Re)create the views whose table is registered; drop those whose table is not."""
+    app = spark.sparkContext.applicationId
+    out = []
+    for view, (base, comment) in VIEWS.items():
+        key = (app, database, view)
+        if base not in tables:
+            if spark.catalog.tableExists(f"{database}.{view}"):
+                spark.sql(f"DROP VIEW IF EXISTS {database}.{view}")
+            _registered.pop(key, None)
+            continue
+        target = _registered.get((app, database, base))
+        if _registered.get(key) != target or not spark.catalog.tableExists(f"{database}.{view}"):
+            spark.sql(f"CREATE OR REPLACE VIEW {database}.{view} COMMENT {sql_string(comment)} "
+                      f"AS SELECT * FROM {database}.{base} WHERE score_date = "
+                      f"(SELECT max(score_date) FROM {database}.{base})")
+            _registered[key] = target
+        out.append(view)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

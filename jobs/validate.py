@@ -24,6 +24,7 @@ import time
 
 from core import delta_io
 from core.errors import GateFailed, PipelineError
+from core.progress import bar
 from core.settings import is_remote
 from core.tables import INGEST_AUDIT, QUARANTINE, RAW_SOURCES, SILVER, VALIDATION_RESULTS
 from quality.suites import (
@@ -265,7 +266,7 @@ def gate_days(lake: str, days: list[dt.date]) -> dict[dt.date, str]:
                                             if source == "interactions" else None)
                          for day in part}
             checked[source].update(_check_days(runner, df, table.name, part, checks_of))
-    for day in wanted:
+    for day in bar(wanted, desc="validate"):
         failures = {}
         for source in RAW_SOURCES:
             table = SILVER[source]

@@ -13,8 +13,13 @@ Layout
   once decided, `promotion` (`promoted: ...` / `rejected: ...`).
 - Each run logs params (split, model, lineage), metrics (validation, both baselines, margins,
   held-out case), artifacts (plots/, scoring/scoring.json, report/validation.txt,
-  reference/feature_quantiles.json) and the Spark model (`model/`, with signature, an input
-  example of feature columns only, and the scoring config in the MLmodel metadata).
+  reference/feature_quantiles.json) and the model (`model/`: the Spark model as MLflow's
+  `spark` flavour, read by the pipeline, whose `python_function` flavour is
+  `models.pyfunc_model`: `mlflow.pyfunc.load_model(...).predict(features)` returns
+  risk_score, risk_band and reasons; signature and input example in those terms, the scoring
+  config in the MLmodel metadata).
+- The registered model and every version carry a description (what a version was trained on,
+  its validation figures and bands: `models.pyfunc_model.version_description`).
 - Spark models are staged through MLFLOW_DFS_TMP, else `<lake>/_mlflow/dfs_tmp` (shared storage
   on a cluster).
 """
@@ -24,13 +29,18 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 from core.errors import NoChampion, PipelineError
-from core.settings import is_remote, mlflow_artifact_root, mlflow_tracking_uri
+from core.settings import (
+    is_remote,
+    mlflow_artifact_root,
+    mlflow_tracking_uri,
+    restore_environment,
+    saved_environment,
+    settings,
+)
 from models.scoring import ModelHandle, ScoringConfig
 
 log = logging.getLogger("risk.registry")
@@ -45,11 +55,11 @@ PIP_REQUIREMENTS = ["pyspark==4.0.1", "xgboost-cpu==3.2.0", "mlflow==3.17.2", "p
 
 
 def model_name() -> str:
-    return os.environ.get("RISK_MODEL_NAME") or MODEL_NAME
+    return settings().model_name or MODEL_NAME
 
 
 def environment() -> str:
-    return os.environ.get("RISK_ENV") or "local"
+    return settings().environment
 
 
 def experiment_name() -> str:
@@ -57,7 +67,7 @@ def experiment_name() -> str:
 
 
 def dfs_tmpdir(lake: str) -> str:
-    return os.environ.get("MLFLOW_DFS_TMP") or f"{lake.rstrip('/')}/_mlflow/dfs_tmp"
+    return settings().mlflow_dfs_tmp or f"{lake.rstrip('/')}/_mlflow/dfs_tmp"
 
 
 def client(lake: str):
@@ -68,32 +78,37 @@ def client(lake: str):
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
+_URI_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
 @contextlib.contextmanager
 def tracking(lake: str):
     """The lake's MLflow as the process default for a block (fluent API, `models:/` loading).
 
     `mlflow.set_tracking_uri` also exports MLFLOW_TRACKING_URI (and the registry's
     MLFLOW_REGISTRY_URI) to the environment, which `core.settings.mlflow_tracking_uri` would then
-    take for *every* lake of the process: both the globals and the variables are restored.
+    take for *every* lake of the process: afterwards the URIs are unset again (MLflow's public
+    setters accept None) and the variables restored, and a URI the caller had set explicitly
+    comes back.
     """
     import mlflow
-    from mlflow.tracking._model_registry import utils as reg_utils
-    from mlflow.tracking._tracking_service import utils as trk_utils
 
     uri = mlflow_tracking_uri(lake)
-    saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
-    saved = (trk_utils._tracking_uri, reg_utils._registry_uri)
+    saved_env = saved_environment(*_URI_ENV)
+    before = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     try:
         yield uri
     finally:
-        trk_utils._tracking_uri, reg_utils._registry_uri = saved
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
+        restore_environment(saved_env)
+        if mlflow.get_tracking_uri() != before[0]:  # the caller had set one in code
+            mlflow.set_tracking_uri(before[0])
+        if mlflow.get_registry_uri() != before[1]:
+            mlflow.set_registry_uri(before[1])
+        restore_environment(saved_env)
 
 
 def ensure_experiment(lake: str) -> str:
@@ -177,9 +192,9 @@ def log_and_register(lake: str, result, params: Mapping[str, object],
     The new version gets the `challenger` alias. Returns run id, version, model URI.
     """
     import mlflow
-    from mlflow.models import infer_signature
 
     from models import metrics as ev
+    from models import pyfunc_model
 
     exp_id = ensure_experiment(lake)
     name = model_name()
@@ -214,11 +229,9 @@ def log_and_register(lake: str, result, params: Mapping[str, object],
         mlflow.log_dict(result.importance, "report/feature_importance.json")
         if reference:
             mlflow.log_dict(_jsonable(reference), "reference/feature_quantiles.json")
-        example = result.input_example
-        signature = infer_signature(example, val[["margin"]].head(len(example))
-                                    .rename(columns={"margin": "prediction"}))
-        info = mlflow.spark.log_model(
-            result.model, MODEL_ARTIFACT, signature=signature, input_example=example,
+        # The Spark model, with a pyfunc that returns score, band and reasons (as gold shows).
+        info = pyfunc_model.log_model(
+            MODEL_ARTIFACT, result.model, cfg, result.input_example,
             dfs_tmpdir=dfs_tmpdir(lake), pip_requirements=PIP_REQUIREMENTS,
             metadata={"scoring": cfg.to_dict(), "model_name": name})
         run_id = run.info.run_id
@@ -234,7 +247,11 @@ def log_and_register(lake: str, result, params: Mapping[str, object],
     with tracking(lake):
         mv = mlflow.register_model(info.model_uri, name, tags=version_tags_)
     version = str(mv.version)
-    client(lake).set_registered_model_alias(name, CHALLENGER, version)
+    c = client(lake)
+    c.update_registered_model(name, description=pyfunc_model.REGISTERED_DESCRIPTION)
+    c.update_model_version(name, version, description=pyfunc_model.version_description(
+        cfg, result.metrics, dict(params), dict(lineage or {})))
+    c.set_registered_model_alias(name, CHALLENGER, version)
     log.info("registered model=%s version=%s run=%s alias=%s", name, version, run_id, CHALLENGER)
     return {"run_id": run_id, "version": version, "model_uri": f"models:/{name}/{version}",
             "model_name": name}
@@ -326,7 +343,7 @@ def load_champion(lake: str) -> ModelHandle:
     """The champion (`models:/<name>@champion`); NoChampion when no model holds the alias."""
     name = model_name()
     version = None
-    if is_remote(lake) or os.environ.get("MLFLOW_TRACKING_URI") or (
+    if is_remote(lake) or settings().mlflow_tracking_uri or (
             Path(lake) / "_mlflow" / "mlflow.db").is_file():
         version = champion_version(lake)
     if version is None:
@@ -346,7 +363,7 @@ def version_config(lake: str, version: str | int) -> ScoringConfig:
 
 
 def _where(lake: str) -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"{lake.rstrip('/')}/_mlflow"
+    return settings().mlflow_tracking_uri or f"{lake.rstrip('/')}/_mlflow"
 
 
 def _load(lake: str, uri: str, version: str) -> ModelHandle:
@@ -357,12 +374,7 @@ def _load(lake: str, uri: str, version: str) -> ModelHandle:
     mv = c.get_model_version(name, version)
     with tracking(lake):
         info = mlflow.models.get_model_info(uri)
-        meta = (info.metadata or {}).get("scoring")
-        if meta is None:  # older layout: the run artifact
-            with tempfile.TemporaryDirectory() as tmp:
-                path = mlflow.artifacts.download_artifacts(
-                    run_id=mv.run_id, artifact_path=CONFIG_ARTIFACT, dst_path=tmp)
-                meta = json.loads(Path(path).read_text())
+        meta = (info.metadata or {})["scoring"]
         pipeline = mlflow.spark.load_model(uri, dfs_tmpdir=dfs_tmpdir(lake))
     return ModelHandle(name=name, version=str(mv.version), model=pipeline.stages[-1],
                        config=ScoringConfig.from_dict(meta), run_id=mv.run_id,

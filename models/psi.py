@@ -15,7 +15,7 @@ Rule of thumb: < 0.1 stable, 0.1-0.25 moderate shift, >= 0.25 significant shift.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
@@ -52,7 +52,7 @@ def quantile_edges(df: DataFrame, columns: Sequence[str], n_bins: int = N_BINS,
                                                                         strict=True)}
 
 
-def bin_counts(df: DataFrame, edges: dict[str, Sequence[float]]) -> dict[str, list[int]]:
+def bin_counts(df: DataFrame, edges: Mapping[str, Sequence[float]]) -> dict[str, list[int]]:
     """Rows per bin for every column in `edges`, in one pass (one Spark job).
 
     Returns, per column, len(edges) + 2 counts: the value bins, then the null bin.
@@ -78,7 +78,7 @@ def bin_counts(df: DataFrame, edges: dict[str, Sequence[float]]) -> dict[str, li
     return out
 
 
-def bin_counts_by(df: DataFrame, edges: dict[str, Sequence[float]], group: str,
+def bin_counts_by(df: DataFrame, edges: Mapping[str, Sequence[float]], group: str,
                   ) -> dict[object, dict[str, list[int]]]:
     """`bin_counts` of each value of the column `group` (e.g. each day), in one Spark job.
 

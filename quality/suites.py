@@ -1,8 +1,10 @@
 """Great Expectations suites for the clean tables, and a small runner any job can reuse.
 
-A suite is a list of `Check`s: a GX expectation plus its severity. Blocking checks are
+A suite is a list of `Check`s: a GX expectation with GX's own `severity` and `description`
+(what Data Docs show beside each result). Blocking checks (GX severity `critical`) are
 contract-level (keys present and unique, allowed values, ranges, formats) and stop the day;
-warning checks (volume against the trailing week, freshness) are recorded and logged only.
+warning checks (GX `warning`: volume against the trailing week, freshness) are recorded and
+logged only.
 
 Costs: each expectation is one or more Spark jobs, so suites stay focused and run on a cached
 frame holding only the columns they look at. Row-level quarantine happens at ingest, in Spark;
@@ -17,16 +19,20 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no network from a batch job
+from core.settings import export_default
+
+export_default("GX_ANALYTICS_ENABLED", "False")  # no network from a batch job
 
 log = logging.getLogger("risk.validate")
 
 BLOCKING = "blocking"
 WARNING = "warning"
+# Our words (ops/validation_results.severity) -> GX's FailureSeverity values, and back.
+GX_SEVERITY = {BLOCKING: "critical", WARNING: "warning"}
+FROM_GX_SEVERITY = {v: k for k, v in GX_SEVERITY.items()}
 # Pass/fail only. Privacy: no value of any row can reach results or Data Docs. Cost: SUMMARY
 # (even with partial_unexpected_count 0) adds one Spark collect per column expectation to fetch
 # unexpected values; BOOLEAN_ONLY computes just the unexpected counts, bundled per table.
@@ -39,11 +45,23 @@ _OBSERVED_KEYS = ("observed_value", "element_count", "unexpected_count", "unexpe
 
 @dataclass(frozen=True)
 class Check:
-    """One expectation and whether its failure blocks the day."""
+    """One expectation, whether its failure blocks the day, and what it means in words.
+
+    The severity and the description are set on the GX expectation itself (its `severity` and
+    `description` fields), so the stored suite, its results and Data Docs all carry them.
+    """
 
     expectation: Any  # a great_expectations.expectations.Expectation
     severity: str = BLOCKING
     name: str = ""  # defaults to `type(columns)`; must be unique within a suite
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.severity not in GX_SEVERITY:
+            raise ValueError(f"severity {self.severity!r} is not one of {sorted(GX_SEVERITY)}")
+        self.expectation.severity = GX_SEVERITY[self.severity]
+        if self.description:
+            self.expectation.description = self.description
 
     @property
     def label(self) -> str:
@@ -82,41 +100,58 @@ def _gx():
 
 def not_null(*columns: str) -> list[Check]:
     E = _gx().expectations  # noqa: N806 - GX's own module alias
-    return [Check(E.ExpectColumnValuesToNotBeNull(column=c)) for c in columns]
+    return [Check(E.ExpectColumnValuesToNotBeNull(column=c),
+                  description=f"`{c}` is set on every row (a required field of the contract)")
+            for c in columns]
 
 
-def in_set(column: str, values, severity: str = BLOCKING, name: str = "") -> Check:
+def in_set(column: str, values, severity: str = BLOCKING, name: str = "",
+           description: str = "") -> Check:
     E = _gx().expectations  # noqa: N806
+    shown = ", ".join(str(v) for v in sorted(values))
     return Check(E.ExpectColumnValuesToBeInSet(column=column, value_set=sorted(values)), severity,
-                 name)
+                 name, description or f"`{column}` takes only the contract's values: {shown}")
 
 
-def between(column: str, low=None, high=None, severity: str = BLOCKING, name: str = "") -> Check:
+def between(column: str, low=None, high=None, severity: str = BLOCKING, name: str = "",
+            description: str = "") -> Check:
     E = _gx().expectations  # noqa: N806
+    bounds = (f"between {low} and {high}" if low is not None and high is not None
+              else f"at least {low}" if low is not None else f"at most {high}")
     return Check(E.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high),
-                 severity, name)
+                 severity, name, description or f"`{column}` is {bounds}")
 
 
 def unique(*columns: str) -> Check:
     E = _gx().expectations  # noqa: N806
+    key = ", ".join(f"`{c}`" for c in columns)
+    words = f"{key} identify a row: no two rows share them (deduplication kept one copy)"
     if len(columns) == 1:
-        return Check(E.ExpectColumnValuesToBeUnique(column=columns[0]))
-    return Check(E.ExpectCompoundColumnsToBeUnique(column_list=list(columns)))
+        return Check(E.ExpectColumnValuesToBeUnique(column=columns[0]), description=words)
+    return Check(E.ExpectCompoundColumnsToBeUnique(column_list=list(columns)),
+                 description=words)
 
 
-def matches(column: str, regex: str, severity: str = BLOCKING, name: str = "") -> Check:
+def matches(column: str, regex: str, severity: str = BLOCKING, name: str = "",
+            description: str = "") -> Check:
     E = _gx().expectations  # noqa: N806
-    return Check(E.ExpectColumnValuesToMatchRegex(column=column, regex=regex), severity, name)
+    return Check(E.ExpectColumnValuesToMatchRegex(column=column, regex=regex), severity, name,
+                 description or f"`{column}` matches `{regex}`")
 
 
 def volume_checks(trailing_mean: float | None) -> list[Check]:
     """Warnings: the day has rows (freshness) and, with history, a plausible volume."""
     E = _gx().expectations  # noqa: N806
-    checks = [Check(E.ExpectTableRowCountToBeBetween(min_value=1), WARNING, "freshness(rows>0)")]
+    checks = [Check(E.ExpectTableRowCountToBeBetween(min_value=1), WARNING, "freshness(rows>0)",
+                    "the landed day has rows at all (an empty day means upstream did not "
+                    "deliver); a warning, it does not block")]
     if trailing_mean:
         low, high = int(trailing_mean * VOLUME_LOW), int(trailing_mean * VOLUME_HIGH) + 1
         checks.append(Check(E.ExpectTableRowCountToBeBetween(min_value=low, max_value=high),
-                            WARNING, "volume(vs trailing 7-day mean)"))
+                            WARNING, "volume(vs trailing 7-day mean)",
+                            f"the day's rows are within {VOLUME_LOW:g}x and {VOLUME_HIGH:g}x "
+                            "the mean of the 7 landed days before; a warning, it does not "
+                            "block"))
     return checks
 
 
@@ -147,7 +182,8 @@ def silver_checks(source: str, trailing_mean: float | None = None) -> list[Check
 
     E = _gx().expectations  # noqa: N806
     lineage_order = Check(E.ExpectColumnPairValuesAToBeGreaterThanB(
-        column_A="land_date", column_B="event_date", or_equal=True))
+        column_A="land_date", column_B="event_date", or_equal=True),
+        description="no row landed before the day it happened (`land_date` >= `event_date`)")
     if source == "interactions":
         return [
             *not_null("request_id", "ts", "account_id", "api_key_id", "model", "endpoint",
@@ -161,9 +197,12 @@ def silver_checks(source: str, trailing_mean: float | None = None) -> list[Check
             between("input_tokens", 0),
             between("output_tokens", 0),
             between("cot_request_score", 0, 1),
-            matches("prompt_simhash", r"^[0-9a-f]{16}$"),
+            matches("prompt_simhash", r"^[0-9a-f]{16}$",
+                    description="`prompt_simhash` is 16 lower-case hex digits"),
             # A privacy guard as much as a format check: only a network prefix may be stored.
-            matches("ip_prefix", r"/(24|48)$"),
+            matches("ip_prefix", r"/(24|48)$",
+                    description="`ip_prefix` is a /24 (IPv4) or /48 (IPv6) network, never a "
+                                "full address (privacy)"),
             lineage_order,
             *volume_checks(trailing_mean),
         ]
@@ -230,7 +269,7 @@ class SuiteRunner:
         expectations = []
         for check in checks:
             exp = copy.deepcopy(check.expectation)
-            exp.meta = {**(exp.meta or {}), "name": check.label, "severity": check.severity}
+            exp.meta = {**(exp.meta or {}), "name": check.label}
             expectations.append(exp)
         suite = self.context.suites.add_or_update(
             gx.ExpectationSuite(name=table_name, expectations=expectations))
@@ -258,8 +297,10 @@ class SuiteRunner:
                 observed = {k: v for k, v in dict(r.result or {}).items() if k in _OBSERVED_KEYS}
                 if r.exception_info and r.exception_info.get("raised_exception"):
                     observed["exception"] = str(r.exception_info.get("exception_message"))[:300]
-                by_name[meta["name"]] = CheckResult(meta["name"], meta["severity"],
-                                                    bool(r.success), observed)
+                severity = FROM_GX_SEVERITY[str(getattr(r.expectation_config.severity, "value",
+                                                        r.expectation_config.severity))]
+                by_name[meta["name"]] = CheckResult(meta["name"], severity, bool(r.success),
+                                                    observed)
         return [by_name[label] for label in labels]
 
     @property

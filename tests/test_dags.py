@@ -101,6 +101,12 @@ def describe(dag):
             "mode": getattr(t, "mode", None),
             "soft_fail": getattr(t, "soft_fail", None),
             "timeout": getattr(t, "timeout", None),
+            "pool": t.pool,
+            "skip_on_exit_code": sorted(getattr(t, "skip_on_exit_code", None) or []),
+            "fail_fast_on_exit_code": sorted(getattr(t, "fail_fast_on_exit_code", None) or []),
+            "on_failure": [type(cb).__name__ for cb in (
+                t.on_failure_callback if isinstance(t.on_failure_callback, list)
+                else [t.on_failure_callback] if t.on_failure_callback else [])],
         }
     return {
         "fileloc": dag.fileloc,
@@ -262,9 +268,27 @@ def test_wait_sensor_reschedules_and_fails_loudly(parsed):
     assert 0 < float(wait["timeout"]) <= 24 * 3600
 
 
+def test_every_task_notifies_on_failure_and_spark_jobs_share_one_pool(parsed):
+    for dag_id, dag in parsed["dags"].items():
+        for task_id, task in dag["tasks"].items():
+            assert task["on_failure"] == ["RiskFailureNotifier"], (dag_id, task_id)
+            if "RiskSparkSubmitOperator" in task["mro"]:
+                assert task["pool"] == "risk_spark", (dag_id, task_id)
+                assert task["fail_fast_on_exit_code"] == [2, 3], (dag_id, task_id)
+            else:  # glue steps start no Spark: they need no slot of the pool
+                assert task["pool"] == "default_pool", (dag_id, task_id)
+    skips = {(d, t): task["skip_on_exit_code"] for d, dag in parsed["dags"].items()
+             for t, task in dag["tasks"].items() if task["skip_on_exit_code"]}
+    assert skips == {("risk_daily", "score_and_publish"): [4]}  # no champion yet
+    # the pool the tasks name is the one `make airflow` creates, with one slot
+    script = (REPO / "infra" / "airflow.sh").read_text()
+    assert re.search(r"airflow pools set risk_spark 1 ", script)
+
+
 def test_retrain_and_maintenance_dags(parsed):
     retrain = parsed["dags"]["risk_retrain"]
-    assert retrain["timetable"] == "AssetOrTimeSchedule"
+    # Drift retrains through risk_daily's train_if_due; no asset trigger nobody produces.
+    assert retrain["timetable"] == "CronTriggerTimetable"
     train = retrain["tasks"]["train_gate_promote"]
     # The gate lives in `train --promote`; `riskctl promote` alone would promote unconditionally.
     assert train["args"][0] == "train" and train["args"][-3:] == [
@@ -278,17 +302,25 @@ def test_retrain_and_maintenance_dags(parsed):
 
 # --- the operator at execution time, against a fake spark-submit ----------------------------
 
+# Plays riskctl under spark-submit: writes the outcome to $RISK_STATUS_FILE as jobs/cli.py does,
+# prints misleading text (the operator must act on the code, not the words), exits with it.
 FAKE_SUBMIT = """#!/bin/bash
 printf '%s\\n' "$@" > "$FAKE_OUT/args"
 env > "$FAKE_OUT/env"
+status() { printf '{"command": "%s", "exit_code": %s, "outcome": "%s", "message": "%s"}\\n' \\
+           "$1" "$2" "$3" "$4" > "$RISK_STATUS_FILE"; }
 case "$FAKE_MODE" in
-  ok) echo "riskctl did its work"; exit 0 ;;
-  refused) echo "some log line"
-           echo "riskctl validate: interactions 2026-05-01: 3 blocking expectations failed"
-           exit 1 ;;
-  crash) echo "Traceback (most recent call last):"; echo "  File x"; echo "OSError: disk"; exit 1 ;;
-  nochampion) echo "riskctl score: no champion model yet: registered model m has no alias"
-              exit 1 ;;
+  ok) echo "riskctl did its work"; status validate 0 ok "riskctl validate: done"; exit 0 ;;
+  gate) echo "Traceback (most recent call last): a quoted log line"
+        status validate 3 gate_failed \\
+          "riskctl validate: interactions 2026-05-01: 3 blocking expectations failed"
+        exit 3 ;;
+  refused) status validate 2 refused "riskctl validate: lake /x does not exist"; exit 2 ;;
+  crash) echo "Traceback (most recent call last):"; echo "OSError: disk"
+         status validate 1 crashed "riskctl validate crashed: OSError: disk"; exit 1 ;;
+  killed) echo "riskctl validate: some line"; exit 137 ;;
+  nochampion) status score 4 no_champion "riskctl score: no champion model yet: no alias"
+              exit 4 ;;
 esac
 """
 
@@ -298,14 +330,13 @@ import os
 
 from airflow.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 from dags.common import riskctl_task
-from dags.risk_daily import NO_CHAMPION
 
 out = {}
-for mode in ("ok", "refused", "crash", "nochampion"):
+for mode in ("ok", "gate", "refused", "crash", "killed", "nochampion"):
     os.environ["FAKE_MODE"] = mode
     if mode == "nochampion":
         op = riskctl_task("score_and_publish", "score", "--start", "2026-05-01",
-                          skip_on=NO_CHAMPION)
+                          skip_on_exit_code=4)
     else:
         op = riskctl_task("validate", "validate", "--start", "2026-05-01")
     before = (op.jars, op.conf)
@@ -319,11 +350,13 @@ for mode in ("ok", "refused", "crash", "nochampion"):
     except AirflowException as exc:
         out[mode] = {"raised": "retry", "msg": str(exc)[:300]}
     out[mode]["before"] = before
+    out[mode]["failure_message"] = op.failure_message
+    out[mode]["status_left"] = os.path.exists(op.env_vars["RISK_STATUS_FILE"])
 print("RESULT=" + json.dumps(out))
 """
 
 
-def test_operator_resolves_submission_at_run_time_and_fails_fast_only_on_refusal(tmp_path):
+def test_operator_resolves_submission_at_run_time_and_acts_on_the_exit_code(tmp_path):
     bindir = tmp_path / "bin"
     bindir.mkdir()
     fake = bindir / "spark-submit"
@@ -333,14 +366,26 @@ def test_operator_resolves_submission_at_run_time_and_fails_fast_only_on_refusal
                       RISK_LAKE=str(tmp_path / "lake"))
     out = run_json(EXECUTE, env)
 
-    assert out["ok"] == {"raised": None, "before": [None, None]}  # nothing resolved at parse
-    assert out["refused"]["raised"] == "fail"  # no retry for a job that refused on purpose
-    assert out["refused"]["msg"].startswith(
-        "riskctl validate: interactions 2026-05-01: 3 blocking expectations failed")
-    assert out["crash"]["raised"] == "retry"  # a crash keeps its retries
+    assert out["ok"]["raised"] is None and out["ok"]["before"] == [None, None]  # nothing at parse
+    # Exit 3 and 2: no retry for a job that refused on purpose, whatever it printed.
+    assert out["gate"]["raised"] == "fail"
+    assert out["gate"]["msg"] == (
+        "riskctl validate: interactions 2026-05-01: 3 blocking expectations failed "
+        "[exit 3: gate failed; not retried: the job refused, it did not crash]")
+    assert out["refused"]["raised"] == "fail"
+    assert out["refused"]["msg"].startswith("riskctl validate: lake /x does not exist [exit 2")
+    # Exit 1, or killed before riskctl wrote an outcome: a crash keeps its retries.
+    assert out["crash"]["raised"] == "retry"
+    assert out["crash"]["msg"] == "riskctl validate crashed: OSError: disk [exit 1: crashed; " \
+                                  "retried]"
+    assert out["killed"]["raised"] == "retry"  # its "riskctl validate:" line is not a verdict
+    assert "no outcome recorded" in out["killed"]["msg"]
     # Before the first model, scoring publishes nothing and the day goes on (as riskctl run).
     assert out["nochampion"]["raised"] == "skip"
-    assert out["nochampion"]["msg"].startswith("riskctl score: no champion model yet")
+    assert out["nochampion"]["msg"] == "riskctl score: no champion model yet: no alias"
+    # The verdict stays on the task for the failure notifier; the status file is removed.
+    assert out["gate"]["failure_message"] == out["gate"]["msg"]
+    assert not any(o["status_left"] for o in out.values())
 
     args = (tmp_path / "args").read_text().splitlines()
     assert args[args.index("--master") + 1] == "local[2]"  # from the connection
@@ -354,6 +399,109 @@ def test_operator_resolves_submission_at_run_time_and_fails_fast_only_on_refusal
     env_seen = dict(line.split("=", 1) for line in (tmp_path / "env").read_text().splitlines()
                     if "=" in line)
     assert env_seen["PYSPARK_PYTHON"] == confs["spark.pyspark.python"]
+
+
+# --- failures reach a person: the notifier, through Airflow's own task runner ------------------
+
+DAG_TEST = """
+import datetime as dt
+import json
+import os
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+received = []
+
+
+class Hook(BaseHTTPRequestHandler):
+    def do_POST(self):
+        received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+server = HTTPServer(("127.0.0.1", 0), Hook)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+os.environ["RISK_ALERT_WEBHOOK"] = f"http://127.0.0.1:{server.server_port}/hook"
+
+from airflow.models.dagbag import DagBag
+
+bag = DagBag(dag_folder=DAGS_FOLDER, include_examples=False)
+out = {"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": sorted(bag.dags),
+       "states": {}}
+for mode, day in MODES:
+    os.environ["FAKE_MODE"] = mode
+    run = bag.get_dag("lake_maintenance").test(
+        logical_date=dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC))
+    out["states"][day] = str(run.state)
+out["webhook"] = [r["text"] for r in received]
+print("RESULT=" + json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def migrated_home(tmp_path_factory) -> Path:
+    """An Airflow home with a migrated SQLite database (what `dag.test()` needs)."""
+    home = tmp_path_factory.mktemp("airflow_home")
+    subprocess.run([str(Path(PY).parent / "airflow"), "db", "migrate"], env=airflow_env(home),
+                   check=True, capture_output=True, timeout=900)
+    return home
+
+
+def _dag_test(home: Path, tmp_path: Path, modes: list[tuple[str, str]], **env: str) -> dict:
+    bindir = tmp_path / "bin"
+    bindir.mkdir(exist_ok=True)
+    fake = bindir / "spark-submit"
+    fake.write_text(FAKE_SUBMIT)
+    fake.chmod(0o755)
+    code = DAG_TEST.replace("DAGS_FOLDER", repr(str(DAGS))).replace("MODES", repr(modes))
+    return run_json(code, airflow_env(home, RISK_SPARK_BIN_DIR=str(bindir),
+                                      FAKE_OUT=str(tmp_path), **env), timeout=900)
+
+
+def _alert_lines(lake: Path) -> list[str]:
+    path = lake / "ops" / "alerts.log"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ FAILED dag=(\S+) day=(\S+) task=(\S+) "
+                  r"try=(\d+): (.*)$")
+
+
+def test_a_failed_task_writes_one_line_to_the_alert_log_and_the_webhook(migrated_home,
+                                                                         tmp_path):
+    lake = tmp_path / "lake"
+    out = _dag_test(migrated_home, tmp_path, [("ok", "2026-05-03"), ("gate", "2026-05-10")],
+                    RISK_LAKE=str(lake))
+    assert out["errors"] == {}
+    assert out["states"] == {"2026-05-03": "success", "2026-05-10": "failed"}
+    lines = _alert_lines(lake)
+    # the successful day wrote nothing; the failed one exactly one line, with its day and task
+    assert len(lines) == 1, lines
+    dag_id, day, task, tries, message = LINE.match(lines[0]).groups()
+    assert (dag_id, day, task, tries) == ("lake_maintenance", "2026-05-10",
+                                          "optimize_and_vacuum", "1")
+    assert message.startswith(
+        "riskctl validate: interactions 2026-05-01: 3 blocking expectations failed [exit 3")
+    assert out["webhook"] == lines
+
+
+def test_a_bad_setting_fails_a_task_instead_of_hiding_the_dag(migrated_home, tmp_path):
+    lake = tmp_path / "lake"
+    out = _dag_test(migrated_home, tmp_path, [("ok", "2026-05-03")], RISK_LAKE=str(lake),
+                    RISK_VACUUM_RETENTION_HOURS="24", RISK_RAW_WAIT_HOURS="six")
+    assert out["errors"] == {}  # every DAG still parses and is listed
+    assert out["dags"] == ["lake_maintenance", "risk_backfill", "risk_daily", "risk_retrain"]
+    assert out["states"] == {"2026-05-03": "failed"}  # although the job itself would succeed
+    lines = _alert_lines(lake)
+    assert len(lines) == 1
+    message = LINE.match(lines[0]).group(5)
+    assert message.startswith("bad setting: RISK_RAW_WAIT_HOURS='six' does not parse")
+    assert "RISK_VACUUM_RETENTION_HOURS='24': hours, at least the safe 168" in message
+    assert not (tmp_path / "args").exists()  # spark-submit never ran
 
 
 # --- end to end: Airflow's risk_daily equals riskctl run ---------------------------------------

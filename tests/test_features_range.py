@@ -10,7 +10,6 @@ the late record into the days before it landed must not be.
 from __future__ import annotations
 
 import pytest
-from test_features_kit import account, at, day, req, write_silver
 
 from core import delta_io
 from features.tables import ACCOUNT_ACTIVITY, ACCOUNT_CLUSTERS_MAP, ACCOUNT_FEATURES
@@ -20,6 +19,7 @@ from jobs.build_features import (
     build_range_tables,
     passes,
 )
+from tests.support.features_kit import account, at, day, req, write_silver
 from tools.compare import read_rows
 
 DAYS = [day(-1), day(0), day(1)]

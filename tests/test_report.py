@@ -5,6 +5,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
+import json
+import os
+import subprocess
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -117,6 +121,7 @@ class Page(HTMLParser):
         self.clusters: dict[str, str] = {}
         self.accounts: list[str] = []
         self.model_metrics: list[str] = []
+        self.links: dict[str, dict[str, str]] = {}
         self.text: list[str] = []
         self._metric: str | None = None
         self._capture = False
@@ -124,6 +129,8 @@ class Page(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         a = {k: v or "" for k, v in attrs}
+        if tag == "a" and "data-link" in a:
+            self.links.setdefault(a["data-link"], a)
         if "data-metric" in a:
             self._metric = a["data-metric"]
             self.attrs_of[self._metric] = a
@@ -183,6 +190,18 @@ def _decode_png(src: str) -> bytes:
     return base64.b64decode(src[len(prefix):])
 
 
+DOCS_PAGE = "validations/interactions/interactions-2026-05-20/20260521T010000Z/batch.html"
+
+
+def fake_data_docs(lake: str) -> None:
+    """What GX's Data Docs site looks like on disk: an index and one page per validation."""
+    docs = Path(lake, "ops", "data_docs")
+    for rel in ("index.html", DOCS_PAGE,
+                "validations/interactions/interactions-2026-05-19/20260520T010000Z/b.html"):
+        (docs / rel).parent.mkdir(parents=True, exist_ok=True)
+        (docs / rel).write_text("<html><body>GX</body></html>")
+
+
 @pytest.fixture(scope="module")
 def built(spark, tmp_path_factory):
     from jobs.report import build_report
@@ -191,6 +210,7 @@ def built(spark, tmp_path_factory):
     Path(lake).mkdir()
     build_gold(spark, lake)
     build_ops(spark, lake)
+    fake_data_docs(lake)
     metrics = register_model(lake)
     path = build_report(lake, DAY)
     return lake, path, Page(Path(path).read_text(encoding="utf-8")), metrics
@@ -225,7 +245,8 @@ def test_clusters_growth_accounts_and_reasons(built):
 def test_text_is_escaped_and_no_raw_ip(built):
     _, path, _, _ = built
     source = Path(path).read_text(encoding="utf-8")
-    assert "<script>" not in source and "&lt;script&gt;" in source
+    assert "<script>x</script>" not in source and "&lt;script&gt;x&lt;/script&gt;" in source
+    assert source.count("<script>") == 1  # the page's own sorting script, nothing injected
     assert PLANTED_IP not in source  # masked in the expectation's observed text
     assert "[ip]" in source
     assert "203.0.113.0/24" in source  # a prefix is what detection keeps: not masked
@@ -259,6 +280,68 @@ def test_charts_are_real_images(built):
     buf = io.BytesIO()
     Figure(figsize=(2, 2)).savefig(buf, format="png")
     assert mpimg.imread(io.BytesIO(buf.getvalue()), format="png")[..., :3].std() == 0
+
+
+def test_csv_of_high_and_critical_accounts_beside_the_page(spark, built):
+    import csv
+
+    lake, path, page, _ = built
+    text = Path(path).with_name("high_risk_accounts.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    expected = spark.sql(f"SELECT account_id FROM t_scores WHERE score_date = DATE'{DAY}' AND "
+                         "risk_band IN ('high', 'critical') ORDER BY risk_score DESC, account_id")
+    assert [r["account_id"] for r in rows] == [r[0] for r in expected.collect()] == [
+        "a01", "a02", "a03", "a04"]
+    assert rows[0] == {
+        "account_id": "a01", "score_date": "2026-05-20", "risk_score": "0.97",
+        "risk_band": "critical", "cluster_id": "c1",
+        "reasons": "shares a payment instrument with 2 other accounts | 91% of prompts ask for "
+                   "step-by-step reasoning", "model_name": MODEL, "model_version": "4"}
+    assert rows[3]["risk_band"] == "high" and rows[3]["cluster_id"] == "c2"
+    assert page.links["csv"]["href"] == "high_risk_accounts.csv"
+
+
+def test_links_to_days_data_docs_mlflow_and_the_index(built):
+    from mlflow import MlflowClient
+
+    from core.settings import mlflow_tracking_uri
+
+    lake, path, page, _ = built
+    here = Path(path).parent
+    # the days around it: yesterday is published (its report not built yet), no day after
+    assert page.links["previous"]["href"] == f"../{YESTERDAY}/index.html"
+    assert "riskctl report --date 2026-05-19" in page.links["previous"]["title"]
+    assert "next" not in page.links
+    # the Data Docs of that day, not of another day
+    assert (here / page.links["data_docs"]["href"]).resolve() == \
+        Path(lake, "ops", "data_docs", "index.html").resolve()
+    assert (here / page.links["data_docs_page"]["href"]).resolve() == \
+        Path(lake, "ops", "data_docs", DOCS_PAGE).resolve()
+    # the scoring model's MLflow run
+    client = MlflowClient(tracking_uri=mlflow_tracking_uri(lake))
+    mv = client.get_model_version(MODEL, "4")
+    exp = client.get_run(mv.run_id).info.experiment_id
+    assert page.links["mlflow_run"]["href"] == \
+        f"http://127.0.0.1:5000/#/experiments/{exp}/runs/{mv.run_id}"
+    # the index of report days lists this one, with its numbers
+    index = Path(lake, "reports", "index.html").read_text()
+    assert f'<tr data-day="{DAY}">' in index and f'href="{DAY}/index.html"' in index
+    assert f'data-day="{YESTERDAY}"' not in index  # not built
+
+
+def test_the_next_day_links_back(spark, lake):
+    """Two built days link to each other, and the index lists both, newest first."""
+    from jobs.report import build_report
+
+    build_gold(spark, lake)
+    first = Page(Path(build_report(lake, YESTERDAY)).read_text(encoding="utf-8"))
+    second = Page(Path(build_report(lake, DAY)).read_text(encoding="utf-8"))
+    assert first.links["next"]["href"] == f"../{DAY}/index.html"
+    assert "title" not in second.links["previous"]  # built by then
+    assert first.links["previous"]["href"] == f"../{WEEK_AGO}/index.html"
+    index = Path(lake, "reports", "index.html").read_text()
+    assert index.index(f'data-day="{DAY}"') < index.index(f'data-day="{YESTERDAY}"')
+    assert "data_docs" not in second.links  # no Data Docs in this lake: no dead link
 
 
 def test_altered_gold_row_changes_the_report(spark, lake):
@@ -340,3 +423,170 @@ def test_report_on_generated_lake_equals_sql(spark, run_lake):
         png = _decode_png(page.images[name])
         assert len(png) > 1024 and mpimg.imread(io.BytesIO(png), format="png")[..., :3].std() > 0
     assert page.model_metrics, "the champion's run has validation metrics"
+
+
+# --- the page in a real browser: headless Chromium driven through the DevTools protocol -------
+
+CHROMIUM = os.environ.get("RISK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run",
+                  "--remote-debugging-port=0"]
+
+
+class Browser:
+    """Headless Chromium and one page, spoken to over the DevTools protocol (a websocket)."""
+
+    def __init__(self, profile: Path):
+        import urllib.request
+
+        from websockets.sync.client import connect
+
+        self.proc = subprocess.Popen([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                                      "about:blank"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 60
+        while not (port_file.exists() and port_file.read_text().strip()):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"chromium did not start (exit {self.proc.poll()})")
+            time.sleep(0.1)
+        port = int(port_file.read_text().split()[0])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
+            target = next(t for t in json.load(r) if t["type"] == "page")
+        self.ws = connect(target["webSocketDebuggerUrl"], max_size=None, open_timeout=30)
+        self.next_id = 0
+        self.events: list[dict] = []
+
+    def send(self, method: str, **params) -> dict:
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv(timeout=60))
+            if message.get("id") == self.next_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+            self.events.append(message)
+
+    def wait_for(self, method: str, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, event in enumerate(self.events):
+                if event.get("method") == method:
+                    return self.events.pop(i)
+            self.events.append(json.loads(self.ws.recv(timeout=max(0.1, deadline -
+                                                                    time.monotonic()))))
+
+    def js(self, expression: str):
+        out = self.send("Runtime.evaluate", expression=expression, returnByValue=True)
+        if "exceptionDetails" in out:
+            raise RuntimeError(out["exceptionDetails"])
+        return out["result"].get("value")
+
+    def click(self, selector: str) -> None:
+        """A real mouse click (press and release) at the middle of the element."""
+        box = self.js(f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+                      "e.scrollIntoView(); const r = e.getBoundingClientRect();"
+                      "return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+        for kind in ("mousePressed", "mouseReleased"):
+            self.send("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1],
+                      button="left", clickCount=1)
+
+    def problems(self) -> list[str]:
+        """Console errors, uncaught exceptions, and any request that left the machine."""
+        out = []
+        for e in self.events:
+            method, params = e.get("method"), e.get("params", {})
+            if method == "Runtime.exceptionThrown":
+                out.append(f"exception: {params['exceptionDetails'].get('text')}")
+            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error",
+                                                                                  "assert"):
+                out.append(f"console.{params['type']}: {params.get('args')}")
+            elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
+                out.append(f"log: {params['entry'].get('text')} {params['entry'].get('url')}")
+            elif method == "Network.requestWillBeSent":
+                url = params["request"]["url"]
+                if not url.startswith(("file:", "data:", "about:")):
+                    out.append(f"network: {url}")
+        return out
+
+    def close(self) -> None:
+        try:
+            self.ws.close()
+        finally:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture()
+def browser(tmp_path):
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"no Chromium at {CHROMIUM}: `make test` installs the Debian package "
+                    "`chromium` with apt-get; it could not be installed on this machine")
+    b = Browser(tmp_path / "chromium-profile")
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+def _open(browser: Browser, path: str) -> None:
+    for domain in ("Page", "Runtime", "Log", "Network"):
+        browser.send(f"{domain}.enable")
+    browser.send("Page.navigate", url=Path(path).as_uri())
+    browser.wait_for("Page.loadEventFired")
+
+
+SCORES = "[...document.querySelectorAll('#accounts-table tbody tr')].map(r => r.cells[1]" \
+         ".getAttribute('data-value')).map(Number)"
+ACCOUNTS = "[...document.querySelectorAll('#accounts-table tbody tr')].map(r => r.dataset.account)"
+
+
+def test_report_works_in_headless_chromium(built, browser):
+    """The page loads with no console error and no request off the machine; clicking a header
+    sorts its table (again: the other way); typing in the filter hides the other rows."""
+    _, path, _, _ = built
+    _open(browser, path)
+    assert browser.js("document.title") == f"Distillation risk report {DAY}"
+    before = browser.js(SCORES)
+    assert len(before) == len(TODAY) and before == sorted(before, reverse=True)  # as built
+    browser.click("#accounts-table thead th:nth-child(2)")
+    ascending = browser.js(SCORES)
+    assert ascending == sorted(before) and ascending != before  # the click sorted it
+    assert browser.js("document.querySelector('#accounts-table th:nth-child(2)')"
+                      ".getAttribute('aria-sort')") == "ascending"
+    browser.click("#accounts-table thead th:nth-child(2)")
+    assert browser.js(SCORES) == sorted(before, reverse=True)
+    browser.click("#accounts-table thead th:nth-child(1)")  # text column
+    assert browser.js(ACCOUNTS) == sorted(r[0] for r in TODAY)
+    # filter: focus the box and type, as a person would
+    browser.click("input[data-table='accounts-table']")
+    browser.send("Input.insertText", text="c2")
+    browser.js("document.querySelector(\"input[data-table='accounts-table']\")"
+               ".dispatchEvent(new Event('input'))")
+    visible = browser.js("[...document.querySelectorAll('#accounts-table tbody tr')]"
+                         ".filter(r => !r.hidden).map(r => r.dataset.account)")
+    assert sorted(visible) == ["a04", "a05"]  # the accounts of cluster c2
+    assert browser.problems() == []
+
+
+def test_the_browser_check_catches_a_broken_page(built, browser, tmp_path):
+    """Negative control: a script error and a remote fetch planted into a copy are reported,
+    and without the script a click sorts nothing."""
+    _, path, _, _ = built
+    source = Path(path).read_text(encoding="utf-8")
+    broken = tmp_path / "index.html"
+    broken.write_text(source.replace('"use strict";', '"use strict"; undefinedCall();', 1)
+                      .replace("</body>", '<img src="http://192.0.2.1/pixel.png"></body>', 1),
+                      encoding="utf-8")
+    _open(browser, str(broken))
+    before = browser.js(SCORES)
+    browser.click("#accounts-table thead th:nth-child(2)")
+    assert browser.js(SCORES) == before
+    problems = browser.problems()
+    assert any(p.startswith("exception:") for p in problems), problems
+    # the page's CSP blocks the planted image: reported as an error, never fetched
+    assert any("192.0.2.1" in p for p in problems), problems

@@ -24,7 +24,8 @@ from core.delta_io import predicate, replace_where
 from core.errors import PipelineError
 
 REPO = Path(__file__).resolve().parent.parent
-RISKCTL = str(Path(sys.executable).parent / "riskctl")
+# This checkout's CLI (the venv's `riskctl` script may point at another checkout).
+RISKCTL = [sys.executable, "-m", "jobs.cli"]
 SQL_DIR = REPO / "sql"
 
 D = dt.date(2026, 5, 31)  # "today": the latest score_date in the fixture
@@ -151,6 +152,43 @@ def test_run_query_prints_an_aligned_table(spark, gold_lake, capsys):
     assert lines[2:4] == ["acct_crit_a", "acct_crit_a"] and "more exist" in lines[-1]
 
 
+def test_run_query_prints_csv_and_json(spark, gold_lake, capsys):
+    import csv
+    import io
+    import json
+
+    from jobs.sql import run_query
+
+    query = ("SELECT account_id, score_date, risk_score, cluster_id, reasons "
+             "FROM risk.account_scores_daily WHERE score_date = DATE'2026-05-31' "
+             "AND account_id IN ('acct_crit_a', 'acct_new_f') ORDER BY account_id")
+    run_query(gold_lake, query, fmt="csv")
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows == [
+        ["account_id", "score_date", "risk_score", "cluster_id", "reasons"],
+        ["acct_crit_a", "2026-05-31", "0.9541", "clu_big",
+         json.dumps(REASONS["critical"])],
+        # NULL cluster: an empty field
+        ["acct_new_f", "2026-05-31", "0.8046", "", json.dumps(REASONS["high"])],
+    ]
+    run_query(gold_lake, query, fmt="json")
+    data = json.loads(capsys.readouterr().out)
+    assert data == [
+        {"account_id": "acct_crit_a", "score_date": "2026-05-31", "risk_score": 0.9541,
+         "cluster_id": "clu_big", "reasons": REASONS["critical"]},
+        {"account_id": "acct_new_f", "score_date": "2026-05-31", "risk_score": 0.8046,
+         "cluster_id": None, "reasons": REASONS["high"]},
+    ]
+    # Negative control: another day gives other values through the same formats.
+    run_query(gold_lake, query.replace("2026-05-31", "2026-05-30"), fmt="json")
+    other = json.loads(capsys.readouterr().out)
+    assert other != data and other[0]["score_date"] == "2026-05-30"
+    # More rows than the limit: stdout stays pure CSV, the notice goes to stderr.
+    run_query(gold_lake, "SELECT account_id FROM risk.account_scores_daily", limit=2, fmt="csv")
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 3 and "more exist" in captured.err
+
+
 def test_sql_errors_are_one_line(spark, gold_lake):
     from jobs.sql import execute
 
@@ -196,30 +234,122 @@ def test_catalog_registers_only_existing_tables_and_follows_the_lake(spark, gold
     from jobs.sql_catalog import register, visible_tables
 
     names = register(spark, gold_lake)
-    assert names == ["account_clusters_daily", "account_scores_daily", "ingest_audit"]
-    assert {t.name for t in visible_tables()} >= set(names) | {"interactions"}
+    assert names == ["account_clusters_daily", "account_scores_daily", "ingest_audit",
+                     "latest_account_scores", "latest_account_clusters"]
+    assert {t.name for t in visible_tables()} >= set(names[:3]) | {"interactions"}
     # another lake with only the scores table: the registrations follow it
     rows = [r for r in score_rows() if r[1] == D][:2]
     replace_where(spark.createDataFrame(rows, tables.ACCOUNT_SCORES.schema),
                   tables.ACCOUNT_SCORES, lake, predicate(score_date=D))
-    assert register(spark, lake) == ["account_scores_daily"]
+    assert register(spark, lake) == ["account_scores_daily", "latest_account_scores"]
     assert spark.table("risk.account_scores_daily").count() == 2
     assert not spark.catalog.tableExists("risk.ingest_audit")
+    assert not spark.catalog.tableExists("risk.latest_account_clusters")
     assert register(spark, gold_lake) == names
     assert spark.table("risk.account_scores_daily").count() == len(score_rows())
 
 
+def test_latest_views_hold_the_last_published_day(spark, gold_lake):
+    from jobs.sql import execute
+
+    latest = execute(spark, gold_lake, "SELECT DISTINCT score_date FROM "
+                     "risk.latest_account_scores", limit=0).rows
+    assert latest == [(D,)]  # "today" is the latest score_date, never the wall clock
+    n = execute(spark, gold_lake, "SELECT count(*) FROM risk.latest_account_scores").rows[0][0]
+    assert n == sum(1 for r in score_rows() if r[1] == D) == 6
+    clusters = execute(spark, gold_lake, "SELECT cluster_id, n_accounts FROM "
+                       "risk.latest_account_clusters ORDER BY 1").rows
+    assert clusters == [("clu_big", 3), ("clu_small", 2)]
+    # Negative control: the table itself holds more days than the view.
+    days = execute(spark, gold_lake, "SELECT count(DISTINCT score_date) FROM "
+                   "risk.account_scores_daily").rows[0][0]
+    assert days == len(SCORE_DAYS) > 1
+
+
+def test_tables_and_columns_carry_their_comments(spark, gold_lake):
+    """What DESCRIBE TABLE EXTENDED and a SQL client's schema browser show comes from the
+    registry, written into the Delta tables by the jobs."""
+    from jobs.sql import execute
+
+    desc = execute(spark, gold_lake, "DESCRIBE TABLE EXTENDED risk.account_scores_daily",
+                   limit=0).rows
+    by_col = {r[0]: r[2] for r in desc[:len(tables.ACCOUNT_SCORES.columns)]}
+    assert by_col["risk_score"] == tables.ACCOUNT_SCORES.column_comment("risk_score")
+    assert by_col["risk_score"].startswith("Calibrated probability")
+    details = {r[0]: r[1] for r in desc[len(by_col):]}  # "# Detailed Table Information"
+    assert details["Comment"] == tables.ACCOUNT_SCORES.description
+    # the catalog's column list (JDBC getColumns) and the views have them too
+    for name, table in (("account_clusters_daily", tables.ACCOUNT_CLUSTERS),
+                        ("latest_account_clusters", tables.ACCOUNT_CLUSTERS),
+                        ("ingest_audit", tables.INGEST_AUDIT)):
+        columns = spark.catalog.listColumns(f"risk.{name}")
+        assert [c.description for c in columns] == [
+            table.column_comment(c.name) for c in columns], name
+        assert all(c.description for c in columns), name
+    assert spark.catalog.getTable("risk.latest_account_scores").description.startswith(
+        "Today's scores")
+    # different tables, different words for the same column name
+    assert tables.ACCOUNT_CLUSTERS.column_comment("requests_7d").startswith("Members'")
+    assert tables.INGEST_AUDIT.column_comment("land_date") == "The date= partition read."
+
+
+def test_every_sql_table_and_column_has_a_comment():
+    import features  # noqa: F401 - registers the feature tables
+    from jobs.sql_catalog import visible_tables
+
+    for t in visible_tables():
+        assert t.description, t.name
+        assert [c for c in t.columns if not t.column_comment(c)] == [], t.name
+    # the feature table's comments are the catalog's meanings
+    from features.catalog import feature_columns
+
+    feats = tables.table("account_features_daily")
+    assert all(feats.column_comment(f.name) == f.meaning for f in feature_columns())
+
+
+def test_docs_list_every_table_and_view():
+    import features  # noqa: F401 - registers the feature tables
+    from jobs.sql_catalog import VIEWS, visible_tables
+
+    text = (REPO / "docs" / "SQL.md").read_text()
+    names = [t.name for t in visible_tables()] + list(VIEWS)
+    assert [n for n in names if f"`risk.{n}`" not in text] == []
+    # Negative control: the same check flags a name the page lacks.
+    assert "`risk.no_such_table`" not in text
+
+
+def test_comments_reach_a_table_written_before_they_existed(spark, lake):
+    from delta.tables import DeltaTable
+
+    from core import delta_io
+
+    table = tables.MODEL_DAYS
+    spark.createDataFrame([], table.schema).write.format("delta").save(table.uri(lake))
+    assert all(not f.metadata for f in spark.read.format("delta").load(table.uri(lake)).schema)
+    assert sorted(delta_io.set_comments(spark, table, lake)) == sorted(
+        [*table.columns, "<table>"])
+    stored = spark.read.format("delta").load(table.uri(lake)).schema
+    assert {f.name: f.metadata["comment"] for f in stored} == {
+        c: table.column_comment(c) for c in table.columns}
+    assert DeltaTable.forPath(spark, table.uri(lake)).detail().first()["description"] == \
+        table.description
+    # Negative control: nothing differs any more, so nothing is written.
+    version = DeltaTable.forPath(spark, table.uri(lake)).history(1).first()["version"]
+    assert delta_io.set_comments(spark, table, lake) == []
+    assert DeltaTable.forPath(spark, table.uri(lake)).history(1).first()["version"] == version
+
+
 def test_riskctl_sql_command(gold_lake, tmp_path):
-    env = dict(os.environ)
-    ok = subprocess.run([RISKCTL, "sql", "--lake", gold_lake, CRITICAL_TODAY.format(
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    ok = subprocess.run([*RISKCTL, "sql", "--lake", gold_lake, CRITICAL_TODAY.format(
         band="critical")], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.splitlines()[2:5] == [
         "acct_crit_a |     0.9541 | clu_big", "acct_crit_b |     0.9542 | clu_big", "(2 rows)"]
 
-    bad = subprocess.run([RISKCTL, "sql", "--lake", gold_lake, "SELECT * FROM risk.nope"],
+    bad = subprocess.run([*RISKCTL, "sql", "--lake", gold_lake, "SELECT * FROM risk.nope"],
                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
-    assert bad.returncode == 1 and bad.stdout == ""
+    assert bad.returncode == 2 and bad.stdout == ""  # refused: nothing done
     lines = bad.stderr.splitlines()
     errors = [ln for ln in lines if ln.startswith("riskctl sql:")]
     assert len(errors) == 1 and "TABLE_OR_VIEW_NOT_FOUND" in errors[0], bad.stderr
@@ -417,9 +547,9 @@ def sql_server(gold_lake, tmp_path_factory):
     port = _free_port()
     log_path = tmp_path_factory.mktemp("sql-server") / "server.log"
     with open(log_path, "w") as log_file:
-        proc = subprocess.Popen([RISKCTL, "sql-server", "--lake", gold_lake, "--port", str(port)],
-                                stdout=log_file, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen([*RISKCTL, "sql-server", "--lake", gold_lake, "--port",
+                                 str(port)], stdout=log_file, stderr=subprocess.STDOUT,
+                                start_new_session=True, cwd=str(REPO))
     try:
         start = time.monotonic()
         while not _listening(port):
@@ -452,7 +582,8 @@ def test_sql_server_answers_saved_queries(sql_server, gold_lake):
         cur = conn.cursor()
         cur.execute("SHOW TABLES")
         assert {r[1] for r in cur.fetchall()} == {
-            "account_clusters_daily", "account_scores_daily", "ingest_audit"}
+            "account_clusters_daily", "account_scores_daily", "ingest_audit",
+            "latest_account_clusters", "latest_account_scores"}
         cur.execute((SQL_DIR / "critical_accounts_today.sql").read_text())
         rows = cur.fetchall()
         assert [r[0] for r in rows] == ["acct_crit_b", "acct_crit_a"]
@@ -460,6 +591,33 @@ def test_sql_server_answers_saved_queries(sql_server, gold_lake):
         cur.execute("SET account_id=acct_high_c")
         cur.execute((SQL_DIR / "account_score_history.sql").read_text())
         assert [r[0] for r in cur.fetchall()] == ["acct_high_c"] * 5
+
+
+def jdbc_columns(conn, table: str) -> dict[str, str]:
+    """Column -> REMARKS, from the Thrift GetColumns call a JDBC schema browser makes."""
+    from TCLIService import ttypes
+
+    response = conn.client.GetColumns(ttypes.TGetColumnsReq(
+        sessionHandle=conn.sessionHandle, schemaName="risk", tableName=table, columnName="%"))
+    assert response.status.statusCode == ttypes.TStatusCode.SUCCESS_STATUS, response.status
+    cur = conn.cursor()
+    cur._state, cur._operationHandle = cur._STATE_RUNNING, response.operationHandle
+    names = [d[0].upper() for d in cur.description]
+    return {row[names.index("COLUMN_NAME")]: row[names.index("REMARKS")]
+            for row in cur.fetchall()}
+
+
+def test_sql_server_schema_browser_shows_comments(sql_server):
+    with _connect(sql_server) as conn:
+        remarks = jdbc_columns(conn, "account_scores_daily")
+        view = jdbc_columns(conn, "latest_account_scores")
+    assert list(remarks) == tables.ACCOUNT_SCORES.columns
+    assert remarks == {c: tables.ACCOUNT_SCORES.column_comment(c)
+                       for c in tables.ACCOUNT_SCORES.columns}
+    assert view == remarks
+    # Negative control: another table's columns have other remarks.
+    with _connect(sql_server) as conn:
+        assert jdbc_columns(conn, "ingest_audit")["land_date"] != remarks["score_date"]
 
 
 def test_sql_server_beeline_url(sql_server, tmp_path):
@@ -531,7 +689,7 @@ def test_sql_server_refuses_writes(sql_server, spark, gold_lake, tmp_path):
                 cur.execute(statement)
         # still all there for the next analyst
         cur.execute("SHOW TABLES")
-        assert len(cur.fetchall()) == 3
+        assert len(cur.fetchall()) == 5  # three tables, two latest_* views
         cur.execute("SELECT count(*) FROM risk.account_scores_daily")
         assert cur.fetchone()[0] == len(score_rows())
     for t in gold:

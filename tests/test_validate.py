@@ -18,7 +18,7 @@ import pytest
 from core import delta_io
 from core.errors import GateFailed
 from core.tables import INGEST_AUDIT, SILVER, VALIDATION_RESULTS
-from jobs.validate import validate_days, validate_frame
+from jobs.validate import _per_day_only, validate_days, validate_frame
 from quality import suites
 from quality.contract import parse_line
 
@@ -102,6 +102,30 @@ def test_a_clean_day_passes_and_results_are_stored(spark, checked_lake):
         assert all(ok for _, ok in _results(spark, checked_lake, table, D1).values())
     # Negative control: nothing was recorded for a day that was not validated.
     assert _results(spark, checked_lake, "interactions", D2) == {}
+
+
+def test_expectations_carry_gx_severity_and_a_description(checked_lake):
+    """GX's own fields, in the suite GX stored (what Data Docs render), not only in our meta."""
+    import json
+
+    [path] = (Path(checked_lake) / "ops" / "gx").rglob("expectations/interactions.json")
+    stored = json.loads(path.read_text())
+    by_name = {e["meta"]["name"]: e for e in stored["expectations"]}
+    declared = {c.label: c for c in suites.silver_checks("interactions", 100.0)}
+    # The day's row-count checks (volume, freshness) are read from one count per day in the
+    # range pass, not run through GX; every other check is in the stored suite.
+    per_day = {label for label, c in declared.items() if _per_day_only(c)}
+    assert per_day == {"volume(vs trailing 7-day mean)", "freshness(rows>0)"}
+    assert set(by_name) == set(declared) - per_day
+    assert by_name["expect_column_values_to_be_unique(request_id)"]["severity"] == "critical"
+    assert {declared[label].severity for label in per_day} == {"warning"}
+    assert all(len(e.get("description") or "") > 15 for e in by_name.values())
+    assert "`request_id` is set on every row" in by_name[
+        "expect_column_values_to_not_be_null(request_id)"]["description"]
+    assert not any("severity" in e["meta"] for e in by_name.values())  # not duplicated in meta
+    # Negative control: a severity GX does not know is refused when the check is declared.
+    with pytest.raises(ValueError, match="severity 'fatal'"):
+        suites.between("x", 0, severity="fatal")
 
 
 def _personal_data(root: Path) -> list[str]:

@@ -16,7 +16,6 @@ import argparse
 import datetime as dt
 import json
 import logging
-import os
 import statistics
 import tempfile
 import threading
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import psutil
 
+from core.settings import settings
 from jobs.run import STEPS
 
 START = dt.date(2026, 4, 22)
@@ -200,7 +200,7 @@ def main() -> None:
     parser.add_argument("--scale", default="small",
                         help="comma-separated: tiny, small, medium, seed")
     parser.add_argument("--days", type=int)
-    parser.add_argument("--workdir", default=os.environ.get("RISK_BENCH_DIR"))
+    parser.add_argument("--workdir", default=settings().bench_dir)
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     # The jobs' own step logs (which day, which table, rows, seconds) beside the table.

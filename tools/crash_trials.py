@@ -31,6 +31,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from core.settings import child_environment, settings
 from tools.compare import diff, snapshot
 
 RISKCTL = [sys.executable, "-m", "jobs.cli"]
@@ -50,7 +51,7 @@ def _run(lake: str, start: dt.date, end: dt.date, kill_after: float | None = Non
     t0 = time.monotonic()
     with log_file.open("wb") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
-                                start_new_session=True, env={**os.environ, "TQDM_DISABLE": "1"})
+                                start_new_session=True, env=child_environment(TQDM_DISABLE="1"))
         if kill_after is None:
             proc.wait()
             if proc.returncode != 0:
@@ -131,7 +132,7 @@ def main() -> int:
                         help="the lake already holds the days before --day (e.g. a `make demo` "
                              "lake): skip running them; the trials then re-run --day")
     args = parser.parse_args()
-    if os.environ.get("MLFLOW_TRACKING_URI"):
+    if settings().mlflow_tracking_uri:
         # Every trial lake would share one registry: the reference and the trials would then
         # see each other's versions. The harness needs each lake's own embedded store.
         parser.error("unset MLFLOW_TRACKING_URI: each trial lake needs its own MLflow store")
