@@ -130,6 +130,7 @@ def model_steps(lake: str, days: list[dt.date], steps: dict[str, float]) -> dict
             trained_as_of[champion] = model_registry.version_tags(lake, champion).get(
                 "trained_as_of", "")
         return LABEL_FREE_VERSION if trained_as_of[champion] > day.isoformat() else champion
+
     labels: dict[dt.date, tuple[int, int]] = {}
 
     def decision(day: dt.date, drift_flag: bool):
