@@ -364,7 +364,7 @@ def test_operator_resolves_submission_at_run_time_and_acts_on_the_exit_code(tmp_
     # Exit 1, or killed before riskctl wrote an outcome: a crash keeps its retries.
     assert out["crash"]["raised"] == "retry"
     assert out["crash"]["msg"] == "riskctl validate crashed: OSError: disk [exit 1: crashed; " \
-                                  "retried]"
+                                  "retried while tries remain]"
     assert out["killed"]["raised"] == "retry"  # its "riskctl validate:" line is not a verdict
     assert "no outcome recorded" in out["killed"]["msg"]
     # Before the first model, scoring publishes nothing and the day goes on (as riskctl run).
