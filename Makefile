@@ -21,7 +21,7 @@ help:
 	@echo "make demo   - set up what is missing, run the pipeline on a generated 14-day tiny lake, show results"
 	@echo "make test   - set up what is missing, run the tests"
 	@echo "make bench  - timings (SCALE=small|medium|seed)"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff format --check, ruff check, mypy"
 	@echo "make airflow - Airflow standalone with the project's DAGs"
 
 setup: $(VENV)/.installed $(JARS)/.verified
@@ -64,8 +64,11 @@ test-slow: setup
 bench: setup
 	$(PY) -m tools.bench --scale $(SCALE) $(if $(DAYS),--days $(DAYS),)
 
+# The formatter's check, the linter and the type checker (core, features, models, quality).
 lint: setup
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 airflow: setup
 	bash infra/airflow.sh

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterable
 
 from core.tables import Table
 
@@ -121,7 +120,8 @@ def set_properties(spark, table: Table, lake: str) -> dict[str, str]:
     if not table.properties:
         return {}
     uri = table.uri(lake)
-    have = DeltaTable.forPath(spark, uri).detail().first()["properties"] or {}
+    detail = DeltaTable.forPath(spark, uri).detail().first()
+    have = (detail["properties"] if detail is not None else None) or {}
     changed = {k: v for k, v in table.properties.items() if have.get(k) != v}
     if changed:
         props = ", ".join(f"{sql_literal(k)} = {sql_literal(v)}"
@@ -207,10 +207,3 @@ def replace_where(df, table: Table, lake: str, where: str, conform_schema: bool 
 def replace_partitions(df, table: Table, lake: str, **values: object) -> None:
     replace_where(df, table, lake, predicate(**values))
 
-
-def dates_between(start: dt.date, end: dt.date) -> list[dt.date]:
-    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
-
-
-def as_dates(values: Iterable[object]) -> list[dt.date]:
-    return sorted({v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)) for v in values})

@@ -8,12 +8,18 @@ master and resources; anything set there (or in RISK_SPARK_CONF) wins over these
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
-from core.settings import JAR_CACHE, ConfigError, profile, python_executable
+from core.settings import (
+    ConfigError,
+    environment_value,
+    export_default,
+    profile,
+    python_executable,
+    settings,
+)
 
 # Jars Spark needs beside pyspark's own; infra/jvm/pom.xml fetches exactly these.
 REQUIRED_JARS = ("delta-spark_2.13-4.0.0.jar", "delta-storage-4.0.0.jar")
@@ -22,12 +28,13 @@ MIN_JAVA = 17
 
 def delta_jars() -> list[str]:
     """Absolute paths of the cached Delta jars; a clear error when setup has not run."""
-    missing = [j for j in REQUIRED_JARS if not (JAR_CACHE / j).is_file()]
+    jar_cache = settings().jar_cache
+    missing = [j for j in REQUIRED_JARS if not (jar_cache / j).is_file()]
     if missing:
         raise ConfigError(
-            f"Delta jars missing from {JAR_CACHE}: {', '.join(missing)}; run `make setup`"
+            f"Delta jars missing from {jar_cache}: {', '.join(missing)}; run `make setup`"
         )
-    return [str(JAR_CACHE / j) for j in REQUIRED_JARS]
+    return [str(jar_cache / j) for j in REQUIRED_JARS]
 
 
 def check_java() -> int:
@@ -47,8 +54,8 @@ def check_java() -> int:
 
 
 def _java_path() -> str:
-    home = os.environ.get("JAVA_HOME")
-    path = os.environ.get("PATH", "")
+    home = settings().java_home
+    path = environment_value("PATH")
     return f"{home}/bin:{path}" if home else path
 
 
@@ -78,14 +85,12 @@ def base_conf(app_name: str = "risk") -> dict[str, str]:
     }
     if prof.delta_snapshot_partitions:
         conf["spark.databricks.delta.snapshotPartitions"] = str(prof.delta_snapshot_partitions)
-    if prof.master:
-        conf["spark.master"] = os.environ.get("RISK_SPARK_MASTER", prof.master)
-    elif os.environ.get("RISK_SPARK_MASTER"):
-        conf["spark.master"] = os.environ["RISK_SPARK_MASTER"]
+    current = settings()
+    master = current.spark_master or prof.master
+    if master:
+        conf["spark.master"] = master
     # RISK_SPARK_CONF="k=v,k2=v2" overrides anything above without touching code.
-    for item in filter(None, os.environ.get("RISK_SPARK_CONF", "").split(",")):
-        key, _, value = item.partition("=")
-        conf[key.strip()] = value.strip()
+    conf.update(current.spark_conf_dict())
     return conf
 
 
@@ -102,10 +107,10 @@ def get_spark(app_name: str = "risk"):  # -> pyspark.sql.SparkSession
     if _session is not None and not _session.sparkContext._jsc.sc().isStopped():
         return _session
     check_java()
-    os.environ.setdefault("PYSPARK_PYTHON", python_executable())
+    export_default("PYSPARK_PYTHON", python_executable())
     if profile().name == "local":
         # A local driver talks only to itself: bind to loopback (works with no network at all).
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        export_default("SPARK_LOCAL_IP", "127.0.0.1")
     Path("/tmp/risk-derby").mkdir(exist_ok=True)
     from pyspark import SparkConf
     from pyspark.sql import SparkSession
@@ -114,12 +119,13 @@ def get_spark(app_name: str = "risk"):  # -> pyspark.sql.SparkSession
     builder = SparkSession.builder
     for key, value in base_conf(app_name).items():
         if key == "spark.jars" and existing.contains("spark.jars"):
-            value = ",".join(sorted(set(existing.get("spark.jars").split(",") + value.split(","))))
+            given = existing.get("spark.jars") or ""
+            value = ",".join(sorted(set(given.split(",") + value.split(","))))
         elif existing.contains(key):
             continue
         builder = builder.config(key, value)
     _session = builder.getOrCreate()
-    _session.sparkContext.setLogLevel(os.environ.get("RISK_SPARK_LOG_LEVEL", "ERROR"))
+    _session.sparkContext.setLogLevel(settings().spark_log_level)
     return _session
 
 

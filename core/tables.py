@@ -41,12 +41,14 @@ class Table:
 
     @property
     def columns(self) -> list[str]:
-        return [c.strip().split(" ", 1)[0] for c in _split_ddl(self.schema)]
+        return [c.strip().split(" ", 1)[0] for c in split_ddl(self.schema)]
 
 
-def _split_ddl(ddl: str) -> list[str]:
+def split_ddl(ddl: str) -> list[str]:
     """Split top-level comma-separated column definitions (commas inside <...> are kept)."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in ddl:
         if ch == "<":
             depth += 1
@@ -212,10 +214,10 @@ def register(t: Table) -> Table:
 _add = register
 
 
-# The interaction tables are the lake's largest (a million rows a day at seed scale), and Delta
-# collects min/max/null counts on the first 32 columns of every file it writes: on a seed day
-# that doubled the time of each write (19-21 s against 10.7-11.6 s, issue 9). Their reads
-# select by the partition columns, so only the columns a point lookup would use keep stats.
+# The interaction tables are the lake's largest, and Delta collects min/max/null counts on the
+# first 32 columns of every file it writes, which costs as much as the write itself
+# (docs/DESIGN.md). Their reads select by the partition columns, so only the columns a point
+# lookup would use keep stats.
 EVENT_PROPS = {"delta.dataSkippingStatsColumns": "account_id,ts"}
 
 # --- bronze: every contract-valid row as read, before deduplication -------------------------

@@ -33,32 +33,20 @@ from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOpe
 from airflow.sdk import Asset, BaseNotifier
 
 from core.errors import ExitCode
-from core.settings import is_remote, resolve_lake
+from core.settings import (
+    environment_value,
+    is_remote,
+    resolve_lake,
+    settings_and_problems,
+)
 from core.tables import ACCOUNT_CLUSTERS, ACCOUNT_SCORES
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = REPO / "jobs" / "cli.py"
 
-# --- settings (environment only, parsed without ever raising) -----------------------------------
+# --- settings (parsed without ever raising: a bad value fails the tasks, never hides a DAG) ----
 
-_PROBLEMS: dict[str, str] = {}
-
-
-def env_setting(name: str, default: Any, parse: Callable[[str], Any],
-                check: Callable[[Any], bool] | None = None, rule: str = "") -> Any:
-    """The variable parsed, else `default`; a bad value is kept for `check_settings` to report."""
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = parse(text)
-    except ValueError:
-        _PROBLEMS[name] = f"{name}={text!r} does not parse ({rule or 'see docs/AIRFLOW.md'})"
-        return default
-    if check is not None and not check(value):
-        _PROBLEMS[name] = f"{name}={text!r}: {rule}"
-        return default
-    return value
+SETTINGS, _PROBLEMS = settings_and_problems()
 
 
 def setting_problems() -> dict[str, str]:
@@ -73,26 +61,21 @@ def check_settings() -> None:
             + " (fix the Airflow processes' environment, then clear the task)")
 
 
-def _utc_datetime(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
-
-
 # The interpreter of the project's virtual environment runs the driver and the Python workers,
 # whatever interpreter runs Airflow itself.
 _VENV_PYTHON = REPO / ".venv" / "bin" / "python"
-PYTHON = os.environ.get("RISK_PYTHON") or (
+PYTHON = SETTINGS.python or (
     str(_VENV_PYTHON) if _VENV_PYTHON.exists() else sys.executable)
 # Where `spark-submit` is looked up first: the venv's (pyspark 4.0.1, matching the Delta jars).
-SPARK_BIN_DIR = os.environ.get("RISK_SPARK_BIN_DIR") or str(Path(PYTHON).parent)
+SPARK_BIN_DIR = SETTINGS.spark_bin_dir or str(Path(PYTHON).parent)
 
-LAKE = resolve_lake(os.environ.get("RISK_LAKE") or str(REPO / "lake"))
-SPARK_CONN_ID = os.environ.get("RISK_SPARK_CONN_ID", "spark_local")
+LAKE = resolve_lake(SETTINGS.lake or str(REPO / "lake"))
+SPARK_CONN_ID = SETTINGS.spark_conn_id
 # One slot (infra/airflow.sh creates it): Spark jobs of all DAGs queue for this machine.
-SPARK_POOL = os.environ.get("RISK_SPARK_POOL", "risk_spark")
+SPARK_POOL = SETTINGS.spark_pool
 OWNER = "risk-data-eng"
 # The simulator's first day; a deployment sets RISK_DAG_START to its own first landed day.
-START_DATE = env_setting("RISK_DAG_START", _utc_datetime("2026-04-22"), _utc_datetime,
-                         rule="a date, YYYY-MM-DD")
+START_DATE = dt.datetime.fromisoformat(SETTINGS.dag_start).replace(tzinfo=dt.UTC)
 
 RAW_SUFFIXES = (".jsonl.gz", ".jsonl")
 
@@ -108,7 +91,7 @@ ACCOUNT_CLUSTERS_ASSET = Asset(name=f"risk.{ACCOUNT_CLUSTERS.name}",
 
 def alert_log_path(lake: str = LAKE) -> str | None:
     """RISK_ALERT_LOG, else `<lake>/ops/alerts.log` for a local lake (None for a remote one)."""
-    given = os.environ.get("RISK_ALERT_LOG")
+    given = settings_and_problems()[0].alert_log
     if given:
         return given
     return None if is_remote(lake) else str(Path(lake) / "ops" / "alerts.log")
@@ -168,11 +151,11 @@ class RiskFailureNotifier(BaseNotifier):
         path = alert_log_path()
         if path:
             sinks.append(("log file", lambda: _append(path, line)))
-        url = os.environ.get("RISK_ALERT_WEBHOOK")
+        current = settings_and_problems()[0]
+        url = current.alert_webhook
         if url:
             sinks.append(("webhook", lambda: _post(url, line)))
-        emails = [e.strip() for e in os.environ.get("RISK_ALERT_EMAIL", "").split(",")
-                  if e.strip()]
+        emails = [e.strip() for e in (current.alert_email or "").split(",") if e.strip()]
         if emails:
             sinks.append(("e-mail", lambda: self._mail(emails, line, context)))
         for name, send in sinks:
@@ -187,7 +170,7 @@ class RiskFailureNotifier(BaseNotifier):
 
         SmtpNotifier(to=to, subject=f"[risk] {line[:180]}",
                      html_content=f"<pre>{html.escape(line)}</pre>",
-                     smtp_conn_id=os.environ.get("RISK_ALERT_SMTP_CONN_ID", "smtp_default"),
+                     smtp_conn_id=settings_and_problems()[0].alert_smtp_conn_id,
                      ).notify(context)
 
 
@@ -216,7 +199,7 @@ def raw_landed(lake: str, source: str, day: str) -> bool:
 
         # fsspec names the Hadoop s3a scheme s3; credentials come from RISK_LAKE_CONN_ID.
         path = ObjectStoragePath(re.sub(r"^s3a://", "s3://", folder),
-                                 conn_id=os.environ.get("RISK_LAKE_CONN_ID"))
+                                 conn_id=settings_and_problems()[0].lake_conn_id)
     else:
         path = Path(folder)
     return path.is_dir() and any(p.name.endswith(RAW_SUFFIXES) for p in path.iterdir())
@@ -224,12 +207,12 @@ def raw_landed(lake: str, source: str, day: str) -> bool:
 
 def job_env() -> dict[str, str]:
     """Environment of the spark-submit process (added to Airflow's own environment)."""
-    pythonpath = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    pythonpath = os.pathsep.join(filter(None, [str(REPO), environment_value("PYTHONPATH")]))
     return {
         "PYSPARK_PYTHON": PYTHON,
         "PYSPARK_DRIVER_PYTHON": PYTHON,
         "PYTHONPATH": pythonpath,
-        "PATH": os.pathsep.join([SPARK_BIN_DIR, os.environ.get("PATH", "")]),
+        "PATH": os.pathsep.join([SPARK_BIN_DIR, environment_value("PATH")]),
     }
 
 

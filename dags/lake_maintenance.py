@@ -22,11 +22,10 @@ from __future__ import annotations
 from airflow.sdk import dag
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from dags.common import START_DATE, default_args, env_setting, riskctl_task
+from dags.common import SETTINGS, START_DATE, default_args, riskctl_task
 
 # A bad value is reported by the task (check_settings), never by a DAG missing from the UI.
-RETENTION_HOURS = env_setting("RISK_VACUUM_RETENTION_HOURS", 168, int, lambda h: h >= 168,
-                              "hours, at least the safe 168")
+RETENTION_HOURS = SETTINGS.vacuum_retention_hours
 
 
 @dag(

@@ -41,16 +41,15 @@ from dags.common import (
     ACCOUNT_CLUSTERS_ASSET,
     ACCOUNT_SCORES_ASSET,
     LAKE,
+    SETTINGS,
     START_DATE,
     check_settings,
     default_args,
-    env_setting,
     raw_landed,
     riskctl_task,
 )
 
-RAW_WAIT_HOURS = env_setting("RISK_RAW_WAIT_HOURS", 6.0, float, lambda h: 0 < h <= 24 * 7,
-                             "hours, more than 0 and at most a week")
+RAW_WAIT_HOURS = SETTINGS.raw_wait_hours
 
 # (task_id, riskctl subcommand) in the order jobs.run.run_day calls the same job functions.
 STEPS = (

@@ -20,7 +20,7 @@ from features.params import (
 )
 
 FAMILIES = ("key", "volume", "timing", "content", "infrastructure", "errors", "account",
-            "cross_account", "cluster")
+            "cross_account", "community", "propagation", "cluster", "label_free")
 
 # How a value reads in a sentence.
 KINDS = ("id", "text", "count", "share", "ratio", "bits", "days", "hours", "flag", "rank")
@@ -276,6 +276,79 @@ _f("sync_prompt_max_peers_7d", "cross_account", "7d", "INT",
    "Most other accounts sending the same prompt band as this one in one 10-minute slot in 7 "
    "days.", reason="sent similar prompts in the same 10 minutes as {v} other accounts")
 
+_f("scaffold_max_accounts_7d", "cross_account", "7d", "INT",
+   f"Most other accounts sharing a prompt scaffold with this account in 7 days: a bucket of "
+   f"{_P.scaffold_tables} bit-sampling LSH tables (ceil(log2 of the day's distinct prompts) + "
+   f"{_P.scaffold_bits_headroom} of the 64 SimHash bits each) that paraphrases of one template "
+   "keep while unrelated prompts almost never meet (features/template_scaffolds.py).",
+   reason="shares a prompt scaffold (paraphrased template) with {v} other accounts in 7 days")
+_f("scaffold_shared_share_7d", "cross_account", "7d", "DOUBLE",
+   f"Share of the account's sampled 7-day prompts whose scaffold at least "
+   f"{_P.scaffold_min_accounts} accounts share.", kind="share",
+   reason="sent {v} of its prompts as paraphrases of templates other accounts use in 7 days")
+_f("scaffold_idf_7d", "cross_account", "7d", "DOUBLE",
+   f"Mean over the account's sampled 7-day prompts of ln(N / df) for a scaffold shared by df "
+   f">= {_P.scaffold_min_accounts} of the N accounts with prompts (0 for the others): template "
+   "co-use weighted like IDF, so a scaffold everybody sends counts little and one a group "
+   "sends and nobody else counts much.", kind="ratio",
+   reason="sends rare templates shared with a group of accounts (IDF weight {v}) in 7 days")
+_f("consumer_prefixes_7d", "infrastructure", "7d", "INT",
+   "Distinct /24 (or /48) prefixes the account was seen on only over residential or mobile "
+   "networks in 7 days (at most "
+   f"{_P.set_cap} kept per day): a person has a handful, a rotating residential proxy one a "
+   "request.", reason="came from {v} distinct home or mobile networks in 7 days")
+_f("prefixes_per_request_7d", "infrastructure", "7d", "DOUBLE",
+   "Distinct /24 prefixes per request in 7 days: near 1 means a new network for almost every "
+   "request.", kind="ratio", reason="changed network every {v} requests on average in 7 days")
+_f("consumer_prefix_share_7d", "infrastructure", "7d", "DOUBLE",
+   "Share of the account's 7-day prefixes seen only over residential or mobile networks.",
+   kind="share", reason="came from home or mobile networks on {v} of its prefixes in 7 days")
+_f("asns_per_prefix_7d", "infrastructure", "7d", "DOUBLE",
+   "Distinct ASNs per distinct prefix in 7 days: near 1 means every network belongs to a "
+   "different provider.", kind="ratio",
+   reason="spread its networks over {v} providers per prefix in 7 days")
+
+# --- the template community, judged as a group (features/community.py) ----------------------
+_f("community_accounts", "community", "as of D", "INT",
+   f"Accounts whose main prompt scaffold is this account's (its template community; 0 when "
+   f"it has no scaffold shared by {_P.scaffold_min_accounts} accounts).",
+   reason="belongs to a template community of {v} accounts")
+_f("community_high_cot_share_7d", "community", "7d", "DOUBLE",
+   f"Pooled share of the community's 7-day requests with cot_request_score >= "
+   f"{_P.high_cot_threshold} (null outside a community).", kind="share",
+   reason="is in a template community asking for step-by-step reasoning in {v} of requests")
+_f("community_reasoning_share_7d", "community", "7d", "DOUBLE",
+   "Pooled share of the community's 7-day requests on coding, math_reasoning or "
+   "agentic_tools (null outside a community).", kind="share",
+   reason="is in a template community sending {v} of requests on coding, math or agents")
+_f("community_young_share", "community", "as of D", "DOUBLE",
+   f"Share of the community's accounts younger than {_P.young_account_days} days (no registry "
+   "record counts as young; null outside a community).", kind="share",
+   reason="is in a template community where {v} of accounts are less than two weeks old")
+_f("community_cot_lift_vs_org_7d", "community", "7d", "DOUBLE",
+   "The community's pooled high-CoT share minus that of the rest of the account's org (its "
+   "scored accounts outside the community); null without an org, outside a community, or "
+   "when the whole org is in it.", kind="share",
+   reason="is in a template community asking for reasoning {v} more often than the rest of its "
+   "organisation")
+_f("community_sync_share_7d", "community", "7d", "DOUBLE",
+   f"Share of the account's active (event day, UTC hour) slots in 7 days in which at least "
+   f"{_P.community_sync_min_others} other accounts of its template community were active too "
+   "(null outside a community).", kind="share",
+   reason="worked the same hours as its template community in {v} of its active hours")
+
+# --- risk propagated from labelled accounts (features/propagation.py) ------------------------
+_f("known_bad_linked_accounts", "propagation", "as of D", "INT",
+   "Accounts labelled distillation as of D (not reinstated) sharing a payment fingerprint, an "
+   "org or a hosted /24 prefix (7 days) with this account, summed over its identifiers below "
+   "their hub caps; its own label never counts.",
+   reason="shares payment, org or network with {v} accounts already banned for distillation")
+_f("propagated_risk", "propagation", "as of D", "DOUBLE",
+   "Noisy-OR over the account's identifiers of rarity x (labelled others / (others + "
+   f"{_P.propagation_smoothing:g})), rarity = 1 - ln(holders) / ln(hub cap of the kind): a "
+   "card shared by a few accounts passes much risk, an org of thousands little.",
+   kind="share", reason="inherits {v} risk from banned accounts sharing its rare identifiers")
+
 # --- linked-account cluster, as of D ---------------------------------------------------------
 _f("cluster_id", "cluster", "as of D", "STRING",
    "Linked-account cluster (a connected component of at least 2 scored accounts tied by "
@@ -318,6 +391,14 @@ for _lt in LINK_TYPES:
     _f(f"cluster_link_{_lt}", "cluster", "as of D", "INT",
        f"1 when `{_lt}` links are present in the account's cluster.", kind="flag",
        reason="{v}")
+
+# --- the label-free score (features/harvest_score.py), computed from the columns above -------
+_f("harvest_score", "label_free", "as of D", "DOUBLE",
+   "Label-free probability that the account belongs to a harvesting campaign: a fixed logistic "
+   "of template-community, reasoning, youth and network evidence minus look-alike evidence "
+   "(old, verified, batch); what the gold tables publish before the first model exists "
+   "(models/label_free.py).", kind="share",
+   reason="looks like a harvesting campaign without any label ({v})")
 
 CATALOG: dict[str, Feature] = {f.name: f for f in _ENTRIES}
 if len(CATALOG) != len(_ENTRIES):  # a duplicate name would silently drop an entry
@@ -366,6 +447,15 @@ RISK_DIRECTION: dict[str, int] = {
     "cluster_known_bad_others": 1,
     "cluster_known_bad_share": 1,
     "cluster_young_share": 1,
+    "scaffold_max_accounts_7d": 1,
+    "scaffold_shared_share_7d": 1,
+    "scaffold_idf_7d": 1,
+    "community_high_cot_share_7d": 1,
+    "community_reasoning_share_7d": 1,
+    "community_cot_lift_vs_org_7d": 1,
+    "known_bad_linked_accounts": 1,
+    "propagated_risk": 1,
+    "harvest_score": 1,
     "prompt_unique_ratio_7d": -1,
     "account_age_days": -1,
     "verified": -1,

@@ -197,9 +197,8 @@ def _slot_stats(slots: DataFrame, slot_keys: list[str], min_accounts: int,
 
     Every step is a hash aggregate or a window over primitive and string keys: the repeats go
     in a group-by, each slot's accounts are counted by a window over the same partitions, and
-    the account-day stats are one more group-by. Collecting each slot's accounts into a set
-    (the previous form) made Spark fall back to a sort-based object aggregate over millions
-    of band rows: twice as slow on a seed day (issue 9). On-time rows have event_date =
+    the account-day stats are one more group-by (a set per slot would make Spark fall back to a
+    sort-based object aggregate: docs/DESIGN.md). On-time rows have event_date =
     land_date, and a bucket lies inside one day, so the slot keys (which hold the bucket) name
     the slot without the land_date, and (account_id, land_date) is the account-day.
     """

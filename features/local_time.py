@@ -30,9 +30,3 @@ COUNTRY_UTC_OFFSET: dict[str, int] = {
     "MY": 8, "PH": 8, "ID": 7, "TH": 7, "VN": 7, "KH": 7, "LA": 7, "MM": 7, "AU": 10, "NZ": 12,
 }
 
-
-def offset_of(country: str | None) -> int | None:
-    """Whole-hour UTC offset of a country, None when the country is unknown."""
-    if not country:
-        return None
-    return COUNTRY_UTC_OFFSET.get(country.upper())

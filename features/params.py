@@ -91,6 +91,26 @@ class FeatureParams:
     # Connected components: give up (loudly) after this many large-star/small-star rounds
     # (log-many are needed); truncate the lineage every round.
     cc_max_rounds: int = 40
+    # Prompt scaffolds (features.template_scaffolds): bit-sampling LSH over the prompt SimHashes.
+    # A paraphrase that changes k of the 64 bits keeps a table's b bits with probability
+    # C(64-b, k) / C(64, k): 6% per table for k = 7 and b = 20, 3% for b = 24, so 16 tables
+    # give each paraphrase about one chance in two of meeting its template's bucket. The width
+    # b is ceil(log2(distinct hashes of the day)) + headroom: an unrelated prompt then meets
+    # fewer than 2^-5 others per bucket (tiny: ~21 bits; small: ~24; seed: ~28).
+    scaffold_tables: int = 16
+    scaffold_bits_min: int = 16
+    scaffold_bits_max: int = 40
+    scaffold_bits_headroom: int = 5
+    scaffold_seed: int = 2026
+    # A scaffold is shared (a paraphrase family, a template community) from this many accounts:
+    # two accounts meeting in one bucket can be chance or a pair of colleagues.
+    scaffold_min_accounts: int = 3
+    # Propagation (features.propagation): labelled others / (others + smoothing), so one banned
+    # neighbour out of one other is evidence 0.5, not certainty.
+    propagation_smoothing: float = 1.0
+    # Loose synchrony (features.community): a member is "in step" in an (event day, UTC hour)
+    # slot when at least this many other members of its template community were active in it.
+    community_sync_min_others: int = 2
 
 
 DEFAULT_PARAMS = FeatureParams()

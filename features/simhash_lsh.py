@@ -10,11 +10,15 @@ pairs.
 A bucket holding more than `lsh_bucket_cap` distinct hashes is not expanded into pairs (that
 would be quadratic): its hashes share the key's ~26 exact bits, which unrelated hashes almost
 never do, so the bucket as a whole is one near-duplicate group (a prompt template's family).
+
+`by`: key columns the rows carry beside the hash (e.g. `feature_date`, to search every day of a
+range in one pass): buckets, pairs, families and groups are then per value of those keys.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from itertools import combinations
 
 from pyspark.sql import Column, DataFrame, Window
@@ -74,7 +78,7 @@ def hamming(a: Column, b: Column) -> Column:
 
 def near_duplicates(hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS,
                     keep: Callable[[DataFrame], DataFrame] | None = None,
-                    ) -> tuple[DataFrame, DataFrame]:
+                    by: Sequence[str] = ()) -> tuple[DataFrame, DataFrame]:
     """Distinct hashes (column `h` BIGINT) -> (pairs, families).
 
     pairs: (h1, h2) with h1 < h2 and Hamming distance <= k, from buckets within the cap.
@@ -84,33 +88,36 @@ def near_duplicates(hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS,
     """
     p = params
     keep = keep or (lambda df: df)
-    keyed = hashes.select("h", F.explode(lsh_keys(F.col("h"), p.simhash_k, p.simhash_blocks))
-                          .alias("key"))
+    keyed = hashes.select(*by, "h", F.explode(lsh_keys(F.col("h"), p.simhash_k,
+                                                       p.simhash_blocks)).alias("key"))
     # One shuffle by key serves both the bucket sizes and the self-join below.
-    sized = keep(keyed.withColumn("n", F.count(F.lit(1)).over(Window.partitionBy("key")))
+    sized = keep(keyed.withColumn("n", F.count(F.lit(1)).over(Window.partitionBy(*by, "key")))
                  .where(F.col("n") >= 2))
     small = sized.where(F.col("n") <= p.lsh_bucket_cap)
     a, b = small.alias("a"), small.alias("b")
+    same = [F.col(f"a.{c}") == F.col(f"b.{c}") for c in (*by, "key")]
     pairs = (
-        a.join(b, (F.col("a.key") == F.col("b.key")) & (F.col("a.h") < F.col("b.h")))
+        a.join(b, functools.reduce(lambda x, y: x & y, same) & (F.col("a.h") < F.col("b.h")))
         .where(hamming(F.col("a.h"), F.col("b.h")) <= p.simhash_k)
-        .select(F.col("a.h").alias("h1"), F.col("b.h").alias("h2"))
+        .select(*[F.col(f"a.{c}") for c in by], F.col("a.h").alias("h1"),
+                F.col("b.h").alias("h2"))
         .distinct()
     )
     families = sized.where(F.col("n") > p.lsh_bucket_cap).select(
-        F.format_string("f%d", "key").alias("family"), "h")
+        *by, F.format_string("f%d", "key").alias("family"), "h")
     return pairs, families
 
 
-def account_hashes(sums: DataFrame, column: str = "simhashes_7d") -> DataFrame:
-    """(account_id, h BIGINT) from the window's sampled hex SimHashes."""
-    return (sums.select("account_id", F.explode(column).alias("hex"))
-            .select("account_id", simhash_to_long(F.col("hex")).alias("h")).distinct())
+def account_hashes(sums: DataFrame, column: str = "simhashes_7d",
+                   by: Sequence[str] = ()) -> DataFrame:
+    """(*by, account_id, h BIGINT) from the window's sampled hex SimHashes."""
+    return (sums.select(*by, "account_id", F.explode(column).alias("hex"))
+            .select(*by, "account_id", simhash_to_long(F.col("hex")).alias("h")).distinct())
 
 
 def prompt_groups(acc_hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS,
                   keep: Callable[[DataFrame], DataFrame] | None = None,
-                  ) -> tuple[DataFrame, DataFrame]:
+                  by: Sequence[str] = ()) -> tuple[DataFrame, DataFrame]:
     """(account_id, h) -> (star edges, per-account features).
 
     A group is either the neighbourhood of one hash g (g and every hash within distance k of
@@ -130,37 +137,39 @@ def prompt_groups(acc_hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS,
     """
     p = params
     keep = keep or (lambda df: df)
-    pairs, families = near_duplicates(acc_hashes.select("h").distinct(), p, keep)
+    by = list(by)
+    pairs, families = near_duplicates(acc_hashes.select(*by, "h").distinct(), p, keep, by)
     pairs = keep(pairs)
     neighbours = (
-        acc_hashes.select(F.col("h").alias("g"), "h").distinct()
-        .unionByName(pairs.select(F.col("h1").alias("g"), F.col("h2").alias("h")))
-        .unionByName(pairs.select(F.col("h2").alias("g"), F.col("h1").alias("h")))
-        .withColumn("n_hashes", F.count(F.lit(1)).over(Window.partitionBy("g")))
+        acc_hashes.select(*by, F.col("h").alias("g"), "h").distinct()
+        .unionByName(pairs.select(*by, F.col("h1").alias("g"), F.col("h2").alias("h")))
+        .unionByName(pairs.select(*by, F.col("h2").alias("g"), F.col("h1").alias("h")))
+        .withColumn("n_hashes", F.count(F.lit(1)).over(Window.partitionBy(*by, "g")))
     )
-    by_g = Window.partitionBy("g")
+    by_g = Window.partitionBy(*by, "g")
     # One shuffle by g serves the de-duplication, the group sizes and the smallest members
     # (hash partitioning on g satisfies both the (g, account) aggregate and the g window).
     hood = keep(
-        neighbours.join(acc_hashes, "h")
-        .select("g", "account_id", "n_hashes", (F.col("g") == F.col("h")).cast("int")
+        neighbours.join(acc_hashes, [*by, "h"])
+        .select(*by, "g", "account_id", "n_hashes", (F.col("g") == F.col("h")).cast("int")
                 .alias("own"))
-        .repartition("g")
-        .groupBy("g", "account_id")
+        .repartition(*by, "g")
+        .groupBy(*by, "g", "account_id")
         .agg(F.max("own").alias("own"), F.max("n_hashes").alias("n_hashes"))
         .withColumn("n", F.count(F.lit(1)).over(by_g))
         .withColumn("center", F.min("account_id").over(by_g)))
-    fam_rows = families.join(acc_hashes, "h").select("family", "h", "account_id")
-    fam_sizes = fam_rows.groupBy("family").agg(F.countDistinct("account_id").alias("n"),
-                                               F.min("account_id").alias("center"))
-    fam = fam_rows.join(fam_sizes, "family")
+    fam_rows = families.join(acc_hashes, [*by, "h"]).select(*by, "family", "h", "account_id")
+    fam_sizes = fam_rows.groupBy(*by, "family").agg(F.countDistinct("account_id").alias("n"),
+                                                    F.min("account_id").alias("center"))
+    fam = fam_rows.join(fam_sizes, [*by, "family"])
 
     # Per (account, own hash): how many accounts share the hash's group (largest group).
-    own_hood = hood.where(F.col("own") == 1).select("account_id", F.col("g").alias("h"), "n")
-    per_hash = own_hood.unionByName(fam.select("account_id", "h", "n")).groupBy(
-        "account_id", "h").agg((F.max("n") - 1).alias("others"))
+    own_hood = hood.where(F.col("own") == 1).select(*by, "account_id", F.col("g").alias("h"),
+                                                    "n")
+    per_hash = own_hood.unionByName(fam.select(*by, "account_id", "h", "n")).groupBy(
+        *by, "account_id", "h").agg((F.max("n") - 1).alias("others"))
     shared = F.sum(F.when(F.col("others") > 0, 1).otherwise(0))
-    features = per_hash.groupBy("account_id").agg(
+    features = per_hash.groupBy(*by, "account_id").agg(
         F.max("others").cast("int").alias("simhash_neardup_accounts_7d"),
         shared.cast("int").alias("simhash_shared_prompts_7d"),
         (shared / F.count(F.lit(1))).alias("simhash_shared_share_7d"),
@@ -174,11 +183,11 @@ def prompt_groups(acc_hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS,
     sized = (F.col("n") >= 2) & (F.col("n") <= cap)
     linking = hood.where(sized & ((F.col("n_hashes") >= 2) | (F.col("n") <= p.prompt_exact_cap)))
     edges = (
-        linking.select("account_id", "center")
-        .unionByName(fam.where(sized).select("account_id", "center"))
+        linking.select(*by, "account_id", "center")
+        .unionByName(fam.where(sized).select(*by, "account_id", "center"))
         .where(F.col("account_id") != F.col("center"))
         .distinct()
-        .select(F.col("account_id").alias("src"), F.col("center").alias("dst"),
+        .select(*by, F.col("account_id").alias("src"), F.col("center").alias("dst"),
                 F.lit("prompt_simhash").alias("kind"))
     )
     return edges, features

@@ -1,19 +1,23 @@
-"""Daily aggregates -> per-account behaviour over the 1, 7 and 28 days ending on D.
+"""Daily aggregates -> per-account behaviour over the 1, 7 and 28 days ending on each day D.
 
-Restricted to the accounts the contract scores on D (active in D-6..D). The 1- and 7-day
-figures come out of one group-by over the 7 days of aggregate rows, the 28-day ones out of a
-second over the 28 days' few columns they need, joined by account. Only aggregate rows with
-`land_date <= D` take part, so what lands after D never changes day D.
+Every function works on a calendar of days at once: an aggregate row (account, event day,
+landed day) is joined to each day D of the calendar whose window holds its event day and that
+knows it (`land_date <= D`), so one pass computes the windows of every day of a range, keyed by
+(feature_date, account_id), and what lands after D never changes day D. A single day is a
+calendar of one day. Restricted to the accounts the contract scores on D (active in D-6..D).
+The 1- and 7-day figures come out of one group-by over the 7 days of aggregate rows, the 28-day
+ones out of a second over the 28 days' few columns they need, joined by (day, account).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from features.calendar import DAY, KEY, calendar_days, known_from, on_calendar
 from features.daily_activity import sample_rank
 from features.local_time import COUNTRY_UTC_OFFSET
 from features.params import (
@@ -28,21 +32,21 @@ from features.params import (
 TOPIC_COLUMNS = [f"n_topic_{t}" for t in TOPICS] + ["n_topic_unknown"]
 
 
-def as_of(agg: DataFrame, day: dt.date, days: int = LONGEST_WINDOW) -> DataFrame:
-    """Aggregate rows known by the end of `day` whose event day is in the `days` ending on it."""
-    start = day - dt.timedelta(days=days - 1)
-    return agg.where(
-        (F.col("land_date") <= F.lit(day))
-        & (F.col("event_date") >= F.lit(start))
-        & (F.col("event_date") <= F.lit(day))
-    )
+def as_of(agg: DataFrame, days: Sequence[dt.date], width: int = LONGEST_WINDOW) -> DataFrame:
+    """Aggregate rows, each joined to every calendar day D whose `width` days ending on D hold
+    its event day and that knows it (land_date <= D)."""
+    days = calendar_days(days)
+    first = days[0] - dt.timedelta(days=width - 1)
+    near = agg.where(F.col("event_date").between(F.lit(first), F.lit(days[-1]))
+                     & (F.col("land_date") <= F.lit(days[-1])))
+    return on_calendar(near, days, known_from("event_date", "land_date"),
+                       F.date_add("event_date", width - 1))
 
 
-def scored_accounts(agg_window: DataFrame, day: dt.date) -> DataFrame:
-    """Accounts with at least one accepted interaction in the 7 days ending on `day`."""
-    start = day - dt.timedelta(days=6)
-    return (agg_window.where((F.col("event_date") >= F.lit(start)) & (F.col("requests") > 0))
-            .select("account_id").distinct())
+def scored_accounts(agg_window: DataFrame) -> DataFrame:
+    """(feature_date, account_id) with at least one accepted interaction in the 7 days ending
+    on the day. `agg_window`: rows of `as_of(..., 7)` or wider."""
+    return (agg_window.where(_in(7) & (F.col("requests") > 0)).select(*KEY).distinct())
 
 
 # What the 28-day aggregates read: everything else is only ever summed over 7 days or less.
@@ -53,29 +57,29 @@ LONG_WINDOW_COLUMNS = [
 ]
 
 
-def day_windows(agg: DataFrame, day: dt.date,
+def day_windows(agg: DataFrame, days: Sequence[dt.date],
                 keep: Callable[[DataFrame], DataFrame] | None = None,
-                ) -> tuple[DataFrame, DataFrame]:
-    """The scored accounts' aggregate rows as of `day`: (the 7 days, all columns; the 28 days,
-    only `LONG_WINDOW_COLUMNS`).
+                ) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """The scored accounts' aggregate rows as of each day: (the 7 days, all columns; the 28
+    days, only `LONG_WINDOW_COLUMNS`; the scored (feature_date, account_id)).
 
     Two frames, not one, so that the 1- and 7-day aggregates never scan the 28 days and the
     28-day ones never carry the 7-day-only columns: a day's cost then grows with the window
-    only where the feature does. `keep` (a cache) is applied to the 7-day frame before the
-    28-day one takes its accounts from it, so the 7 days are read once.
+    only where the feature does. `keep` (a cache) is applied to the 7-day frame, which the
+    scored accounts and several aggregates read.
     """
     keep = keep or (lambda df: df)
-    recent = as_of(agg, day, 7)
-    recent = keep(recent.join(scored_accounts(recent, day), "account_id", "left_semi"))
-    # Every scored account has a row in the 7 days, so the 7-day frame's accounts are exactly
-    # the scored ones.
-    scored = recent.select("account_id").distinct()
-    long = as_of(agg, day).select(*LONG_WINDOW_COLUMNS)
-    return recent, long.join(scored, "account_id", "left_semi")
+    recent = keep(as_of(agg, days, 7))
+    scored = scored_accounts(recent)
+    long = as_of(agg.select("land_date", *LONG_WINDOW_COLUMNS), days).drop("land_date")
+    return recent, long.join(scored, KEY, "left_semi"), scored
 
 
-def _in(days: int, day: dt.date) -> Column:
-    return F.col("event_date") >= F.lit(day - dt.timedelta(days=days - 1))
+def _in(width: int) -> Column:
+    """The row's event day is in the `width` days ending on its feature_date."""
+    if width == 1:
+        return F.col("event_date") == F.col(DAY)
+    return F.col("event_date") >= F.date_sub(F.col(DAY), width - 1)
 
 
 def _sum_if(cond: Column, col: Column | str) -> Column:
@@ -110,13 +114,13 @@ _SUMS_1_7_28 = ("requests", "input_tokens", "output_tokens", "n_status_429", "n_
 _SUMS_7_28 = ("n_thinking", "n_tools", *TOPIC_COLUMNS)
 
 
-def window_sums(recent: DataFrame, long: DataFrame, day: dt.date,
+def window_sums(recent: DataFrame, long: DataFrame,
                 params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
-    """One row per scored account with the windowed sums, histograms and distinct sets.
+    """One row per scored account and day with the windowed sums, histograms and distinct sets.
 
-    `recent`, `long`: the two frames of `day_windows` (7 days, 28 days).
+    `recent`, `long`: the first two frames of `day_windows` (7 days, 28 days).
     """
-    one_day = _in(1, day)
+    one_day = _in(1)
     rows = recent.withColumn("_active_hours", _active_hours())
     # Aggregates written before link_prefixes existed hold NULL: all their prefixes, as then.
     rows = rows.withColumn("_link_prefixes", F.coalesce("link_prefixes", "ip_prefixes"))
@@ -145,7 +149,7 @@ def window_sums(recent: DataFrame, long: DataFrame, day: dt.date,
         _union("user_agents").alias("user_agents_7d"),
         _union("simhash_sample").alias("_simhashes_7d"),
     ]
-    sums_7d = rows.groupBy("account_id").agg(*short)
+    sums_7d = rows.groupBy(*KEY).agg(*short)
 
     lrows = long.withColumn("_active_hours", _active_hours())
     long_aggs = [_sum(name).alias(f"{name.lstrip('_')}_28d")
@@ -160,9 +164,9 @@ def window_sums(recent: DataFrame, long: DataFrame, day: dt.date,
         _union("ip_prefixes").alias("prefixes_28d"),
         _union("ip_asns").alias("asns_28d"),
     ]
-    sums_28d = lrows.groupBy("account_id").agg(*long_aggs)
+    sums_28d = lrows.groupBy(*KEY).agg(*long_aggs)
     # Every scored account has rows in both: it is active in the 7 days, inside the 28.
-    sums = sums_7d.join(sums_28d, "account_id")
+    sums = sums_7d.join(sums_28d, KEY)
     # The window's consistent sample: the smallest xxhash64 over the days' samples.
     return sums.withColumn(
         "simhashes_7d",
@@ -175,17 +179,18 @@ SYNC_SUMS = ("sync_ip_slots", "sync_ip_shared_slots", "sync_prompt_slots",
              "sync_prompt_shared_slots")
 
 
-def model_mix(agg_window: DataFrame, day: dt.date, new_models: DataFrame) -> DataFrame:
-    """Per account: distinct models, top model share and share on new models (1d, 7d).
-    `agg_window`: at least the 7 days ending on `day` (older rows are ignored)."""
-    rows = agg_window.where(_in(7, day)).select(
-        "account_id", "event_date", F.explode("model_counts").alias("model", "n"))
-    per_model = rows.groupBy("account_id", "model").agg(
-        F.sum("n").alias("n7"), F.sum(F.when(_in(1, day), F.col("n"))).alias("n1"))
-    flagged = per_model.join(F.broadcast(new_models.withColumn("_new", F.lit(1))), "model",
-                             "left")
+def model_mix(agg_window: DataFrame, new_models: DataFrame) -> DataFrame:
+    """Per account and day: distinct models, top model share and share on new models (1d, 7d).
+    `agg_window`: rows of at least the 7 days ending on each day (older rows are ignored);
+    `new_models`: (feature_date, model)."""
+    rows = agg_window.where(_in(7)).select(
+        *KEY, "event_date", F.explode("model_counts").alias("model", "n"))
+    per_model = rows.groupBy(*KEY, "model").agg(
+        F.sum("n").alias("n7"), F.sum(F.when(_in(1), F.col("n"))).alias("n1"))
+    flagged = per_model.join(F.broadcast(new_models.withColumn("_new", F.lit(1))),
+                             [DAY, "model"], "left")
     is_new = F.col("_new").isNotNull()
-    return flagged.groupBy("account_id").agg(
+    return flagged.groupBy(*KEY).agg(
         F.count(F.lit(1)).cast("int").alias("distinct_models_7d"),
         ratio(F.max("n7"), F.sum("n7")).alias("model_top_share_7d"),
         ratio(F.sum(F.when(is_new, F.col("n1")).otherwise(0)), F.sum("n1")).alias(
@@ -195,36 +200,38 @@ def model_mix(agg_window: DataFrame, day: dt.date, new_models: DataFrame) -> Dat
     )
 
 
-def new_models(model_activity: DataFrame, day: dt.date,
+def new_models(model_activity: DataFrame, days: Sequence[dt.date],
                params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
-    """Models first seen in the lake within `new_model_days` of `day` (as of `day`).
+    """(feature_date, model): models first seen in the lake within `new_model_days` of each
+    day D (as of D).
 
     Models already present on the lake's first landed day are never new: the lake's start is
     not a release.
     """
-    known = model_activity.where((F.col("land_date") <= F.lit(day))
-                                 & (F.col("event_date") <= F.lit(day)))
-    first = known.groupBy("model").agg(F.min("event_date").alias("first_seen"))
-    lake_start = known.agg(F.min("land_date").alias("lake_start"))
-    since = day - dt.timedelta(days=params.new_model_days - 1)
-    return (first.crossJoin(lake_start)
-            .where((F.col("first_seen") >= F.lit(since))
+    known = on_calendar(model_activity, days, known_from("event_date", "land_date"), None)
+    first = known.groupBy(DAY, "model").agg(F.min("event_date").alias("first_seen"),
+                                            F.min("land_date").alias("_first_land"))
+    lake_start = F.min("_first_land").over(Window.partitionBy(DAY))
+    since = F.date_sub(F.col(DAY), params.new_model_days - 1)
+    return (first.withColumn("lake_start", lake_start)
+            .where((F.col("first_seen") >= since)
                    & (F.col("first_seen") > F.col("lake_start")))
-            .select("model"))
+            .select(DAY, "model"))
 
 
-def country_mix(agg_window: DataFrame, day: dt.date, billing: DataFrame) -> DataFrame:
-    """Per account: distinct countries (7d), the most frequent country (28d) and the share of
-    7-day requests from outside the billing country. `agg_window`: the 28 days ending on `day`
-    (account_id, event_date, country_counts); `billing`: account_id, billing_country."""
-    rows = agg_window.select("account_id", _in(7, day).alias("_in7"),
+def country_mix(agg_window: DataFrame, billing: DataFrame) -> DataFrame:
+    """Per account and day: distinct countries (7d), the most frequent country (28d) and the
+    share of 7-day requests from outside the billing country. `agg_window`: the 28 days ending
+    on each day (feature_date, account_id, event_date, country_counts); `billing`:
+    feature_date, account_id, billing_country."""
+    rows = agg_window.select(*KEY, _in(7).alias("_in7"),
                              F.explode("country_counts").alias("country", "n"))
-    per = rows.groupBy("account_id", "country").agg(
+    per = rows.groupBy(*KEY, "country").agg(
         F.sum(F.when(F.col("_in7"), F.col("n")).otherwise(0)).alias("c7"),
         F.sum("n").alias("c28"))
-    per = per.join(billing, "account_id", "left")
+    per = per.join(billing, KEY, "left")
     elsewhere = F.col("country") != F.col("billing_country")
-    return per.groupBy("account_id").agg(
+    return per.groupBy(*KEY).agg(
         F.sum(F.when(F.col("c7") > 0, 1).otherwise(0)).cast("int").alias(
             "distinct_countries_7d"),
         # The most frequent country over 28 days, ties to the alphabetically first.
@@ -234,7 +241,7 @@ def country_mix(agg_window: DataFrame, day: dt.date, billing: DataFrame) -> Data
             "_mismatch_7d"),
         F.first("billing_country", ignorenulls=True).alias("_billing"),
     ).select(
-        "account_id", "distinct_countries_7d", "top_country_28d",
+        *KEY, "distinct_countries_7d", "top_country_28d",
         F.when(F.col("_billing").isNotNull(), F.col("_mismatch_7d"))
         .alias("country_mismatch_share_7d"),
     )
@@ -286,15 +293,17 @@ def _cv(k: str) -> Column:
 
 def behaviour_features(sums: DataFrame, mix: DataFrame, countries: DataFrame,
                        billing: DataFrame, params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
-    """Windowed sums + model mix + country mix + billing country -> behaviour feature columns.
+    """Windowed sums + model mix + country mix + billing country -> behaviour feature columns,
+    one row per (feature_date, account_id) of `sums`.
 
-    `billing`: account_id, billing_country (as of D; accounts without a record are absent).
+    `billing`: feature_date, account_id, billing_country (as of the day; accounts without a
+    record are absent).
     """
-    df = (sums.join(mix, "account_id", "left").join(countries, "account_id", "left")
-          .join(billing, "account_id", "left"))
+    df = (sums.join(mix, KEY, "left").join(countries, KEY, "left")
+          .join(billing, KEY, "left"))
     off = local_offset(F.col("billing_country"), F.col("top_country_28d"))
     df = df.withColumn("local_utc_offset", off)
-    out: list[Column] = [F.col("account_id")]
+    out: list[Column] = [F.col(DAY), F.col("account_id")]
     for k in ("1d", "7d", "28d"):
         out += [
             F.col(f"requests_{k}"), F.col(f"input_tokens_{k}"), F.col(f"output_tokens_{k}"),

@@ -1,1 +1,3 @@
-"""Thin Spark job entry points and the small runtime they share (session, config, registry, I/O)."""
+"""Thin Spark job entry points: each parses its day(s), reads, calls pure transforms, writes."""
+
+import features  # noqa: F401  (registers the feature tables in core.tables)

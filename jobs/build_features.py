@@ -1,16 +1,19 @@
 """Feature job: per-account daily aggregates, features and linked-account clusters.
 
-1. aggregate the silver interactions that LANDED on D (every event day they carry) into
-   `account_activity_daily` and `model_activity_daily` (replaceWhere land_date = D; a range of
-   days is aggregated in one pass, which writes the same rows);
-then for each day D in order:
-2. read the aggregates with land_date in D-27..D (the 28-day window cannot need older landings),
-   the registry and the labels as of D, and yesterday's / last week's clusters;
-3. write `account_clusters_map` and `account_features_daily` (replaceWhere feature_date = D).
+1. aggregate the silver interactions that LANDED on each day (every event day they carry) into
+   `account_activity_daily` and `model_activity_daily` (the tiles; replaceWhere on those
+   land_dates, all days in one pass);
+2. read the tiles with land_date in first-27..last (a 28-day window cannot need older
+   landings), the registry and the labels, and the stored clusters of the days before the range
+   (each day's previous day and the week before, where those are not in the range);
+3. build every day's clusters and features in one pass (features/assemble.py) and write
+   `account_clusters_map` and `account_features_daily` once each (replaceWhere on the range's
+   feature dates). A single day is a range of one day.
 
 Late data: records of earlier event days landing on D enter D's aggregates, so they count from
 day D on; days before D are not restated (LAKE.md: late data never restates a published day).
-Re-running D gives the same rows whatever landed since: every input is filtered to land_date <= D.
+Re-running D gives the same rows whatever landed since: every day D of a range keeps only the
+rows with land_date <= D, and a range gives the rows of its days run one at a time.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ from pyspark.sql import functions as F
 
 from core import delta_io
 from core.errors import PipelineError
-from core.progress import bar
 from core.spark import get_spark
 from core.tables import (
     SILVER_ACCOUNTS,
@@ -42,6 +44,12 @@ from features.tables import (
 
 log = logging.getLogger("risk.features")
 
+# Aggregate rows one pass may join to its days (a landing's rows count once for every day whose
+# 28-day window holds them): a longer range is cut into consecutive passes, each bounded in
+# memory and shuffle, so a seed-scale backfill does not join 45 days of windows at once (a
+# small-scale range of 45 days stays one pass).
+RANGE_WINDOW_ROWS = 12_000_000
+
 _INTERACTION_COLUMNS = [
     "account_id", "event_date", "land_date", "ts", "model", "endpoint", "ip_prefix", "ip_hash",
     "ip_asn", "ip_type", "country", "user_agent", "api_key_id", "input_tokens",
@@ -51,8 +59,8 @@ _INTERACTION_COLUMNS = [
 
 
 def build_features(lake: str, days: list[dt.date]) -> None:
-    """Build the feature tables for the days: every landing aggregated in one pass, then each
-    day's clusters and features in date order (clusters chain day to day)."""
+    """Build the feature tables for the days: every landing aggregated in one pass, then every
+    day's clusters and features in one more."""
     spark = get_spark()
     if not delta_io.exists(spark, SILVER_INTERACTIONS, lake):
         raise PipelineError(
@@ -60,8 +68,7 @@ def build_features(lake: str, days: list[dt.date]) -> None:
             "run `riskctl ingest` for these days first")
     wanted = sorted(set(days))
     aggregate_landed_days(spark, lake, wanted)
-    for day in bar(wanted, desc="features"):
-        build_day_tables(spark, lake, day)
+    build_range_tables(spark, lake, wanted)
 
 
 def _written_rows(spark, table, lake: str) -> int:
@@ -107,27 +114,26 @@ def aggregate_landed_day(spark, lake: str, day: dt.date,
     aggregate_landed_days(spark, lake, [day], params)
 
 
-def day_inputs(spark, lake: str, day: dt.date) -> assemble.DayInputs:
-    """Step 2's inputs, pruned to the partitions day D can need."""
-    first_landing = day - dt.timedelta(days=LONGEST_WINDOW - 1)
+def range_inputs(spark, lake: str, days: list[dt.date]) -> assemble.RangeInputs:
+    """Step 2's inputs, pruned to the partitions the days can need."""
+    first, last = days[0], days[-1]
+    first_landing = first - dt.timedelta(days=LONGEST_WINDOW - 1)
     activity = delta_io.read(spark, ACCOUNT_ACTIVITY, lake).where(
-        F.col("land_date").between(F.lit(first_landing), F.lit(day)))
-    clusters = delta_io.read(spark, ACCOUNT_CLUSTERS_MAP, lake)
-
-    def clusters_of(d: dt.date):
-        return clusters.where(F.col("feature_date") == F.lit(d))
-
-    return assemble.DayInputs(
-        day=day,
+        F.col("land_date").between(F.lit(first_landing), F.lit(last)))
+    wanted = set(days)
+    before = sorted({d - dt.timedelta(days=k) for d in days for k in (1, 7)} - wanted)
+    clusters_before = delta_io.read(spark, ACCOUNT_CLUSTERS_MAP, lake).where(
+        F.col("feature_date").isin(before)) if before else None
+    if clusters_before is None:
+        clusters_before = spark.createDataFrame([], ACCOUNT_CLUSTERS_MAP.schema)
+    known = F.col("land_date") <= F.lit(last)
+    return assemble.RangeInputs(
+        days=days,
         activity=activity,
-        model_activity=delta_io.read(spark, MODEL_ACTIVITY, lake).where(
-            F.col("land_date") <= F.lit(day)),
-        accounts=delta_io.read(spark, SILVER_ACCOUNTS, lake).where(
-            F.col("land_date") <= F.lit(day)),
-        enforcement=delta_io.read(spark, SILVER_ENFORCEMENT, lake).where(
-            F.col("land_date") <= F.lit(day)),
-        previous_clusters=clusters_of(day - dt.timedelta(days=1)),
-        week_ago_clusters=clusters_of(day - dt.timedelta(days=7)),
+        model_activity=delta_io.read(spark, MODEL_ACTIVITY, lake).where(known),
+        accounts=delta_io.read(spark, SILVER_ACCOUNTS, lake).where(known),
+        enforcement=delta_io.read(spark, SILVER_ENFORCEMENT, lake).where(known),
+        clusters_before=clusters_before,
     )
 
 
@@ -135,21 +141,60 @@ def build_features_day(spark, lake: str, day: dt.date,
                        params: FeatureParams = DEFAULT_PARAMS) -> None:
     """Aggregate what landed on `day`, then write that day's clusters and features."""
     aggregate_landed_days(spark, lake, [day], params)
-    build_day_tables(spark, lake, day, params)
+    build_range_tables(spark, lake, [day], params)
 
 
 def build_day_tables(spark, lake: str, day: dt.date,
                      params: FeatureParams = DEFAULT_PARAMS) -> None:
-    """Step 2-3: day D's clusters and features (its landings must be aggregated already)."""
+    """Step 2-3 for one day (its landings must be aggregated already)."""
+    build_range_tables(spark, lake, [day], params)
+
+
+def build_range_tables(spark, lake: str, days: list[dt.date],
+                       params: FeatureParams = DEFAULT_PARAMS,
+                       budget: int = RANGE_WINDOW_ROWS) -> None:
+    """Step 2-3: the days' clusters and features, one pass and one commit per table (their
+    landings must be aggregated already); a range too large for one pass is cut into
+    consecutive ones (`budget`), each reading the clusters the one before wrote."""
+    days = sorted(set(days))
+    for part in passes(spark, lake, days, budget):
+        _build_pass(spark, lake, part, params)
+
+
+def passes(spark, lake: str, days: list[dt.date],
+           budget: int = RANGE_WINDOW_ROWS) -> list[list[dt.date]]:
+    """The days cut into consecutive runs whose windows join at most `budget` aggregate rows
+    (a day over the budget alone is a pass of its own)."""
+    if len(days) <= 1:
+        return [days] if days else []
+    first = days[0] - dt.timedelta(days=LONGEST_WINDOW - 1)
+    landed = {r["land_date"]: int(r["count"]) for r in (
+        delta_io.read(spark, ACCOUNT_ACTIVITY, lake)
+        .where(F.col("land_date").between(F.lit(first), F.lit(days[-1])))
+        .groupBy("land_date").count().collect())}
+    out: list[list[dt.date]] = [[]]
+    used = 0
+    for day in days:
+        cost = sum(landed.get(day - dt.timedelta(days=k), 0) for k in range(LONGEST_WINDOW))
+        if out[-1] and used + cost > budget:
+            out.append([])
+            used = 0
+        out[-1].append(day)
+        used += cost
+    return out
+
+
+def _build_pass(spark, lake: str, days: list[dt.date], params: FeatureParams) -> None:
     step = time.monotonic()
-    build = assemble.build_day(day_inputs(spark, lake, day), params)
+    build = assemble.build_range(range_inputs(spark, lake, days), params)
     try:
-        where = delta_io.predicate(feature_date=day)
+        where = delta_io.predicate(feature_date=days)
         delta_io.replace_where(build.clusters, ACCOUNT_CLUSTERS_MAP, lake, where)
         n_clustered = _written_rows(spark, ACCOUNT_CLUSTERS_MAP, lake)
         delta_io.replace_where(build.features, ACCOUNT_FEATURES, lake, where)
         n_features = _written_rows(spark, ACCOUNT_FEATURES, lake)
     finally:
         build.release()
-    log.info("day=%s table=%s rows=%d clustered_accounts=%d secs=%.1f",
-             day, ACCOUNT_FEATURES.name, n_features, n_clustered, time.monotonic() - step)
+    label = f"{days[0]}..{days[-1]}" if len(days) > 1 else str(days[0])
+    log.info("days=%s table=%s rows=%d clustered_accounts=%d secs=%.1f",
+             label, ACCOUNT_FEATURES.name, n_features, n_clustered, time.monotonic() - step)

@@ -20,10 +20,9 @@ import sys
 from pathlib import Path
 
 from core.errors import ExitCode, PipelineError
-from core.settings import ConfigError, ensure_lake, resolve_lake
+from core.settings import ConfigError, configure, ensure_lake, resolve_lake, settings_and_problems
 
 EXIT_USAGE = ExitCode.REFUSED  # argparse's own code for a usage error
-STATUS_ENV = "RISK_STATUS_FILE"
 DEMO_START = dt.date(2026, 4, 22)  # the generator's default first day (`make demo`'s lake)
 
 _usage_error: list[str] = []  # the last argument error, for the status file
@@ -160,8 +159,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     days, lake = _days(args), _lake(args)  # argument errors before any heavy import
-    if args.master:
-        os.environ["RISK_SPARK_MASTER"] = args.master
+    configure(spark_master=args.master)
     from jobs.run import run_days
 
     return run_days(lake, days)
@@ -480,7 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def write_status(command: str, code: int, message: str) -> None:
     """The outcome as JSON in $RISK_STATUS_FILE, when set (for the DAGs)."""
-    path = os.environ.get(STATUS_ENV)
+    path = settings_and_problems()[0].status_file
     if not path:
         return
     try:

@@ -37,15 +37,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from core import delta_io, tables
-from core.settings import is_remote, mlflow_tracking_uri
+from core.settings import is_remote, mlflow_tracking_uri, settings
 from core.spark import get_spark
+from models.model_registry import CHAMPION, model_name
 
 log = logging.getLogger("risk.drift")
 
@@ -54,7 +54,6 @@ MIN_FLAGGED_FEATURES = 3
 SCORE_FEATURE = "risk_score"  # the score's row in drift_daily
 FEATURES_TABLE = "account_features_daily"
 FEATURES_PATH = "features/account_features_daily"  # used until the registry names the table
-CHAMPION_ALIAS = "champion"
 NOT_FEATURES = {"account_id", "feature_date", "score_date", "label", "is_positive"}
 _NUMERIC = ("double", "float", "int", "bigint", "smallint", "tinyint", "boolean")
 
@@ -72,10 +71,11 @@ class ModelRef:
 def thresholds(psi_threshold: float | None = None,
                min_flagged: int | None = None) -> tuple[float, int]:
     """(PSI threshold, features needed to flag): arguments, else environment, else defaults."""
-    thr = psi_threshold if psi_threshold is not None else float(
-        os.environ.get("RISK_DRIFT_PSI_THRESHOLD", PSI_THRESHOLD))
-    n = min_flagged if min_flagged is not None else int(
-        os.environ.get("RISK_DRIFT_MIN_FEATURES", MIN_FLAGGED_FEATURES))
+    current = settings()
+    thr = next(v for v in (psi_threshold, current.drift_psi_threshold, PSI_THRESHOLD)
+               if v is not None)
+    n = next(v for v in (min_flagged, current.drift_min_features, MIN_FLAGGED_FEATURES)
+             if v is not None)
     return thr, n
 
 
@@ -102,77 +102,125 @@ def compute_drift(lake: str, day: dt.date, champion: ModelRef | None = None,
     `champion` overrides the MLflow lookup (tests, backfills against a named version).
     Returns a dict with "retrain" (bool) and "reason", plus the numbers behind them.
     """
+    results = compute_drift_days(lake, [day], champion, psi_threshold, min_flagged)
+    write_drift(lake, results)
+    return results[day]
+
+
+def compute_drift_days(lake: str, days: list[dt.date], champion: ModelRef | None = None,
+                       psi_threshold: float | None = None, min_flagged: int | None = None,
+                       ) -> dict[dt.date, dict]:
+    """`compute_drift` of every day, without writing (`write_drift` does): the days one model
+    is compared against share its reference and one Spark job per kind of count.
+
+    Returns {day: result}; a result with "rows" is written by `write_drift`.
+    """
+    spark = get_spark()
+    days = sorted(set(days))
+    models = ({d: champion for d in days} if champion is not None
+              else champions_for_days(spark, lake, days))
+    out: dict[dt.date, dict] = {}
+    groups: dict[ModelRef, list[dt.date]] = {}
+    for day in days:
+        model = models.get(day)
+        if model is None:
+            log.info("drift day=%s skipped: no champion model", day)
+            out[day] = {"day": day.isoformat(), "retrain": False, "reason": "no champion"}
+        elif model.trained_as_of is None:
+            reason = f"model {model.name} v{model.version} has no trained_as_of tag"
+            log.warning("drift day=%s skipped: %s", day, reason)
+            out[day] = {"day": day.isoformat(), "model_name": model.name,
+                        "model_version": model.version, "retrain": False, "reason": reason}
+        else:
+            groups.setdefault(model, []).append(day)
+    if groups:
+        feats = read_features(spark, lake)
+        for model, model_days in groups.items():
+            out.update(_drift_of_model(spark, lake, feats, model, model_days, psi_threshold,
+                                       min_flagged))
+    return out
+
+
+def _drift_of_model(spark, lake: str, feats, model: ModelRef, days: list[dt.date],
+                    psi_threshold: float | None, min_flagged: int | None) -> dict[dt.date, dict]:
     from pyspark.sql import functions as F
 
     from models import psi
 
     started = time.monotonic()
     thr, min_n = thresholds(psi_threshold, min_flagged)
-    spark = get_spark()
-    model = champion or champion_for_day(spark, lake, day)
-    if model is None:
-        log.info("drift day=%s skipped: no champion model", day)
-        return {"day": day.isoformat(), "retrain": False, "reason": "no champion"}
-    base = {"day": day.isoformat(), "model_name": model.name, "model_version": model.version}
-    if model.trained_as_of is None:
-        reason = f"model {model.name} v{model.version} has no trained_as_of tag"
-        log.warning("drift day=%s skipped: %s", day, reason)
-        return {**base, "retrain": False, "reason": reason}
-    base["reference_date"] = model.trained_as_of.isoformat()
+    base = {"model_name": model.name, "model_version": model.version,
+            "reference_date": model.trained_as_of.isoformat()}
 
-    feats = read_features(spark, lake)
+    def skipped(reason: str, which: list[dt.date]) -> dict[dt.date, dict]:
+        for day in which:
+            log.warning("drift day=%s skipped: %s", day, reason)
+        return {d: {"day": d.isoformat(), **base, "retrain": False,
+                    "reason": reason.format(day=d)} for d in which}
+
     if feats is None:
-        log.warning("drift day=%s skipped: no feature table", day)
-        return {**base, "retrain": False, "reason": "no feature table"}
-    current = feats.where(F.col("feature_date") == F.lit(day)).cache()
+        return skipped("no feature table", days)
+    current = feats.where(F.col("feature_date").isin(days)).cache()
     try:
-        if current.isEmpty():
-            log.warning("drift day=%s skipped: no feature rows", day)
-            return {**base, "retrain": False, "reason": f"no feature rows for {day}"}
+        present = {r[0] for r in current.select("feature_date").distinct().collect()}
+        out = skipped("no feature rows for {day}", [d for d in days if d not in present])
+        days = [d for d in days if d in present]
+        if not days:
+            return out
         columns, grouped = split_group_level(monitored_columns(feats))
         columns, warming = full_windows(columns, _first_day(feats), model.trained_as_of)
         if warming:
-            log.info("drift day=%s leaves out %d features whose window was not full on %s: %s",
-                     day, len(warming), model.trained_as_of, ", ".join(warming[:10]))
+            log.info("drift days=%s..%s leave out %d features whose window was not full on "
+                     "%s: %s", days[0], days[-1], len(warming), model.trained_as_of,
+                     ", ".join(warming[:10]))
         profiles = reference_profiles(spark, lake, model, feats, columns)
         if profiles is None:
-            reason = f"no feature rows on the reference day {model.trained_as_of}"
-            log.warning("drift day=%s skipped: %s", day, reason)
-            return {**base, "retrain": False, "reason": reason}
-        rows = psi.population_stability(
-            {c: p for c, p in profiles.items() if c != SCORE_FEATURE}, current)
+            return {**out, **skipped(f"no feature rows on the reference day "
+                                     f"{model.trained_as_of}", days)}
+        features = {c: p for c, p in profiles.items() if c != SCORE_FEATURE}
+        counts = psi.bin_counts_by(current, {c: p.edges for c, p in features.items()
+                                             if c in current.columns}, "feature_date")
+        score_counts = {}
         if SCORE_FEATURE in profiles:
-            scores = day_scores(spark, lake, model, day, current)
+            scores = days_scores(spark, lake, model, days, current)
             if scores is not None:
-                rows += psi.population_stability(
-                    {SCORE_FEATURE: profiles[SCORE_FEATURE]}, scores)
+                score_counts = psi.bin_counts_by(
+                    scores, {SCORE_FEATURE: profiles[SCORE_FEATURE].edges}, "feature_date")
     finally:
         current.unpersist()
 
-    retrain, reason = should_retrain(rows, thr, min_n)
+    secs = round((time.monotonic() - started) / len(days), 1)
+    for day in days:
+        rows = psi.psi_rows(features, counts.get(day, {}))
+        if day in score_counts:
+            rows += psi.psi_rows({SCORE_FEATURE: profiles[SCORE_FEATURE]}, score_counts[day])
+        retrain, reason = should_retrain(rows, thr, min_n)
+        rows.sort(key=lambda r: (-r[1], r[0]))
+        score_psi = next((p for f, p in rows if f == SCORE_FEATURE), None)
+        flagged = [f for f, p in rows if p >= thr and f != SCORE_FEATURE]
+        out[day] = {"day": day.isoformat(), **base, "retrain": retrain, "reason": reason,
+                    "score_psi": score_psi, "flagged": flagged, "top": rows[:10],
+                    "n_features": len(rows), "left_out_warming_up": warming,
+                    "left_out_group_level": grouped, "threshold": thr, "min_flagged": min_n,
+                    "rows": rows, "secs": secs}
+        log.info("drift day=%s table=%s model=%s v%s reference=%s features=%d flagged=%d "
+                 "score_psi=%s retrain=%s", day, tables.DRIFT.name, model.name, model.version,
+                 model.trained_as_of, len(rows), len(flagged),
+                 "n/a" if score_psi is None else f"{score_psi:.3f}", retrain)
+    return out
+
+
+def write_drift(lake: str, results: dict[dt.date, dict]) -> None:
+    """Replace drift_daily on the days of `results` that were computed (one commit)."""
+    done = {d: r for d, r in results.items() if "rows" in r}
+    if not done:
+        return
+    spark = get_spark()
     computed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # a stamp, not business logic
-    out = spark.createDataFrame(
-        [(day, model.version, f, float(p), bool(p >= thr), computed_at) for f, p in rows],
-        tables.DRIFT.schema)
-    delta_io.replace_partitions(out, tables.DRIFT, lake, score_date=day)
-
-    rows.sort(key=lambda r: (-r[1], r[0]))
-    score_psi = next((p for f, p in rows if f == SCORE_FEATURE), None)
-    flagged = [f for f, p in rows if p >= thr and f != SCORE_FEATURE]
-    result = {**base, "retrain": retrain, "reason": reason, "score_psi": score_psi,
-              "flagged": flagged, "top": rows[:10], "n_features": len(rows),
-              "left_out_warming_up": warming, "left_out_group_level": grouped,
-              "threshold": thr, "min_flagged": min_n,
-              "secs": round(time.monotonic() - started, 1)}
-    log.info("drift day=%s table=%s model=%s v%s reference=%s features=%d flagged=%d "
-             "score_psi=%s retrain=%s secs=%.1f", day, tables.DRIFT.name, model.name,
-             model.version, model.trained_as_of, len(rows), len(flagged),
-             "n/a" if score_psi is None else f"{score_psi:.3f}", retrain, result["secs"])
-    return result
-
-
-def compute_drift_days(lake: str, days: list[dt.date]) -> list[dict]:
-    return [compute_drift(lake, day) for day in days]
+    rows = [(day, r["model_version"], f, float(p), bool(p >= r["threshold"]), computed_at)
+            for day, r in sorted(done.items()) for f, p in r["rows"]]
+    out = spark.createDataFrame(rows, tables.DRIFT.schema)
+    delta_io.replace_partitions(out, tables.DRIFT, lake, score_date=sorted(done))
 
 
 # --- the reference -------------------------------------------------------------------------------
@@ -225,23 +273,33 @@ def reference_profiles(spark, lake: str, model: ModelRef, feats, columns: list[s
 
 
 def day_scores(spark, lake: str, model: ModelRef, day: dt.date, feats_of_day):
-    """The model's risk_score over one day's accounts, or None when it cannot be had.
+    """The model's risk_score over one day's accounts, or None when it cannot be had."""
+    return days_scores(spark, lake, model, [day], feats_of_day)
 
-    The published gold rows when this version scored the day; else the model applied to the
+
+def days_scores(spark, lake: str, model: ModelRef, days: list[dt.date], feats_of_days):
+    """(feature_date, risk_score) of the model over the days' accounts, or None when no day's
+    can be had.
+
+    The published gold rows of the days this version scored; else the model applied to the
     day's feature rows (models.scoring), e.g. before the day is scored.
     """
     from pyspark.sql import functions as F
 
     gold = (delta_io.read(spark, tables.ACCOUNT_SCORES, lake)
-            .where((F.col("score_date") == F.lit(day)) & (F.col("model_name") == model.name)
+            .where(F.col("score_date").isin(days) & (F.col("model_name") == model.name)
                    & (F.col("model_version") == model.version))
-            .select(SCORE_FEATURE))
-    if not gold.isEmpty():
-        return gold
-    scorer = _scorer(lake, model)
-    if scorer is None:
+            .select(F.col("score_date").alias("feature_date"), SCORE_FEATURE))
+    published = {r[0] for r in gold.select("feature_date").distinct().collect()}
+    parts = [gold] if published else []
+    rest = [d for d in days if d not in published]
+    scorer = _scorer(lake, model) if rest else None
+    if scorer is not None:
+        parts.append(scorer(feats_of_days.where(F.col("feature_date").isin(rest)))
+                     .select("feature_date", SCORE_FEATURE))
+    if not parts:
         return None
-    return scorer(feats_of_day).select(SCORE_FEATURE)
+    return parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
 
 
 # Loaded model versions of this process (None: it could not be loaded; not retried).
@@ -250,11 +308,8 @@ _HANDLES: dict[tuple[str, str, str], object] = {}
 
 def _scorer(lake: str, model: ModelRef):
     """A function features -> scores for the model version, or None (logged) if unavailable."""
-    try:
-        from models.scoring import load_version, score_features
-    except ImportError:
-        log.info("drift: models.scoring not available: score PSI from published rows only")
-        return None
+    from models.scoring import load_version
+
     key = (lake, model.name, model.version)
     if key not in _HANDLES:
         try:
@@ -269,19 +324,17 @@ def _scorer(lake: str, model: ModelRef):
 
     def scores_only(df):
         # Only risk_score is needed: skip the SHAP contributions and reasons scoring computes.
-        try:
-            from pyspark.sql import functions as F
+        from pyspark.sql import functions as F
 
-            from models.scoring import check_features, with_margin
+        from models.scoring import check_features, with_margin
 
-            check_features(df.columns, handle)
-            names = handle.feature_names
-            x = df.select("account_id", *[F.col(n).cast("double").alias(n) for n in names])
-            margin = with_margin(x, handle.model, contributions=False)
-            return margin.select(handle.config.calibration.column(F.col("margin"))
-                                 .cast("double").alias(SCORE_FEATURE))
-        except (ImportError, AttributeError):
-            return score_features(df, handle)
+        check_features(df.columns, handle)
+        names = handle.feature_names
+        x = df.select("feature_date", "account_id",
+                      *[F.col(n).cast("double").alias(n) for n in names])
+        margin = with_margin(x, handle.model, contributions=False)
+        return margin.select("feature_date", handle.config.calibration.column(
+            F.col("margin")).cast("double").alias(SCORE_FEATURE))
 
     return scores_only
 
@@ -309,12 +362,9 @@ GROUP_FAMILIES = ("cluster", "cross_account")
 
 def split_group_level(columns: list[str]) -> tuple[list[str], list[str]]:
     """(per-account features, group-level features) by catalog family (`cluster_*` without one)."""
-    try:
-        from features.catalog import feature_columns
+    from features.catalog import feature_columns
 
-        family = {f.name: f.family for f in feature_columns()}
-    except ImportError:
-        family = {}
+    family = {f.name: f.family for f in feature_columns()}
     grouped = [c for c in columns if family.get(c) in GROUP_FAMILIES
                or (c not in family and c.startswith("cluster_"))]
     return [c for c in columns if c not in grouped], grouped
@@ -350,12 +400,9 @@ def _first_day(feats) -> dt.date | None:
 
 def monitored_columns(feats) -> list[str]:
     """The model's features (the catalog) present in the table; else every numeric column."""
-    try:
-        from features.catalog import model_feature_names
+    from features.catalog import model_feature_names
 
-        names = list(model_feature_names())
-    except ImportError:
-        names = []
+    names = list(model_feature_names())
     if names:
         absent = [n for n in names if n not in feats.columns]
         if absent:
@@ -373,7 +420,7 @@ def mlflow_client(lake: str):
     Without MLFLOW_TRACKING_URI the registry is the SQLite file under the lake: when it does not
     exist no model can have been trained, and opening it would create an empty database.
     """
-    if (not os.environ.get("MLFLOW_TRACKING_URI") and not is_remote(lake)
+    if (not settings().mlflow_tracking_uri and not is_remote(lake)
             and not (Path(lake) / "_mlflow" / "mlflow.db").is_file()):
         return None
     from mlflow import MlflowClient
@@ -382,33 +429,13 @@ def mlflow_client(lake: str):
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-def registered_model_name(client) -> str | None:
-    """The one registered model's name: RISK_MODEL_NAME, else models.model_registry's constant, else
-    the registered model holding the champion alias."""
-    if os.environ.get("RISK_MODEL_NAME"):
-        return os.environ["RISK_MODEL_NAME"]
-    try:
-        import models.model_registry as model_registry
-
-        for attr in ("MODEL_NAME", "REGISTERED_MODEL_NAME", "REGISTERED_MODEL"):
-            value = getattr(model_registry, attr, None)
-            if isinstance(value, str) and value:
-                return value
-    except ImportError:
-        pass
-    for model in client.search_registered_models():
-        if CHAMPION_ALIAS in (model.aliases or {}):
-            return model.name
-    return None
-
-
 def model_ref(client, name: str, version: str | None = None) -> ModelRef | None:
     """ModelRef of a version (default: the champion), with its trained_as_of day."""
     from mlflow.exceptions import MlflowException
 
     try:
         mv = (client.get_model_version(name, version) if version
-              else client.get_model_version_by_alias(name, CHAMPION_ALIAS))
+              else client.get_model_version_by_alias(name, CHAMPION))
     except MlflowException:
         return None
     text = (mv.tags or {}).get("trained_as_of")
@@ -423,22 +450,43 @@ def model_ref(client, name: str, version: str | None = None) -> ModelRef | None:
 
 def champion_for_day(spark, lake: str, day: dt.date) -> ModelRef | None:
     """The champion; on a re-run of a monitored day, the version recorded for it."""
+    return champions_for_days(spark, lake, [day]).get(day)
+
+
+def champions_for_days(spark, lake: str, days: list[dt.date]) -> dict[dt.date, ModelRef]:
+    """`champion_for_day` of each day (days without a model are left out); one read.
+
+    A champion trained as of a later day does not monitor a day it was not recorded for: on
+    a re-run of a day before the first model, the day stays unmonitored, as it was.
+    """
     from pyspark.sql import functions as F
 
     client = mlflow_client(lake)
     if client is None:
-        return None
-    name = registered_model_name(client)
-    if name is None:
-        return None
-    recorded = (delta_io.read(spark, tables.DRIFT, lake)
-                .where(F.col("score_date") == F.lit(day)).select("model_version").limit(1)
-                .collect())
-    if recorded:
-        ref = model_ref(client, name, recorded[0]["model_version"])
-        if ref is not None:
-            return ref
-    return model_ref(client, name)
+        return {}
+    name = model_name()
+    recorded = {r["score_date"]: r["model_version"]
+                for r in delta_io.read(spark, tables.DRIFT, lake)
+                .where(F.col("score_date").isin(days))
+                .groupBy("score_date").agg(F.first("model_version").alias("model_version"))
+                .collect()}
+    refs: dict[str | None, ModelRef | None] = {}
+
+    def ref(version: str | None) -> ModelRef | None:
+        if version not in refs:
+            refs[version] = model_ref(client, name, version)
+        return refs[version]
+
+    out = {}
+    for day in days:
+        model = ref(recorded[day]) if day in recorded else None
+        if model is None:
+            model = ref(None)
+            if model is not None and model.trained_as_of and model.trained_as_of > day:
+                model = None
+        if model is not None:
+            out[day] = model
+    return out
 
 
 def _parse_day(text: str | None) -> dt.date | None:

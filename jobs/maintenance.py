@@ -32,7 +32,7 @@ ZORDER_BY: dict[str, tuple[str, ...]] = {
 def date_partition(table: tables.Table) -> str | None:
     """The table's first DATE partition column, if any."""
     types = {}
-    for column in tables._split_ddl(table.schema):
+    for column in tables.split_ddl(table.schema):
         name, _, kind = column.partition(" ")
         types[name] = kind.strip().upper()
     return next((c for c in table.partition_by if types.get(c) == "DATE"), None)

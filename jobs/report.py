@@ -29,7 +29,7 @@ from pathlib import Path
 
 from core import delta_io, tables
 from core.errors import PipelineError
-from core.settings import is_remote
+from core.settings import is_remote, settings
 from core.spark import get_spark
 
 log = logging.getLogger("risk.report")
@@ -58,10 +58,7 @@ def mask(text: object) -> str:
 
 def report_path(lake: str, day: dt.date) -> Path:
     """Where the day's page goes; a lake on an object store writes under RISK_REPORT_DIR."""
-    if is_remote(lake):
-        base = Path(os.environ.get("RISK_REPORT_DIR", "./reports")).resolve()
-    else:
-        base = Path(lake) / "reports"
+    base = Path(settings().report_dir).resolve() if is_remote(lake) else Path(lake) / "reports"
     return base / day.isoformat() / "index.html"
 
 

@@ -25,6 +25,7 @@ import tempfile
 from dataclasses import dataclass
 
 from core.errors import PipelineError
+from core.settings import configure, environment_value, export, settings
 from jobs.sql_catalog import DATABASE, register
 
 log = logging.getLogger("risk.sql")
@@ -245,7 +246,7 @@ def format_table(result: Result) -> str:
 
 def quiet_log_config(level: str | None = None) -> str:
     """A log4j2 file that keeps Spark's JVM at `level` (default RISK_SPARK_LOG_LEVEL or ERROR)."""
-    level = (level or os.environ.get("RISK_SPARK_LOG_LEVEL") or "error").lower()
+    level = (level or settings().spark_log_level).lower()
     tmp = tempfile.mkdtemp(prefix="risk-log4j-")
     atexit.register(shutil.rmtree, tmp, True)
     path = os.path.join(tmp, "log4j2.properties")
@@ -281,17 +282,16 @@ def _prepare_process() -> None:
         PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
     if SparkContext._active_spark_context is not None:
         return
-    opts = os.environ.get("SPARK_SUBMIT_OPTS", "")
+    opts = environment_value("SPARK_SUBMIT_OPTS")
     if "log4j2.configurationFile" not in opts:
-        os.environ["SPARK_SUBMIT_OPTS"] = (
-            f"{opts} -Dlog4j2.configurationFile=file:{quiet_log_config()}".strip())
-    conf = os.environ.get("RISK_SPARK_CONF", "")
-    if "spark.sql.warehouse.dir" not in conf:
+        export("SPARK_SUBMIT_OPTS",
+               f"{opts} -Dlog4j2.configurationFile=file:{quiet_log_config()}".strip())
+    conf = settings().spark_conf
+    if "spark.sql.warehouse.dir" not in dict(conf):
         # The default database would otherwise appear as ./spark-warehouse wherever riskctl runs.
         tmp = tempfile.mkdtemp(prefix="risk-warehouse-")
         atexit.register(shutil.rmtree, tmp, True)
-        os.environ["RISK_SPARK_CONF"] = ",".join(
-            filter(None, [conf, f"spark.sql.warehouse.dir={tmp}"]))
+        configure(spark_conf=(*conf, ("spark.sql.warehouse.dir", tmp)))
 
 
 def plain_value(value):

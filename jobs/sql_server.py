@@ -40,7 +40,13 @@ import zipfile
 from pathlib import Path
 
 from core.errors import PipelineError
-from core.settings import JAR_CACHE, REPO_ROOT, ConfigError
+from core.settings import (
+    REPO_ROOT,
+    ConfigError,
+    child_environment,
+    environment_value,
+    settings,
+)
 
 log = logging.getLogger("risk.sql_server")
 
@@ -72,7 +78,7 @@ def guard_jar() -> str:
     source = GUARD_SOURCE.read_bytes()
     digest = hashlib.sha256(source + pyspark.__version__.encode()).hexdigest()[:12]
     name = f"risk-sqlguard-{digest}.jar"
-    for folder in (JAR_CACHE, Path(tempfile.gettempdir()) / "risk-jars"):
+    for folder in (settings().jar_cache, Path(tempfile.gettempdir()) / "risk-jars"):
         if (folder / name).is_file():
             return str(folder / name)
     from core.spark import _java_path
@@ -96,7 +102,7 @@ def guard_jar() -> str:
             jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\r\n\r\n")
             for cls in sorted(classes.rglob("*.class")):
                 jar.write(cls, cls.relative_to(classes).as_posix())
-        for folder in (JAR_CACHE, Path(tempfile.gettempdir()) / "risk-jars"):
+        for folder in (settings().jar_cache, Path(tempfile.gettempdir()) / "risk-jars"):
             try:
                 folder.mkdir(parents=True, exist_ok=True)
                 tmp_target = folder / f".{name}.{os.getpid()}"
@@ -105,7 +111,8 @@ def guard_jar() -> str:
                 return str(folder / name)
             except OSError:
                 continue
-    raise ConfigError(f"cannot write the SQL guard jar to {JAR_CACHE} nor the temp directory")
+    raise ConfigError(f"cannot write the SQL guard jar to {settings().jar_cache} nor the "
+                      "temp directory")
 
 
 def _conf_args(conf: dict[str, str]) -> list[str]:
@@ -122,7 +129,7 @@ def _common_conf(state: Path) -> dict[str, str]:
 
     conf = {k: v for k, v in base_conf("risk-sql-server").items()
             if k not in ("spark.jars", "spark.app.name")}
-    log_conf = quiet_log_config(os.environ.get("RISK_SQL_SERVER_LOG_LEVEL", "warn"))
+    log_conf = quiet_log_config(settings().sql_server_log_level)
     conf.update({
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": str(state / "warehouse"),
@@ -147,9 +154,10 @@ def _register_tables(lake: str, state: Path, jars: list[str]) -> str:
         (state / sub).mkdir(exist_ok=True)
     conf = _common_conf(state)
     conf.update({"spark.master": "local[1]", "spark.driver.memory": "1g"})
-    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable,
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT),
-                                                        os.environ.get("PYTHONPATH")])))
+    env = child_environment(
+        PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT),
+                                                 environment_value("PYTHONPATH")])))
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     cmd = [spark_submit(), *_conf_args(conf), "--jars", ",".join(jars),
            str(REPO_ROOT / "jobs" / "sql_catalog.py"), "--lake", lake]
@@ -203,7 +211,7 @@ def serve(lake: str, port: int = 10000, host: str | None = None) -> int:
     """Run the read-only SQL server in the foreground until stopped; return its exit code."""
     from core.spark import check_java, delta_jars
 
-    host = host or os.environ.get("RISK_SQL_HOST", DEFAULT_HOST)
+    host = host or settings().sql_host or DEFAULT_HOST
     check_java()
     if _port_open(host, port):
         raise PipelineError(f"port {port} on {host} is already in use: stop what listens there "
@@ -226,7 +234,8 @@ def serve(lake: str, port: int = 10000, host: str | None = None) -> int:
         log.info("sql-server catalog %s secs=%.1f", registered, time.monotonic() - start)
         if stopping:
             return 0
-        env = dict(os.environ, SPARK_LOCAL_IP=os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"))
+        env = child_environment(
+            SPARK_LOCAL_IP=environment_value("SPARK_LOCAL_IP", "127.0.0.1"))
         child = subprocess.Popen(server_command(state, jars, host, port), cwd=state, env=env)
         ready = False
         while child.poll() is None:

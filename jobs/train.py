@@ -70,7 +70,7 @@ def _build_rows(inputs: dict, as_of: dt.date, split, feature_names: list[str] | 
 
     from models import labels as lb
     from models import training_set as ts
-    from models.training import COT_SHARE_COLUMNS, VOLUME_COLUMNS, NotEnoughLabels
+    from models.training import BASELINE_INPUT_COLUMNS, NotEnoughLabels
 
     feats = inputs["features"]
     names = _model_features(feats.columns, feature_names)
@@ -82,10 +82,19 @@ def _build_rows(inputs: dict, as_of: dt.date, split, feature_names: list[str] | 
     except ts.EmptySplit as exc:
         raise NotEnoughLabels(f"training as of {as_of}: {exc}") from None
     labels = lb.labels_as_of(inputs["enforcement"], as_of)
-    carry = [c for c in (*VOLUME_COLUMNS, *COT_SHARE_COLUMNS, LINK_COLUMN)
-             if c in feats.columns]
+    carry = [c for c in (*BASELINE_INPUT_COLUMNS, LINK_COLUMN) if c in feats.columns]
     rows = ts.assemble(feats, labels, bounds, names, split, carry)
     return rows, names, carry, bounds
+
+
+def _extended_count(inputs: dict, as_of: dt.date, split, bounds) -> int:
+    """Unlabelled accounts the training set took as positives by label extension."""
+    from models import labels as lb
+    from models import training_set as ts
+
+    extended = ts.extended_positives(inputs["features"],
+                                     lb.labels_as_of(inputs["enforcement"], as_of), bounds, split)
+    return 0 if extended is None else extended.count()
 
 
 def train(lake: str, as_of: dt.date, promote: bool = False, *, split=None, model_config=None,
@@ -108,6 +117,8 @@ def train(lake: str, as_of: dt.date, promote: bool = False, *, split=None, model
     rows, names, carry, bounds = _build_rows(inputs, as_of, split, feature_names)
     result = train_model(rows, names, model_config, carry, trained_as_of=as_of.isoformat(),
                          link_col=LINK_COLUMN if LINK_COLUMN in carry else None)
+    result.metrics["n_extended_positive_accounts"] = float(
+        _extended_count(inputs, as_of, split, bounds))
     lineage = {
         "feature_table_path": inputs["features_uri"],
         "feature_table_version": inputs["features_version"],

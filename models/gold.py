@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -11,17 +12,17 @@ HIGH_BANDS = ("high", "critical")
 SAMPLE_ACCOUNTS = 20
 
 
-def attach_clusters(scores: DataFrame, clusters: DataFrame, features: DataFrame) -> DataFrame:
+def attach_clusters(scores: DataFrame, clusters: DataFrame, features: DataFrame,
+                    keys: Sequence[str] = ("account_id",)) -> DataFrame:
     """Scores joined to the day's cluster membership and 7-day request counts.
 
-    `clusters` has account_id, cluster_id, link_types (accounts in no cluster are absent);
-    `features` has account_id, requests_7d.
+    `clusters` has *keys, cluster_id, link_types (accounts in no cluster are absent);
+    `features` has *keys, requests_7d. `keys`: account_id, with feature_date for several days.
     """
+    keys = list(keys)
     return (
-        scores.join(clusters.select("account_id", "cluster_id", "link_types"), "account_id",
-                    "left")
-        .join(features.select("account_id", F.col("requests_7d").cast("long")), "account_id",
-              "left")
+        scores.join(clusters.select(*keys, "cluster_id", "link_types"), keys, "left")
+        .join(features.select(*keys, F.col("requests_7d").cast("long")), keys, "left")
     )
 
 
@@ -33,15 +34,18 @@ def account_scores(staged: DataFrame) -> DataFrame:
     )
 
 
-def account_clusters(staged: DataFrame, score_date: dt.date) -> DataFrame:
-    """gold/account_clusters_daily: one row per cluster of the day with its members' risk.
+def account_clusters(staged: DataFrame, score_date: dt.date | None = None) -> DataFrame:
+    """gold/account_clusters_daily: one row per cluster and day with its members' risk.
 
+    `score_date`: the day of every staged row; None: each row's own `score_date`.
     sample_accounts: up to 20 members, riskiest first (ties by account id, so re-runs agree).
     """
     members = staged.where(F.col("cluster_id").isNotNull())
+    if score_date is not None:
+        members = members.withColumn("score_date", F.lit(score_date).cast("date"))
     ranked = F.struct(-F.col("risk_score"), F.col("account_id"))
     return (
-        members.groupBy("cluster_id")
+        members.groupBy("score_date", "cluster_id")
         .agg(
             F.count("*").cast("int").alias("n_accounts"),
             F.sum(F.col("risk_band").isin(*HIGH_BANDS).cast("int")).cast("int")
@@ -56,7 +60,6 @@ def account_clusters(staged: DataFrame, score_date: dt.date) -> DataFrame:
                     1, SAMPLE_ACCOUNTS).alias("_sample"),
         )
         .withColumn("sample_accounts", F.transform("_sample", lambda s: s["a"]))
-        .withColumn("score_date", F.lit(score_date).cast("date"))
         .select("cluster_id", "score_date", "n_accounts", "n_high_risk", "max_risk_score",
                 "mean_risk_score", "requests_7d", "link_types", "sample_accounts")
     )

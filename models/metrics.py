@@ -260,6 +260,54 @@ def report_text(model: Mapping[str, object], baselines: Mapping[str, Mapping[str
     return "\n".join(text)
 
 
+# --- against a generator's ground truth (riskctl evaluate) ---------------------------------------
+
+def operating_point(y: np.ndarray, flagged: np.ndarray) -> dict[str, float]:
+    """Recall among positives and false-positive rate among negatives of a yes/no decision."""
+    y, f = np.asarray(y).astype(bool), np.asarray(flagged).astype(bool)
+    return {"recall": float(f[y].mean()) if y.any() else float("nan"),
+            "fpr": float(f[~y].mean()) if (~y).any() else float("nan")}
+
+
+def quietest(volume: np.ndarray, share: float = 0.1) -> np.ndarray:
+    """Mask of the `share` of rows with the least volume: ceil(share * n) rows, at least one,
+    ties in volume broken by row order."""
+    v = np.asarray(volume, dtype=np.float64)
+    mask = np.zeros(v.size, bool)
+    if v.size:
+        mask[np.argsort(v, kind="stable")[:max(1, math.ceil(share * v.size - 1e-9))]] = True
+    return mask
+
+
+def detection_delays(groups: np.ndarray, first_seen: np.ndarray,
+                     first_flag: np.ndarray) -> pd.DataFrame:
+    """Per group (campaign): its first activity, its first flag, and the days between (NaN when
+    never flagged). Inputs are per member; dates or NaT."""
+    frame = pd.DataFrame({"group": np.asarray(groups, dtype=object),
+                          "first_seen": pd.to_datetime(pd.Series(first_seen)),
+                          "first_flag": pd.to_datetime(pd.Series(first_flag))})
+    out = frame.groupby("group", sort=True).agg(first_seen=("first_seen", "min"),
+                                                first_flag=("first_flag", "min")).reset_index()
+    out["days"] = (out["first_flag"] - out["first_seen"]).dt.days.astype("float64")
+    return out
+
+
+def share_before_flag(accounts: np.ndarray, days: np.ndarray, counts: np.ndarray,
+                      first_flag: Mapping[str, object]) -> float:
+    """Share of requests sent on or before the day their account was first flagged, or at any
+    time by an account never flagged: a day's score is published once the day is over, so that
+    day's requests were all served before the flag."""
+    frame = pd.DataFrame({"a": np.asarray(accounts, dtype=object),
+                          "d": pd.to_datetime(pd.Series(days)),
+                          "n": np.asarray(counts, dtype=np.float64)})
+    total = frame["n"].sum()
+    if total == 0:
+        return float("nan")
+    flag = pd.to_datetime(frame["a"].map(first_flag))
+    before = flag.isna() | (frame["d"] <= flag)
+    return float(frame.loc[before.to_numpy(), "n"].sum() / total)
+
+
 # --- plots (matplotlib, Agg: no display needed) -------------------------------------------------
 
 def _plt():
@@ -319,17 +367,26 @@ def plot_feature_importance(importance: Mapping[str, float], top: int = 25):
     return fig
 
 
-def calibration_table(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> pd.DataFrame:
-    """Reliability by quantile bins of the predicted probability."""
+def calibration_table(y: np.ndarray, p: np.ndarray, n_bins: int = 10,
+                      bins: str = "quantile") -> pd.DataFrame:
+    """Reliability by bins of the predicted probability: `quantile` (equal counts) or `uniform`
+    (equal widths over [0, 1], the textbook expected calibration error's bins)."""
     frame = pd.DataFrame({"y": np.asarray(y), "p": np.asarray(p, dtype=np.float64)})
-    frame["bin"] = pd.qcut(frame["p"].rank(method="first"), q=min(n_bins, len(frame)),
-                           labels=False) if len(frame) else []
+    if bins == "uniform":
+        frame["bin"] = np.clip((frame["p"] * n_bins).astype(int), 0, n_bins - 1)
+    elif bins == "quantile":
+        frame["bin"] = pd.qcut(frame["p"].rank(method="first"), q=min(n_bins, len(frame)),
+                               labels=False) if len(frame) else []
+    else:
+        raise ValueError(f"bins must be 'quantile' or 'uniform', got {bins!r}")
     return frame.groupby("bin").agg(mean_p=("p", "mean"), frac_pos=("y", "mean"),
                                     n=("y", "size")).reset_index()
 
 
-def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> float:
-    table = calibration_table(y, p, n_bins)
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 10,
+                               bins: str = "quantile") -> float:
+    """Mean |predicted - observed| over bins, weighted by the rows in each."""
+    table = calibration_table(y, p, n_bins, bins)
     if table.empty:
         return float("nan")
     return float((table["n"] * (table["mean_p"] - table["frac_pos"]).abs()).sum()

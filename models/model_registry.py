@@ -29,13 +29,18 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 from core.errors import NoChampion, PipelineError
-from core.settings import is_remote, mlflow_artifact_root, mlflow_tracking_uri
+from core.settings import (
+    is_remote,
+    mlflow_artifact_root,
+    mlflow_tracking_uri,
+    restore_environment,
+    saved_environment,
+    settings,
+)
 from models.scoring import ModelHandle, ScoringConfig
 
 log = logging.getLogger("risk.registry")
@@ -50,11 +55,11 @@ PIP_REQUIREMENTS = ["pyspark==4.0.1", "xgboost-cpu==3.2.0", "mlflow==3.17.2", "p
 
 
 def model_name() -> str:
-    return os.environ.get("RISK_MODEL_NAME") or MODEL_NAME
+    return settings().model_name or MODEL_NAME
 
 
 def environment() -> str:
-    return os.environ.get("RISK_ENV") or "local"
+    return settings().environment
 
 
 def experiment_name() -> str:
@@ -62,7 +67,7 @@ def experiment_name() -> str:
 
 
 def dfs_tmpdir(lake: str) -> str:
-    return os.environ.get("MLFLOW_DFS_TMP") or f"{lake.rstrip('/')}/_mlflow/dfs_tmp"
+    return settings().mlflow_dfs_tmp or f"{lake.rstrip('/')}/_mlflow/dfs_tmp"
 
 
 def client(lake: str):
@@ -74,14 +79,6 @@ def client(lake: str):
 
 
 _URI_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-
-
-def _restore_env(saved: Mapping[str, str | None]) -> None:
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 @contextlib.contextmanager
@@ -97,7 +94,7 @@ def tracking(lake: str):
     import mlflow
 
     uri = mlflow_tracking_uri(lake)
-    saved_env = {k: os.environ.get(k) for k in _URI_ENV}
+    saved_env = saved_environment(*_URI_ENV)
     before = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
@@ -106,12 +103,12 @@ def tracking(lake: str):
     finally:
         mlflow.set_tracking_uri(None)
         mlflow.set_registry_uri(None)
-        _restore_env(saved_env)
+        restore_environment(saved_env)
         if mlflow.get_tracking_uri() != before[0]:  # the caller had set one in code
             mlflow.set_tracking_uri(before[0])
         if mlflow.get_registry_uri() != before[1]:
             mlflow.set_registry_uri(before[1])
-        _restore_env(saved_env)
+        restore_environment(saved_env)
 
 
 def ensure_experiment(lake: str) -> str:
@@ -346,7 +343,7 @@ def load_champion(lake: str) -> ModelHandle:
     """The champion (`models:/<name>@champion`); NoChampion when no model holds the alias."""
     name = model_name()
     version = None
-    if is_remote(lake) or os.environ.get("MLFLOW_TRACKING_URI") or (
+    if is_remote(lake) or settings().mlflow_tracking_uri or (
             Path(lake) / "_mlflow" / "mlflow.db").is_file():
         version = champion_version(lake)
     if version is None:
@@ -366,7 +363,7 @@ def version_config(lake: str, version: str | int) -> ScoringConfig:
 
 
 def _where(lake: str) -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"{lake.rstrip('/')}/_mlflow"
+    return settings().mlflow_tracking_uri or f"{lake.rstrip('/')}/_mlflow"
 
 
 def _load(lake: str, uri: str, version: str) -> ModelHandle:
@@ -377,12 +374,7 @@ def _load(lake: str, uri: str, version: str) -> ModelHandle:
     mv = c.get_model_version(name, version)
     with tracking(lake):
         info = mlflow.models.get_model_info(uri)
-        meta = (info.metadata or {}).get("scoring")
-        if meta is None:  # older layout: the run artifact
-            with tempfile.TemporaryDirectory() as tmp:
-                path = mlflow.artifacts.download_artifacts(
-                    run_id=mv.run_id, artifact_path=CONFIG_ARTIFACT, dst_path=tmp)
-                meta = json.loads(Path(path).read_text())
+        meta = (info.metadata or {})["scoring"]
         pipeline = mlflow.spark.load_model(uri, dfs_tmpdir=dfs_tmpdir(lake))
     return ModelHandle(name=name, version=str(mv.version), model=pipeline.stages[-1],
                        config=ScoringConfig.from_dict(meta), run_id=mv.run_id,

@@ -15,7 +15,7 @@ Rule of thumb: < 0.1 stable, 0.1-0.25 moderate shift, >= 0.25 significant shift.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
@@ -52,7 +52,7 @@ def quantile_edges(df: DataFrame, columns: Sequence[str], n_bins: int = N_BINS,
                                                                         strict=True)}
 
 
-def bin_counts(df: DataFrame, edges: dict[str, Sequence[float]]) -> dict[str, list[int]]:
+def bin_counts(df: DataFrame, edges: Mapping[str, Sequence[float]]) -> dict[str, list[int]]:
     """Rows per bin for every column in `edges`, in one pass (one Spark job).
 
     Returns, per column, len(edges) + 2 counts: the value bins, then the null bin.
@@ -76,6 +76,42 @@ def bin_counts(df: DataFrame, edges: dict[str, Sequence[float]]) -> dict[str, li
     for row in rows:
         out[row["feature"]][row["bin"]] = int(row["count"])
     return out
+
+
+def bin_counts_by(df: DataFrame, edges: Mapping[str, Sequence[float]], group: str,
+                  ) -> dict[object, dict[str, list[int]]]:
+    """`bin_counts` of each value of the column `group` (e.g. each day), in one Spark job.
+
+    Returns {group value: {column: counts}} for the group values present in `df`.
+    """
+    if not edges:
+        return {}
+    binned = []
+    for col, cuts in edges.items():
+        value = _numeric(col)
+        index = sum((value > F.lit(float(e))).cast("int") for e in cuts) if cuts else F.lit(0)
+        binned.append(F.struct(
+            F.lit(col).alias("feature"),
+            F.when(value.isNull(), F.lit(len(cuts) + 1)).otherwise(index).alias("bin"),
+        ))
+    rows = (
+        df.select(F.col(group).alias("_group"), F.explode(F.array(*binned)).alias("b"))
+        .groupBy("_group", "b.feature", "b.bin").count()
+        .collect()
+    )
+    out: dict[object, dict[str, list[int]]] = {}
+    for row in rows:
+        per = out.setdefault(row["_group"], {c: [0] * (len(cuts) + 2)
+                                             for c, cuts in edges.items()})
+        per[row["feature"]][row["bin"]] = int(row["count"])
+    return out
+
+
+def psi_rows(reference: dict[str, ReferenceBins], counts: dict[str, list[int]],
+             eps: float = EPSILON) -> list[tuple[str, float]]:
+    """(feature, psi) from bin counts against each reference profile, largest shift first."""
+    rows = [(c, psi(reference[c].fractions, shares(counts[c]), eps)) for c in counts]
+    return sorted(rows, key=lambda r: (-r[1], r[0]))
 
 
 def shares(counts: Sequence[int]) -> tuple[float, ...]:

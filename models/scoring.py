@@ -39,11 +39,16 @@ _CONTRIB_COL = "_contribs"
 
 @dataclass(frozen=True)
 class Calibration:
-    """Platt scaling of the margin: p = 1 / (1 + exp(-(a * margin + b))), a > 0."""
+    """Logistic calibration of the margin: p = 1 / (1 + exp(-(a * margin + b))), a > 0.
+
+    `method` "platt" fits the labels themselves (p = P(labelled)); "pu_platt" fits them under the
+    label frequency `label_frequency` = P(labelled | attacker) (models.pu), so p = P(attacker).
+    """
 
     a: float = 1.0
     b: float = 0.0
     method: str = "platt"
+    label_frequency: float = 1.0
 
     def apply(self, margin: float) -> float:
         z = self.a * margin + self.b
@@ -89,7 +94,8 @@ class ScoringConfig:
         return cls(
             feature_names=tuple(data["feature_names"]),
             calibration=Calibration(float(cal.get("a", 1.0)), float(cal.get("b", 0.0)),
-                                    str(cal.get("method", "platt"))),
+                                    str(cal.get("method", "platt")),
+                                    float(cal.get("label_frequency", 1.0))),
             band_margins={k: _dec(v) for k, v in (data.get("band_margins") or {}).items()},
             band_scores={k: _dec(v) for k, v in (data.get("band_scores") or {}).items()},
             band_target_fpr=dict(data.get("band_target_fpr") or BAND_TARGET_FPR),
@@ -122,6 +128,11 @@ class ModelHandle:
     def feature_names(self) -> list[str]:
         return list(self.config.feature_names)
 
+    def score(self, features_df: DataFrame, describe: Callable[[str, float], str] | None = None,
+              keys: Sequence[str] = ("account_id",)) -> DataFrame:
+        """*keys, risk_score, risk_band, reasons (`score_features` with this model)."""
+        return score_features(features_df, self, describe, keys)
+
 
 # --- the catalog (features/catalog.py), reached through one indirection tests can replace ------
 
@@ -133,16 +144,10 @@ def catalog_feature_names() -> list[str]:
 
 
 def catalog_describe() -> Callable[[str, float], str]:
-    """`describe(name, value) -> phrase` of the feature catalog (a plain fallback without it)."""
-    try:
-        from features.catalog import describe
-    except ImportError:  # the catalog is another module's: scoring must not die without it
-        return _plain_describe
+    """`describe(name, value) -> phrase` of the feature catalog."""
+    from features.catalog import describe
+
     return describe
-
-
-def _plain_describe(name: str, value: float) -> str:
-    return f"{name.replace('_', ' ')} = {value:.3g}"
 
 
 # --- transforms -----------------------------------------------------------------------------------
@@ -207,8 +212,9 @@ def reasons_udf(feature_names: Sequence[str], max_reasons: int,
 
 
 def score_features(features_df: DataFrame, model_handle: ModelHandle,
-                   describe: Callable[[str, float], str] | None = None) -> DataFrame:
-    """account_id, risk_score double, risk_band string, reasons array<string>.
+                   describe: Callable[[str, float], str] | None = None,
+                   keys: Sequence[str] = ("account_id",)) -> DataFrame:
+    """*keys (default account_id), risk_score double, risk_band string, reasons array<string>.
 
     Raises ModelFeatureMismatch (before anything runs) when the frame lacks a model feature.
     Extra columns of `features_df` are ignored.
@@ -218,12 +224,12 @@ def score_features(features_df: DataFrame, model_handle: ModelHandle,
     cfg = handle.config
     names = handle.feature_names
     describe = describe or catalog_describe()
-    df = features_df.select("account_id", *[F.col(n).cast("double").alias(n) for n in names])
+    df = features_df.select(*keys, *[F.col(n).cast("double").alias(n) for n in names])
     scored = with_margin(df, handle.model, contributions=True)
     reasons = reasons_udf(names, cfg.max_reasons, describe)(
         F.col(_CONTRIB_COL), F.array(*[F.col(n) for n in names]))
     return scored.select(
-        "account_id",
+        *keys,
         cfg.calibration.column(F.col("margin")).cast("double").alias("risk_score"),
         band_column(F.col("margin"), cfg.band_margins).alias("risk_band"),
         reasons.alias("reasons"),

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -35,8 +34,10 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from core.errors import PipelineError
+from core.settings import settings
 from features.catalog import risk_direction
 from models import metrics as ev
+from models import pu
 from models.scoring import (
     BAND_TARGET_FPR,
     BANDS,
@@ -52,6 +53,8 @@ log = logging.getLogger("risk.train")
 VOLUME_COLUMNS = ("requests_7d", "n_requests_7d")
 COT_SHARE_COLUMNS = ("high_cot_share_7d", "cot_share_7d", "cot_request_share_7d",
                      "mean_cot_score_7d", "cot_score_mean_7d")
+TOPIC_FOCUS_COLUMNS = ("topic_top_share_7d",)
+BASELINE_INPUT_COLUMNS = (*VOLUME_COLUMNS, *COT_SHARE_COLUMNS, *TOPIC_FOCUS_COLUMNS)
 MIN_TRAIN_POSITIVE_ACCOUNTS = 3
 MIN_VAL_POSITIVE_ACCOUNTS = 2
 MIN_TRAIN_NEGATIVE_ACCOUNTS = 10
@@ -80,6 +83,9 @@ class ModelConfig:
     # False gives the plain FPR among all unlabelled accounts.
     pu_bands: bool = True
     pu_min_positive: int = ev.PU_MIN_POSITIVE
+    # Calibrate to P(attacker), not P(labelled), with the label frequency read on the validation
+    # positives, and set the bands on the FPR that calibration implies (models.pu).
+    pu_calibration: bool = True
     # Monotone constraints from the catalog's risk directions (features.catalog.RISK_DIRECTION).
     monotone: bool = True
 
@@ -124,7 +130,7 @@ def task_slots(spark) -> int:
 
 def worker_count(spark, requested: int | None) -> int:
     """XGBoost workers: never more than the free task slots (barrier mode would wait forever)."""
-    want = requested or int(os.environ.get("RISK_XGB_WORKERS", "0") or 0) or 4
+    want = requested or settings().xgb_workers or 4
     return max(1, min(want, task_slots(spark)))
 
 
@@ -176,15 +182,17 @@ def band_thresholds(neg_margins: np.ndarray, pos_margins: np.ndarray | None = No
 
 
 def baseline_columns(columns: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    """The baselines the feature table allows: volume rule, and cot share x volume."""
+    """The baselines the feature table allows: the volume rule, and the single-account heuristic
+    volume x reasoning (cot) share x topic focus (the focus factor when the table has it)."""
     cols = set(columns)
     vol = next((c for c in VOLUME_COLUMNS if c in cols), None)
     cot = next((c for c in COT_SHARE_COLUMNS if c in cols), None)
+    focus = next((c for c in TOPIC_FOCUS_COLUMNS if c in cols), None)
     out: dict[str, tuple[str, ...]] = {}
     if vol:
         out["volume"] = (vol,)
         if cot:
-            out["heuristic"] = (cot, vol)
+            out["heuristic"] = (cot, vol, focus) if focus else (cot, vol)
     return out
 
 
@@ -269,16 +277,79 @@ def train_model(rows: DataFrame, feature_names: Sequence[str], cfg: ModelConfig 
         rows.unpersist()
 
 
+@dataclass
+class Calibrated:
+    """What calibration and band setting decided on the validation rows, and why."""
+
+    calibration: Calibration
+    bands: dict[str, float]  # band -> lowest margin
+    metrics: dict[str, float]
+
+
+def account_view(val_pdf: pd.DataFrame) -> pd.DataFrame:
+    """One row per validation account: its label and its highest margin over the window.
+
+    The bands are judged the way analysts meet them: an account flagged on any day of a window
+    counts as flagged, so a threshold is set on each account's highest margin, not one day's.
+    """
+    return (val_pdf.groupby("account_id", sort=True)
+            .agg(label=("label", "max"), margin=("margin", "max")).reset_index())
+
+
+def calibrate(val_pdf: pd.DataFrame, cfg: ModelConfig) -> Calibrated:
+    """Calibration to P(attacker | margin) and band thresholds from the validation rows.
+
+    `val_pdf`: account_id, label (labelled as of the training day), margin; one row per
+    account-day. With `cfg.pu_calibration`, the Platt map of the labels (P(labelled | margin))
+    gives the label frequency c over the validation positives, which the model never trained on
+    (models.pu); the published calibration is the PU logistic, P(attacker | margin); the bands
+    are the lowest margins whose legitimate FPR, estimated with P(attacker) of each unlabelled
+    account, stays within target. Without it: Platt on the labels, and bands from the
+    bound-based correction (`pu_bands`) or the plain FPR among unlabelled accounts.
+    """
+    margins = val_pdf["margin"].to_numpy(dtype=np.float64)
+    y_rows = val_pdf["label"].to_numpy()
+    platt = fit_platt(margins, y_rows)
+    acc = account_view(val_pdf)
+    neg = acc.loc[acc["label"] == 0, "margin"].to_numpy(dtype=np.float64)
+    pos = acc.loc[acc["label"] == 1, "margin"].to_numpy(dtype=np.float64)
+    metrics: dict[str, float] = {}
+    enough = pos.size >= cfg.pu_min_positive
+    if cfg.pu_calibration and enough and y_rows.min() != y_rows.max():
+        c = pu.label_frequency(platt.apply_array(margins[y_rows == 1]))
+        a, b = pu.fit_pu_logistic(margins, y_rows, c, (platt.a, platt.b))
+        calibration = Calibration(a, b, "pu_platt", c)
+        neg_p = calibration.apply_array(neg)
+        bands = {band: pu.threshold_at_estimated_fpr(neg, neg_p, BAND_TARGET_FPR[band])
+                 for band in BANDS}
+        for strict, loose in zip(BANDS, BANDS[1:], strict=False):
+            bands[strict] = max(bands[strict], bands[loose])
+        metrics["val_label_frequency_est"] = c
+        metrics["val_unlabelled_positive_share_est"] = float(neg_p.mean()) if neg.size else 0.0
+        for band in BANDS:
+            fpr, recall = pu.band_estimates(neg, neg_p, pos, bands[band])
+            metrics[f"band_{band}_val_fpr_est"] = fpr
+            metrics[f"band_{band}_val_recall_est"] = recall
+    else:
+        calibration = platt
+        pi = (ev.unlabelled_positive_share(neg, pos, cfg.pu_min_positive) if cfg.pu_bands
+              else 0.0)
+        bands = band_thresholds(neg, pos, pi)
+        metrics["val_unlabelled_positive_share_est"] = pi
+        for band in BANDS:
+            metrics[f"band_{band}_val_fpr_est"] = ev.pu_fpr(neg, pos, bands[band], pi)
+    for band in BANDS:
+        metrics[f"band_{band}_val_fpr"] = ev.realized_fpr(neg, bands[band])
+        metrics[f"band_{band}_val_recall"] = float((pos >= bands[band]).mean()) if pos.size else 0
+    return Calibrated(calibration, bands, metrics)
+
+
 def _evaluate(model, val_pdf: pd.DataFrame, feature_names: list[str], cfg: ModelConfig,
               carry: Sequence[str], trained_as_of: str | None) -> TrainResult:
     y_rows = val_pdf["label"].to_numpy()
-    calibration = fit_platt(val_pdf["margin"].to_numpy(), y_rows)
+    decided = calibrate(val_pdf, cfg)
+    calibration, bands = decided.calibration, decided.bands
     val_pdf["risk_score"] = calibration.apply_array(val_pdf["margin"].to_numpy())
-    acc = ev.last_row_per_account(val_pdf)
-    neg = acc.loc[acc["label"] == 0, "margin"].to_numpy()
-    pos = acc.loc[acc["label"] == 1, "margin"].to_numpy()
-    pi = ev.unlabelled_positive_share(neg, pos, cfg.pu_min_positive) if cfg.pu_bands else 0.0
-    bands = band_thresholds(neg, pos, pi)
     band_scores = {b: (calibration.apply(t) if math.isfinite(t) else math.inf)
                    for b, t in bands.items()}
     config = ScoringConfig(tuple(feature_names), calibration, bands, band_scores,
@@ -291,11 +362,7 @@ def _evaluate(model, val_pdf: pd.DataFrame, feature_names: list[str], cfg: Model
     for name, m in base_m.items():
         metrics.update(ev.scalar_metrics(m, f"{name}_"))
         metrics.update({f"margin_vs_{name}_{k}": v for k, v in ev.margins(model_m, m).items()})
-    metrics["val_unlabelled_positive_share_est"] = pi
-    for band in BANDS:
-        metrics[f"band_{band}_val_fpr"] = ev.realized_fpr(neg, bands[band])
-        metrics[f"band_{band}_val_fpr_est"] = ev.pu_fpr(neg, pos, bands[band], pi)
-        metrics[f"band_{band}_val_recall"] = float((pos >= bands[band]).mean()) if pos.size else 0
+    metrics.update(decided.metrics)
     metrics["calibration_brier"] = float(np.mean((val_pdf["risk_score"] - y_rows) ** 2))
     metrics["calibration_ece"] = ev.expected_calibration_error(y_rows, val_pdf["risk_score"])
     booster = model.get_booster()
@@ -303,9 +370,9 @@ def _evaluate(model, val_pdf: pd.DataFrame, feature_names: list[str], cfg: Model
     importance = {name: float(gain.get(name, gain.get(f"f{i}", 0.0)))
                   for i, name in enumerate(feature_names)}
     details = {"model": model_m, "baselines": base_m, "baseline_columns": baselines,
-               "bands": config.to_dict()["band_margins"], "bands_pu_pi": pi,
+               "bands": config.to_dict()["band_margins"],
                "calibration": asdict(calibration),
-               "val_accounts": int(len(acc))}
+               "val_accounts": int(val_pdf["account_id"].nunique())}
     report = ev.report_text(model_m, base_m, cfg.top_k)
     return TrainResult(model, config, metrics, details, report, val_pdf, importance,
                        pd.DataFrame())

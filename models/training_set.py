@@ -26,6 +26,12 @@ Choices (documented here because they decide what the model learns):
   eligible days at least). Validation accounts never appear in training: accounts are assigned
   to the validation group by a seeded hash of their id (`val_fraction`); training uses only the
   other group's rows, validation only this group's rows.
+- Label extension: an unlabelled account in a linked-account cluster where, as of its latest
+  row, at least `extend_min_known_bad` other members are labelled and they are at least
+  `extend_min_known_bad_share` of the others, is a positive too (all its rows up to D): one
+  operator's accounts are banned in waves, and the ones a wave missed are the same campaign.
+  A cluster where labels are a minority (a reseller's customers with a few operators among
+  them) extends nothing. The count is logged with the run (`n_extended_positive_accounts`).
 - Negatives are many and alike from day to day: each negative account contributes one row per
   `negative_stride_days` (a deterministic, hash-phased weekly sample) to training; positives keep
   every eligible row. Validation keeps every row (per-day precision@k needs each day).
@@ -57,6 +63,11 @@ class SplitConfig:
     negative_stride_days: int = 7
     min_negative_age_days: int = 30  # 0 keeps every unlabelled account as a negative
     seed: int = 7
+    # Label extension: an unlabelled account whose linked-account cluster, on its latest row up
+    # to the training day, has at least `extend_min_known_bad` other members labelled and a
+    # labelled share of at least `extend_min_known_bad_share` is a positive too (0 disables).
+    extend_min_known_bad: int = 3
+    extend_min_known_bad_share: float = 0.5
 
     def as_params(self) -> dict[str, object]:
         return {f"split_{k}": v for k, v in asdict(self).items()}
@@ -114,6 +125,38 @@ def _bucket(account_id, seed: int, modulo: int):
     return F.pmod(F.xxhash64(F.lit(f"split-{seed}"), account_id), F.lit(modulo))
 
 
+EXTENSION_COLUMNS = ("cluster_id", "cluster_known_bad_others", "cluster_known_bad_share")
+
+
+def extended_positives(features: DataFrame, labels: DataFrame, bounds: SplitBounds,
+                       cfg: SplitConfig) -> DataFrame | None:
+    """account_id, _extended_key: unlabelled accounts taken as positives by label extension.
+
+    The evidence is the account's latest feature row up to the training day (its cluster's
+    labelled members as of that row's day, never later), so the extension is point-in-time
+    like the labels. An account with any label (positive, reinstated, other enforcement) is
+    never extended. `_extended_key` is the cluster, prefixed, so an extended account and the
+    labelled ones of its cluster count as one case. None when disabled or the feature table
+    has no cluster columns.
+    """
+    if (cfg.extend_min_known_bad <= 0
+            or not set(EXTENSION_COLUMNS) <= set(features.columns)):
+        return None
+    from pyspark.sql import Window
+
+    latest = Window.partitionBy("account_id").orderBy(F.desc("feature_date"))
+    last = (features.where((F.col("feature_date") >= F.lit(bounds.train_start))
+                           & (F.col("feature_date") <= F.lit(bounds.as_of)))
+            .select("account_id", "feature_date", *EXTENSION_COLUMNS)
+            .withColumn("_r", F.row_number().over(latest)).where(F.col("_r") == 1))
+    strong = ((F.col("cluster_known_bad_others") >= F.lit(cfg.extend_min_known_bad))
+              & (F.col("cluster_known_bad_share") >= F.lit(cfg.extend_min_known_bad_share)))
+    return (last.where(strong)
+            .join(labels.select("account_id"), "account_id", "left_anti")
+            .select("account_id",
+                    F.concat(F.lit("cluster:"), F.col("cluster_id")).alias("_extended_key")))
+
+
 def assemble(features: DataFrame, labels: DataFrame, bounds: SplitBounds,
              feature_names: Sequence[str], cfg: SplitConfig,
              carry: Sequence[str] = ()) -> DataFrame:
@@ -135,6 +178,16 @@ def assemble(features: DataFrame, labels: DataFrame, bounds: SplitBounds,
              *[F.col(n).cast("double").alias(n) for n in feature_names], *carry,
              age.alias("_age"))
     rows = feats.join(lab, "account_id", "left")
+    extended = extended_positives(features, labels, bounds, cfg)
+    if extended is not None:
+        rows = (rows.join(extended.withColumn("_extended", F.lit(True)), "account_id", "left")
+                .withColumn("is_positive", F.col("is_positive") | F.coalesce("_extended",
+                                                                             F.lit(False)))
+                .withColumn("positive_date", F.coalesce(
+                    "positive_date", F.when(F.col("_extended"),
+                                            F.lit(bounds.as_of + dt.timedelta(days=1)))))
+                .withColumn("cluster_key", F.coalesce(
+                    "cluster_key", F.when(F.col("_extended"), F.col("_extended_key")))))
     positive = F.coalesce(F.col("is_positive"), F.lit(False))
     other = F.coalesce(F.col("other_enforcement"), F.lit(False))
     rows = rows.where(~other & (~positive | (F.col("feature_date") < F.col("positive_date"))))

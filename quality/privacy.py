@@ -21,11 +21,11 @@ import os
 import secrets
 from pathlib import Path
 
+from core.settings import settings
+
 log = logging.getLogger("risk.privacy")
 
 KEY_ENV = "RISK_PSEUDONYM_KEY"
-KEY_FILE_ENV = "RISK_PSEUDONYM_KEY_FILE"
-DEFAULT_KEY_FILE = Path("~/.config/riskctl/pseudonym.key")
 HASH_HEX_CHARS = 32  # 128 bits: collision-free at any realistic number of addresses
 
 IPV4_PREFIX = 24
@@ -43,12 +43,12 @@ FREEMAIL_DOMAINS = frozenset({
 
 
 def key_file() -> Path:
-    return Path(os.environ.get(KEY_FILE_ENV) or DEFAULT_KEY_FILE).expanduser()
+    return Path(settings().pseudonym_key_file).expanduser()
 
 
 def pseudonym_key() -> bytes:
     """The HMAC key: RISK_PSEUDONYM_KEY, else the key file (created once with a warning)."""
-    value = os.environ.get(KEY_ENV)
+    value = settings().pseudonym_key
     if value:
         return value.encode("utf-8")
     path = key_file()
@@ -146,6 +146,7 @@ class Pseudonymizer:
         if len(cache) >= self.CACHE_MAX:
             cache.clear()
         packed = _ipv4_octets(text)
+        pair: tuple[str, str] | None
         if packed is not None:
             pair = (f"{packed[0]}.{packed[1]}.{packed[2]}.0/{IPV4_PREFIX}",
                     self._hash(self._ip_mac, packed))
@@ -190,7 +191,3 @@ def email_domain_class(domain: str) -> str:
         return "edu"
     return "other"
 
-
-def email_domain_pseudonyms(key: bytes, text: str) -> tuple[str, str]:
-    """(email_domain_hash, email_domain_class) of a domain."""
-    return Pseudonymizer(key).email_domain(text)

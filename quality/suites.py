@@ -19,11 +19,12 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no network from a batch job
+from core.settings import export_default
+
+export_default("GX_ANALYTICS_ENABLED", "False")  # no network from a batch job
 
 log = logging.getLogger("risk.validate")
 

@@ -10,14 +10,15 @@ exactly as contract/LAKE.md describes (`part-0NNNN`: lines landing on their own 
 pipeline never reads, under `<lake>/_truth/`:
 
 - `accounts.parquet`: account_id, role (legit / attacker), population (for attackers: the
-  campaign id), campaign_id, strategy, labelled (an enforcement line for it landed in the
-  window), wrongly_banned, first_distillation_label_at, org_id, created_at.
+  campaign id), campaign_id, strategy (vocabulary.STRATEGIES), labelled (an enforcement line
+  for it landed in the window), wrongly_banned, first_distillation_label_at, org_id,
+  created_at, handover_at (a bought account: when the operator took it over; null otherwise).
 - `counts.json`: per source and landed day, lines_written (non-empty lines), duplicates,
   broken (with a breakdown by kind) and accepted = lines_written - duplicates - broken.
 - `campaigns.json`, `manifest.json`: campaigns (strategy, days, accounts, ban waves and their
   case ids) and model release days.
 
-Modules: `catalog` (vocabularies, profiles, scales), `world` (accounts and schedules),
+Modules: `vocabulary` (vocabularies, profiles, scales), `world` (accounts and schedules),
 `traffic` (one day's requests: sampling and rendering), `faults` (delivery faults and their
 exact accounting), `generator` (days in parallel, files, truth), `bench` (throughput, memory).
 """

@@ -298,6 +298,8 @@ def _truth(w: World, lake: Path, merged: DayResult) -> dict:
         "org_id": org,
         "created_at": pa.array(w.created.astype("datetime64[ms]"),
                                type=pa.timestamp("ms", tz="UTC")),
+        "handover_at": pa.array(np.maximum(w.handover, 0).astype("datetime64[ms]"),
+                                mask=w.handover < 0, type=pa.timestamp("ms", tz="UTC")),
     })
     # sorted by id so that row order says nothing about role
     table = table.take(pa.array(np.argsort(w.account_id, kind="stable")))

@@ -14,6 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from core.settings import child_environment, environment_value
+
 _CHILD = """
 import datetime as dt, json, resource, sys, time
 from simulator import generate
@@ -41,8 +43,8 @@ def bench_generate(scale: str, days: int, tmpdir: str | os.PathLike, seed: int =
     """
     lake = Path(tmpdir) / f"bench-{scale}-{days}d-{seed}"
     root = Path(__file__).resolve().parent.parent
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(root)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
+    env = child_environment(PYTHONPATH=os.pathsep.join(
+        filter(None, [str(root), environment_value("PYTHONPATH")])))
     proc = subprocess.run(
         [sys.executable, "-c", _CHILD, str(lake), start, str(days), scale, str(seed),
          "1" if progress else "0", str(gzip_level)],

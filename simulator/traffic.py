@@ -70,7 +70,11 @@ def sample_day(w: World, d: int, rng: np.random.Generator) -> dict[str, np.ndarr
     acct, ts = acct[ok][order], ts[ok][order]
     del ok, order, hour, camp, spec, start_h
     n = len(acct)
-    pop = w.pop[acct]
+    # a line of the account's other profile (a bought account's previous owner, a blended
+    # attacker's cover traffic) is sampled as that population's line, with no template
+    before = ts < w.handover[acct]
+    alt = before | (rng.random(n, dtype=np.float32) < w.p_alt[acct])
+    pop = np.where(alt, w.alt_pop[acct], w.pop[acct])
     # compact dtypes: a seed-scale day is 1.3 M rows and two days are in flight at once
     out: dict[str, np.ndarray] = {"acct": acct.astype(np.int32), "ts": ts}
 
@@ -92,18 +96,23 @@ def sample_day(w: World, d: int, rng: np.random.Generator) -> dict[str, np.ndarr
     out["model"] = model.astype(np.int8)
     out["endpoint"] = (rng.random(n) < C.P_BATCH[pop]).astype(np.int8)
 
-    # network: primary or secondary slot; residential-proxy slots draw a fresh ISP per request
-    slot = (rng.random(n) < w.p_net1[acct]).astype(np.int64)
+    # network: primary or secondary slot (a previous owner: the secondary, their home line);
+    # residential-proxy slots draw a fresh ISP per request
+    slot = ((rng.random(n) < w.p_net1[acct]) | before).astype(np.int64)
     entry = w.net_entry[acct, slot].astype(np.int64)
     kind = w.net_kind[acct, slot]
     ip = w.net_base[acct, slot] + (rng.integers(0, 1 << 31, n) % w.net_span[acct, slot]).astype(
         np.uint32)
-    proxy = np.flatnonzero(kind == 1)
-    if len(proxy):
-        net = w.net
-        res = net.by_type[C.IPT_RES]
-        cw = np.cumsum(net.weight[res]) / net.weight[res].sum()
-        e = res[np.minimum(np.searchsorted(cw, rng.random(len(proxy))), len(res) - 1)]
+    net = w.net
+    # proxy pools: kind 1 exits through residential ISPs, kind 2 through residential or mobile
+    pools = (net.by_type[C.IPT_RES],
+             np.concatenate([net.by_type[C.IPT_RES], net.by_type[C.IPT_MOB]]))
+    for pk, pool in zip((1, 2), pools, strict=True):
+        proxy = np.flatnonzero(kind == pk)
+        if not len(proxy):
+            continue
+        cw = np.cumsum(net.weight[pool]) / net.weight[pool].sum()
+        e = pool[np.minimum(np.searchsorted(cw, rng.random(len(proxy))), len(pool) - 1)]
         blk = net.blocks[net.blk_off[e] + rng.integers(0, 1 << 30, len(proxy)) % net.blk_n[e]]
         entry[proxy] = e
         ip[proxy] = blk + rng.integers(256, 65280, len(proxy)).astype(np.uint32)
@@ -115,7 +124,7 @@ def sample_day(w: World, d: int, rng: np.random.Generator) -> dict[str, np.ndarr
                                                nk - 1)).astype(np.int32)
 
     # prompt: a template (near-duplicate SimHash) or a fresh random prompt
-    templ = (rng.random(n) < w.p_tmpl[acct]) & (w.t_n[acct] > 0)
+    templ = (rng.random(n) < w.p_tmpl[acct]) & (w.t_n[acct] > 0) & ~alt
     ti = np.flatnonzero(templ)
     simhash = rng.integers(0, 2**63, n, dtype=np.int64).astype(np.uint64) * np.uint64(2) + (
         rng.integers(0, 2, n).astype(np.uint64))
@@ -123,23 +132,26 @@ def sample_day(w: World, d: int, rng: np.random.Generator) -> dict[str, np.ndarr
     topic = np.zeros(n, np.int8)
     for k in range(8):  # inverse CDF one column at a time (no n x 9 temporary)
         topic += ut > w.topic_cdf[acct, k]
+    ai = np.flatnonzero(alt)
+    if len(ai):
+        topic[ai] = (ut[ai, None] > C.TOPIC_CDF[pop[ai], :8]).sum(1)
     if len(ti):
         a = acct[ti]
         week = d // 7
         k = (week * w.t_stride[a] + rng.integers(0, 1 << 30, len(ti)) % w.t_pick[a]) % w.t_n[a]
         tid = w.t_off[a] + k
-        flips = rng.integers(0, w.flips[a].astype(np.int64) + 1)
+        flips = rng.integers(w.flips_lo[a].astype(np.int64), w.flips[a].astype(np.int64) + 1)
         simhash[ti] = w.template[tid] ^ flip_masks(rng, flips)
         topic[ti] = w.tmpl_topic[tid]
     common = np.flatnonzero(~templ & (rng.random(n) < C.P_COMMON_PROMPT[pop]))
     simhash[common] = w.common_prompts[rng.integers(0, len(w.common_prompts), len(common))]
     out["simhash"], out["topic"] = simhash, topic
     spn = w.sp_n[acct]
-    has_sp = (rng.random(n) < w.p_sp[acct]) & (spn > 0)
+    has_sp = (rng.random(n) < w.p_sp[acct]) & (spn > 0) & ~alt
     out["sp"] = np.where(has_sp, w.sp_off[acct] + rng.integers(0, 1 << 30, n) % np.maximum(spn, 1),
                          -1).astype(np.int32)
 
-    thinking = rng.random(n) < w.p_thinking[acct]
+    thinking = rng.random(n) < np.where(alt, C.P_THINKING[pop], w.p_thinking[acct])
     out["thinking"] = thinking.astype(np.int8)
     st = rng.random(n)
     status = np.zeros(n, np.int8)
@@ -267,7 +279,8 @@ class Renderer:
         # GeoIP: 1% no answer (all three fields missing), a new vendor class, an empty country
         variant = np.where(u[:, 3] < 0.002, 1, np.where(u[:, 3] > 0.997, 2, 0))
         f.append(R.take(self.geo, g["entry"].astype(np.int64) * 3 + variant, u[:, 2] >= 0.01))
-        ua = np.where(u[:, 4] < 0.003, len(C.USER_AGENTS), w.ua[acct])
+        ua = np.where(g["ts"] < w.handover[acct], w.ua_prior[acct], w.ua[acct])
+        ua = np.where(u[:, 4] < 0.003, len(C.USER_AGENTS), ua)
         f.append(R.take(self.ua, ua, u[:, 4] < 0.98))
         f.append(',"input_tokens":')
         f.append(R.digits(g["in_tok"]))

@@ -56,16 +56,23 @@ RELEASE_HOUR_UTC = 16
 # --- populations -------------------------------------------------------------------------------
 
 LEGIT_POPS = ["individual", "startup", "enterprise_batch", "eval_lab", "university_class",
-              "reseller", "reseller_customer"]
-STRATEGIES = ["hydra", "thin_spread", "release_chaser", "reseller_mixed"]
+              "reseller", "reseller_customer", "hackathon"]
+# Attacker strategies. hydra: many new accounts on shared cards, proxies and templates, in
+# synchronised bursts. thin_spread: fewer requests per account over rotating residential proxies.
+# release_chaser: moves to a new model within hours of its release. reseller_blend: sub-accounts
+# of an established reseller (its IPs, user agents, card), part of their traffic ordinary.
+# quiet_paraphrase: a few requests a day per account over many residential and mobile networks,
+# paraphrased templates. aged_accounts: bought accounts with a long ordinary history, taken over.
+STRATEGIES = ["hydra", "thin_spread", "release_chaser", "reseller_blend", "quiet_paraphrase",
+              "aged_accounts"]
 POPS = LEGIT_POPS + STRATEGIES
-(P_IND, P_START, P_ENT, P_EVAL, P_UNIV, P_RESELLER, P_RCUST,
- P_HYDRA, P_THIN, P_RELEASE, P_RMIXED) = range(11)
+(P_IND, P_START, P_ENT, P_EVAL, P_UNIV, P_RESELLER, P_RCUST, P_HACK,
+ P_HYDRA, P_THIN, P_RELEASE, P_RBLEND, P_QUIET, P_AGED) = range(14)
 N_POPS = len(POPS)
 
 # legit account share and legit line share per population (sum to 1 each)
-LEGIT_ACCOUNT_SHARE = np.array([0.699, 0.12, 0.02, 0.005, 0.08, 0.001, 0.075])
-LEGIT_LINE_SHARE = np.array([0.18, 0.22, 0.20, 0.10, 0.08, 0.12, 0.10])
+LEGIT_ACCOUNT_SHARE = np.array([0.687, 0.12, 0.02, 0.005, 0.08, 0.001, 0.075, 0.012])
+LEGIT_LINE_SHARE = np.array([0.16, 0.22, 0.20, 0.10, 0.08, 0.12, 0.10, 0.02])
 
 _EVENING = [1, .6, .4, .3, .3, .4, .8, 1.5, 2.5, 3, 3.2, 3.4, 3.6, 3.4, 3.2, 3.2, 3.4, 3.8, 4.2,
             4.6, 4.8, 4.4, 3.4, 2]
@@ -74,15 +81,17 @@ _OFFICE = [.3, .2, .2, .2, .2, .3, .6, 1.5, 3.5, 5, 5.5, 5.5, 4.5, 5, 5.5, 5.5, 
 _NIGHT = [6, 8, 8, 8, 6, 3, 1, .5, .4, .4, .4, .4, .4, .4, .4, .4, .4, .4, .5, .5, .6, .8, 1.5, 3]
 _STUDENT = [1.5, 1, .5, .3, .2, .2, .3, .6, 1.5, 3, 4, 4, 3.5, 4, 4.5, 4.5, 4, 3.5, 3.5, 4, 4.5,
             4.5, 3.5, 2.5]
+_HACK = [3, 2.5, 2, 1.5, 1, .6, .5, .6, 1.5, 3, 4, 4, 3.5, 4, 4, 4, 4, 4, 3.5, 3.5, 4, 4, 4, 3.5]
 _FLAT = [1.0] * 24
-# local-time hour profile per population (attackers: hydra is overridden by its burst schedule)
-HOURLY = np.array([_EVENING, _OFFICE, _NIGHT, _OFFICE, _STUDENT, _FLAT, _OFFICE,
-                   _FLAT, _EVENING, _FLAT, _FLAT], dtype=np.float64)
+# local-time hour profile per population (attackers: hydra is overridden by its burst schedule;
+# the quiet campaign keeps its accounts to evening hours, like the people it imitates)
+HOURLY = np.array([_EVENING, _OFFICE, _NIGHT, _OFFICE, _STUDENT, _FLAT, _OFFICE, _HACK,
+                   _FLAT, _EVENING, _FLAT, _FLAT, _EVENING, _FLAT], dtype=np.float64)
 HOURLY_CDF = np.cumsum(HOURLY / HOURLY.sum(1, keepdims=True), axis=1)
 
-WEEKEND = np.array([1.1, .35, .6, .3, .25, .85, .7, 1.0, 1.0, 1.0, .9])
-P_ACTIVE = np.array([.22, .75, .95, .6, .5, 1.0, .8, 1.0, .7, 1.0, .9])
-RATE_SIGMA = np.array([1.2, 1.0, .6, .5, .6, .7, 1.0, .3, .3, .3, .3])
+WEEKEND = np.array([1.1, .35, .6, .3, .25, .85, .7, 1.0, 1.0, 1.0, 1.0, .9, 1.1, 1.0])
+P_ACTIVE = np.array([.22, .75, .95, .6, .5, 1.0, .8, .9, 1.0, .7, 1.0, .9, .75, 1.0])
+RATE_SIGMA = np.array([1.2, 1.0, .6, .5, .6, .7, 1.0, .8, .3, .3, .3, .6, .4, .3])
 
 TOPIC_BASE = np.array([
     [.18, .06, .03, .06, .20, .30, .06, .06, .05],   # individual
@@ -92,37 +101,51 @@ TOPIC_BASE = np.array([
     [.35, .30, .05, .10, .10, .05, .02, .02, .01],   # university_class
     [.25, .08, .12, .10, .15, .18, .04, .05, .03],   # reseller
     [.25, .08, .12, .10, .15, .18, .04, .05, .03],   # reseller_customer
+    [.45, .05, .28, .10, .04, .03, .03, .01, .01],   # hackathon
     [.35, .38, .22, .01, .01, .01, .005, .005, .01],  # hydra
     [.28, .25, .12, .05, .10, .12, .03, .02, .03],   # thin_spread: tries to look normal
     [.30, .45, .20, .02, .01, .01, .005, .0025, .0025],  # release_chaser
-    [.35, .35, .20, .03, .02, .02, .01, .01, .01],   # reseller_mixed
+    [.35, .35, .20, .03, .02, .02, .01, .01, .01],   # reseller_blend (its harvesting part)
+    [.30, .36, .14, .04, .05, .05, .02, .02, .02],   # quiet_paraphrase
+    [.34, .36, .22, .02, .02, .02, .01, .005, .005],  # aged_accounts (after the takeover)
 ])
-TOPIC_CONCENTRATION = np.array([8, 6, 10, 20, 15, 5, 3, 40, 15, 40, 30], dtype=np.float64)
+TOPIC_CONCENTRATION = np.array([8, 6, 10, 20, 15, 5, 3, 10, 40, 15, 40, 30, 15, 30],
+                               dtype=np.float64)
+TOPIC_CDF = np.cumsum(TOPIC_BASE / TOPIC_BASE.sum(1, keepdims=True), axis=1)
 
-P_BATCH = np.array([.002, .03, .85, .35, 0, .05, .03, .12, 0, .05, .03])
-P_THINKING = np.array([.12, .30, .05, .75, .30, .20, .25, .85, .45, .90, .70])
-COT_BETA = np.array([[1.0, 9], [1.2, 8], [.8, 12], [5, 2.5], [2, 5], [1.3, 7], [1.3, 7],
-                     [7, 2], [2.5, 3], [8, 2], [5, 2.5]])
+P_BATCH = np.array([.002, .03, .85, .35, 0, .05, .03, .01, .12, 0, .05, .03, 0, .08])
+P_THINKING = np.array([.12, .30, .05, .75, .30, .20, .25, .35, .85, .45, .90, .70, .65, .80])
+# gateway's chain-of-thought request score: classes ask for worked solutions; the quiet
+# campaign's paraphrases ask for reasoning less formulaically than a fixed template does
+COT_BETA = np.array([[1.0, 9], [1.2, 8], [.8, 12], [5, 2.5], [2.5, 4], [1.3, 7], [1.3, 7],
+                     [1.5, 6], [7, 2], [2.5, 3], [8, 2], [5, 2.5], [2.5, 3], [6, 2]])
 IN_TOK = np.array([[6.0, 1.1], [7.5, 1.2], [7.8, .4], [6.6, .6], [5.8, .9], [7.0, 1.3],
-                   [7.0, 1.2], [6.4, .5], [6.2, .8], [6.5, .5], [6.4, .6]])
+                   [7.0, 1.2], [7.2, 1.0], [6.4, .5], [6.2, .8], [6.5, .5], [6.4, .6],
+                   [6.2, .7], [6.4, .5]])
 OUT_TOK = np.array([[6.0, .9], [6.3, 1.0], [5.5, .4], [7.3, .7], [6.3, .8], [6.2, 1.0],
-                    [6.2, 1.0], [7.6, .5], [7.0, .7], [7.8, .5], [7.4, .6]])
-TURNS_P = np.array([.45, .35, .9, .85, .5, .4, .4, .9, .6, .92, .85])  # geometric parameter
-P_TOOLS = np.array([.02, .30, .05, .10, .02, .15, .15, .05, .05, .05, .05])
-P_IMAGE = np.array([.04, .03, .08, .02, .05, .04, .04, .005, .02, .002, .005])
+                    [6.2, 1.0], [6.6, .9], [7.6, .5], [7.0, .7], [7.8, .5], [7.4, .6],
+                    [7.3, .6], [7.6, .5]])
+TURNS_P = np.array([.45, .35, .9, .85, .5, .4, .4, .35, .9, .6, .92, .85, .7, .9])  # geometric
+P_TOOLS = np.array([.02, .30, .05, .10, .02, .15, .15, .40, .05, .05, .05, .05, .04, .05])
+P_IMAGE = np.array([.04, .03, .08, .02, .05, .04, .04, .03, .005, .02, .002, .005, .01, .005])
 _OK = [.975, .012, .008, .003, .002]
-STATUS_W = np.array([_OK, _OK, [.98, .01, .005, .003, .002], [.95, .01, .03, .005, .005], _OK,
-                     _OK, _OK, [.93, .01, .05, .005, .005], _OK, [.92, .01, .06, .005, .005],
-                     [.95, .01, .03, .005, .005]])
+_BUSY = [.95, .01, .03, .005, .005]
+STATUS_W = np.array([_OK, _OK, [.98, .01, .005, .003, .002], _BUSY, _OK, _OK, _OK,
+                     [.96, .015, .015, .005, .005], [.93, .01, .05, .005, .005], _OK,
+                     [.92, .01, .06, .005, .005], _BUSY, _OK, _BUSY])
 STATUS_CDF = np.cumsum(STATUS_W / STATUS_W.sum(1, keepdims=True), axis=1)
 FAMILY_W = np.array([[.25, .55, .2], [.2, .5, .3], [.1, .4, .5], [.45, .4, .15], [.2, .6, .2],
-                     [.25, .5, .25], [.25, .5, .25], [.7, .28, .02], [.5, .45, .05],
-                     [.95, .05, 0], [.6, .38, .02]])
+                     [.25, .5, .25], [.25, .5, .25], [.3, .5, .2], [.7, .28, .02],
+                     [.5, .45, .05], [.95, .05, 0], [.6, .38, .02], [.55, .42, .03],
+                     [.7, .28, .02]])
 FAMILY_CDF = np.cumsum(FAMILY_W / FAMILY_W.sum(1, keepdims=True), axis=1)
-ADOPT_TAU_DAYS = np.array([6, 4, 25, .3, 10, 3, 5, 2, 5, .05, 3], dtype=np.float64)
-P_TEMPLATED = np.array([0, .15, .95, .9, .55, .02, .05, .9, .75, .92, .85])
-FLIPS_MAX = np.array([0, 8, 4, 0, 4, 0, 3, 3, 3, 2, 3], dtype=np.int64)
-P_COMMON_PROMPT = np.array([.015, .002, 0, 0, .01, .01, .01, 0, .01, 0, 0])
+ADOPT_TAU_DAYS = np.array([6, 4, 25, .3, 10, 3, 5, 2, 2, 5, .05, 3, 3, 2], dtype=np.float64)
+P_TEMPLATED = np.array([0, .15, .95, .9, .55, .02, .05, .45, .9, .75, .92, .85, .85, .9])
+# SimHash bits a templated prompt differs from its template by: from FLIPS_MIN to FLIPS_MAX.
+# Filled-in templates differ in 0-4 bits (identical LSH bands); a paraphrase in a few more.
+FLIPS_MIN = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0], dtype=np.int64)
+FLIPS_MAX = np.array([0, 8, 4, 0, 4, 0, 3, 4, 3, 3, 2, 3, 9, 3], dtype=np.int64)
+P_COMMON_PROMPT = np.array([.015, .002, 0, 0, .01, .01, .01, .01, 0, .01, 0, 0, .01, 0])
 
 # --- networks ----------------------------------------------------------------------------------
 # (asn, country, weight). Blocks of /16 are assigned per entry at world build.
@@ -185,7 +208,8 @@ _UA_CONSUMER = [2, 3, 2, 1, 2, 3, 3, 1, .5, 1, .5, .5, .2, .2, .2, 1, 3, 3, 1, .
 _UA_PIPE = [4, 5, 3, 1, 2, 0, 0, .5, 2, 2, 1, 2, 2, 2, 1, 0, 0, 0, 0, 2]
 _UA_RESELL = [1, 1, 1, 1, 1, 0, 0, 0, 2, 1, 8, 1, 3, 0, 2, 1, 0, 0, 0, 2]
 UA_W = np.array([_UA_CONSUMER, _UA_DEV, _UA_PIPE, _UA_PIPE, _UA_CONSUMER, _UA_RESELL, _UA_RESELL,
-                 _UA_DEV, _UA_CONSUMER, _UA_DEV, _UA_RESELL], dtype=np.float64)
+                 _UA_DEV, _UA_DEV, _UA_CONSUMER, _UA_DEV, _UA_RESELL, _UA_CONSUMER, _UA_DEV],
+                dtype=np.float64)
 
 WEBMAIL = [("gmail.com", 50), ("outlook.com", 10), ("hotmail.com", 6), ("yahoo.com", 6),
            ("icloud.com", 7), ("proton.me", 4), ("qq.com", 3), ("163.com", 2), ("gmx.de", 2),
@@ -201,13 +225,14 @@ _TLD = [("com", 5), ("io", 3), ("ai", 3), ("dev", 1), ("co", 1), ("tech", 1), ("
 # (strategy, account share, volume share, start fraction, end fraction of the window)
 # A scale keeps the first k campaigns; shares are renormalised over those kept.
 CAMPAIGN_SPECS = [
-    ("hydra", 0.30, 0.30, 0.00, 1.10),
-    ("thin_spread", 0.15, 0.08, 0.10, 1.10),
+    ("hydra", 0.28, 0.30, 0.00, 1.10),
+    ("quiet_paraphrase", 0.18, 0.035, 0.10, 1.10),
     ("release_chaser", 0.06, 0.14, 0.05, 0.95),
-    ("reseller_mixed", 0.06, 0.08, 0.15, 1.10),
+    ("reseller_blend", 0.08, 0.03, 0.15, 1.10),
+    ("aged_accounts", 0.10, 0.10, 0.30, 1.10),
+    ("thin_spread", 0.10, 0.06, 0.45, 1.10),
     ("hydra", 0.20, 0.20, 0.30, 0.80),
-    ("thin_spread", 0.08, 0.05, 0.45, 1.10),
     ("release_chaser", 0.05, 0.08, 0.55, 1.10),
     ("hydra", 0.10, 0.07, 0.60, 1.10),
 ]
-CAMPAIGNS_PER_SCALE = {"tiny": 5, "small": 6, "medium": 7, "seed": 8}
+CAMPAIGNS_PER_SCALE = {"tiny": 5, "small": 6, "medium": 7, "seed": 9}

@@ -187,7 +187,7 @@ class World:
         self.pause_to = np.full(n, NEVER, np.int64)
         self.tz = z(n, np.int8)
         # two network slots: 0 primary, 1 secondary (used with probability p_net1)
-        self.net_kind = z((n, 2), np.int8)  # 0 fixed pool, 1 residential proxy (per line)
+        self.net_kind = z((n, 2), np.int8)  # 0 fixed pool; per line: 1 residential, 2 also mobile
         self.net_base = z((n, 2), np.uint32)
         self.net_span = np.ones((n, 2), np.uint32)
         self.net_entry = z((n, 2), np.int32)
@@ -215,6 +215,17 @@ class World:
         self.pay = np.full(n, -1, np.int32)
         self.p_thinking = z(n, np.float32)
         self.wrong_ban = z(n, bool)
+        self.flips_lo = z(n, np.int8)
+        # Lines of another profile inside an account: a bought account's previous owner (every
+        # line before `handover`) or a blended attacker's ordinary cover traffic (share p_alt).
+        self.handover = np.full(n, -NEVER, np.int64)
+        self.alt_pop = np.full(n, -1, np.int8)
+        self.p_alt = z(n, np.float32)
+        self.alt_rate = np.ones(n, np.float64)  # previous owner's activity, as rate_mult
+        self.ua_prior = z(n, np.int16)
+        self.upd_acct: list[np.ndarray] = []  # registry changes at scheduled times: new card
+        self.upd_ms: list[np.ndarray] = []
+        self.upd_pay: list[np.ndarray] = []
         self._next = 0
 
     def _take(self, k: int) -> np.ndarray:
@@ -331,6 +342,7 @@ class World:
         self.p_thinking[idx] = np.clip(C.P_THINKING[pop] + rng.normal(0, 0.08, k), 0, 1)
         self.p_tmpl[idx] = C.P_TEMPLATED[pop]
         self.flips[idx] = C.FLIPS_MAX[pop]
+        self.flips_lo[idx] = C.FLIPS_MIN[pop]
         self._ua(idx, pop)
 
     @staticmethod
@@ -360,6 +372,7 @@ class World:
         self._eval_labs(self._take(counts[C.P_EVAL]))
         self._classes(self._take(counts[C.P_UNIV]))
         self._resellers(self._take(counts[C.P_RESELLER]), self._take(counts[C.P_RCUST]), n_res)
+        self._hackathons(self._take(counts[C.P_HACK]))
 
     def _individuals(self, idx: np.ndarray) -> None:
         rng, net, k = self.rng, self.net, len(idx)
@@ -593,6 +606,8 @@ class World:
         self.reseller_net = (e0, b0, e1, b1, ua, pay)
         owner = np.arange(len(main)) % n_res
         owner_c = rng.choice(n_res, size=len(cust), p=rng.dirichlet(np.ones(n_res)))
+        # the established reseller (most customers) is the one a campaign hides inside
+        self.blend_reseller = int(np.argmax(np.bincount(owner_c, minlength=n_res)))
         for idx, who, pop in ((main, owner, C.P_RESELLER), (cust, owner_c, C.P_RCUST)):
             k = len(idx)
             self._common(idx, pop)
@@ -628,6 +643,71 @@ class World:
             self.p_sp[idx] = 0.3
             self.sp_off[idx] = self._new_sys(k) + np.arange(k, dtype=np.int32)
             self.sp_n[idx] = 1
+
+    def _hackathons(self, idx: np.ndarray) -> None:
+        """Hackathon cohorts: sign up together at the venue on a Saturday morning, build with the
+        sponsor's starter kit (shared prompt templates and system prompt) all weekend, and most
+        stop afterwards."""
+        rng, k, days, net = self.rng, len(idx), self.days, self.net
+        if k == 0:
+            return
+        sizes = self._group_sizes(rng, k, 30, 10, 80)
+        m = len(sizes)
+        local = np.repeat(np.arange(m), sizes)
+        self._common(idx, C.P_HACK)
+        first_sat = (5 - self.start.weekday()) % 7
+        sats = np.arange(first_sat - 7 * 6, days, 7)
+        day = rng.choice(sats, m)
+        inside = sats[sats >= 0]
+        day[0] = rng.choice(inside) if len(inside) else 0  # every window sees one event
+        at_uni = rng.random(m) < 0.5
+        uni = rng.integers(0, len(C.UNIVERSITIES), m)
+        entry = np.where(at_uni, net.univ[uni], net.pick(rng, C.IPT_BUS, m))
+        venue = net.slash24(rng, entry)
+        self._set_net(idx, 0, entry[local], venue[local], 256)
+        cc = net.cc[entry]
+        home = net.pick(rng, C.IPT_RES, k, cc[local])
+        self._set_net(idx, 1, home, net.slash24(rng, home) + rng.integers(1, 250, k).astype(
+            np.uint32), 2)
+        self.p_net1[idx] = 0.25
+        self.p_v6[idx] = 0.1
+        tz = self._tz_of(cc)
+        self.tz[idx] = tz[local]
+        self.bill_cc[idx] = cc[local]
+        t_kick = self.start_ms + day * DAY_MS + (rng.integers(9, 11, m) - tz) * HOUR_MS
+        self.created[idx] = t_kick[local] + (rng.random(k) * 3 * HOUR_MS).astype(np.int64)
+        email = self._webmail(k)
+        own = rng.random(k)
+        edu = own < 0.2
+        email[edu] = len(C.WEBMAIL) + np.where(at_uni, uni, rng.integers(
+            0, len(C.UNIVERSITIES), m))[local][edu]
+        dom = own > 0.9
+        email[dom] = self._new_domains(int(dom.sum()))
+        self.email[idx] = email
+        self.channel[idx] = np.where(rng.random(m) < 0.6, C.CH_STARTUP, C.CH_SELF)[local]
+        self.channel[idx] = np.where(edu & (self.channel[idx] == C.CH_SELF), C.CH_EDU,
+                                     self.channel[idx])
+        # sponsor credits: a build tier without a card on file for most
+        self.tier[idx] = np.where(rng.random(k) < 0.6, C.TIER_BUILD, C.TIER_FREE)
+        pay = np.full(k, -1, np.int32)
+        has = rng.random(k) < 0.15
+        pay[has] = self._new_pay(int(has.sum()))
+        self.pay[idx] = pay
+        self.verified[idx] = rng.random(k) < 0.1
+        self.n_keys[idx] = rng.integers(1, 3, k)
+        t0 = np.array([self._new_templates(6, self._topic_w(C.P_HACK)) for _ in range(m)])
+        self.t_off[idx], self.t_n[idx], self.t_pick[idx] = t0[local], 6, 6
+        self.sp_off[idx] = self._new_sys(m) + local
+        self.sp_n[idx], self.p_sp[idx] = 1, 0.6
+        # the weekend itself, then a few keep building at a lower pace
+        d = np.arange(days)
+        rows = np.zeros((m, 2), np.int32)
+        for c in range(m):
+            event = (d >= day[c]) & (d < day[c] + 2)
+            rows[c, 0] = self._special_row(np.where(event, 12.0, 0.03))
+            rows[c, 1] = self._special_row(np.where(event, 12.0, 0.6))
+        keeps = rng.random(k) < 0.2
+        self.special[idx] = rows[local, keeps.astype(np.int64)]
 
     # ---- attackers ------------------------------------------------------------------------------
 
@@ -665,25 +745,33 @@ class World:
 
     def _campaign(self, ci: int, cid: str, strategy: str, idx: np.ndarray, s0: int,
                   e0: int) -> Campaign:
-        rng, net, days, k = self.rng, self.net, self.days, len(idx)
+        rng, days, k = self.rng, self.days, len(idx)
         pop = {"hydra": C.P_HYDRA, "thin_spread": C.P_THIN, "release_chaser": C.P_RELEASE,
-               "reseller_mixed": C.P_RMIXED}[strategy]
+               "reseller_blend": C.P_RBLEND, "quiet_paraphrase": C.P_QUIET,
+               "aged_accounts": C.P_AGED}[strategy]
         self._common(idx, pop)
         self.camp[idx] = ci
         self.rate_mult[idx] = rng.lognormal(0, C.RATE_SIGMA[pop], k)  # load balanced
-        # --- creation schedule: an initial cohort, then growth; replacements pull growth forward
+        # --- when each account starts working for the campaign: an initial cohort, then growth;
+        # replacements pull growth forward. For bought accounts this is the handover, not sign-up.
         init_frac = {"hydra": 0.4, "thin_spread": 0.7, "release_chaser": 0.6,
-                     "reseller_mixed": 0.6}[strategy]
+                     "reseller_blend": 0.6, "quiet_paraphrase": 0.6,
+                     "aged_accounts": 0.7}[strategy]
         n0 = max(1, round(k * init_frac))
         last = min(e0, days)
-        lead = 10 if strategy == "hydra" else 3
+        lead = {"hydra": 10, "quiet_paraphrase": 14, "reseller_blend": 10}.get(strategy, 3)
         created = np.zeros(k, np.int64)
-        # sign-ups come in batches of ~30 accounts within a quarter of an hour
-        n_batches = max(1, n0 // 30)
-        batch_t = (self.start_ms + ((s0 - rng.random(n_batches) * lead) * DAY_MS)
-                   ).astype(np.int64)
-        created[:n0] = batch_t[rng.integers(0, n_batches, n0)] + (
-            rng.random(n0) * 15 * MIN_MS).astype(np.int64)
+        if strategy in ("quiet_paraphrase", "reseller_blend"):
+            # no sign-up bursts: accounts trickle in over the weeks before the start
+            created[:n0] = self.start_ms + ((s0 - rng.random(n0) * lead) * DAY_MS).astype(
+                np.int64)
+        else:
+            # sign-ups (or takeovers) in batches of ~30 accounts within a quarter of an hour
+            n_batches = max(1, n0 // 30)
+            batch_t = (self.start_ms + ((s0 - rng.random(n_batches) * lead) * DAY_MS)
+                       ).astype(np.int64)
+            created[:n0] = batch_t[rng.integers(0, n_batches, n0)] + (
+                rng.random(n0) * 15 * MIN_MS).astype(np.int64)
         growth = np.sort(self.start_ms + ((s0 + rng.random(k - n0) * max(last - s0, 1))
                                           * DAY_MS).astype(np.int64))
         created[n0:] = growth
@@ -698,11 +786,14 @@ class World:
             r = self.release_day[0] if self.release_day[0] is not None else s0
             wave_days = [max(r, s0) + max(4, round(0.2 * days))]
             frac = [0.5]
-        elif strategy == "reseller_mixed":
+        elif strategy == "reseller_blend":
             wave_days = [s0 + max(5, round(0.3 * days))]
             frac = [0.4]
+        elif strategy == "aged_accounts":
+            wave_days = [s0 + max(6, round(0.3 * days))]
+            frac = [0.3]
         else:
-            wave_days, frac = [], []  # thin spread: never caught inside the window
+            wave_days, frac = [], []  # spread thin or quiet: never caught inside the window
         next_growth = k - 1  # replacements consume the latest scheduled growth accounts
         banned = np.zeros(k, bool)
         for wday, f in zip(wave_days, frac, strict=True):
@@ -726,13 +817,13 @@ class World:
             banned[hit] = True
             waves.append({"day": int(wday), "case_id": self.cases[case], "n_banned": len(hit)})
             # the operator replaces what was banned, one to three days later
-            n_rep = round(len(hit) * (0.5 if strategy == "reseller_mixed" else 1.0))
+            n_rep = round(len(hit) * (0.5 if strategy == "reseller_blend" else 1.0))
             for _ in range(n_rep):
                 if next_growth < n0 or created[next_growth] <= t_wave + DAY_MS:
                     break
                 created[next_growth] = t_wave + ((1 + rng.random() * 2) * DAY_MS)
                 next_growth -= 1
-            if strategy == "reseller_mixed":
+            if strategy == "reseller_blend":
                 self._wrong_bans_in_case(case, t_wave)
         created = np.minimum(created, self.end_ms - HOUR_MS)
         self.created[idx] = created
@@ -743,99 +834,208 @@ class World:
         tw = self._topic_w(pop)
         n_t = {"hydra": min(400, max(20, k // 5)), "thin_spread": min(400, max(50, k // 2)),
                "release_chaser": min(300, max(20, k // 3)),
-               "reseller_mixed": min(200, max(20, k // 2))}[strategy]
+               "reseller_blend": min(200, max(20, k // 2)),
+               "quiet_paraphrase": min(60, max(12, k // 6)),
+               "aged_accounts": min(300, max(20, k // 3))}[strategy]
         t0 = self._new_templates(n_t, tw)
         self.t_off[idx], self.t_n[idx], self.t_pick[idx] = t0, n_t, n_t
         sp0 = self._new_sys(3)
         self.sp_off[idx], self.sp_n[idx], self.p_sp[idx] = sp0, 3, 0.5
         self.n_keys[idx] = rng.integers(1, 3, k)
-        if strategy == "hydra":
-            cards = self._new_pay(max(2, k // 30))
-            has = rng.random(k) < 0.8
-            self.pay[idx] = np.where(has, cards[rng.integers(0, len(cards), k)], -1)
-            self.tier[idx] = np.where(has, C.TIER_BUILD, C.TIER_FREE)
-            n_px = max(2, k // 25)
-            kinds = np.where(rng.random(n_px) < 0.6, C.IPT_DC, C.IPT_VPN)
-            pe = np.array([net.pick(rng, int(t), 1)[0] for t in kinds])
-            pb = net.slash24(rng, pe)
-            who = rng.integers(0, n_px, k)
-            self._set_net(idx, 0, pe[who], pb[who], 256)
-            self._set_net(idx, 1, np.zeros(k, np.int64), np.zeros(k, np.uint32), 1, kind=1)
-            self.p_net1[idx] = np.where(rng.random(k) < 0.3, 1.0, 0.1)
-            self.p_v6[idx] = 0.0
-            ch = rng.choice([C.CH_SELF, C.CH_STARTUP, C.CH_EDU, C.CH_RESEARCH], size=k,
-                            p=[.5, .2, .2, .1])
-            email = self._webmail(k, boost_proton=True)
-            edu = ch == C.CH_EDU
-            email[edu] = len(C.WEBMAIL) + rng.integers(0, len(C.UNIVERSITIES), edu.sum())
-            fake = (~edu) & (rng.random(k) < 0.15)
-            email[fake] = self._new_domains(max(3, k // 40))[rng.integers(0, max(3, k // 40),
-                                                                          fake.sum())]
-            self.email[idx], self.channel[idx] = email, ch
-            self.verified[idx] = rng.random(k) < 0.05
-            self.bill_cc[idx] = self._billing(k)
-            self.ua[idx] = rng.choice([0, 1, 2, 8], size=k, p=[.2, .5, .1, .2])
-        elif strategy == "thin_spread":
-            has = rng.random(k) < 0.5
-            pay = np.full(k, -1, np.int32)
-            pay[has] = self._new_pay(int(has.sum()))
-            self.pay[idx] = pay
-            self.tier[idx] = np.where(has, C.TIER_BUILD, C.TIER_FREE)
-            mob = rng.random(k) < 0.2
-            me = net.pick(rng, C.IPT_MOB, k)
-            self._set_net(idx, 0, me, net.slash24(rng, me) & np.uint32(0xFFFFF000), 4096)
-            self.net_kind[idx, 0] = np.where(mob, 0, 1)  # most lines via residential proxies
-            self.p_net1[idx] = 0.0
-            self.p_v6[idx] = 0.1
-            edu = rng.random(k) < 0.15
-            email = self._webmail(k)
-            email[edu] = len(C.WEBMAIL) + rng.integers(0, len(C.UNIVERSITIES), edu.sum())
-            self.email[idx] = email
-            self.channel[idx] = np.where(edu, C.CH_EDU, C.CH_SELF)
-            self.verified[idx] = rng.random(k) < 0.02
-            self.bill_cc[idx] = self._billing(k)
-            self.tz[idx] = self._tz_of(self.bill_cc[idx])
-            self.p_sp[idx] = 0.1
-        elif strategy == "release_chaser":
-            cards = self._new_pay(int(rng.integers(2, 5)))
-            self.pay[idx] = cards[rng.integers(0, len(cards), k)]
-            self.tier[idx] = np.where(rng.random(k) < 0.6, C.TIER_SCALE, C.TIER_BUILD)
-            n_px = int(rng.integers(2, 7))
-            pe = net.pick(rng, C.IPT_DC, n_px)
-            pb = net.slash24(rng, pe)
-            who = rng.integers(0, n_px, k)
-            self._set_net(idx, 0, pe[who], pb[who], 128)
-            doms = self._new_domains(int(rng.integers(3, 6)))
-            self.email[idx] = doms[rng.integers(0, len(doms), k)]
-            self.channel[idx] = np.where(rng.random(k) < 0.6, C.CH_STARTUP, C.CH_RESEARCH)
-            self.verified[idx] = rng.random(k) < 0.15
-            self.bill_cc[idx] = self._billing(1)[0]
-        else:  # reseller_mixed: sub-accounts of a real reseller, its IPs, its card, its UA
-            e0r, b0r, e1r, b1r, uar, payr = self.reseller_net
-            r = 0
-            self.org[idx] = self.reseller_orgs[r]
-            self._set_net(idx, 0, np.full(k, e0r[r]), np.full(k, b0r[r]), 64)
-            self._set_net(idx, 1, np.full(k, e1r[r]), np.full(k, b1r[r]), 64)
-            self.p_net1[idx] = 0.5
-            self.ua[idx] = uar[r]
-            cards = self._new_pay(2)
-            self.pay[idx] = np.where(rng.random(k) < 0.7, payr[r], cards[rng.integers(0, 2, k)])
-            self.tier[idx] = np.where(rng.random(k) < 0.5, C.TIER_BUILD, C.TIER_SCALE)
-            email = self._webmail(k)
-            own = rng.random(k) < 0.6
-            email[own] = self._new_domains(int(own.sum()))
-            self.email[idx] = email
-            self.channel[idx] = C.CH_RESELLER
-            self.verified[idx] = rng.random(k) < 0.5
-            self.bill_cc[idx] = self._billing(k)
+        {"hydra": self._hydra, "thin_spread": self._thin_spread,
+         "release_chaser": self._release_chaser, "reseller_blend": self._reseller_blend,
+         "quiet_paraphrase": self._quiet_paraphrase,
+         "aged_accounts": self._aged_accounts}[strategy](idx)
         return Campaign(cid=cid, strategy=strategy, start_day=s0, end_day=e0, accounts=idx,
                         volume=np.zeros(days), waves=waves, n_templates=n_t,
                         bursty=strategy == "hydra")
 
+    def _hydra(self, idx: np.ndarray) -> None:
+        rng, net, k = self.rng, self.net, len(idx)
+        cards = self._new_pay(max(2, k // 30))
+        has = rng.random(k) < 0.8
+        self.pay[idx] = np.where(has, cards[rng.integers(0, len(cards), k)], -1)
+        self.tier[idx] = np.where(has, C.TIER_BUILD, C.TIER_FREE)
+        n_px = max(2, k // 25)
+        kinds = np.where(rng.random(n_px) < 0.6, C.IPT_DC, C.IPT_VPN)
+        pe = np.array([net.pick(rng, int(t), 1)[0] for t in kinds])
+        pb = net.slash24(rng, pe)
+        who = rng.integers(0, n_px, k)
+        self._set_net(idx, 0, pe[who], pb[who], 256)
+        self._set_net(idx, 1, np.zeros(k, np.int64), np.zeros(k, np.uint32), 1, kind=1)
+        self.p_net1[idx] = np.where(rng.random(k) < 0.3, 1.0, 0.1)
+        self.p_v6[idx] = 0.0
+        ch = rng.choice([C.CH_SELF, C.CH_STARTUP, C.CH_EDU, C.CH_RESEARCH], size=k,
+                        p=[.5, .2, .2, .1])
+        email = self._webmail(k, boost_proton=True)
+        edu = ch == C.CH_EDU
+        email[edu] = len(C.WEBMAIL) + rng.integers(0, len(C.UNIVERSITIES), edu.sum())
+        fake = (~edu) & (rng.random(k) < 0.15)
+        email[fake] = self._new_domains(max(3, k // 40))[rng.integers(0, max(3, k // 40),
+                                                                      fake.sum())]
+        self.email[idx], self.channel[idx] = email, ch
+        self.verified[idx] = rng.random(k) < 0.05
+        self.bill_cc[idx] = self._billing(k)
+        self.ua[idx] = rng.choice([0, 1, 2, 8], size=k, p=[.2, .5, .1, .2])
+
+    def _thin_spread(self, idx: np.ndarray) -> None:
+        rng, net, k = self.rng, self.net, len(idx)
+        has = rng.random(k) < 0.5
+        pay = np.full(k, -1, np.int32)
+        pay[has] = self._new_pay(int(has.sum()))
+        self.pay[idx] = pay
+        self.tier[idx] = np.where(has, C.TIER_BUILD, C.TIER_FREE)
+        mob = rng.random(k) < 0.2
+        me = net.pick(rng, C.IPT_MOB, k)
+        self._set_net(idx, 0, me, net.slash24(rng, me) & np.uint32(0xFFFFF000), 4096)
+        self.net_kind[idx, 0] = np.where(mob, 0, 1)  # most lines via residential proxies
+        self.p_net1[idx] = 0.0
+        self.p_v6[idx] = 0.1
+        edu = rng.random(k) < 0.15
+        email = self._webmail(k)
+        email[edu] = len(C.WEBMAIL) + rng.integers(0, len(C.UNIVERSITIES), edu.sum())
+        self.email[idx] = email
+        self.channel[idx] = np.where(edu, C.CH_EDU, C.CH_SELF)
+        self.verified[idx] = rng.random(k) < 0.02
+        self.bill_cc[idx] = self._billing(k)
+        self.tz[idx] = self._tz_of(self.bill_cc[idx])
+        self.p_sp[idx] = 0.1
+
+    def _release_chaser(self, idx: np.ndarray) -> None:
+        rng, net, k = self.rng, self.net, len(idx)
+        cards = self._new_pay(int(rng.integers(2, 5)))
+        self.pay[idx] = cards[rng.integers(0, len(cards), k)]
+        self.tier[idx] = np.where(rng.random(k) < 0.6, C.TIER_SCALE, C.TIER_BUILD)
+        n_px = int(rng.integers(2, 7))
+        pe = net.pick(rng, C.IPT_DC, n_px)
+        pb = net.slash24(rng, pe)
+        who = rng.integers(0, n_px, k)
+        self._set_net(idx, 0, pe[who], pb[who], 128)
+        doms = self._new_domains(int(rng.integers(3, 6)))
+        self.email[idx] = doms[rng.integers(0, len(doms), k)]
+        self.channel[idx] = np.where(rng.random(k) < 0.6, C.CH_STARTUP, C.CH_RESEARCH)
+        self.verified[idx] = rng.random(k) < 0.15
+        self.bill_cc[idx] = self._billing(1)[0]
+
+    def _reseller_blend(self, idx: np.ndarray) -> None:
+        """Sub-accounts of the established reseller: its IPs, card and user agent, signed up
+        through it like its customers, with part of their traffic ordinary customer traffic."""
+        rng, k = self.rng, len(idx)
+        e0r, b0r, e1r, b1r, uar, payr = self.reseller_net
+        r = self.blend_reseller
+        self.org[idx] = self.reseller_orgs[r]
+        self._set_net(idx, 0, np.full(k, e0r[r]), np.full(k, b0r[r]), 64)
+        self._set_net(idx, 1, np.full(k, e1r[r]), np.full(k, b1r[r]), 64)
+        self.p_net1[idx] = 0.5
+        self.ua[idx] = np.where(rng.random(k) < 0.8, uar[r], self.ua[idx])
+        cards = self._new_pay(2)
+        self.pay[idx] = np.where(rng.random(k) < 0.7, payr[r], cards[rng.integers(0, 2, k)])
+        self.tier[idx] = np.where(rng.random(k) < 0.5, C.TIER_BUILD, C.TIER_SCALE)
+        email = self._webmail(k)
+        own = rng.random(k) < 0.6
+        email[own] = self._new_domains(int(own.sum()))
+        self.email[idx] = email
+        self.channel[idx] = C.CH_RESELLER
+        self.verified[idx] = rng.random(k) < 0.5
+        self.bill_cc[idx] = self._billing(k)
+        self.alt_pop[idx] = C.P_RCUST
+        self.p_alt[idx] = rng.uniform(0.2, 0.5, k)
+
+    def _quiet_paraphrase(self, idx: np.ndarray) -> None:
+        """Many unrelated-looking people: own cards or none, webmail, home and phone networks
+        (one sticky exit per account, the rest rotating over residential and mobile pools), no
+        system prompt, and paraphrased rather than filled-in templates (vocabulary.FLIPS_MIN)."""
+        rng, net, k = self.rng, self.net, len(idx)
+        has = rng.random(k) < 0.3
+        pay = np.full(k, -1, np.int32)
+        pay[has] = self._new_pay(int(has.sum()))
+        self.pay[idx] = pay
+        self.tier[idx] = np.where(has, C.TIER_BUILD, C.TIER_FREE)
+        cc = self._billing(k)
+        mob = rng.random(k) < 0.25
+        e = np.where(mob, net.pick(rng, C.IPT_MOB, k, cc), net.pick(rng, C.IPT_RES, k, cc))
+        self._set_net(idx, 0, e, net.slash24(rng, e), 256)
+        self._set_net(idx, 1, np.zeros(k, np.int64), np.zeros(k, np.uint32), 1, kind=2)
+        self.p_net1[idx] = rng.uniform(0.4, 0.8, k)
+        self.p_v6[idx] = 0.15
+        u = rng.random(k)
+        email = self._webmail(k)
+        edu = u < 0.1
+        email[edu] = len(C.WEBMAIL) + rng.integers(0, len(C.UNIVERSITIES), edu.sum())
+        dom = u > 0.95
+        n_dom = max(3, k // 20)
+        email[dom] = self._new_domains(n_dom)[rng.integers(0, n_dom, dom.sum())]
+        self.email[idx] = email
+        self.channel[idx] = np.where(edu, C.CH_EDU, np.where(rng.random(k) < 0.85, C.CH_SELF,
+                                                             C.CH_STARTUP))
+        self.verified[idx] = rng.random(k) < 0.05
+        self.bill_cc[idx] = cc
+        self.tz[idx] = self._tz_of(cc)
+        self.p_sp[idx], self.sp_n[idx] = 0.0, 0
+
+    def _aged_accounts(self, idx: np.ndarray) -> None:
+        """Accounts bought from their owners: signed up months or years ago, with the owner's
+        card, e-mail and home network and ordinary use until the handover (the campaign's
+        schedule); then the operator's proxies, client and templates, and for half of them one
+        of the operator's cards."""
+        rng, net, k = self.rng, self.net, len(idx)
+        self.handover[idx] = self.created[idx]
+        age = np.minimum(60 + rng.exponential(250, k), 900)
+        self.created[idx] = np.minimum(self.start_ms, self.handover[idx]) - (
+            age * DAY_MS).astype(np.int64)
+        self.alt_pop[idx] = C.P_IND
+        self.alt_rate[idx] = rng.lognormal(0, C.RATE_SIGMA[C.P_IND], k)
+        w = C.UA_W[C.P_IND]
+        self.ua_prior[idx] = rng.choice(len(w), size=k, p=w / w.sum())
+        self.ua[idx] = rng.choice([0, 1, 2, 8, 9], size=k, p=[.2, .4, .2, .1, .1])
+        cc = self._billing(k)
+        self.bill_cc[idx] = cc
+        # slot 1: the owner's home line; slot 0: the operator's exits (datacenter and VPN
+        # /24s shared across the campaign, or rotating residential proxies)
+        home = net.pick(rng, C.IPT_RES, k, cc)
+        self._set_net(idx, 1, home, net.slash24(rng, home) + rng.integers(1, 250, k).astype(
+            np.uint32), rng.integers(1, 5, k).astype(np.uint32))
+        n_px = max(2, k // 20)
+        kinds = np.where(rng.random(n_px) < 0.5, C.IPT_DC, C.IPT_VPN)
+        pe = np.array([net.pick(rng, int(t), 1)[0] for t in kinds])
+        pb = net.slash24(rng, pe)
+        who = rng.integers(0, n_px, k)
+        self._set_net(idx, 0, pe[who], pb[who], 256)
+        self.net_kind[idx, 0] = np.where(rng.random(k) < 0.5, 0, 1)
+        self.p_net1[idx] = 0.0
+        self.p_v6[idx] = 0.1
+        has = rng.random(k) < 0.7
+        pay = np.full(k, -1, np.int32)
+        pay[has] = self._new_pay(int(has.sum()))
+        self.pay[idx] = pay
+        self.tier[idx] = np.where(has, C.TIER_BUILD, C.TIER_FREE)
+        u = rng.random(k)
+        email = self._webmail(k)
+        edu = u < 0.05
+        email[edu] = len(C.WEBMAIL) + rng.integers(0, len(C.UNIVERSITIES), edu.sum())
+        dom = u > 0.9
+        email[dom] = self._new_domains(int(dom.sum()))
+        self.email[idx] = email
+        self.channel[idx] = np.where(edu, C.CH_EDU, np.where(rng.random(k) < 0.9, C.CH_SELF,
+                                                             C.CH_STARTUP))
+        self.verified[idx] = rng.random(k) < 0.25
+        swap = rng.random(k) < 0.5
+        cards = self._new_pay(max(2, k // 40))
+        new = cards[rng.integers(0, len(cards), k)]
+        before = swap & (self.handover[idx] < self.start_ms)
+        self.pay[idx[before]] = new[before]
+        self.tier[idx[before]] = np.maximum(self.tier[idx[before]], C.TIER_BUILD)
+        later = swap & ~before
+        self.upd_acct.append(idx[later])
+        self.upd_ms.append(self.handover[idx[later]] + (rng.random(later.sum()) * 6 * HOUR_MS)
+                           .astype(np.int64))
+        self.upd_pay.append(new[later])
+
     def _wrong_bans_in_case(self, case: int, t_wave: int) -> None:
         """A case against a reseller's customers also sweeps in two legit customers (appealed)."""
         rng = self.rng
-        cust = np.flatnonzero((self.pop == C.P_RCUST) & (self.org == self.reseller_orgs[0])
+        cust = np.flatnonzero((self.pop == C.P_RCUST)
+                              & (self.org == self.reseller_orgs[self.blend_reseller])
                               & (self.created < t_wave - 3 * DAY_MS))
         if len(cust) == 0:
             return
@@ -917,12 +1117,14 @@ class World:
 
     # ---- daily intensity ------------------------------------------------------------------------
 
-    def overlap(self, d: int) -> np.ndarray:
-        """Fraction of day d during which each account exists, is not banned and not paused."""
+    def overlap(self, d: int, since: np.ndarray | None = None,
+                until: np.ndarray | None = None) -> np.ndarray:
+        """Fraction of day d during which each account exists (from `since`, default its
+        creation, until `until`, default its end), is not banned and not paused."""
         d0 = self.start_ms + d * DAY_MS
         d1 = d0 + DAY_MS
-        lo = np.maximum(self.created, d0)
-        hi = np.minimum(self.end, d1)
+        lo = np.maximum(self.created if since is None else since, d0)
+        hi = np.minimum(self.end if until is None else until, d1)
         ov = np.clip(hi - lo, 0, DAY_MS).astype(np.float64)
         plo = np.maximum(np.maximum(self.pause_from, lo), d0)
         phi = np.minimum(np.minimum(self.pause_to, hi), d1)
@@ -958,15 +1160,26 @@ class World:
         p, r = self._legit_intensity(d)
         r = r * self.pop_rate[self.pop]
         att = self.camp >= 0
-        ov = self.overlap(d)
+        ov = self.overlap(d, np.maximum(self.created, self.handover))
         w = self.rate_mult * ov * att
         tot = np.bincount(self.camp[att], weights=w[att], minlength=len(self.campaigns))
         vol = np.array([c.volume[d] for c in self.campaigns])
         share = np.where(tot > 0, vol / np.maximum(tot, 1e-12), 0.0)
-        pa = np.where(self.pop == C.P_THIN, C.P_ACTIVE[C.P_THIN], 1.0)
+        pa = np.where(np.isin(self.pop, (C.P_THIN, C.P_QUIET)), C.P_ACTIVE[self.pop], 1.0)
         ra = w * share[np.maximum(self.camp, 0)] / pa
         p = np.where(att, pa, p)
         r = np.where(att, ra, r)
+        # a bought account before its handover: its previous owner's ordinary use
+        d0 = self.start_ms + d * DAY_MS
+        prior = np.flatnonzero(att & (self.handover > d0) & (self.created < d0 + DAY_MS))
+        if len(prior):
+            weekend = (self.start.weekday() + d) % 7 >= 5
+            p_own = C.P_ACTIVE[C.P_IND] * (C.WEEKEND[C.P_IND] if weekend else 1.0)
+            r_own = (self.alt_rate[prior] * self.pop_rate[C.P_IND]
+                     * self.overlap(d, until=self.handover)[prior])
+            after = ov[prior] > 0  # the handover falls on this day: active either way
+            p[prior] = np.where(after, 1.0, p_own)
+            r[prior] = np.where(after, ra[prior] + p_own * r_own, r_own)
         return p, r
 
     # ---- registry and enforcement schedules -----------------------------------------------------
@@ -993,26 +1206,42 @@ class World:
         acct.append(ua)
         upd.append(t)
         kind.append(rng.integers(1, 4, len(ua)).astype(np.int8))
+        given = [np.full(len(x), -1, np.int32) for x in acct]
+        # scheduled card changes (kind 4: the card given), inside the account's life and window
+        for ga, gt, gp in zip(self.upd_acct, self.upd_ms, self.upd_pay, strict=True):
+            ok = (gt < np.minimum(self.end[ga], self.end_ms)) & (gt >= self.start_ms)
+            acct.append(ga[ok])
+            upd.append(gt[ok])
+            kind.append(np.full(int(ok.sum()), 4, np.int8))
+            given.append(gp[ok].astype(np.int32))
         a = np.concatenate(acct)
         u = np.concatenate(upd)
         k = np.concatenate(kind)
+        g = np.concatenate(given)
         # one record per (account, updated_at): nudge equal times apart
         order = np.lexsort((u, a))
-        a, u, k = a[order], u[order], k[order]
+        a, u, k, g = a[order], u[order], k[order], g[order]
         same = np.flatnonzero((a[1:] == a[:-1]) & (u[1:] <= u[:-1])) + 1
         for i in same:
             u[i] = u[i - 1] + 1
         self.reg_acct, self.reg_upd, self.reg_kind = a, u, k
         self.reg_snapshot = u < self.start_ms
-        # state after each update: upgrades and new cards are new values of that field
-        tier = self.tier[a].copy()
-        ver = self.verified[a].copy()
-        pay = self.pay[a].copy()
-        up_tier = (k == 1) & (tier < C.TIER_SCALE)
-        tier[up_tier] += 1
-        ver[k == 2] = True
-        new_card = (k == 3) | (up_tier & (pay < 0))
-        pay[new_card] = self._new_pay(int(new_card.sum()))
+        # state after each update, cumulative per account: tier upgrades (to at most scale),
+        # verification, and the latest card (a new one, or the one given)
+        pos = np.arange(len(a))
+        first = np.maximum.accumulate(np.where(np.r_[True, a[1:] != a[:-1]], pos, 0))
+        base_tier = self.tier[a]
+        ups = np.cumsum(k == 1)
+        ups = ups - ups[first] + (k[first] == 1)
+        tier = np.where(base_tier >= C.TIER_SCALE, base_tier,
+                        np.minimum(base_tier + ups, C.TIER_SCALE)).astype(base_tier.dtype)
+        ver = self.verified[a] | (np.maximum.accumulate(np.where(k == 2, pos, -1)) >= first)
+        new_card = (k == 3) | ((k == 1) & (ups == 1) & (base_tier < C.TIER_SCALE)
+                              & (self.pay[a] < 0))
+        value = g.copy()
+        value[new_card] = self._new_pay(int(new_card.sum()))
+        last = np.maximum.accumulate(np.where(value >= 0, pos, -1))
+        pay = np.where(last >= first, value[np.maximum(last, 0)], self.pay[a]).astype(np.int32)
         self.pay_fp_arr = np.concatenate(self.pay_fp)
         self.pay_fp = []
         self.reg_tier, self.reg_verified, self.reg_pay = tier, ver, pay

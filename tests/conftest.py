@@ -15,10 +15,10 @@ import pytest
 # Set before any job module reads them: tests must never depend on the developer's machine.
 os.environ.setdefault("RISK_PSEUDONYM_KEY", "test-only-pseudonym-key")
 # Test frames are tiny, so Spark's fixed costs dominate: compiling generated code for each stage
-# and re-planning after each stage (AQE) were ~40 % of the feature tests' time (two test files:
-# 338 s with them, 211 s without). Interpreted evaluation and static plans compute the same
-# results; `test_features_pit` re-runs a day with the production settings (PRODUCTION_SQL_CONF)
-# and asserts equal tables, and `make test-slow`, `make demo` and `make bench` run them all along.
+# and re-planning after each stage (AQE) take most of a feature test's time (docs/DESIGN.md).
+# Interpreted evaluation and static plans compute the same results; `test_features_pit` re-runs
+# a day with the production settings (PRODUCTION_SQL_CONF) and asserts equal tables, and
+# `make test-slow`, `make demo` and `make bench` run them all along.
 os.environ.setdefault("RISK_SPARK_CONF", ",".join([
     "spark.sql.shuffle.partitions=2",
     "spark.sql.codegen.wholeStage=false",

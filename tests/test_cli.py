@@ -78,7 +78,7 @@ def _status(path: Path) -> dict:
 @pytest.fixture()
 def status_file(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "status.json"
-    monkeypatch.setenv(cli.STATUS_ENV, str(path))
+    monkeypatch.setenv("RISK_STATUS_FILE", str(path))
     return path
 
 
@@ -139,7 +139,7 @@ def test_crash_keeps_its_traceback_and_exit_1(tmp_path, lake):
             "from jobs.cli import main\n"
             f"sys.exit(main(['ingest', '--lake', {lake!r}, '--start', '2026-05-01']))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=REPO, env={**_env(), cli.STATUS_ENV: str(status)}, timeout=120)
+                          cwd=REPO, env={**_env(), "RISK_STATUS_FILE": str(status)}, timeout=120)
     assert proc.returncode == ExitCode.CRASHED == 1
     assert "Traceback (most recent call last)" in proc.stderr
     assert _status(status) == {
@@ -230,15 +230,15 @@ def test_log_lines_do_not_break_a_progress_bar(capsys):
 
 
 def test_every_multi_day_command_shows_progress():
-    """Each day-range subcommand's job loops over its days through core.progress.bar."""
+    """Each day-range subcommand's job loops over its days through core.progress.bar; `run`
+    (whose steps each take the whole range at once) shows its steps on one."""
     import inspect
 
-    import jobs.build_features
     import jobs.ingest
     import jobs.run
     import jobs.validate
 
-    for fn in (jobs.ingest.ingest_days, jobs.validate.gate_days,
-               jobs.build_features.build_features, jobs.run.run_days, cli.cmd_score,
-               cli.cmd_train_if_due):
+    for fn in (jobs.ingest.ingest_days, jobs.validate.gate_days, cli.cmd_score,
+               cli.cmd_train_if_due, jobs.run._Steps.__init__):
         assert "bar(" in inspect.getsource(fn), fn.__qualname__
+    assert "_Steps(" in inspect.getsource(jobs.run.run_range)

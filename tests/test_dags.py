@@ -165,8 +165,10 @@ def parsed(parses) -> dict:
 def test_every_dag_file_imports_without_error(parsed):
     assert parsed["errors"] == {}
     files = {Path(d["fileloc"]).name for d in parsed["dags"].values()}
-    assert files == {"risk_daily.py", "risk_retrain.py", "lake_maintenance.py"}
-    assert set(parsed["dags"]) == {"risk_daily", "risk_retrain", "lake_maintenance"}
+    assert files == {"risk_daily.py", "risk_retrain.py", "lake_maintenance.py",
+                     "risk_backfill.py"}
+    assert set(parsed["dags"]) == {"risk_daily", "risk_retrain", "lake_maintenance",
+                                   "risk_backfill"}
 
 
 def test_parsing_imports_no_spark_and_reads_no_connection_or_variable(parsed):
@@ -230,22 +232,33 @@ def test_risk_daily_runs_the_steps_of_riskctl_run_in_order(parsed):
 
 
 def test_risk_daily_steps_match_riskctl_run_and_the_cli():
-    """The DAG's subcommands are those `riskctl run` chains, in the same order."""
+    """The DAG's subcommands are the steps `riskctl run` goes through, in the same order."""
     import inspect
 
     from jobs import run
     from jobs.cli import build_parser
 
-    source = inspect.getsource(run.run_day) + inspect.getsource(run.chained_steps)
-    labels = re.findall(r'timed\("(\w+)"', source)
+    # Every step `riskctl run` times is one of its declared steps, and each is timed.
+    labels = set(re.findall(r'timed\("(\w+)"', inspect.getsource(run)))
+    assert labels == set(run.STEPS)
     # Drift is computed inside the policy step in the DAG (train-if-due), beside training.
-    folded = [("train" if label == "drift" else label) for label in labels]
-    # features is two calls (landed-day aggregates, then the day's clusters and features)
+    folded = [("train" if step == "drift" else step) for step in run.STEPS]
     folded = [x for i, x in enumerate(folded) if i == 0 or folded[i - 1] != x]
     assert folded == ["ingest", "validate", "features", "train", "score"]
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     assert {"ingest", "validate", "features", "train-if-due", "score", "train", "promote",
             "maintain"} <= set(sub.choices)
+
+
+def test_risk_backfill_runs_a_range_as_one_riskctl_run(parsed):
+    dag = parsed["dags"]["risk_backfill"]
+    assert dag["timetable"] == "NullTimetable" and dag["max_active_runs"] == 1
+    (task,) = dag["tasks"].values()
+    assert "SparkSubmitOperator" in task["mro"] and task["conn_id"] == "spark_local"
+    assert task["args"][0] == "run"
+    assert task["args"][3:] == ["--start", "{{ params.start }}", "--end", "{{ params.end }}"]
+    assert task["outlets"] == [
+        "risk://gold/account_clusters_daily", "risk://gold/account_scores_daily"]
 
 
 def test_wait_sensor_reschedules_and_fails_loudly(parsed):
@@ -506,7 +519,7 @@ def test_a_bad_setting_fails_a_task_instead_of_hiding_the_dag(migrated_home, tmp
     out = _dag_test(migrated_home, tmp_path, [("ok", "2026-05-03")], RISK_LAKE=str(lake),
                     RISK_VACUUM_RETENTION_HOURS="24", RISK_RAW_WAIT_HOURS="six")
     assert out["errors"] == {}  # every DAG still parses and is listed
-    assert out["dags"] == ["lake_maintenance", "risk_daily", "risk_retrain"]
+    assert out["dags"] == ["lake_maintenance", "risk_backfill", "risk_daily", "risk_retrain"]
     assert out["states"] == {"2026-05-03": "failed"}  # although the job itself would succeed
     lines = _alert_lines(lake)
     assert len(lines) == 1

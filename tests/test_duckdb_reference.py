@@ -6,8 +6,7 @@ pins that on a hand-made day, and a reference fed a different threshold must dis
 
 from __future__ import annotations
 
-from test_features_kit import D, at, req, write_silver
-
+from tests.support.features_kit import D, at, req, write_silver
 from tools import duckdb_reference
 
 

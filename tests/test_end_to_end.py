@@ -65,15 +65,46 @@ def test_gold_schemas_equal_the_contract(spark, run_lake):
     assert _schema(spark, run_lake, tables.INGEST_AUDIT) == CONTRACT_AUDIT
 
 
-def test_scores_exist_from_the_first_model_on(spark, run_lake):
+def test_a_range_equals_its_days_one_at_a_time(spark, run_lake, tmp_path):
+    """`riskctl run` over the whole range (the fixture) leaves exactly what running each day
+    alone, in order, leaves: every table (wall-clock columns aside) and the model registry."""
+    from jobs.run import run_days
+    from simulator import generate
+
+    lake = str(tmp_path / "daily")
+    generate(lake, START, DAYS, "tiny", seed=7, progress=False)
+    for i in range(DAYS):
+        assert run_days(lake, [START + dt.timedelta(days=i)]) == 0
+    expected, got = snapshot(lake, mlflow=True), snapshot(run_lake, mlflow=True)
+    # Real content: scored days, clusters, trained and promoted models.
+    assert expected["account_scores_daily"] and expected["account_clusters_daily"]
+    assert expected["mlflow:model_versions"] and expected["mlflow:aliases"]
+    assert diff(expected, got) == {}
+    # negative control: a row of a day changed in one lake is caught by the same comparison
+    altered = dict(got)
+    rows = list(altered["account_features_daily"])
+    rows[0] = (*rows[0][:2], rows[0][2] + 1, *rows[0][3:])
+    altered["account_features_daily"] = sorted(rows, key=repr)
+    assert "account_features_daily" in diff(expected, altered)
+    shutil.rmtree(lake)
+
+
+def test_scores_exist_every_day_label_free_until_the_first_model(spark, run_lake):
     from pyspark.sql import functions as F
 
+    from models.label_free import LABEL_FREE_NAME, LABEL_FREE_VERSION
+
     scores = spark.read.format("delta").load(tables.ACCOUNT_SCORES.uri(run_lake))
-    days = sorted(r[0] for r in scores.select("score_date").distinct().collect())
-    assert days, "no day was scored: the first model never trained on the tiny lake"
-    first = days[0]
-    # every day from the first scored one on is published, and none before it
-    assert days == [first + dt.timedelta(days=i) for i in range((END - first).days + 1)]
+    by_day = {r[0]: (r[1], r[2]) for r in scores.groupBy("score_date").agg(
+        F.collect_set("model_name"), F.collect_set("model_version")).collect()}
+    # every day is published: the label-free scorer until the first model, the model after
+    assert sorted(by_day) == [START + dt.timedelta(days=i) for i in range(DAYS)]
+    marks = [(names, versions) for _, (names, versions) in sorted(by_day.items())]
+    assert marks[0] == ([LABEL_FREE_NAME], [LABEL_FREE_VERSION])
+    assert marks[-1][0] != [LABEL_FREE_NAME], "the first model never trained on the tiny lake"
+    first_model = min(d for d, (names, _) in by_day.items() if names != [LABEL_FREE_NAME])
+    assert all(by_day[d][0] == [LABEL_FREE_NAME] for d in by_day if d < first_model)
+    assert all(by_day[d][0] != [LABEL_FREE_NAME] for d in by_day if d >= first_model)
     # real content: high or critical accounts and a cluster of three or more
     assert scores.where(F.col("risk_band").isin("high", "critical")).count() > 0
     clusters = spark.read.format("delta").load(tables.ACCOUNT_CLUSTERS.uri(run_lake))
@@ -108,13 +139,15 @@ def test_audit_balances_and_equals_the_truth(spark, run_lake):
                 expected["broken"]), (row.source, row.land_date)
 
 
-def test_rerunning_a_day_changes_nothing(spark, run_lake, tmp_path):
+def test_rerunning_the_range_or_a_day_changes_nothing(spark, run_lake, tmp_path):
     from jobs.run import run_days
 
-    before = snapshot(run_lake)
+    before = snapshot(run_lake, mlflow=True)
     assert before["account_scores_daily"], "gold is empty: nothing to compare"
+    assert run_days(run_lake, [START + dt.timedelta(days=i) for i in range(DAYS)]) == 0
+    assert diff(before, snapshot(run_lake, mlflow=True)) == {}
     assert run_days(run_lake, [END]) == 0
-    after = snapshot(run_lake)
+    after = snapshot(run_lake, mlflow=True)
     assert diff(before, after) == {}
     # negative control: a changed score is caught by the same comparison
     altered = dict(after)
@@ -195,15 +228,35 @@ def test_no_raw_ip_outside_raw_and_quarantine(run_lake, tmp_path):
         planted.unlink()
 
 
-def test_day_without_champion_publishes_nothing(spark, tmp_path, capsys):
-    """Before enough labels exist, the run ingests and builds features, publishes no gold."""
+def test_label_free_scorer_publishes_marked_rows_before_any_model(spark, tmp_path):
+    """Before enough labels exist, the run ingests, builds features and publishes both gold
+    tables from the label-free scorer, its model_name and model_version saying so; a re-run
+    of the day uses it again and changes nothing."""
+    from pyspark.sql import functions as F
+
     from jobs.run import run_days
+    from models import model_registry
+    from models.label_free import LABEL_FREE_NAME, LABEL_FREE_VERSION
     from simulator import generate
 
     lake = str(tmp_path / "lake")
+    days = [START, START + dt.timedelta(days=1)]
     generate(lake, START, 2, "tiny", seed=3, progress=False)
-    assert run_days(lake, [START, START + dt.timedelta(days=1)]) == 0
-    assert "no gold tables published" in capsys.readouterr().out
-    assert not (Path(lake) / "gold" / "account_scores_daily" / "_delta_log").exists()
-    assert (Path(lake) / "features").exists()
+    assert run_days(lake, days) == 0
+    assert model_registry.champion_version(lake) is None  # no model exists
+    scores = spark.read.format("delta").load(tables.ACCOUNT_SCORES.uri(lake))
+    marks = scores.groupBy("score_date", "model_name", "model_version").count().collect()
+    assert {(r[0], r[1], r[2]) for r in marks} == {(d, LABEL_FREE_NAME, LABEL_FREE_VERSION)
+                                                   for d in days}
+    # Real content: scores in [0, 1] that differ, and reasons on the riskiest row.
+    stats = scores.agg(F.min("risk_score"), F.max("risk_score"),
+                       F.countDistinct("risk_score")).first()
+    assert 0.0 <= stats[0] < stats[1] <= 1.0 and stats[2] >= 10
+    top = scores.orderBy(F.desc("risk_score")).first()
+    assert top["reasons"] and all(" " in r for r in top["reasons"])
+    clusters = spark.read.format("delta").load(tables.ACCOUNT_CLUSTERS.uri(lake))
+    assert clusters.where(F.col("score_date") == F.lit(days[-1])).count() > 0
+    before = snapshot(lake, GOLD)
+    assert run_days(lake, days[-1:]) == 0
+    assert diff(before, snapshot(lake, GOLD)) == {}
     shutil.rmtree(lake)

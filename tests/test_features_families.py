@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from test_features_kit import D, account, at, build, day, decision, req
+
+from tests.support.features_kit import D, account, at, build, day, decision, req
 
 NEW, OLD = "claude-opus-4-7", "claude-opus-4-6"
 NEAR_A = "0123456789abcdef"
@@ -295,10 +296,9 @@ def test_clusters_and_known_bad(built):
 
 
 def test_known_bad_as_of(spark):
-    from test_features_kit import frame
-
     from core.tables import SILVER_ENFORCEMENT
     from features.account_profile import known_bad_as_of
+    from tests.support.features_kit import frame
 
     rows = _decisions() + [decision("z", at(0, 23, 59, 59)),
                            decision("w", at(-1), land=day(1)),

@@ -13,6 +13,7 @@ from features.simhash_lsh import (
     near_duplicates,
     prompt_groups,
 )
+from tests.support.frames import assert_frames_equal
 
 
 def _signed(u: int) -> int:
@@ -223,9 +224,10 @@ def test_prompt_groups_cache_what_both_outputs_read(spark):
     plain_e, plain_f = prompt_groups(acc, FeatureParams())
     kept_e, kept_f = prompt_groups(acc, FeatureParams(), keep)
     assert len(kept) == 3 and all(df.storageLevel.useMemory for df in kept)
-    assert sorted(kept_e.collect()) == sorted(plain_e.collect())
-    assert sorted(kept_f.collect()) == sorted(plain_f.collect())
+    assert_frames_equal(kept_e, plain_e)
+    assert_frames_equal(kept_f, plain_f)
     # Negative control: the comparison sees a difference when there is one.
-    assert sorted(kept_f.collect()) != sorted(plain_f.where("account_id != 'd'").collect())
+    with pytest.raises(AssertionError):
+        assert_frames_equal(kept_f, plain_f.where("account_id != 'd'"))
     for df in kept:
         df.unpersist()

@@ -5,11 +5,12 @@ Runs the real job over Delta tables in a temp lake."""
 from __future__ import annotations
 
 import pytest
-from test_features_kit import D, account, at, day, decision, req, write_silver
 
 from core import delta_io
 from features.tables import ACCOUNT_ACTIVITY, ACCOUNT_CLUSTERS_MAP, ACCOUNT_FEATURES
 from jobs.build_features import aggregate_landed_days, build_day_tables, build_features
+from tests.support.features_kit import D, account, at, day, decision, req, write_silver
+from tests.support.frames import assert_frames_equal
 
 TEMPLATE = "00ff00ff00ff00ff"
 
@@ -51,7 +52,7 @@ def _after_d() -> tuple[list, list, list]:
 
 def _snapshot(spark, lake, table, d):
     df = delta_io.read(spark, table, lake).where(f"{_col(table)} = DATE'{d}'")
-    return sorted((tuple(r) for r in df.collect()), key=lambda t: str(t))
+    return sorted(df.collect(), key=lambda r: str(tuple(r)))
 
 
 def _adaptive(spark) -> bool:
@@ -108,14 +109,15 @@ def test_features_of_d_do_not_change_when_later_days_land(spark, lake, productio
         assert _adaptive(spark) and spark.conf.get("spark.sql.codegen.factoryMode") == "FALLBACK"
         build_features(lake, [D])
     assert _adaptive(spark) == outside
-    assert _snapshot(spark, lake, ACCOUNT_FEATURES, D) == before
-    assert _snapshot(spark, lake, ACCOUNT_CLUSTERS_MAP, D) == clusters_before
+    assert_frames_equal(_snapshot(spark, lake, ACCOUNT_FEATURES, D), before)
+    assert_frames_equal(_snapshot(spark, lake, ACCOUNT_CLUSTERS_MAP, D), clusters_before)
 
     # Negative control: a row that landed ON D (a late row for D-1) does change D.
     write_silver(spark, lake, [req("solo", at(-1, 7), land=D)])
     build_features(lake, [D])
     after = _snapshot(spark, lake, ACCOUNT_FEATURES, D)
-    assert after != before
+    with pytest.raises(AssertionError):
+        assert_frames_equal(after, before)
     solo = {r.account_id: r for r in delta_io.read(spark, ACCOUNT_FEATURES, lake)
             .where(f"feature_date = DATE'{D}'").collect()}["solo"]
     assert solo["requests_7d"] == 4

@@ -354,8 +354,9 @@ def _simhash(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _near_dup_share(df: pd.DataFrame, rng: np.random.Generator, k: int = 40) -> float:
-    """Share of (sampled) accounts with a hash within Hamming 3 of another account's hash."""
+def _near_dup_share(df: pd.DataFrame, rng: np.random.Generator, k: int = 40,
+                    radius: int = 3) -> float:
+    """Share of (sampled) accounts with a hash within Hamming `radius` of another account's."""
     h = _simhash(df)
     accts = h.account_id.unique()
     pick = rng.choice(accts, size=min(k, len(accts)), replace=False)
@@ -364,19 +365,130 @@ def _near_dup_share(df: pd.DataFrame, rng: np.random.Generator, k: int = 40) -> 
         mine = h.h[h.account_id == a].to_numpy()[:30]
         other = h.h[h.account_id != a].to_numpy()
         dist = np.bitwise_count(mine[:, None] ^ other[None, :])
-        hits += bool((dist <= 3).any())
+        hits += bool((dist <= radius).any())
     return hits / len(pick)
 
 
 def test_campaign_accounts_share_near_duplicate_prompts(interactions: pd.DataFrame) -> None:
     rng = np.random.default_rng(0)
     att = interactions[interactions.role == "attacker"]
-    assert att.campaign_id.nunique() >= 4
+    assert att.campaign_id.nunique() >= 5
     for _cid, g in att.groupby("campaign_id"):
-        assert _near_dup_share(g, rng) >= 0.8
+        if g.strategy.iloc[0] != "quiet_paraphrase":  # paraphrases: the next test
+            assert _near_dup_share(g, rng) >= 0.8
     # negative control: individuals send random prompts
     ind = interactions[interactions.population == "individual"]
     assert _near_dup_share(ind, rng, k=200) <= 0.2
+
+
+def test_quiet_campaign_paraphrases_over_many_home_networks(interactions: pd.DataFrame) -> None:
+    """A few requests a day per account, over many residential and mobile /24s and ASNs, with
+    paraphrased templates: other accounts' prompts sit a few bits away (within 11), seldom
+    within the 3 bits of a filled-in template."""
+    rng = np.random.default_rng(2)
+    quiet = interactions[interactions.strategy == "quiet_paraphrase"].copy()
+    hydra = interactions[interactions.strategy == "hydra"].copy()
+    ind = interactions[interactions.population == "individual"]
+    assert quiet.account_id.nunique() >= 30
+    assert _near_dup_share(quiet, rng, radius=11) >= 0.8
+    assert _near_dup_share(quiet, rng, radius=3) <= 0.3
+    assert _near_dup_share(hydra, rng, radius=3) >= 0.8  # filled-in templates: identical bands
+    assert _near_dup_share(ind, rng, k=200, radius=11) <= 0.2  # random prompts: neither
+
+    def per_account(df: pd.DataFrame) -> pd.DataFrame:
+        df["p24"] = df.client_ip.str.rsplit(".", n=1).str[0]
+        g = df.groupby("account_id")
+        return pd.DataFrame({"per_day": g.size() / g.t.agg(lambda t: t.dt.date.nunique()),
+                             "p24": g.p24.nunique(), "asn": g.ip_asn.nunique()})
+    q, h = per_account(quiet), per_account(hydra)
+    assert q.per_day.median() <= 5 < h.per_day.median()
+    assert q.p24.median() >= 8 and q.asn.median() >= 5
+    assert quiet.ip_type.dropna().isin(["residential", "mobile"]).mean() >= 0.95
+    assert quiet.ip_type.eq("mobile").mean() > 0.05 and quiet.ip_asn.nunique() >= 20
+    assert quiet.system_prompt_hash.isna().all() and not hydra.system_prompt_hash.isna().all()
+
+
+def test_reseller_blend_hides_inside_a_real_resellers_customers(
+        audits: dict, interactions: pd.DataFrame) -> None:
+    blend = interactions[interactions.strategy == "reseller_blend"].copy()
+    cust = interactions[interactions.population == "reseller_customer"].copy()
+    hydra = interactions[interactions.strategy == "hydra"].copy()
+    assert blend.account_id.nunique() >= 10
+    for df in (blend, cust, hydra):
+        df["p24"] = df.client_ip.str.rsplit(".", n=1).str[0]
+    # one established reseller's org, its datacenter /24s and its client
+    reg = pd.DataFrame(audits["accounts"][1]).drop_duplicates("account_id")
+    org = reg.set_index("account_id").org_id
+    orgs = org.reindex(blend.account_id.unique()).dropna().unique()
+    assert len(orgs) == 1
+    mine = cust[cust.account_id.map(org) == orgs[0]]
+    assert mine.account_id.nunique() >= 10
+    assert blend.p24.isin(set(mine.p24)).mean() >= 0.95
+    assert blend.ip_type.dropna().eq("datacenter").mean() >= 0.95
+    assert blend.user_agent.dropna().mode().iloc[0] == mine.user_agent.dropna().mode().iloc[0]
+    assert hydra.p24.isin(set(mine.p24)).mean() < 0.05  # negative control
+    assert set(reg[reg.account_id.isin(blend.account_id)].signup_channel) == {"reseller"}
+    # part of their traffic is the ordinary customer traffic they hide in
+    low = (blend.cot_request_score < 0.3).mean()
+    assert 0.1 < low < (cust.cot_request_score < 0.3).mean()
+    assert (hydra.cot_request_score < 0.3).mean() < 0.05
+
+
+def test_aged_accounts_have_an_ordinary_past(audits: dict, truth: pd.DataFrame,
+                                             interactions: pd.DataFrame) -> None:
+    aged = interactions[interactions.strategy == "aged_accounts"]
+    assert aged.account_id.nunique() >= 20
+    reg = pd.DataFrame(audits["accounts"][1]).drop_duplicates("account_id")
+    created = pd.to_datetime(reg.set_index("account_id").created_at, utc=True, format="ISO8601")
+    first = aged.groupby("account_id").t.min()
+    age = (first - created.reindex(first.index)).dt.days.dropna()
+    assert len(age) >= 20 and age.min() >= 60
+    hydra = interactions[interactions.strategy == "hydra"]
+    h_first = hydra.groupby("account_id").t.min()
+    assert (h_first - created.reindex(h_first.index)).dt.days.dropna().median() < 15
+    # before the handover: the owner's home line and ordinary prompts; after: the operator's
+    before = aged[aged.t < aged.handover_at]
+    after = aged[aged.t >= aged.handover_at]
+    assert len(before) >= 10 and len(after) > 10 * len(before)
+    assert before.ip_type.dropna().eq("residential").mean() >= 0.95
+    assert before.cot_request_score.mean() < 0.3 < after.cot_request_score.mean()
+    assert truth[truth.strategy == "aged_accounts"].handover_at.notna().all()
+    assert truth[truth.strategy != "aged_accounts"].handover_at.isna().all()
+
+
+def test_hackathons_sign_up_together_and_build_for_a_weekend(
+        audits: dict, interactions: pd.DataFrame) -> None:
+    hack = interactions[interactions.population == "hackathon"]
+    reg = pd.DataFrame(audits["accounts"][1]).drop_duplicates("account_id")
+    created = pd.to_datetime(reg.set_index("account_id").created_at, utc=True, format="ISO8601")
+    accts = hack.account_id.unique()
+    signup = created.reindex(accts).dropna()
+    cohort = signup.dt.date.value_counts()
+    assert cohort.max() >= 10  # one cohort signs up on one day, within a few hours
+    day = cohort.idxmax()
+    members = signup[signup.dt.date == day]
+    assert members.max() - members.min() <= pd.Timedelta(hours=4)
+    assert members.dt.dayofweek.iloc[0] == 5
+    # its traffic: that weekend, with the starter kit's system prompt
+    lines = hack[hack.account_id.isin(members.index)]
+    weekend = lines.t.dt.date.isin([day, day + dt.timedelta(days=1)])
+    assert weekend.mean() >= 0.8
+    kit = lines.system_prompt_hash.dropna().mode().iloc[0]
+    assert lines[lines.system_prompt_hash == kit].account_id.nunique() >= 0.8 * len(members)
+    # negative control: individuals have neither a sign-up day nor a system prompt in common
+    ind = interactions[interactions.population == "individual"]
+    ind_sp = ind.system_prompt_hash.dropna()
+    assert ind[ind.system_prompt_hash == ind_sp.mode().iloc[0]].account_id.nunique() == 1
+
+
+def test_only_some_strategies_are_labelled(truth: pd.DataFrame) -> None:
+    att = truth[truth.role == "attacker"]
+    share = att.groupby("strategy").labelled.mean()
+    assert set(share.index) == {"hydra", "quiet_paraphrase", "release_chaser", "reseller_blend",
+                                "aged_accounts"}
+    assert share["quiet_paraphrase"] == 0
+    assert (share.drop("quiet_paraphrase") > 0).all() and (share < 0.9).all()
+    assert att.campaign_id.notna().all() and truth[truth.role == "legit"].strategy.isna().all()
 
 
 def test_university_classes_share_prefix_and_signup_day(audits: dict,
@@ -495,8 +607,11 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
     ha, hb, hc = (_tree_hash(tmp_path / x) for x in "abc")
     assert ha == hb
     assert hc != ha
-    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.gz"))
-    assert files == sorted(p.relative_to(tmp_path / "c") for p in (tmp_path / "c").rglob("*.gz"))
+    # the same layout of request files (decisions, being few, may land on other days)
+    files = sorted(p.relative_to(tmp_path / "a")
+                   for p in (tmp_path / "a" / "raw" / "interactions").rglob("*.gz"))
+    assert files == sorted(p.relative_to(tmp_path / "c")
+                           for p in (tmp_path / "c" / "raw" / "interactions").rglob("*.gz"))
     assert (tmp_path / "a" / files[0]).read_bytes() != (tmp_path / "c" / files[0]).read_bytes()
 
 

@@ -9,10 +9,10 @@ its prompt slots.
 from __future__ import annotations
 
 import pytest
-from test_features_kit import at, day, interactions, req
 
 from features.daily_activity import SYNC_COLUMNS, synchrony
 from features.params import DEFAULT_PARAMS
+from tests.support.features_kit import at, day, interactions, req
 
 P = "192.0.2.0/24"
 H = "0123456789abcdef"       # shared whole by a1 and a2

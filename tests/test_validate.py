@@ -18,7 +18,7 @@ import pytest
 from core import delta_io
 from core.errors import GateFailed
 from core.tables import INGEST_AUDIT, SILVER, VALIDATION_RESULTS
-from jobs.validate import validate_days, validate_frame
+from jobs.validate import _per_day_only, validate_days, validate_frame
 from quality import suites
 from quality.contract import parse_line
 
@@ -111,10 +111,14 @@ def test_expectations_carry_gx_severity_and_a_description(checked_lake):
     [path] = (Path(checked_lake) / "ops" / "gx").rglob("expectations/interactions.json")
     stored = json.loads(path.read_text())
     by_name = {e["meta"]["name"]: e for e in stored["expectations"]}
-    assert set(by_name) == {c.label for c in suites.silver_checks("interactions", 100.0)}
+    declared = {c.label: c for c in suites.silver_checks("interactions", 100.0)}
+    # The day's row-count checks (volume, freshness) are read from one count per day in the
+    # range pass, not run through GX; every other check is in the stored suite.
+    per_day = {label for label, c in declared.items() if _per_day_only(c)}
+    assert per_day == {"volume(vs trailing 7-day mean)", "freshness(rows>0)"}
+    assert set(by_name) == set(declared) - per_day
     assert by_name["expect_column_values_to_be_unique(request_id)"]["severity"] == "critical"
-    assert by_name["volume(vs trailing 7-day mean)"]["severity"] == "warning"
-    assert by_name["freshness(rows>0)"]["severity"] == "warning"
+    assert {declared[label].severity for label in per_day} == {"warning"}
     assert all(len(e.get("description") or "") > 15 for e in by_name.values())
     assert "`request_id` is set on every row" in by_name[
         "expect_column_values_to_not_be_null(request_id)"]["description"]
@@ -170,6 +174,40 @@ def test_a_broken_day_is_blocked_with_a_message(spark, checked_lake):
     assert stored["expect_column_values_to_be_between(input_tokens)"] == ("blocking", False)
     assert stored["expect_column_values_to_be_between(output_tokens)"] == ("blocking", True)
     assert _results(spark, checked_lake, "accounts", D2)  # every table of the day recorded
+
+
+def test_a_range_is_checked_in_one_pass_with_results_per_day(spark, checked_lake):
+    """D1 (clean) and D2 (broken) gated as one range: D2 is named and blocked, and D1's stored
+    results are exactly those D1 validated alone stored."""
+    from jobs.validate import gate_days
+
+    def stored(day: dt.date) -> list[tuple]:
+        rows = delta_io.read(spark, VALIDATION_RESULTS, checked_lake).where(
+            f"run_date = DATE'{day}'").drop("validated_at").collect()
+        return sorted(tuple(r) for r in rows)
+
+    assert validate_days(checked_lake, [D1]) is True
+    alone = stored(D1)
+    assert len(alone) > 20 and any(not r[4] for r in alone)  # the volume warning failed
+    rows = silver_rows("interactions", D2, [interaction("r21a", D2), interaction("r21a", D2)])
+    write_silver(spark, checked_lake, "interactions", D2, rows)  # a repeated request_id
+
+    failed = gate_days(checked_lake, [D1, D2])
+    assert set(failed) == {D2} and "expect_column_values_to_be_unique(request_id)" in failed[D2]
+    assert stored(D1) == alone
+    assert _results(spark, checked_lake, "interactions", D2)[
+        "expect_column_values_to_be_unique(request_id)"] == ("blocking", False)
+    # Negative control: the comparison sees D2's results, which differ.
+    assert stored(D2) != [(*r[:1], D2, *r[2:]) for r in alone]
+
+
+def test_a_long_range_is_checked_in_passes_of_bounded_rows():
+    from jobs.validate import _passes
+
+    d1, d2, d3 = (D1 + dt.timedelta(days=i) for i in range(3))
+    assert _passes([d1, d2, d3], {d1: 5, d2: 5, d3: 5}, budget=10) == [[d1, d2], [d3]]
+    assert _passes([d1, d2, d3], {d1: 20, d2: 1, d3: 1}, budget=10) == [[d1], [d2, d3]]
+    assert _passes([d1, d2, d3], {}, budget=10) == [[d1, d2, d3]]
 
 
 def test_validate_frame_is_reusable_for_other_tables(spark, checked_lake):

@@ -1,9 +1,13 @@
-"""`make bench`: what a day costs, per step, and how it grows with history.
+"""`make bench`: what a range of days costs, per step, what one more day costs alone, and how a
+day's cost grows with history.
 
-Prints one table per scale: time and peak memory (RSS of this process and its children, i.e.
-the driver JVM and Python workers) of generate, ingest, validate, features, train and score,
-per day and in total; lines/s; the ratio of the last day's cost to the eighth day's; and the
-feature step against a DuckDB reference over the same clean files.
+Runs `riskctl run` as a backfill would (jobs.run.run_range) over every generated day but the
+last, then the last day alone (the daily case: one day on top of the history). Prints one table
+per scale: time and peak memory (RSS of this process and its children, i.e. the driver JVM and
+Python workers) of ingest, validate, features, drift, train and score for the range and for
+the day, lines and ingest lines/s, the end-to-end total; the feature step of the eighth and
+the last day re-run alone, alternating (how a day's cost grows with history); and the daily
+aggregate against a DuckDB reference over the same clean files.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import argparse
 import datetime as dt
 import json
 import logging
-import os
 import statistics
 import tempfile
 import threading
@@ -20,6 +23,9 @@ import time
 from pathlib import Path
 
 import psutil
+
+from core.settings import settings
+from jobs.run import STEPS
 
 START = dt.date(2026, 4, 22)
 # small runs 28 days so that its last day has a full 28-day window behind it.
@@ -57,19 +63,34 @@ class PeakRSS:
         self._stop.set()
 
 
-def _lines_landed(lake: str, day: dt.date) -> int:
+def _lines_landed(lake: str, days: list[dt.date]) -> int:
     from pyspark.sql import functions as F
 
     from core import delta_io, tables
     from core.spark import get_spark
 
     audit = delta_io.read(get_spark(), tables.INGEST_AUDIT, lake)
-    row = audit.where(F.col("land_date") == F.lit(day)).agg(F.sum("lines_read")).collect()[0]
+    row = audit.where(F.col("land_date").isin(days)).agg(F.sum("lines_read")).collect()[0]
     return int(row[0] or 0)
 
 
+def _measured(mem: PeakRSS, label: str, days: list[dt.date], run, lake: str) -> dict:
+    mem.reset()
+    t = time.monotonic()
+    result = run()
+    total = time.monotonic() - t
+    lines = _lines_landed(lake, days)
+    row = {"run": label, "days": len(days), **{s: result["steps"].get(s, 0.0) for s in STEPS},
+           "total": round(total, 1), "lines": lines,
+           "lines_per_s": round(lines / max(result["steps"].get("ingest", total), 1e-9)),
+           "peak_mb": round(mem.peak_mb)}
+    # Each row as soon as it exists: a long run that dies late keeps its figures.
+    print("bench " + json.dumps(row), flush=True)
+    return row
+
+
 def bench(scale: str, days: int, workdir: str) -> dict:
-    from jobs.run import run_day
+    from jobs.run import run_day, run_range
     from simulator import generate
 
     lake = str(Path(workdir) / f"lake-{scale}")
@@ -78,33 +99,33 @@ def bench(scale: str, days: int, workdir: str) -> dict:
     gen = generate(lake, START, days, scale, seed=7, progress=True)
     gen_secs = time.monotonic() - t0
     gen_mb = mem.peak_mb
+    all_days = [START + dt.timedelta(days=i) for i in range(days)]
     rows = []
-    for i in range(days):
-        day = START + dt.timedelta(days=i)
-        mem.reset()
-        t = time.monotonic()
-        result = run_day(lake, day)
-        total = time.monotonic() - t
-        lines = _lines_landed(lake, day)
-        rows.append({"day": day.isoformat(), **result["steps"], "total": round(total, 1),
-                     "lines": lines, "lines_per_s": round(lines / max(result["steps"].get(
-                         "ingest", total), 1e-9)), "peak_mb": round(mem.peak_mb)})
-        # Each day's row as soon as it exists: a long run that dies late keeps its figures.
-        print("bench " + json.dumps(rows[-1]), flush=True)
+    if days > 1:
+        label = f"{all_days[0]}..{all_days[-2]}"
+        rows.append(_measured(mem, label, all_days[:-1],
+                              lambda: run_range(lake, all_days[:-1]), lake))
+    last = all_days[-1]
+    rows.append(_measured(mem, str(last), [last], lambda: run_day(lake, last), lake))
     mem.close()
     out = {"scale": scale, "days": days, "generate_secs": round(gen_secs, 1),
            "generate_lines": sum(gen.get("lines", {}).values()),
            "generate_lines_per_s": gen.get("lines_per_second"),
-           "generate_peak_mb": round(gen_mb), "per_day": rows}
+           "generate_peak_mb": round(gen_mb), "runs": rows,
+           "end_to_end_s": round(sum(r["total"] for r in rows), 1),
+           "peak_mb": max(r["peak_mb"] for r in rows)}
     if days >= 8:
-        out["last_over_eighth"] = round(rows[-1]["total"] / max(rows[7]["total"], 1e-9), 2)
-        out.update(growth(rows[7], rows[-1], "features"))
-        out["features_rerun"] = rerun_growth(lake, START + dt.timedelta(days=7),
-                                             START + dt.timedelta(days=days - 1))
+        eighth = START + dt.timedelta(days=7)
+        rerun = rerun_growth(lake, eighth, last)
+        rerun.update(growth({"features": rerun["eighth_median_s"],
+                             "lines": _lines_landed(lake, [eighth])},
+                            {"features": rerun["last_median_s"],
+                             "lines": _lines_landed(lake, [last])}, "features"))
+        out["features_rerun"] = rerun
     try:
         from tools.duckdb_reference import compare_features
 
-        out["duckdb"] = compare_features(lake, START + dt.timedelta(days=days - 1))
+        out["duckdb"] = compare_features(lake, last)
     except Exception as exc:  # the reference must never cost the table measured before it
         out["duckdb"] = {"error": f"{type(exc).__name__}: {exc}"}
     return out
@@ -124,12 +145,12 @@ def growth(early: dict, late: dict, step: str) -> dict:
 
 
 def rerun_growth(lake: str, early: dt.date, late: dt.date, repeats: int = 3) -> dict:
-    """The feature step of `early` and `late` run again after the whole run, alternating.
+    """The feature step of `early` and `late`, each run alone again after the run, alternating:
+    what one day costs with a short and with a long history behind it.
 
-    The in-run figures are one sample each, taken hours apart on a machine whose spread on
-    identical work is +-10-20 %, so their ratio mixes history with noise. Re-running both
-    days in the same process state, interleaved, compares like with like. Safe on the lake:
-    a day's feature step reads only what had landed by that day and replaces its own rows.
+    One sample each would be +-10-20 % noise on this machine; re-running both days in the same
+    process state, interleaved, compares like with like. Safe on the lake: a day's feature step
+    reads only what had landed by that day and replaces its own rows.
     """
     from core.spark import get_spark
     from jobs.build_features import build_features_day
@@ -152,28 +173,26 @@ def rerun_summary(early_secs: list[float], late_secs: list[float]) -> dict:
 
 
 def print_table(result: dict) -> None:
-    steps = ["ingest", "validate", "features", "drift", "train", "score"]
     print(f"\n== scale={result['scale']} days={result['days']} "
           f"generate={result['generate_secs']}s ({result['generate_lines']} lines, "
           f"{result['generate_lines_per_s']} lines/s) peak={result['generate_peak_mb']} MB ==")
-    header = ["day", *steps, "total", "lines", "lines_per_s", "peak_mb"]
-    print(" ".join(f"{h:>11}" for h in header))
-    for row in result["per_day"]:
-        print(" ".join(f"{str(row.get(h, '-')):>11}" for h in header))
-    totals = {s: round(sum(r.get(s, 0) for r in result["per_day"]), 1) for s in steps}
-    total = round(sum(r["total"] for r in result["per_day"]), 1)
-    print(f"{'TOTAL':>11} " + " ".join(f"{totals[s]:>11}" for s in steps) + f" {total:>11}")
-    if "last_over_eighth" in result:
-        print(f"last day / eighth day cost: {result['last_over_eighth']}; features step: "
-              f"{result['features_last_over_eighth']}, per line landed: "
-              f"{result['features_per_line_last_over_eighth']}")
+    header = ["run", "days", *STEPS, "total", "lines", "lines_per_s", "peak_mb"]
+    width = max(11, *(len(str(r["run"])) for r in result["runs"]))
+    print(f"{header[0]:>{width}} " + " ".join(f"{h:>11}" for h in header[1:]))
+    for row in result["runs"]:
+        print(f"{str(row['run']):>{width}} "
+              + " ".join(f"{str(row.get(h, '-')):>11}" for h in header[1:]))
+    print(f"end to end: {result['end_to_end_s']} s for {result['days']} days "
+          f"({round(result['end_to_end_s'] / max(result['days'], 1), 1)} s a day), "
+          f"peak {result['peak_mb']} MB")
     if "features_rerun" in result:
         r = result["features_rerun"]
-        print(f"features step re-run after the run, alternating (eighth day {r['eighth_s']} s, "
+        print(f"features step of one day re-run alone, alternating (eighth day {r['eighth_s']} s, "
               f"last day {r['last_s']} s): last / eighth of the medians: "
-              f"{r['last_over_eighth']}")
+              f"{r['last_over_eighth']}, per line landed: "
+              f"{r['features_per_line_last_over_eighth']}")
     if result.get("duckdb"):
-        print("feature step vs DuckDB reference:", json.dumps(result["duckdb"]))
+        print("daily aggregate vs DuckDB reference:", json.dumps(result["duckdb"]))
 
 
 def main() -> None:
@@ -181,7 +200,7 @@ def main() -> None:
     parser.add_argument("--scale", default="small",
                         help="comma-separated: tiny, small, medium, seed")
     parser.add_argument("--days", type=int)
-    parser.add_argument("--workdir", default=os.environ.get("RISK_BENCH_DIR"))
+    parser.add_argument("--workdir", default=settings().bench_dir)
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     # The jobs' own step logs (which day, which table, rows, seconds) beside the table.

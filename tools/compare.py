@@ -10,9 +10,12 @@ Used by the crash-safety harness, the cluster-vs-local test and the Airflow-vs-r
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
+
+import features  # noqa: F401  (registers the feature tables)
+from core.settings import settings
+from core.tables import TABLES
 
 # Columns that record when something was written, not what: ignored by run equality.
 WALL_CLOCK = {"scored_at", "ingested_at", "validated_at", "computed_at", "recorded_at"}
@@ -44,7 +47,7 @@ def snapshot(lake: str, tables: list[str] | None = None,
     compares it; lakes run by different means (cluster vs local) need not share one.
     """
     out = mlflow_snapshot(lake) if mlflow else {}
-    for name, table in tables.TABLES.items():
+    for name, table in TABLES.items():
         if tables and name not in tables:
             continue
         path = table.uri(lake)
@@ -71,7 +74,7 @@ def mlflow_snapshot(lake: str) -> dict[str, list[tuple]]:
 
     from models import model_registry
 
-    if not os.environ.get("MLFLOW_TRACKING_URI") and not (
+    if not settings().mlflow_tracking_uri and not (
             Path(lake) / "_mlflow" / "mlflow.db").is_file():
         return {}  # no store: do not create one just to find it empty
     client, name = model_registry.client(lake), model_registry.model_name()

@@ -13,40 +13,24 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
 import logging
-import os
 import sys
 import time
 from pathlib import Path
+
+from core.settings import settings
 
 START = dt.date(2026, 4, 22)
 # A short default so that a first `make demo` ends in minutes; `small`/45 days is an option.
 DAYS = 14
 SEED = 7
 SCALES = ("tiny", "small", "medium", "seed")
-# Every module the demo runs through, directly or through jobs.run.run_day.
-NEEDED = ("simulator", "jobs.ingest", "jobs.validate", "jobs.build_features", "jobs.train",
-          "jobs.score", "jobs.drift", "jobs.report", "models.scoring", "models.model_registry")
 
 log = logging.getLogger("risk.demo")
 
 
 class DemoError(Exception):
     """Printed as one line; the demo exits 1."""
-
-
-def check_modules(names: tuple[str, ...] = NEEDED) -> None:
-    """Fail early, naming every missing module, instead of dying on day 1 of a long run."""
-    missing = []
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except ImportError as exc:
-            missing.append(f"{name} ({exc})")
-    if missing:
-        raise DemoError("the demo needs modules this checkout does not have yet: "
-                        + "; ".join(missing))
 
 
 def raw_is_empty(lake: str) -> bool:
@@ -102,7 +86,6 @@ def run(args: argparse.Namespace) -> int:
     from core.settings import ensure_lake, resolve_lake
 
     lake = ensure_lake(resolve_lake(args.lake))
-    check_modules()
     started = time.monotonic()
 
     if raw_is_empty(lake):
@@ -138,7 +121,7 @@ def _n(value: object) -> str:
 def describe(lake: str, day: dt.date, path: str, s: dict, secs: float) -> str:
     """What the demo printed at the end: the report, what it shows, what to do next."""
     venv = ".venv/bin"
-    mlflow_uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{lake}/_mlflow/mlflow.db"
+    mlflow_uri = settings().mlflow_tracking_uri or f"sqlite:///{lake}/_mlflow/mlflow.db"
     top = s.get("top_cluster")
     top_line = (f"  Top cluster {top['cluster_id']}: {top['n_accounts']} accounts, "
                 f"{top['n_high_risk']} high-risk, tied by {', '.join(top['link_types']) or '-'}"
