@@ -306,7 +306,7 @@ class RiskSparkSubmitOperator(SparkSubmitOperator):
         if status is None:  # killed, or died before riskctl could write: a crash
             raise AirflowException(
                 f"riskctl {self.command}: no outcome recorded (killed, or Spark failed "
-                f"before the job ran) [crashed: retried]") from exc
+                f"before the job ran) [crashed: retried while tries remain]") from exc
         code = int(status["exit_code"])
         message = status.get("message") or f"riskctl {self.command} exited {code}"
         if code in self.skip_on_exit_code:
@@ -318,7 +318,8 @@ class RiskSparkSubmitOperator(SparkSubmitOperator):
                 "crash]") from exc
         if code == ExitCode.OK:  # the job finished but spark-submit failed afterwards
             message = f"riskctl {self.command}: spark-submit failed after the job ended"
-        raise AirflowException(f"{message} [exit {code}: crashed; retried]") from exc
+        raise AirflowException(
+            f"{message} [exit {code}: crashed; retried while tries remain]") from exc
 
 
 def riskctl_task(task_id: str, command: str, *arguments: str, **kwargs: Any

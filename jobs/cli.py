@@ -148,12 +148,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from core.progress import bar
-    from jobs.score import score_day
+    from jobs.score import score_days
 
-    lake, days = _lake(args, create=False), _days(args)
-    for day in bar(days, desc="score"):
-        score_day(lake, day, rescore=args.rescore)  # NoChampion: exit 4
+    # One pass over the days (each model scores its days at once); NoChampion: exit 4.
+    score_days(_lake(args, create=False), _days(args), rescore=args.rescore)
     return 0
 
 

@@ -64,8 +64,24 @@ def scorer(lake: str, version: str | None):
     try:
         return load_champion(lake)
     except NoChampion as exc:
+        fallback = label_free.handle()
+        # The stored table's own columns: a read fills the registry's missing ones with NULL.
+        stored = _stored_feature_columns(lake)
+        missing = [c for c in fallback.feature_names if c not in stored]
+        if missing:  # nothing can score: "no champion yet" (exit 4), not a bad input
+            raise NoChampion(
+                f"{exc}; the label-free scorer cannot score either: the feature table lacks "
+                f"{', '.join(missing[:5])} (`riskctl features` builds it)") from None
         log.info("no champion (%s): scoring with the label-free scorer", exc)
-        return label_free.handle()
+        return fallback
+
+
+def _stored_feature_columns(lake: str) -> list[str]:
+    spark = get_spark()
+    table = _features_table()
+    if not delta_io.exists(spark, table, lake):
+        return []
+    return spark.read.format("delta").load(table.uri(lake)).columns
 
 
 def score_day(lake: str, day: dt.date, handle=None, rescore: bool = False) -> dict:

@@ -377,7 +377,7 @@ def test_operator_resolves_submission_at_run_time_and_acts_on_the_exit_code(tmp_
     # Exit 1, or killed before riskctl wrote an outcome: a crash keeps its retries.
     assert out["crash"]["raised"] == "retry"
     assert out["crash"]["msg"] == "riskctl validate crashed: OSError: disk [exit 1: crashed; " \
-                                  "retried]"
+                                  "retried while tries remain]"
     assert out["killed"]["raised"] == "retry"  # its "riskctl validate:" line is not a verdict
     assert "no outcome recorded" in out["killed"]["msg"]
     # Before the first model, scoring publishes nothing and the day goes on (as riskctl run).
@@ -427,6 +427,27 @@ server = HTTPServer(("127.0.0.1", 0), Hook)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 os.environ["RISK_ALERT_WEBHOOK"] = f"http://127.0.0.1:{server.server_port}/hook"
 
+# An SMTP server that keeps what it receives (the standard library's, enough for a test).
+import warnings
+warnings.simplefilter("ignore", DeprecationWarning)
+import asyncore
+import smtpd
+
+mails = []
+
+
+class Sink(smtpd.SMTPServer):
+    def process_message(self, peer, mailfrom, rcpttos, data, **kwargs):
+        mails.append({"to": rcpttos, "data": data.decode() if isinstance(data, bytes) else data})
+
+
+sink = Sink(("127.0.0.1", 0), None)
+threading.Thread(target=asyncore.loop, kwargs={"timeout": 0.2}, daemon=True).start()
+os.environ["RISK_ALERT_EMAIL"] = "oncall@example.org"
+os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = json.dumps({
+    "conn_type": "smtp", "host": "127.0.0.1", "port": sink.socket.getsockname()[1],
+    "extra": {"from_email": "risk@example.org", "disable_ssl": True, "disable_tls": True}})
+
 from airflow.models.dagbag import DagBag
 
 bag = DagBag(dag_folder=DAGS_FOLDER, include_examples=False)
@@ -438,6 +459,7 @@ for mode, day in MODES:
         logical_date=dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC))
     out["states"][day] = str(run.state)
 out["webhook"] = [r["text"] for r in received]
+out["mails"] = mails
 print("RESULT=" + json.dumps(out))
 """
 
@@ -471,8 +493,8 @@ LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ FAILED dag=(\S+) day=(\S+) 
                   r"try=(\d+): (.*)$")
 
 
-def test_a_failed_task_writes_one_line_to_the_alert_log_and_the_webhook(migrated_home,
-                                                                         tmp_path):
+def test_a_failed_task_sends_one_line_to_the_log_file_webhook_and_mail(migrated_home,
+                                                                        tmp_path):
     lake = tmp_path / "lake"
     out = _dag_test(migrated_home, tmp_path, [("ok", "2026-05-03"), ("gate", "2026-05-10")],
                     RISK_LAKE=str(lake))
@@ -487,6 +509,9 @@ def test_a_failed_task_writes_one_line_to_the_alert_log_and_the_webhook(migrated
     assert message.startswith(
         "riskctl validate: interactions 2026-05-01: 3 blocking expectations failed [exit 3")
     assert out["webhook"] == lines
+    assert len(out["mails"]) == 1 and out["mails"][0]["to"] == ["oncall@example.org"]
+    assert "FAILED dag=lake_maintenance day=2026-05-10 task=optimize_and_vacuum" in \
+        out["mails"][0]["data"]
 
 
 def test_a_bad_setting_fails_a_task_instead_of_hiding_the_dag(migrated_home, tmp_path):

@@ -445,8 +445,11 @@ def test_crash_harness_compares_the_model_registry(flow, tmp_path):
     assert diff(expected, mlflow_snapshot(str(copy))) == {}
     # negative controls: a second version of the same day, and the alias it would take
     source = client.get_model_version(model_registry.MODEL_NAME, "1").source
-    extra = client.create_model_version(model_registry.MODEL_NAME, source,
-                                        tags={"trained_as_of": str(AS_OF)})
+    # The source is an MLflow 3 logged model (models:/m-...), which the registry looks up
+    # through the process-wide URI: point it at the copy for the call.
+    with model_registry.tracking(str(copy)):
+        extra = client.create_model_version(model_registry.MODEL_NAME, source,
+                                            tags={"trained_as_of": str(AS_OF)})
     assert set(diff(expected, mlflow_snapshot(str(copy)))) == {"mlflow:model_versions"}
     client.set_registered_model_alias(model_registry.MODEL_NAME, "challenger", str(extra.version))
     assert "mlflow:aliases" in diff(expected, mlflow_snapshot(str(copy)))
