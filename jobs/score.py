@@ -78,7 +78,7 @@ def scorer(lake: str, version: str | None):
 
 def _stored_feature_columns(lake: str) -> list[str]:
     spark = get_spark()
-    table = _features_table()
+    table = ACCOUNT_FEATURES
     if not delta_io.exists(spark, table, lake):
         return []
     return spark.read.format("delta").load(table.uri(lake)).columns

@@ -101,29 +101,14 @@ def test_bad_arguments_are_refused_in_the_status_file_too(status_file, capsys):
     assert "is not a date" in status["message"]
 
 
-def test_scoring_before_any_features_is_refused(spark, status_file, capsys, lake):
-    """A real `riskctl score` on a lake with nothing built: refused, nothing published."""
-    rc = cli.main(["score", "--lake", lake, "--start", "2026-05-01"])
-    err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert rc == ExitCode.REFUSED == 2
-    assert err.startswith("riskctl score: no feature table under ")
-    assert _status(status_file)["outcome"] == "refused"
-    assert not (Path(lake) / "gold").exists()
-
-
-def test_no_champion_is_exit_4(status_file, capsys, monkeypatch, lake):
-    """When nothing can score (no champion and no label-free scorer), exit 4."""
-    from core.errors import NoChampion
-
-    def no_model(*_args, **_kwargs):
-        raise NoChampion("no champion model yet: registered model account_risk has no alias")
-
-    monkeypatch.setattr("jobs.score.score_day", no_model)
+def test_no_champion_is_exit_4(spark, status_file, capsys, lake):
+    """A real `riskctl score` on a lake without any model nor features to score."""
     rc = cli.main(["score", "--lake", lake, "--start", "2026-05-01"])
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert rc == ExitCode.NO_CHAMPION == 4
     assert err.startswith("riskctl score: no champion model yet")
     assert _status(status_file)["outcome"] == "no_champion"
+    assert not (Path(lake) / "gold").exists()
 
 
 def test_gate_failed_is_exit_3(status_file, capsys, monkeypatch, lake):
