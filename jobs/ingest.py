@@ -6,14 +6,20 @@ and each source (interactions, accounts, enforcement):
 1. List `raw/<source>/date=D/*.jsonl[.gz]` ourselves (pyarrow.fs, so local paths and object
    stores both work). A `date=` folder whose date does not parse is skipped with a warning and
    listed in the report.
-2. Read and parse the files in Spark tasks (`mapInArrow`, one file per task): stream-decompress,
-   count non-empty lines, validate each with `quality.contract`, emit Arrow batches of typed rows,
-   quarantined lines (reason, raw text clipped to 1 MB) and one summary row per file. A file that
-   cannot be read (not gzip, truncated gzip, I/O error) keeps the lines read before the failure
-   and adds one line, quarantined as `unreadable_file`. spark.read.text is not used on purpose:
-   one bad file would kill the whole job.
-3. Write bronze (every contract-valid row, repeats included), quarantine and per-file line
-   counts of those days with `replaceWhere`, so a re-run replaces exactly what they wrote.
+2. Read the files in Spark tasks (`mapInArrow`, one file per task): stream-decompress, split
+   into lines a block at a time (C and numpy, not a Python loop per line) and hand the raw lines
+   to Spark. A file that cannot be read (not gzip, truncated gzip, I/O error) keeps the lines
+   read before the failure and adds one line, quarantined as `unreadable_file`; it costs only
+   itself (spark.read.text is not used on purpose: one bad file would kill the whole job, and
+   its corrupt-file switch drops the readable prefix). Line numbers and `lines_read` (non-empty
+   lines) are counted there, one summary row per file.
+3. Parse in Spark (`quality.contract_native`: `from_json` at the contract's types, made
+   strict). The few lines it leaves undecided (broken ones, IPv6 addresses, escapes, lines
+   starting with whitespace or longer than 1 MB) go through `quality.contract` in Python, which
+   gives the accepted row or the exact reason code. One pass writes bronze (every
+   contract-valid row, repeats included), quarantine and per-file line counts of those days
+   with `replaceWhere`, so a re-run replaces exactly what they wrote; the counts logged come
+   from Observations on those writes.
 4. Deduplicate. The accepted copy of a key is the first by (land_date, source_file, line_no)
    among valid rows, whatever order days are ingested in. Landing D can only change the status
    of rows landed on D or later, so every affected landed day L is recomputed: interactions

@@ -159,6 +159,18 @@ def _timestamp_micros(s):
     return F.when(valid, secs * 1_000_000 + frac)
 
 
+def _single_value(line_col: str, bracket_col: str):  # -> Column
+    """The line holds exactly one JSON value and nothing after it but whitespace: `[line]` has
+    one element, and `[line,0]` two when a `]` in the line could have closed the wrapper early
+    (both counts would then be the same). A seam: tests switch it off to see it matter."""
+    from pyspark.sql import functions as F
+
+    def count(suffix: str):
+        return F.expr(f"json_array_length(concat('[', CAST({line_col} AS STRING), '{suffix}'))")
+
+    return (count("]") == 1) & (~F.col(bracket_col) | (count(",0]") == 2))
+
+
 def native_parse(lines, source: str, key: bytes, exempt_day: dt.date | None = None,
                  line_col: str = "line", land_col: str = "land_date",
                  bracket_col: str = "bracket"):
@@ -175,13 +187,8 @@ def native_parse(lines, source: str, key: bytes, exempt_day: dt.date | None = No
 
     pads = _hmac_pads(key)
     text = F.col(line_col).cast("string")
-    # Exactly one JSON value: `[line]` holds one element, and `[line,0]` two when a `]` in the
-    # line could have closed the wrapper early (both counts would then be the same).
-    alone = (F.expr(f"json_array_length(concat('[', CAST({line_col} AS STRING), ']'))") == 1) & (
-        ~F.col(bracket_col) | (F.expr(
-            f"json_array_length(concat('[', CAST({line_col} AS STRING), ',0]'))") == 2))
     guard = (F.length(line_col) <= MAX_NATIVE_BYTES + 1) & F.expr(
-        f"is_valid_utf8({line_col})") & alone
+        f"is_valid_utf8({line_col})") & _single_value(line_col, bracket_col)
     parsed = "_native"
     frame = lines.withColumn(parsed, F.when(guard, F.from_json(
         text, read_schema(source), {"columnNameOfCorruptRecord": CORRUPT})))

@@ -2,8 +2,9 @@
 
 Prints one table per scale: time and peak memory (RSS of this process and its children, i.e.
 the driver JVM and Python workers) of generate, ingest, validate, features, train and score,
-per day and in total; lines/s; the ratio of the last day's cost to the eighth day's; and the
-feature step against a DuckDB reference over the same clean files.
+per day and in total; lines/s; the ratio of the last day's cost to the eighth day's; the
+feature step against a DuckDB reference over the same clean files, and the last day's ingest
+against DuckDB reading and checking the same raw files.
 """
 
 from __future__ import annotations
@@ -107,6 +108,13 @@ def bench(scale: str, days: int, workdir: str) -> dict:
         out["duckdb"] = compare_features(lake, START + dt.timedelta(days=days - 1))
     except Exception as exc:  # the reference must never cost the table measured before it
         out["duckdb"] = {"error": f"{type(exc).__name__}: {exc}"}
+    try:
+        from tools.duckdb_reference import compare_ingest
+
+        out["duckdb_ingest"] = compare_ingest(lake, START + dt.timedelta(days=days - 1),
+                                              rows[-1].get("ingest"))
+    except Exception as exc:
+        out["duckdb_ingest"] = {"error": f"{type(exc).__name__}: {exc}"}
     return out
 
 
@@ -174,6 +182,9 @@ def print_table(result: dict) -> None:
               f"{r['last_over_eighth']}")
     if result.get("duckdb"):
         print("feature step vs DuckDB reference:", json.dumps(result["duckdb"]))
+    if result.get("duckdb_ingest"):
+        print("ingest (last day) vs DuckDB reading the same raw files:",
+              json.dumps(result["duckdb_ingest"]))
 
 
 def main() -> None:
