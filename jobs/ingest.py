@@ -6,14 +6,20 @@ and each source (interactions, accounts, enforcement):
 1. List `raw/<source>/date=D/*.jsonl[.gz]` ourselves (pyarrow.fs, so local paths and object
    stores both work). A `date=` folder whose date does not parse is skipped with a warning and
    listed in the report.
-2. Read and parse the files in Spark tasks (`mapInArrow`, one file per task): stream-decompress,
-   count non-empty lines, validate each with `quality.contract`, emit Arrow batches of typed rows,
-   quarantined lines (reason, raw text clipped to 1 MB) and one summary row per file. A file that
-   cannot be read (not gzip, truncated gzip, I/O error) keeps the lines read before the failure
-   and adds one line, quarantined as `unreadable_file`. spark.read.text is not used on purpose:
-   one bad file would kill the whole job.
-3. Write bronze (every contract-valid row, repeats included), quarantine and per-file line
-   counts of those days with `replaceWhere`, so a re-run replaces exactly what they wrote.
+2. Read the files in Spark tasks (`mapInArrow`, one file per task): stream-decompress, split
+   into lines a block at a time (C and numpy, not a Python loop per line) and hand the raw lines
+   to Spark. A file that cannot be read (not gzip, truncated gzip, I/O error) keeps the lines
+   read before the failure and adds one line, quarantined as `unreadable_file`; it costs only
+   itself (spark.read.text is not used on purpose: one bad file would kill the whole job, and
+   its corrupt-file switch drops the readable prefix). Line numbers and `lines_read` (non-empty
+   lines) are counted there, one summary row per file.
+3. Parse in Spark (`quality.contract_native`: `from_json` at the contract's types, made
+   strict). The few lines it leaves undecided (broken ones, IPv6 addresses, escapes, lines
+   starting with whitespace or longer than 1 MB) go through `quality.contract` in Python, which
+   gives the accepted row or the exact reason code. One pass writes bronze (every
+   contract-valid row, repeats included), quarantine and per-file line counts of those days
+   with `replaceWhere`, so a re-run replaces exactly what they wrote; the counts logged come
+   from Observations on those writes.
 4. Deduplicate. The accepted copy of a key is the first by (land_date, source_file, line_no)
    among valid rows, whatever order days are ingested in. Landing D can only change the status
    of rows landed on D or later, so every affected landed day L is recomputed: interactions
@@ -35,6 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import logging
 import re
 import time
@@ -42,6 +49,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 
 from core import delta_io
@@ -60,6 +68,7 @@ from core.tables import (
 )
 from quality import contract
 from quality.contract import LATENESS_DAYS
+from quality.contract_native import MAX_NATIVE_BYTES, native_parse, suspect_positions
 
 log = logging.getLogger("risk.ingest")
 
@@ -74,6 +83,7 @@ BATCH_INPUT_BYTES = 96 << 20
 REASON_LINE_TOO_LONG = "line_too_long"
 
 KIND_ROW, KIND_QUARANTINE, KIND_FILE = 0, 1, 2
+KIND_LINE = 3  # a raw line not parsed yet (only between the reader and the native parser)
 _DATE_DIR = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
 _LINEAGE = ("land_date", "source_file", "line_no")
 
@@ -259,6 +269,64 @@ class RawFileReader:
             self.line_no += 1
             yield b"".join(partial)
 
+    def blocks(self) -> Iterator[tuple[int, bytes, np.ndarray] | _Oversized]:
+        """The same lines as iterating, a block at a time: `(first line number, data, ends)`
+        where line i of the block is `data[ends[i-1]:ends[i]]` (ends[-1] = 0) *with* its final
+        newline (one is added to a last line that has none), or an oversized line alone.
+        Splitting runs in C and numpy: a typical line costs no Python of its own."""
+        partial: list[bytes] = []
+        partial_len = 0
+        oversized: _Oversized | None = None
+        pieces = self._pieces()
+        while True:
+            try:
+                piece = next(pieces)
+            except StopIteration:
+                break
+            except Exception as exc:  # any failure to read or decompress: the rest is unreadable
+                self.error = f"{type(exc).__name__}: {exc}"[:500]
+                self.tail = oversized.head if oversized else b"".join(partial)
+                return
+            last = piece.rfind(b"\n")
+            if last < 0:  # no line end in this piece: the current line goes on
+                if oversized is not None:
+                    oversized.size += len(piece)
+                else:
+                    partial.append(piece)
+                    partial_len += len(piece)
+                    if partial_len > LINE_HARD_LIMIT:
+                        oversized = _Oversized(b"".join(partial)[: contract.RAW_LINE_MAX_BYTES],
+                                               partial_len)
+                        partial, partial_len = [], 0
+                continue
+            if oversized is not None:
+                first = piece.find(b"\n")
+                oversized.size += first
+                self.line_no += 1
+                yield oversized
+                oversized = None
+                data = piece[first + 1: last + 1]
+            elif partial:
+                data = b"".join(partial) + piece[: last + 1]
+                partial, partial_len = [], 0
+            else:
+                data = piece[: last + 1]
+            if data:
+                yield self._block(data)
+            if last + 1 < len(piece):
+                partial, partial_len = [piece[last + 1:]], len(piece) - last - 1
+        if oversized is not None:
+            self.line_no += 1
+            yield oversized
+        elif partial:  # a last line without a final newline is still a line
+            yield self._block(b"".join(partial) + b"\n")
+
+    def _block(self, data: bytes) -> tuple[int, bytes, np.ndarray]:
+        ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10) + 1
+        first = self.line_no + 1
+        self.line_no += len(ends)
+        return first, data, ends
+
 
 def _types(source: str) -> list[tuple[str, str]]:
     return contract.output_columns(source) + _TAIL
@@ -272,11 +340,27 @@ def spark_ddl(source: str) -> str:
     return ", ".join(["kind TINYINT"] + [f"{n} {_DDL[t]}" for n, t in _types(source)])
 
 
+# What the native reader adds: the raw line (with its newline) and whether it holds a `]`.
+_LINE_COLUMNS = [("line", pa.binary(), "BINARY"), ("bracket", pa.bool_(), "BOOLEAN")]
+
+
+def lines_arrow_schema(source: str) -> pa.Schema:
+    schema = arrow_schema(source)
+    for name, arrow_type, _ in _LINE_COLUMNS:
+        schema = schema.append(pa.field(name, arrow_type))
+    return schema
+
+
+def lines_spark_ddl(source: str) -> str:
+    return ", ".join([spark_ddl(source)] + [f"{n} {t}" for n, _, t in _LINE_COLUMNS])
+
+
 class _BatchBuilder:
     """Accumulates one file's outcomes and turns them into bounded Arrow batches."""
 
-    def __init__(self, source: str, land_days: int, rel: str) -> None:
-        self.schema = arrow_schema(source)
+    def __init__(self, source: str, land_days: int, rel: str,
+                 schema: pa.Schema | None = None) -> None:
+        self.schema = schema or arrow_schema(source)
         self.typed = contract.output_columns(source)
         self.land_days = land_days
         self.rel = rel
@@ -302,16 +386,23 @@ class _BatchBuilder:
         return len(self.rows) + len(self.quarantined) >= BATCH_ROWS or self.nbytes >= BATCH_BYTES
 
     def _batch(self, n: int, kind: int, columns: dict[str, pa.Array]) -> pa.RecordBatch:
-        arrays = [pa.array([kind] * n, pa.int8())]
+        arrays = [pa.repeat(pa.scalar(kind, pa.int8()), n)]
         for field in list(self.schema)[1:]:
             arrays.append(columns.get(field.name) if field.name in columns
                           else pa.nulls(n, field.type))
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
-    def _common(self, n: int, line_nos: list[int]) -> dict[str, pa.Array]:
-        return {"land_date": pa.array([self.land_days] * n, pa.date32()),
-                "source_file": pa.array([self.rel] * n, pa.string()),
+    def _common(self, n: int, line_nos) -> dict[str, pa.Array]:
+        return {"land_date": pa.repeat(pa.scalar(self.land_days, pa.date32()), n),
+                "source_file": pa.repeat(pa.scalar(self.rel, pa.string()), n),
                 "line_no": pa.array(line_nos, pa.int64())}
+
+    def lines(self, line_nos: np.ndarray, lines: pa.Array, bracket: np.ndarray
+              ) -> pa.RecordBatch:
+        """Raw lines for the native parser (kind KIND_LINE)."""
+        columns = self._common(len(lines), line_nos)
+        columns.update(line=lines, bracket=pa.array(bracket, pa.bool_()))
+        return self._batch(len(lines), KIND_LINE, columns)
 
     def flush(self) -> Iterator[pa.RecordBatch]:
         if self.rows:
@@ -368,12 +459,100 @@ def parse_file(raw: RawFile, source: str, land_date: dt.date, key: bytes,
     yield out.file_summary(lines_read, reader.error)
 
 
-def _parse_partition(batches, tasks: list[tuple[RawFile, dt.date, bool]], source: str,
-                     key: bytes):
+# Bytes that may start a line that is blank (only whitespace) or starts with whitespace: such a
+# line is looked at in Python, every other one goes to Spark untouched.
+_WHITESPACE = np.zeros(256, np.bool_)
+_WHITESPACE[list(b" \t\n\r\x0b\x0c")] = True
+
+
+def read_file(raw: RawFile, source: str, land_date: dt.date, key: bytes,
+              exempt_too_late: bool = False) -> Iterator[pa.RecordBatch]:
+    """Every line of one raw file as Arrow batches for the native parser: raw lines (KIND_LINE),
+    and the outcomes of the few lines Spark is not given (parsed here by `quality.contract`: a
+    line that starts with whitespace, is longer than MAX_NATIVE_BYTES or holds what
+    `suspect_positions` finds; lines too long to parse; the unreadable rest), then a file
+    summary. Line numbers, blank lines and `lines_read` are exactly those of `parse_file`."""
+    parser = contract.LineParser(source, land_date, key, exempt_too_late)
+    out = _BatchBuilder(source, (land_date - dt.date(1970, 1, 1)).days, raw.rel,
+                        lines_arrow_schema(source))
+    reader = RawFileReader(raw.uri)
+    lines_read = 0
+    for block in reader.blocks():
+        if isinstance(block, _Oversized):
+            lines_read += 1
+            out.add_quarantine(reader.line_no, REASON_LINE_TOO_LONG, block.head, block.size)
+            continue
+        first, data, ends = block
+        starts = np.concatenate(([0], ends[:-1]))
+        # An empty line starts with its own newline, which counts as whitespace here.
+        python = _WHITESPACE[np.frombuffer(data, np.uint8)[starts]] | (
+            ends - starts > MAX_NATIVE_BYTES + 1)
+        suspect, brackets = suspect_positions(data)
+        python[np.searchsorted(ends, suspect, side="right")] = True
+        bracket = np.zeros(len(ends), np.bool_)
+        bracket[np.searchsorted(ends, brackets, side="right")] = True
+        for i in np.flatnonzero(python).tolist():
+            line = data[starts[i]: ends[i] - 1]
+            if contract.is_blank(line):
+                continue
+            lines_read += 1
+            values, reason = parser.parse(line)
+            if reason is None:
+                out.add_row(first + i, values, len(line))
+            else:
+                out.add_quarantine(first + i, reason, line)
+        yield from out.flush()
+        native = ~python
+        n = int(native.sum())
+        if n:
+            lines_read += n
+            offsets = pa.py_buffer(np.concatenate(([0], ends)).astype(np.int32))
+            lines = pa.BinaryArray.from_buffers(pa.binary(), len(ends),
+                                                [None, offsets, pa.py_buffer(data)])
+            yield out.lines(first + np.flatnonzero(native), lines.filter(pa.array(native)),
+                            bracket[native])
+    if reader.error is not None:
+        lines_read += 1
+        out.add_quarantine(reader.line_no + 1, contract.REASON_UNREADABLE, reader.tail)
+    yield from out.flush()
+    yield out.file_summary(lines_read, reader.error)
+
+
+def _read_partition(batches, tasks: list[tuple[RawFile, dt.date, bool]], source: str,
+                    key: bytes):
     for batch in batches:
         for index in batch.column(0).to_pylist():
             raw, land_date, exempt = tasks[index]
-            yield from parse_file(raw, source, land_date, key, exempt)
+            yield from read_file(raw, source, land_date, key, exempt)
+
+
+def _parse_undecided(batches, source: str, key: bytes, exempt_day: dt.date | None):
+    """The lines the native parser left undecided, through `quality.contract`: each gets its
+    typed row or its exact reason (the schema of `spark_ddl`)."""
+    parsers: dict[dt.date, contract.LineParser] = {}
+    epoch = dt.date(1970, 1, 1)
+    for batch in batches:
+        builders: dict[tuple[dt.date, str], _BatchBuilder] = {}
+        for land_date, rel, line_no, line in zip(*(batch.column(c).to_pylist() for c in (
+                "land_date", "source_file", "line_no", "line")), strict=True):
+            parser = parsers.get(land_date)
+            if parser is None:
+                parser = parsers[land_date] = contract.LineParser(
+                    source, land_date, key, land_date == exempt_day)
+            out = builders.get((land_date, rel))
+            if out is None:
+                out = builders[(land_date, rel)] = _BatchBuilder(
+                    source, (land_date - epoch).days, rel)
+            line = line[:-1]  # the reader kept the newline
+            values, reason = parser.parse(line)
+            if reason is None:
+                out.add_row(line_no, values, len(line))
+            else:
+                out.add_quarantine(line_no, reason, line)
+            if out.full:
+                yield from out.flush()
+        for out in builders.values():
+            yield from out.flush()
 
 
 # --- the job ---------------------------------------------------------------------------------
@@ -423,48 +602,55 @@ def _per_source(affected: dict[str, list[dt.date]]) -> str:
 
 @dataclass
 class _Parsed:
-    frame: object  # the cached parsed DataFrame
-    files: list[tuple]  # INGEST_FILES rows
+    frame: object  # kind, typed columns, lineage, q_*, file_* and `native` (parsed in Spark)
+    cached: list  # frames to unpersist once written
 
 
-def _parse(spark, lake: str, source: str, days: list[dt.date], files: dict[dt.date, list],
-           first_accounts_day: dt.date | None, key: bytes, report: IngestReport) -> _Parsed:
-    """Parse every file of `days` for one source in Spark tasks; cached (it feeds 3 writes)."""
+def _parse(spark, source: str, days: list[dt.date], files: dict[dt.date, list],
+           first_accounts_day: dt.date | None, key: bytes) -> _Parsed:
+    """Read every file of `days` for one source in Spark tasks, parse its lines with Spark's
+    JSON reader (`quality.contract_native`) and the ones it leaves undecided with
+    `quality.contract`. Cached: it feeds three writes."""
     from pyspark import StorageLevel
+    from pyspark.sql import functions as F
 
-    tasks = [(raw, day, source == "accounts" and day == first_accounts_day)
-             for day in days for raw in files.get(day, [])]
+    exempt_day = first_accounts_day if source == "accounts" else None
+    tasks = [(raw, day, day == exempt_day) for day in days for raw in files.get(day, [])]
     if not tasks:
-        return _Parsed(spark.createDataFrame([], spark_ddl(source)), [])
-    fn = functools.partial(_parse_partition, tasks=tasks, source=source, key=key)
-    parsed = spark.range(0, len(tasks), 1, len(tasks)).mapInArrow(fn, spark_ddl(source))
-    parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
-    # One job parses, fills the cache and returns file summaries and row statistics.
-    stats = parsed.groupBy("kind", "land_date", "event_date", "q_reason", "source_file",
-                           "file_lines_read", "file_unreadable", "file_error").count().collect()
-    out = []
-    for r in stats:
-        if r.kind == KIND_FILE:
-            out.append((source, r.land_date, r.source_file, r.file_lines_read,
-                        r.file_unreadable, r.file_error))
-            if r.file_unreadable:
-                log.warning("unreadable file=%s lines_read=%d error=%s", r.source_file,
-                            r.file_lines_read, r.file_error)
-    for day in days:
-        mine = [r for r in stats if r.land_date == day]
-        reasons: dict[str, int] = {}
-        for r in mine:
-            if r.kind == KIND_QUARANTINE:
-                reasons[r.q_reason] = reasons.get(r.q_reason, 0) + r["count"]
-        if source == "interactions":
-            report.touched_event_dates[day] = sorted(
-                {r.event_date for r in mine if r.kind == KIND_ROW})
-        log.info("parsed source=%s land_date=%s files=%d lines=%d quarantined=%d reasons=%s",
-                 source, day, len(files.get(day, [])),
-                 sum(r.file_lines_read for r in mine if r.kind == KIND_FILE),
-                 sum(reasons.values()),
-                 ",".join(f"{k}:{v}" for k, v in sorted(reasons.items())) or "-")
-    return _Parsed(parsed, out)
+        return _Parsed(spark.createDataFrame([], f"{spark_ddl(source)}, native BOOLEAN"), [])
+    fn = functools.partial(_read_partition, tasks=tasks, source=source, key=key)
+    read = spark.range(0, len(tasks), 1, len(tasks)).mapInArrow(fn, lines_spark_ddl(source))
+    typed = contract.output_columns(source)
+    names = {name for name, _ in typed}
+    native = native_parse(read.select(*[c for c in read.columns if c not in names],
+                                      *[F.col(n).alias(f"_py_{n}") for n in names]),
+                          source, key, exempt_day)
+    line = F.col("kind") == KIND_LINE
+    accepted = line & F.col("native_ok")
+    parsed = native.select(
+        F.when(accepted, F.lit(KIND_ROW)).otherwise(F.col("kind")).cast("tinyint").alias("kind"),
+        *[F.when(line, F.col(n)).otherwise(F.col(f"_py_{n}")).cast(_DDL[t]).alias(n)
+          for n, t in typed],
+        *[n for n, _ in _TAIL],
+        F.when(line & ~F.col("native_ok"), F.col("line")).alias("line"),
+        accepted.alias("native"),
+    ).persist(StorageLevel.MEMORY_AND_DISK)
+    undecided = parsed.where(F.col("kind") == KIND_LINE).select(*_LINEAGE, "line")
+    fallback = undecided.mapInArrow(
+        functools.partial(_parse_undecided, source=source, key=key, exempt_day=exempt_day),
+        spark_ddl(source)).withColumn("native", F.lit(False)).persist(
+            StorageLevel.MEMORY_AND_DISK)
+    frame = parsed.where(F.col("kind") != KIND_LINE).drop("line").unionByName(fallback)
+    return _Parsed(frame, [parsed, fallback])
+
+
+def _observed(frame, name: str, **metrics):
+    """`frame` observed by a fresh Observation (its metrics arrive with the write, no job of
+    their own) and that Observation."""
+    from pyspark.sql import Observation
+
+    observation = Observation(name)
+    return frame.observe(observation, *[m.alias(k) for k, m in metrics.items()]), observation
 
 
 def _ingested_days(spark, lake: str) -> dict[str, set[dt.date]]:
@@ -582,11 +768,14 @@ def _audit(spark, lake: str, affected: dict[str, list[dt.date]]) -> list[dict]:
     """Recount every affected (source, landed day) from the stored tables and write the audit."""
     from pyspark.sql import functions as F
 
-    def counts(frame, what: str, source: str, lands: list[dt.date], value=None):
+    def counts(frame, what: str, source: str, lands: list[dt.date], value=None, by=None):
         frame = frame.where(F.col("land_date").isin(lands))
         n = F.sum(value) if value else F.count(F.lit(1))
-        return frame.groupBy("land_date").agg(n.cast("long").alias("n")).select(
-            F.lit(what).alias("what"), F.lit(source).alias("source"), "land_date", "n")
+        detail = F.col(by) if by else F.lit(None).cast("string")
+        return frame.groupBy("land_date", detail.alias("detail")).agg(
+            n.cast("long").alias("n")).select(F.lit(what).alias("what"),
+                                              F.lit(source).alias("source"), "land_date",
+                                              "detail", "n")
 
     files = delta_io.read(spark, INGEST_FILES, lake)
     dups = delta_io.read(spark, DUPLICATES, lake)
@@ -598,9 +787,15 @@ def _audit(spark, lake: str, affected: dict[str, list[dt.date]]) -> list[dict]:
                   counts(delta_io.read(spark, SILVER[source], lake), "rows_accepted", source,
                          lands),
                   counts(dups.where(mine), "duplicates_dropped", source, lands),
-                  counts(quarantine.where(mine), "rows_quarantined", source, lands)]
-    found = {(r.what, r.source, r.land_date): int(r.n or 0)
-             for r in functools.reduce(lambda a, b: a.unionByName(b), parts).collect()}
+                  counts(quarantine.where(mine), "rows_quarantined", source, lands,
+                         by="reason")]
+    found: dict[tuple, int] = {}
+    reasons: dict[tuple, dict[str, int]] = {}
+    for r in functools.reduce(lambda a, b: a.unionByName(b), parts).collect():
+        found[(r.what, r.source, r.land_date)] = (found.get((r.what, r.source, r.land_date), 0)
+                                                  + int(r.n or 0))
+        if r.detail is not None:
+            reasons.setdefault((r.source, r.land_date), {})[r.detail] = int(r.n)
     now = dt.datetime.now(dt.UTC)  # a stamp only, never used for business logic
     rows = []
     for source, lands in affected.items():
@@ -618,9 +813,33 @@ def _audit(spark, lake: str, affected: dict[str, list[dt.date]]) -> list[dict]:
                     f"{row['rows_quarantined']} = {total}; re-run `riskctl ingest --start {land}`"
                     " and report the bug if it persists")
             rows.append(row)
+            if row["rows_quarantined"]:
+                log.info("quarantined source=%s land_date=%s reasons=%s", source, land, ",".join(
+                    f"{k}:{v}" for k, v in sorted(reasons.get((source, land), {}).items())))
     frame = spark.createDataFrame(rows, INGEST_AUDIT.schema)
     delta_io.replace_where(frame, INGEST_AUDIT, lake, _per_source(affected))
     return rows
+
+
+def _log_parsed(days: list[dt.date], bronze: dict, files: list[dict],
+                report: IngestReport) -> None:
+    """Log what the writes observed; note the event days each landed day touched."""
+    for f in files:
+        if f["unreadable"]:
+            log.warning("unreadable file=%s lines_read=%d error=%s", f["source_file"],
+                        f["lines_read"], f["error"])
+    for source in RAW_SOURCES:
+        metrics = bronze[source].get
+        mine = [f for f in files if f["source"] == source]
+        log.info("parsed source=%s land_dates=%s files=%d lines=%d rows=%d native=%d",
+                 source, ",".join(map(str, days)), len(mine), sum(f["lines_read"] for f in mine),
+                 metrics["rows"], metrics["native"])
+        if source == "interactions":
+            touched = [(dt.date.fromisoformat(e["land_date"]),
+                        dt.date.fromisoformat(e["event_date"]))
+                       for e in json.loads(metrics["event_dates"])]
+            for day in days:
+                report.touched_event_dates[day] = sorted(e for land, e in touched if land == day)
 
 
 def _ingest_batch(spark, lake: str, days: list[dt.date],
@@ -635,11 +854,15 @@ def _ingest_batch(spark, lake: str, days: list[dt.date],
     from pyspark.sql import functions as F
 
     start = time.monotonic()
-    parsed = {s: _parse(spark, lake, s, days, files[s], first_accounts_day, key, report)
-              for s in RAW_SOURCES}
+    parsed = {s: _parse(spark, s, days, files[s], first_accounts_day, key) for s in RAW_SOURCES}
+    bronze = {}
     for source, p in parsed.items():
-        delta_io.replace_where(p.frame.where(F.col("kind") == KIND_ROW), BRONZE[source], lake,
-                               _slice(source, days))
+        metrics = {"rows": F.count(F.lit(1)), "native": F.count_if("native")}
+        if source == "interactions":  # the event days each landed day touches, for the report
+            metrics["event_dates"] = F.to_json(F.collect_set(F.struct("land_date", "event_date")))
+        rows, bronze[source] = _observed(p.frame.where(F.col("kind") == KIND_ROW),
+                                         f"bronze_{source}", **metrics)
+        delta_io.replace_where(rows, BRONZE[source], lake, _slice(source, days))
     quarantine = functools.reduce(lambda a, b: a.unionByName(b), [
         p.frame.where(F.col("kind") == KIND_QUARANTINE).select(
             F.lit(source).alias("source"), *_LINEAGE,
@@ -647,11 +870,19 @@ def _ingest_batch(spark, lake: str, days: list[dt.date],
         for source, p in parsed.items()])
     these_days = delta_io.predicate(source=list(RAW_SOURCES), land_date=days)
     delta_io.replace_where(quarantine, QUARANTINE, lake, these_days)
-    file_rows = [row for p in parsed.values() for row in p.files]
-    delta_io.replace_where(spark.createDataFrame(file_rows, INGEST_FILES.schema), INGEST_FILES,
-                           lake, these_days)
+    file_rows = functools.reduce(lambda a, b: a.unionByName(b), [
+        p.frame.where(F.col("kind") == KIND_FILE).select(
+            F.lit(source).alias("source"), "land_date", "source_file",
+            F.col("file_lines_read").alias("lines_read"),
+            F.col("file_unreadable").alias("unreadable"), F.col("file_error").alias("error"))
+        for source, p in parsed.items()])
+    file_rows, files_seen = _observed(file_rows, "ingest_files", files=F.to_json(
+        F.collect_list(F.struct(*INGEST_FILES.columns))))
+    delta_io.replace_where(file_rows, INGEST_FILES, lake, these_days)
     for p in parsed.values():
-        p.frame.unpersist()
+        for frame in p.cached:
+            frame.unpersist()
+    _log_parsed(days, bronze, json.loads(files_seen.get["files"]), report)
 
     ingested = _ingested_days(spark, lake)
     affected = {s: _affected_days(s, days, ingested[s]) for s in RAW_SOURCES}

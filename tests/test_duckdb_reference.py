@@ -54,3 +54,33 @@ def test_a_different_reference_is_caught(spark, lake, monkeypatch):
     write_silver(spark, lake, _rows())
     out = duckdb_reference.compare_features(lake, D, runs=1)
     assert out["sample_mismatches"] > 0
+
+
+def test_duckdb_ingest_counts_the_contract_valid_lines(tmp_path, monkeypatch):
+    """The ingest reference reads raw lines and applies the contract: on a hand-made file its
+    counts are the Python parser's; with a lateness window of 100 days it counts one more."""
+    import datetime as dt
+    import gzip
+
+    from test_contract_parser import line
+
+    from quality import contract
+
+    day = dt.date(2026, 4, 22)
+    good = [line(request_id=f"r{i}") for i in range(4)] + [
+        line(request_id="r6", client_ip="2001:db8::1", ts="2026-04-22T01:00:00+02:00"),
+        line(request_id="r7", org_id=None, topic="poetry", cot_request_score=1)]
+    bad = [line(input_tokens="12"), line(endpoint="x"), line(status=201), line() + b" x",
+           line().replace(b'"cot_request_score":0.5', b'"cot_request_score":NaN'),
+           line()[:-1] + b",}", line(ts="2026-04-23T00:00:00Z"), line(prompt_simhash="xyz"),
+           line(request_id=""), line(tool_count=-1), b"[1]"]
+    late = line(ts="2026-04-10T00:00:00Z")
+    path = tmp_path / "part-0.jsonl.gz"
+    path.write_bytes(gzip.compress(b"\n".join(good + bad + [late, b"  "]) + b"\n"))
+    parser = contract.LineParser("interactions", day, b"k")
+    accepted = sum(parser.parse(x)[1] is None for x in good + bad + [late])
+    assert accepted == len(good)
+    out = duckdb_reference.duckdb_ingest([str(path)], day)
+    assert out == {"lines": len(good) + len(bad) + 1, "valid": accepted}
+    monkeypatch.setattr(contract, "LATENESS_DAYS", 100)
+    assert duckdb_reference.duckdb_ingest([str(path)], day)["valid"] == accepted + 1

@@ -7,7 +7,8 @@ per scale: time and peak memory (RSS of this process and its children, i.e. the 
 Python workers) of ingest, validate, features, drift, train and score for the range and for
 the day, lines and ingest lines/s, the end-to-end total; the feature step of the eighth and
 the last day re-run alone, alternating (how a day's cost grows with history); and the daily
-aggregate against a DuckDB reference over the same clean files.
+aggregate against a DuckDB reference over the same clean files. The last
+day's ingest is also compared with DuckDB reading and checking the same raw files.
 """
 
 from __future__ import annotations
@@ -128,6 +129,12 @@ def bench(scale: str, days: int, workdir: str) -> dict:
         out["duckdb"] = compare_features(lake, last)
     except Exception as exc:  # the reference must never cost the table measured before it
         out["duckdb"] = {"error": f"{type(exc).__name__}: {exc}"}
+    try:
+        from tools.duckdb_reference import compare_ingest
+
+        out["duckdb_ingest"] = compare_ingest(lake, last, rows[-1].get("ingest"))
+    except Exception as exc:
+        out["duckdb_ingest"] = {"error": f"{type(exc).__name__}: {exc}"}
     return out
 
 
@@ -193,6 +200,9 @@ def print_table(result: dict) -> None:
               f"{r['features_per_line_last_over_eighth']}")
     if result.get("duckdb"):
         print("daily aggregate vs DuckDB reference:", json.dumps(result["duckdb"]))
+    if result.get("duckdb_ingest"):
+        print("ingest (last day) vs DuckDB reading the same raw files:",
+              json.dumps(result["duckdb_ingest"]))
 
 
 def main() -> None:

@@ -1,15 +1,26 @@
-"""DuckDB reference for the feature step: the same per-account daily aggregates, in DuckDB SQL,
-over the same clean Parquet files, timed beside Spark's transform and compared on a sample.
+"""DuckDB references, timed beside Spark on the same data:
+
+- the feature step: the same per-account daily aggregates, in DuckDB SQL, over the same clean
+  Parquet files, compared on a sample. DuckDB reads the silver table's *current* files
+  (deltalake's `file_uris()`), never a glob that would also read files a replaceWhere removed;
+- the ingest: DuckDB reads a landed day's raw interaction files and applies the contract's
+  checks (types, required fields, enums, formats, timestamps, lateness), giving the lines read
+  and the contract-valid rows, to set beside the ingest's lines_read and bronze rows.
 
 DuckDB is the single-machine speed anchor: Spark is here because it scales out, so on one
-machine the ratio Spark/DuckDB should stay small. DuckDB reads the silver table's *current*
-files (deltalake's `file_uris()`), never a glob that would also read files a replaceWhere
-removed.
+machine the ratio Spark/DuckDB should stay small.
+
+`python -m tools.duckdb_reference --lake L --days D1,D2` ingests those landed days of L's raw
+zone into a fresh lake (raw/ linked, not copied) and prints both sides' lines/s and CPU time.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import json
+import os
+import tempfile
 import time
 
 # The additive core of features/daily_activity.py, column for column. Spark's timed query is
@@ -108,3 +119,170 @@ def compare_features(lake: str, day: dt.date, sample: int = 500, runs: int = 2) 
             "spark_s": round(spark_secs, 2), "duckdb_s": round(duck_secs, 2),
             "spark_over_duckdb": round(spark_secs / max(duck_secs, 1e-6), 2),
             "spark_full_s": round(full_secs, 2)}
+
+
+# The interaction contract in DuckDB SQL, for the ingest reference. It follows
+# quality.contract on well-formed producers' data (what the generator writes); it is a speed
+# anchor, not a second definition: the edge cases stay quality.contract's.
+_INT_RANGES = {"ip_asn": (0, 2**63 - 1), "input_tokens": (0, 2**63 - 1),
+               "output_tokens": (0, 2**63 - 1), "tool_count": (0, 2**31 - 1),
+               "turns": (1, 2**31 - 1), "latency_ms": (0, 2**63 - 1)}
+
+
+def _contract_sql(day: dt.date) -> str:
+    from quality import contract
+
+    fields = contract.FIELDS["interactions"]
+    paths = ", ".join(f"'$.{f.name}'" for f in fields)
+    checks = []
+    for i, f in enumerate(fields, 1):
+        t, v = f"t[{i}]", f"v[{i}]"
+        absent = f"({t} IS NULL OR {t} = 'NULL' OR ({t} = 'VARCHAR' AND {v} = ''))"
+        if f.kind == contract.INT:
+            lo, hi = _INT_RANGES[f.name]
+            ok = (f"{t} IN ('BIGINT', 'UBIGINT') AND TRY_CAST({v} AS HUGEINT) "
+                  f"BETWEEN {lo} AND {hi}")
+        elif f.name == "status":
+            allowed = ", ".join(f"'{a}'" for a in sorted(f.allowed))
+            ok = f"{t} IN ('BIGINT', 'UBIGINT') AND {v} IN ({allowed})"
+        elif f.kind == contract.ENUM:
+            ok = f"{t} = 'VARCHAR'" + (
+                f" AND {v} IN ({', '.join(map(repr, sorted(f.allowed)))})" if f.required else "")
+        elif f.kind == contract.BOOL:
+            ok = f"{t} = 'BOOLEAN'"
+        elif f.kind == contract.FLOAT:
+            ok = (f"{t} IN ('BIGINT', 'UBIGINT', 'DOUBLE') AND TRY_CAST({v} AS DOUBLE) "
+                  f"BETWEEN {f.lo} AND {f.hi}")
+        elif f.kind == contract.SIMHASH:
+            ok = f"{t} = 'VARCHAR' AND regexp_full_match({v}, '[0-9a-fA-F]{{16}}')"
+        elif f.kind == contract.IP:
+            ok = (f"{t} = 'VARCHAR' AND (regexp_full_match({v}, '((25[0-5]|2[0-4][0-9]|"
+                  f"1[0-9][0-9]|[1-9]?[0-9])\\.){{3}}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])')"
+                  f" OR regexp_full_match({v}, '[0-9a-fA-F:.]*:[0-9a-fA-F:.]*'))")
+        elif f.kind == contract.TS:
+            ok = (f"{t} = 'VARCHAR' AND regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}"
+                  f"[Tt ][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(\\.[0-9]{{1,9}})?([Zz]|[+-][0-9]{{2}}:"
+                  f"[0-9]{{2}})') AND TRY_CAST(upper({v}) AS TIMESTAMPTZ) IS NOT NULL")
+        else:
+            ok = f"{t} = 'VARCHAR'"
+        checks.append(f"NOT {absent} AND {ok}" if f.required else f"({absent} OR ({ok}))")
+    start = f"TIMESTAMPTZ '{day.isoformat()} 00:00:00+00'"
+    ts = "TRY_CAST(upper(v[2]) AS TIMESTAMPTZ)"
+    checks += [f"{ts} < {start} + INTERVAL 1 DAY",
+               f"{ts} >= {start} - INTERVAL {contract.LATENESS_DAYS} DAY"]
+    return f"""
+        WITH raw AS (
+          SELECT line FROM read_csv(?, columns = {{'line': 'VARCHAR'}}, delim = '\x1f',
+                                    quote = '', escape = '', header = false,
+                                    auto_detect = false, strict_mode = false)
+          WHERE trim(line, ' \t\r') <> ''
+        ), parsed AS (
+          SELECT line, json_type(line, [{paths}]) AS t, json_extract_string(line, [{paths}]) AS v
+          FROM raw
+          -- DuckDB's JSON reader takes NaN, Infinity and trailing commas; JSON does not.
+          WHERE json_valid(line) AND json_type(line) = 'OBJECT' AND NOT contains(line, 'NaN')
+            AND NOT contains(line, 'Infinity') AND NOT regexp_matches(line, ',[ \\t]*[}}\\]]')
+        ), checked AS (
+          SELECT line, {" AND ".join(checks)} AS valid FROM parsed
+        )
+    """
+
+
+def _ingest_sql(day: dt.date) -> str:
+    return _contract_sql(day) + """
+        SELECT (SELECT count(*) FROM raw) AS lines, count(*) FILTER (WHERE valid) AS valid
+        FROM checked
+    """
+
+
+def duckdb_ingest(files: list[str], day: dt.date) -> dict:
+    """Lines and contract-valid rows of one landed day's raw interaction files, in DuckDB."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    lines, valid = con.execute(_ingest_sql(day), [files]).fetchone()
+    return {"lines": int(lines), "valid": int(valid)}
+
+
+def compare_ingest(lake: str, day: dt.date, spark_secs: float | None = None,
+                   runs: int = 1) -> dict:
+    """DuckDB over a landed day's raw interaction files beside what the ingest stored for it:
+    lines read and contract-valid (bronze) rows, and lines/s when the ingest's time is given."""
+    from pyspark.sql import functions as F
+
+    from core import delta_io, tables
+    from core.spark import get_spark
+    from jobs.ingest import list_files, list_land_days
+
+    folders, _ = list_land_days(lake, "interactions")
+    files = [f.uri for f in list_files(lake, "interactions", folders[day])]
+    secs, duck = _best_of(runs, lambda: duckdb_ingest(files, day))
+    spark = get_spark()
+    audit = delta_io.read(spark, tables.INGEST_AUDIT, lake).where(
+        (F.col("source") == "interactions") & (F.col("land_date") == F.lit(day))).collect()
+    bronze = delta_io.read(spark, tables.BRONZE_INTERACTIONS, lake).where(
+        F.col("land_date") == F.lit(day)).count()
+    out = {"day": day.isoformat(), "lines_spark": audit[0].lines_read if audit else None,
+           "lines_duckdb": duck["lines"], "valid_rows_spark": bronze,
+           "valid_rows_duckdb": duck["valid"], "duckdb_s": round(secs, 2),
+           "duckdb_lines_per_s": round(duck["lines"] / max(secs, 1e-9))}
+    if spark_secs:
+        out["spark_s"] = round(spark_secs, 2)
+        out["spark_lines_per_s"] = round((out["lines_spark"] or 0) / max(spark_secs, 1e-9))
+        out["spark_over_duckdb"] = round(spark_secs / max(secs, 1e-9), 2)
+    return out
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and its descendants, ended ones included."""
+    import psutil
+
+    total = 0.0
+    me = psutil.Process()
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+def ingest_comparison(raw_lake: str, days: list[dt.date], workdir: str) -> list[dict]:
+    """Ingest `days` of `raw_lake`'s raw zone into a fresh lake (timed: wall and CPU), then run
+    the DuckDB reference over each day's files."""
+    from jobs.ingest import ingest_days
+
+    lake = os.path.join(workdir, "lake")
+    os.makedirs(lake)
+    os.symlink(os.path.abspath(os.path.join(raw_lake, "raw")), os.path.join(lake, "raw"))
+    out = []
+    for day in days:
+        cpu, start = cpu_seconds(), time.monotonic()
+        ingest_days(lake, [day])
+        secs, cpu = time.monotonic() - start, cpu_seconds() - cpu
+        duck_cpu = cpu_seconds()
+        row = compare_ingest(lake, day, secs)
+        row["spark_cpu_s"] = round(cpu, 1)
+        row["spark_lines_per_cpu_s"] = round((row["lines_spark"] or 0) / max(cpu, 1e-9))
+        row["duckdb_cpu_s_approx"] = round(cpu_seconds() - duck_cpu, 1)  # includes the lookups
+        out.append(row)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lake", required=True, help="a lake whose raw/ zone to ingest")
+    parser.add_argument("--days", required=True, help="comma-separated landed days")
+    parser.add_argument("--workdir", help="where the fresh lake goes (default: a temp dir)")
+    args = parser.parse_args()
+    days = [dt.date.fromisoformat(d) for d in args.days.split(",")]
+    workdir = args.workdir or tempfile.mkdtemp(prefix="risk-ingest-ref-")
+    for row in ingest_comparison(args.lake, days, workdir):
+        print("ingest vs DuckDB reference:", json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
