@@ -128,3 +128,35 @@ def test_calibration_serialises_the_label_frequency():
     old = cfg.to_dict()
     del old["calibration"]["label_frequency"]  # a model registered before the field existed
     assert ScoringConfig.from_dict(old).calibration.label_frequency == 1.0
+
+
+def test_bands_beside_the_label_free_scorer_share_one_budget():
+    from models import label_free
+
+    rows = _val_rows()
+    # Label-free: the hidden attackers score 0.99 (flagged critical by it), and 2 of the 200
+    # legitimate accounts 0.85 (flagged high by it): the model's own high threshold may then
+    # flag no more than what is left of the 1% budget.
+    rows["harvest_score"] = 0.0
+    rows.loc[rows["account_id"].str.startswith("h"), "harvest_score"] = 0.99
+    rows.loc[rows["account_id"].isin(["n0", "n1"]), "harvest_score"] = 0.85
+    assert label_free.BAND_SCORES["high"] <= 0.85 < label_free.BAND_SCORES["critical"]
+    got = calibrate(rows, ModelConfig())
+    alone = calibrate(rows.drop(columns="harvest_score"), ModelConfig())
+    assert got.metrics["band_high_val_fpr_est"] <= 0.01
+    assert got.metrics["band_high_val_recall_est"] > 0.95
+    # The two legitimate accounts the label-free band flags take the budget the model had.
+    assert got.bands["high"] > alone.bands["high"]
+    # Negative control: without the label-free column the same rows give other thresholds.
+    assert alone.metrics["band_high_val_fpr_est"] != got.metrics["band_high_val_fpr_est"]
+    off = calibrate(rows, ModelConfig(beside_label_free=False))
+    assert off.bands == alone.bands
+
+
+def test_stricter_band(spark):
+    from models.scoring import stricter_band
+
+    pairs = [("low", "high"), ("critical", "medium"), ("medium", "medium"), ("high", "low")]
+    df = spark.createDataFrame(pairs, "a string, b string")
+    got = [r[0] for r in df.select(stricter_band(df["a"], df["b"])).collect()]
+    assert got == ["high", "critical", "medium", "high"]
