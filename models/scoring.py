@@ -31,6 +31,10 @@ from core.errors import ModelFeatureMismatch
 
 BANDS = ("critical", "high", "medium")  # from the strictest; everything below is "low"
 BAND_TARGET_FPR = {"critical": 0.001, "high": 0.01, "medium": 0.05}
+# And the least P(attacker) of each band: a band says both "within its false-positive budget"
+# and "at least this likely a campaign", whichever scorer (model or label-free) puts an
+# account there.
+BAND_MIN_PROBABILITY = {"critical": 0.95, "high": 0.85, "medium": 0.6}
 # The label-free score's feature column (features/harvest_score.py).
 LABEL_FREE_COLUMN = "harvest_score"
 MAX_REASONS = 3
@@ -64,6 +68,10 @@ class Calibration:
 
     def column(self, margin: Column) -> Column:
         return F.lit(1.0) / (F.lit(1.0) + F.exp(-(F.lit(self.a) * margin + F.lit(self.b))))
+
+    def margin_at(self, p: float) -> float:
+        """The margin whose calibrated score is p (the inverse of `apply`)."""
+        return (math.log(p / (1.0 - p)) - self.b) / self.a
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from features.catalog import risk_direction
 from models import label_free, pu
 from models import metrics as ev
 from models.scoring import (
+    BAND_MIN_PROBABILITY,
     BAND_TARGET_FPR,
     BANDS,
     LABEL_FREE_COLUMN,
@@ -313,7 +314,8 @@ def calibrate(val_pdf: pd.DataFrame, cfg: ModelConfig) -> Calibrated:
     of the labels (P(labelled | margin)) gives the label frequency c over the validation
     positives, which the model never trained on (models.pu); the published calibration is the
     PU logistic, P(attacker | margin); the bands are the lowest margins whose legitimate FPR,
-    estimated with P(attacker) of each unlabelled account, stays within target. Beside the
+    estimated with P(attacker) of each unlabelled account, stays within target, and never
+    below the margin whose P(attacker) is the band's floor (`BAND_MIN_PROBABILITY`). Beside the
     label-free scorer (`cfg.beside_label_free`, rows carrying `harvest_score`), P(attacker) is
     the higher of the two scores and an account the label-free band flags counts as flagged
     whatever its margin, so the model's thresholds spend only what is left of each band's
@@ -343,6 +345,8 @@ def calibrate(val_pdf: pd.DataFrame, cfg: ModelConfig) -> Calibrated:
             by_lf = lf >= lf_bands.get(band, math.inf)
             bands[band] = pu.threshold_at_estimated_fpr(
                 np.where(by_lf, math.inf, m)[unl], p[unl], BAND_TARGET_FPR[band])
+        for band in BANDS:
+            bands[band] = max(bands[band], calibration.margin_at(BAND_MIN_PROBABILITY[band]))
         for strict, loose in zip(BANDS, BANDS[1:], strict=False):
             bands[strict] = max(bands[strict], bands[loose])
         metrics["val_label_frequency_est"] = c
