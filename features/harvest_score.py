@@ -35,9 +35,23 @@ class Term:
     hi: float = 1.0
     missing: float = 0.0
     log: bool = False  # compare ln(1 + value) instead of the value
+    # A share over few requests is noise (one request out of one asking for reasoning reads
+    # 100%): with shrink = k, the share becomes (share * requests_7d + k * prior) / (requests_7d
+    # + k), the prior being the account's template community's pooled share, else PRIOR_SHARE.
+    shrink: float = 0.0
+
+    def value(self) -> Column:
+        x = F.col(self.feature).cast("double")
+        if self.shrink > 0:
+            n = F.coalesce(F.col("requests_7d").cast("double"), F.lit(0.0))
+            prior = F.coalesce(F.col(COMMUNITY_PRIOR[self.feature]).cast("double"),
+                               F.lit(PRIOR_SHARE))
+            x = (F.coalesce(x, F.lit(0.0)) * n + F.lit(self.shrink) * prior) / (
+                n + F.lit(self.shrink))
+        return x
 
     def evidence(self) -> Column:
-        x = F.col(self.feature).cast("double")
+        x = self.value()
         if self.log:
             x = F.log1p(F.greatest(x, F.lit(0.0)))
         scaled = (x - F.lit(self.lo)) / F.lit(self.hi - self.lo)
@@ -45,24 +59,28 @@ class Term:
                           F.lit(self.missing))
 
 
-HARVEST_BIAS = -6.0
+# Shares shrunk towards the account's template community's (features.community), else this.
+COMMUNITY_PRIOR = {"high_cot_share_7d": "community_high_cot_share_7d"}
+PRIOR_SHARE = 0.05
+
+HARVEST_BIAS = -5.6
 HARVEST_TERMS: tuple[Term, ...] = (
-    Term("scaffold_shared_share_7d", 2.0),
-    Term("simhash_shared_share_7d", 1.0),
-    Term("community_high_cot_share_7d", 3.0),
-    Term("high_cot_share_7d", 2.0),
-    Term("reasoning_topic_share_7d", 1.0, lo=0.3, hi=1.0),
-    Term("community_young_share", 1.0),
-    Term("consumer_prefixes_7d", 1.0, lo=1.0, hi=3.0, log=True),
-    Term("community_cot_lift_vs_org_7d", 1.5, lo=0.0, hi=0.5),
-    Term("account_age_days", -2.0, lo=3.0, hi=6.0, log=True),
-    Term("verified", -1.0),
-    Term("batch_share_7d", -1.0),
+    Term("scaffold_shared_share_7d", 1.6),
+    Term("high_cot_share_7d", 11.8, shrink=5.0),
+    Term("reasoning_topic_share_7d", 0.3, lo=0.3, hi=1.0),
+    Term("consumer_prefixes_7d", 4.5, lo=1.0, hi=3.0, log=True),
+    Term("community_cot_lift_vs_org_7d", 3.0, lo=0.0, hi=0.5),
+    Term("account_age_days", -3.6, lo=3.0, hi=6.0, log=True),
+    Term("verified", -0.7),
+    Term("batch_share_7d", -9.5),
 )
 
 
 def harvest_inputs() -> list[str]:
-    return [t.feature for t in HARVEST_TERMS]
+    """Every column the score reads: the terms' features and what their shrinking reads."""
+    extra = ["requests_7d", *COMMUNITY_PRIOR.values()] if any(
+        t.shrink for t in HARVEST_TERMS) else []
+    return list(dict.fromkeys([t.feature for t in HARVEST_TERMS] + extra))
 
 
 def contributions() -> list[Column]:

@@ -20,13 +20,19 @@ from pyspark.sql import functions as F
 
 from core.errors import ModelFeatureMismatch
 from features import harvest_score as hs
-from models.scoring import BANDS, MAX_REASONS, catalog_describe, reasons_udf
+from models.scoring import (
+    BAND_MIN_PROBABILITY,
+    BANDS,
+    MAX_REASONS,
+    catalog_describe,
+    reasons_udf,
+)
 
 LABEL_FREE_NAME = "label_free_harvest"
 LABEL_FREE_VERSION = "label-free-1"
 SCORE_COLUMN = "harvest_score"
-# Lowest harvest_score of each band.
-BAND_SCORES = {"critical": 0.95, "high": 0.8, "medium": 0.5}
+# Lowest harvest_score of each band: the bands' probability floors.
+BAND_SCORES = dict(BAND_MIN_PROBABILITY)
 
 
 def is_label_free(version: str | None) -> bool:
@@ -54,7 +60,7 @@ class LabelFreeHandle:
             raise ModelFeatureMismatch(
                 f"the label-free scorer needs features missing from the feature table: "
                 f"{', '.join(missing)}; rebuild features with the current catalog")
-        names = hs.harvest_inputs()
+        names = [t.feature for t in hs.HARVEST_TERMS]
         reasons = reasons_udf(names, self.max_reasons, describe or catalog_describe())(
             F.array(*hs.contributions()), F.array(*[F.col(n).cast("double") for n in names]))
         score = F.col(SCORE_COLUMN).cast("double")

@@ -31,6 +31,12 @@ from core.errors import ModelFeatureMismatch
 
 BANDS = ("critical", "high", "medium")  # from the strictest; everything below is "low"
 BAND_TARGET_FPR = {"critical": 0.001, "high": 0.01, "medium": 0.05}
+# And the least P(attacker) of each band: a band says both "within its false-positive budget"
+# and "at least this likely a campaign", whichever scorer (model or label-free) puts an
+# account there.
+BAND_MIN_PROBABILITY = {"critical": 0.95, "high": 0.85, "medium": 0.6}
+# The label-free score's feature column (features/harvest_score.py).
+LABEL_FREE_COLUMN = "harvest_score"
 MAX_REASONS = 3
 CONFIG_FORMAT = 1
 OUTPUT_COLUMNS = ("account_id", "risk_score", "risk_band", "reasons")
@@ -63,6 +69,10 @@ class Calibration:
     def column(self, margin: Column) -> Column:
         return F.lit(1.0) / (F.lit(1.0) + F.exp(-(F.lit(self.a) * margin + F.lit(self.b))))
 
+    def margin_at(self, p: float) -> float:
+        """The margin whose calibrated score is p (the inverse of `apply`)."""
+        return (math.log(p / (1.0 - p)) - self.b) / self.a
+
 
 @dataclass(frozen=True)
 class ScoringConfig:
@@ -76,6 +86,16 @@ class ScoringConfig:
     max_reasons: int = MAX_REASONS
     trained_as_of: str | None = None
     format: int = CONFIG_FORMAT
+    # Beside the label-free scorer (models.label_free): when set, the published risk_score is
+    # the higher of the model's and the label-free `harvest_score`, and the band the stricter
+    # of the model's and these label-free band floors; empty = the model alone.
+    label_free_bands: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Every feature-table column scoring reads: the model's features and, beside the
+        label-free scorer, its score."""
+        return self.feature_names + ((LABEL_FREE_COLUMN,) if self.label_free_bands else ())
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -102,6 +122,8 @@ class ScoringConfig:
             max_reasons=int(data.get("max_reasons", MAX_REASONS)),
             trained_as_of=data.get("trained_as_of"),
             format=int(data.get("format", CONFIG_FORMAT)),
+            label_free_bands={k: float(v) for k, v in
+                              (data.get("label_free_bands") or {}).items()},
         )
 
 
@@ -155,7 +177,7 @@ def catalog_describe() -> Callable[[str, float], str]:
 def check_features(columns: Sequence[str], handle: ModelHandle, table: str = "feature table",
                    ) -> None:
     """ModelFeatureMismatch naming every model feature the frame lacks (before any write)."""
-    missing = [n for n in handle.feature_names if n not in set(columns)]
+    missing = [n for n in handle.config.inputs if n not in set(columns)]
     if missing:
         raise ModelFeatureMismatch(
             f"model {handle.name} v{handle.version} needs features missing from the {table}: "
@@ -177,6 +199,13 @@ def band_column(margin: Column, band_margins: dict[str, float]) -> Column:
         if math.isfinite(t):
             expr = F.when(margin >= F.lit(t), F.lit(band)).otherwise(expr)
     return expr
+
+
+def stricter_band(a: Column, b: Column) -> Column:
+    """The stricter of two band columns."""
+    rank = F.create_map(*[x for i, band in enumerate(("low", *reversed(BANDS)))
+                          for x in (F.lit(band), F.lit(i))])
+    return F.when(rank[a] >= rank[b], a).otherwise(b)
 
 
 def with_margin(df: DataFrame, model, contributions: bool = False) -> DataFrame:
@@ -217,23 +246,40 @@ def score_features(features_df: DataFrame, model_handle: ModelHandle,
     """*keys (default account_id), risk_score double, risk_band string, reasons array<string>.
 
     Raises ModelFeatureMismatch (before anything runs) when the frame lacks a model feature.
-    Extra columns of `features_df` are ignored.
+    Extra columns of `features_df` are ignored. Beside the label-free scorer
+    (`ScoringConfig.label_free_bands`), the score is the higher of the model's probability and
+    `harvest_score`, the band the stricter of the two, and when the label-free score is the
+    higher one its own phrase leads the reasons.
     """
     handle = model_handle
     check_features(features_df.columns, handle)
     cfg = handle.config
     names = handle.feature_names
     describe = describe or catalog_describe()
-    df = features_df.select(*keys, *[F.col(n).cast("double").alias(n) for n in names])
+    extra = [F.col(LABEL_FREE_COLUMN).cast("double").alias("_lf")] if cfg.label_free_bands \
+        else []
+    df = features_df.select(*keys, *[F.col(n).cast("double").alias(n) for n in names], *extra)
     scored = with_margin(df, handle.model, contributions=True)
     reasons = reasons_udf(names, cfg.max_reasons, describe)(
         F.col(_CONTRIB_COL), F.array(*[F.col(n) for n in names]))
-    return scored.select(
-        *keys,
-        cfg.calibration.column(F.col("margin")).cast("double").alias("risk_score"),
-        band_column(F.col("margin"), cfg.band_margins).alias("risk_band"),
-        reasons.alias("reasons"),
-    )
+    score = cfg.calibration.column(F.col("margin")).cast("double")
+    band = band_column(F.col("margin"), cfg.band_margins)
+    if cfg.label_free_bands:
+        lf = F.coalesce(F.col("_lf"), F.lit(0.0))
+        lead = _lead_reason_udf(describe)(lf)
+        reasons = F.when(lf > score, F.slice(F.concat(F.array(lead), reasons), 1,
+                                             cfg.max_reasons)).otherwise(reasons)
+        band = stricter_band(band, band_column(lf, cfg.label_free_bands))
+        score = F.greatest(score, lf)
+    return scored.select(*keys, score.alias("risk_score"), band.alias("risk_band"),
+                         reasons.alias("reasons"))
+
+
+def _lead_reason_udf(describe: Callable[[str, float], str]):
+    def lead(value):
+        return str(describe(LABEL_FREE_COLUMN, float(value)))
+
+    return F.udf(lead, StringType(), useArrow=True)
 
 
 # --- loading (MLflow lives in models.model_registry; these are the names scoring callers use)

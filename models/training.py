@@ -36,11 +36,13 @@ from pyspark.sql import functions as F
 from core.errors import PipelineError
 from core.settings import settings
 from features.catalog import risk_direction
+from models import label_free, pu
 from models import metrics as ev
-from models import pu
 from models.scoring import (
+    BAND_MIN_PROBABILITY,
     BAND_TARGET_FPR,
     BANDS,
+    LABEL_FREE_COLUMN,
     MAX_REASONS,
     Calibration,
     ScoringConfig,
@@ -86,6 +88,10 @@ class ModelConfig:
     # Calibrate to P(attacker), not P(labelled), with the label frequency read on the validation
     # positives, and set the bands on the FPR that calibration implies (models.pu).
     pu_calibration: bool = True
+    # Score beside the label-free scorer: the published score is the higher of the model's and
+    # the label-free harvest_score, the band the stricter (models.scoring.score_features), so a
+    # group that harvests is flagged whether or not its strategy was ever labelled.
+    beside_label_free: bool = True
     # Monotone constraints from the catalog's risk directions (features.catalog.RISK_DIRECTION).
     monotone: bool = True
 
@@ -252,7 +258,8 @@ def train_model(rows: DataFrame, feature_names: Sequence[str], cfg: ModelConfig 
         start = time.monotonic()
         model = fit(train_rows, feature_names, cfg)
         train_seconds = time.monotonic() - start
-        keep = ["account_id", "feature_date", "label", "cluster_key", *carry]
+        keep = ["account_id", "feature_date", "label", "cluster_key", *carry,
+                *([LABEL_FREE_COLUMN] if LABEL_FREE_COLUMN in rows.columns else [])]
         val = with_margin(val_rows, model).select(*dict.fromkeys(keep), "margin")
         val_pdf = val.toPandas().sort_values(["feature_date", "account_id"], kind="mergesort")
         val_pdf = val_pdf.reset_index(drop=True)
@@ -287,47 +294,67 @@ class Calibrated:
 
 
 def account_view(val_pdf: pd.DataFrame) -> pd.DataFrame:
-    """One row per validation account: its label and its highest margin over the window.
+    """One row per validation account: its label and its highest margin over the window (and
+    highest label-free score, when the rows carry it).
 
     The bands are judged the way analysts meet them: an account flagged on any day of a window
     counts as flagged, so a threshold is set on each account's highest margin, not one day's.
     """
-    return (val_pdf.groupby("account_id", sort=True)
-            .agg(label=("label", "max"), margin=("margin", "max")).reset_index())
+    aggs = {"label": ("label", "max"), "margin": ("margin", "max")}
+    if LABEL_FREE_COLUMN in val_pdf:
+        aggs[LABEL_FREE_COLUMN] = (LABEL_FREE_COLUMN, "max")
+    return val_pdf.groupby("account_id", sort=True).agg(**aggs).reset_index()
 
 
 def calibrate(val_pdf: pd.DataFrame, cfg: ModelConfig) -> Calibrated:
     """Calibration to P(attacker | margin) and band thresholds from the validation rows.
 
-    `val_pdf`: account_id, label (labelled as of the training day), margin; one row per
-    account-day. With `cfg.pu_calibration`, the Platt map of the labels (P(labelled | margin))
-    gives the label frequency c over the validation positives, which the model never trained on
-    (models.pu); the published calibration is the PU logistic, P(attacker | margin); the bands
-    are the lowest margins whose legitimate FPR, estimated with P(attacker) of each unlabelled
-    account, stays within target. Without it: Platt on the labels, and bands from the
-    bound-based correction (`pu_bands`) or the plain FPR among unlabelled accounts.
+    `val_pdf`: account_id, label (labelled as of the training day), margin, and optionally the
+    label-free `harvest_score`; one row per account-day. With `cfg.pu_calibration`, the Platt map
+    of the labels (P(labelled | margin)) gives the label frequency c over the validation
+    positives, which the model never trained on (models.pu); the published calibration is the
+    PU logistic, P(attacker | margin); the bands are the lowest margins whose legitimate FPR,
+    estimated with P(attacker) of each unlabelled account, stays within target, and never
+    below the margin whose P(attacker) is the band's floor (`BAND_MIN_PROBABILITY`). Beside the
+    label-free scorer (`cfg.beside_label_free`, rows carrying `harvest_score`), P(attacker) is
+    the higher of the two scores and an account the label-free band flags counts as flagged
+    whatever its margin, so the model's thresholds spend only what is left of each band's
+    budget. Without `pu_calibration`: Platt on the labels, and bands from the bound-based
+    correction (`pu_bands`) or the plain FPR among unlabelled accounts.
     """
     margins = val_pdf["margin"].to_numpy(dtype=np.float64)
     y_rows = val_pdf["label"].to_numpy()
     platt = fit_platt(margins, y_rows)
     acc = account_view(val_pdf)
-    neg = acc.loc[acc["label"] == 0, "margin"].to_numpy(dtype=np.float64)
-    pos = acc.loc[acc["label"] == 1, "margin"].to_numpy(dtype=np.float64)
+    unl = acc["label"].to_numpy() == 0
+    m = acc["margin"].to_numpy(dtype=np.float64)
+    neg, pos = m[unl], m[~unl]
     metrics: dict[str, float] = {}
     enough = pos.size >= cfg.pu_min_positive
     if cfg.pu_calibration and enough and y_rows.min() != y_rows.max():
         c = pu.label_frequency(platt.apply_array(margins[y_rows == 1]))
         a, b = pu.fit_pu_logistic(margins, y_rows, c, (platt.a, platt.b))
         calibration = Calibration(a, b, "pu_platt", c)
-        neg_p = calibration.apply_array(neg)
-        bands = {band: pu.threshold_at_estimated_fpr(neg, neg_p, BAND_TARGET_FPR[band])
-                 for band in BANDS}
+        beside = cfg.beside_label_free and LABEL_FREE_COLUMN in acc
+        lf = (acc[LABEL_FREE_COLUMN].fillna(0.0).to_numpy(dtype=np.float64) if beside
+              else np.zeros_like(m))
+        p = np.maximum(calibration.apply_array(m), lf)
+        lf_bands = label_free.BAND_SCORES if beside else {}
+        bands = {}
+        for band in BANDS:
+            by_lf = lf >= lf_bands.get(band, math.inf)
+            bands[band] = pu.threshold_at_estimated_fpr(
+                np.where(by_lf, math.inf, m)[unl], p[unl], BAND_TARGET_FPR[band])
+        for band in BANDS:
+            bands[band] = max(bands[band], calibration.margin_at(BAND_MIN_PROBABILITY[band]))
         for strict, loose in zip(BANDS, BANDS[1:], strict=False):
             bands[strict] = max(bands[strict], bands[loose])
         metrics["val_label_frequency_est"] = c
-        metrics["val_unlabelled_positive_share_est"] = float(neg_p.mean()) if neg.size else 0.0
+        metrics["val_unlabelled_positive_share_est"] = float(p[unl].mean()) if unl.any() \
+            else 0.0
         for band in BANDS:
-            fpr, recall = pu.band_estimates(neg, neg_p, pos, bands[band])
+            flagged = ((m >= bands[band]) | (lf >= lf_bands.get(band, math.inf))).astype(float)
+            fpr, recall = pu.band_estimates(flagged[unl], p[unl], flagged[~unl], 1.0)
             metrics[f"band_{band}_val_fpr_est"] = fpr
             metrics[f"band_{band}_val_recall_est"] = recall
     else:
@@ -352,8 +379,11 @@ def _evaluate(model, val_pdf: pd.DataFrame, feature_names: list[str], cfg: Model
     val_pdf["risk_score"] = calibration.apply_array(val_pdf["margin"].to_numpy())
     band_scores = {b: (calibration.apply(t) if math.isfinite(t) else math.inf)
                    for b, t in bands.items()}
+    beside = (dict(label_free.BAND_SCORES)
+              if cfg.beside_label_free and LABEL_FREE_COLUMN in val_pdf else {})
     config = ScoringConfig(tuple(feature_names), calibration, bands, band_scores,
-                           dict(BAND_TARGET_FPR), cfg.max_reasons, trained_as_of)
+                           dict(BAND_TARGET_FPR), cfg.max_reasons, trained_as_of,
+                           label_free_bands=beside)
     model_m = ev.scorer_metrics(val_pdf, "margin", cfg.top_k)
     baselines = baseline_columns(list(carry))
     cols = baseline_scores(val_pdf, baselines)

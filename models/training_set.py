@@ -26,6 +26,10 @@ Choices (documented here because they decide what the model learns):
   eligible days at least). Validation accounts never appear in training: accounts are assigned
   to the validation group by a seeded hash of their id (`val_fraction`); training uses only the
   other group's rows, validation only this group's rows.
+- Reliable negatives: an unlabelled account-day whose label-free `harvest_score` is at least
+  `negative_max_harvest_score` (0.5) is not a training negative either: old bought accounts
+  and campaigns nobody labelled look like harvesting without any label, and teaching the model
+  that they are legitimate is what made it blind to them. They stay in validation and scoring.
 - Label extension: an unlabelled account in a linked-account cluster where, as of its latest
   row, at least `extend_min_known_bad` other members are labelled and they are at least
   `extend_min_known_bad_share` of the others, is a positive too (all its rows up to D): one
@@ -51,6 +55,8 @@ from pyspark.sql import functions as F
 DAY0 = dt.date(1970, 1, 1)
 # The feature that says how long an account has existed (days, as of the row's day).
 AGE_COLUMN = "account_age_days"
+# The label-free score (features/harvest_score.py): evidence of harvesting without any label.
+HARVEST_COLUMN = "harvest_score"
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,9 @@ class SplitConfig:
     # labelled share of at least `extend_min_known_bad_share` is a positive too (0 disables).
     extend_min_known_bad: int = 3
     extend_min_known_bad_share: float = 0.5
+    # Reliable negatives: an unlabelled row whose label-free harvest_score is at least this is
+    # not a training negative (it stays in validation and scoring); 1.0 disables.
+    negative_max_harvest_score: float = 0.5
 
     def as_params(self) -> dict[str, object]:
         return {f"split_{k}": v for k, v in asdict(self).items()}
@@ -169,6 +178,8 @@ def assemble(features: DataFrame, labels: DataFrame, bounds: SplitBounds,
     carry = [c for c in carry if c not in feature_names]
     age = (F.col(AGE_COLUMN).cast("double") if AGE_COLUMN in features.columns
            else F.lit(None).cast("double"))
+    harvest = (F.col(HARVEST_COLUMN).cast("double") if HARVEST_COLUMN in features.columns
+               else F.lit(None).cast("double"))
     lab = labels.select("account_id", "is_positive", "positive_date", "cluster_key",
                         "other_enforcement")
     feats = features.where(
@@ -176,7 +187,7 @@ def assemble(features: DataFrame, labels: DataFrame, bounds: SplitBounds,
         & (F.col("feature_date") <= F.lit(bounds.val_end))
     ).select("account_id", "feature_date",
              *[F.col(n).cast("double").alias(n) for n in feature_names], *carry,
-             age.alias("_age"))
+             age.alias("_age"), harvest.alias("_harvest"))
     rows = feats.join(lab, "account_id", "left")
     extended = extended_positives(features, labels, bounds, cfg)
     if extended is not None:
@@ -197,8 +208,9 @@ def assemble(features: DataFrame, labels: DataFrame, bounds: SplitBounds,
     sampled = positive | (
         F.pmod(day_no + _bucket(F.col("account_id"), cfg.seed + 1, stride), F.lit(stride)) == 0)
     # Unknown age (NULL) counts as old enough: no registry row is no evidence of youth.
-    judged = positive | F.coalesce(F.col("_age") >= F.lit(cfg.min_negative_age_days),
-                                   F.lit(True))
+    judged = positive | (
+        F.coalesce(F.col("_age") >= F.lit(cfg.min_negative_age_days), F.lit(True))
+        & F.coalesce(F.col("_harvest") < F.lit(cfg.negative_max_harvest_score), F.lit(True)))
     is_train = (~in_val_group & (F.col("feature_date") <= F.lit(bounds.train_end)) & sampled
                 & judged)
     is_val = in_val_group & (F.col("feature_date") >= F.lit(bounds.val_start))

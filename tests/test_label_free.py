@@ -32,6 +32,11 @@ def _expected(row: dict) -> float:
     z = hs.HARVEST_BIAS
     for t in hs.HARVEST_TERMS:
         v = row.get(t.feature)
+        if t.shrink:
+            n = row.get("requests_7d") or 0.0
+            prior = row.get(hs.COMMUNITY_PRIOR[t.feature])
+            prior = hs.PRIOR_SHARE if prior is None else prior
+            v = ((v or 0.0) * n + t.shrink * prior) / (n + t.shrink)
         if v is None:
             e = t.missing
         else:

@@ -128,3 +128,44 @@ def test_calibration_serialises_the_label_frequency():
     old = cfg.to_dict()
     del old["calibration"]["label_frequency"]  # a model registered before the field existed
     assert ScoringConfig.from_dict(old).calibration.label_frequency == 1.0
+
+
+def test_bands_beside_the_label_free_scorer_share_one_budget():
+    from models import label_free
+
+    rows = _val_rows()
+    # Label-free: the hidden attackers score 0.99 (critical by it), and 2 of the 200
+    # legitimate accounts 0.9 (high by it): the band counts them whatever their margin.
+    rows["harvest_score"] = 0.0
+    rows.loc[rows["account_id"].str.startswith("h"), "harvest_score"] = 0.99
+    rows.loc[rows["account_id"].isin(["n0", "n1"]), "harvest_score"] = 0.9
+    assert label_free.BAND_SCORES["high"] <= 0.9 < label_free.BAND_SCORES["critical"]
+    got = calibrate(rows, ModelConfig())
+    alone = calibrate(rows.drop(columns="harvest_score"), ModelConfig())
+    assert got.metrics["band_high_val_fpr_est"] <= 0.01
+    assert got.metrics["band_high_val_recall_est"] > 0.95
+    # The two legitimate accounts the label-free band flags are spent from the budget.
+    assert got.metrics["band_high_val_fpr_est"] > alone.metrics["band_high_val_fpr_est"]
+    assert got.bands["high"] >= alone.bands["high"]
+    off = calibrate(rows, ModelConfig(beside_label_free=False))
+    assert off.bands == alone.bands and off.metrics == alone.metrics  # negative control
+
+
+def test_band_thresholds_respect_the_probability_floor():
+    from models.scoring import BAND_MIN_PROBABILITY
+
+    got = calibrate(_val_rows(), ModelConfig())
+    for band in BANDS:
+        assert got.calibration.apply(got.bands[band]) >= BAND_MIN_PROBABILITY[band] - 1e-9
+    cal = Calibration(2.0, -1.0)
+    assert cal.apply(cal.margin_at(0.85)) == pytest.approx(0.85)
+    assert cal.apply(cal.margin_at(0.85) - 0.1) < 0.85  # negative control
+
+
+def test_stricter_band(spark):
+    from models.scoring import stricter_band
+
+    pairs = [("low", "high"), ("critical", "medium"), ("medium", "medium"), ("high", "low")]
+    df = spark.createDataFrame(pairs, "a string, b string")
+    got = [r[0] for r in df.select(stricter_band(df["a"], df["b"])).collect()]
+    assert got == ["high", "critical", "medium", "high"]
