@@ -18,13 +18,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyspark.sql import functions as F
-from test_contract_parser import _MISSING, ACCOUNT, BASE, ENFORCEMENT, line
-from test_ingest import DAYS, build_raw_small
 
 from core.tables import RAW_SOURCES
 from jobs import ingest
 from jobs.ingest import KIND_FILE, KIND_QUARANTINE, KIND_ROW, RawFile, parse_file
 from quality import contract, contract_native
+from tests.support.raw import _MISSING, ACCOUNT, BASE, DAYS, ENFORCEMENT, build_raw_small, line
 
 DAY = dt.date(2026, 4, 22)
 KEY = b"native-test-key"

@@ -11,7 +11,6 @@ import gzip
 import json
 import logging
 
-import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,39 +19,10 @@ from core.tables import BRONZE
 from jobs.ingest import KIND_FILE, KIND_QUARANTINE, KIND_ROW, RawFile, parse_file
 from quality import contract, privacy
 from quality.contract import LineParser, clip_raw_line, is_blank, output_columns, parse_line
+from tests.support.raw import _MISSING, ACCOUNT, BASE, ENFORCEMENT, line
 
 DAY = dt.date(2026, 4, 22)
 KEY = b"unit-test-key"
-
-BASE = {
-    "request_id": "req_1", "ts": "2026-04-22T13:45:01.123Z", "account_id": "acct_1",
-    "api_key_id": "key_1", "org_id": "org_1", "model": "claude-opus-4-7", "endpoint": "messages",
-    "client_ip": "203.0.113.7", "ip_asn": 64500, "ip_type": "datacenter", "country": "US",
-    "user_agent": "anthropic-python/0.40.0", "input_tokens": 1200, "output_tokens": 300,
-    "thinking_enabled": True, "tool_count": 2, "has_image": False, "turns": 3,
-    "prompt_simhash": "0123456789ABCDEF", "system_prompt_hash": "sys_1", "topic": "coding",
-    "cot_request_score": 0.5, "status": 200, "latency_ms": 1500,
-}
-ACCOUNT = {
-    "account_id": "acct_1", "org_id": None, "created_at": "2026-01-01T00:00:00Z",
-    "updated_at": "2026-04-22T08:00:00Z", "signup_channel": "education",
-    "payment_fingerprint": "pf_1", "email_domain": "CS.Example.EDU", "billing_country": "US",
-    "tier": "free", "verified": False,
-}
-ENFORCEMENT = {"account_id": "acct_1", "decided_at": "2026-04-22T08:00:00Z", "action": "ban",
-               "reason": "distillation", "case_id": "c1"}
-_MISSING = object()
-
-
-def line(base: dict | None = None, **changes) -> bytes:
-    record = dict(BASE if base is None else base)
-    for k, v in changes.items():
-        if v is _MISSING:
-            record.pop(k, None)
-        else:
-            record[k] = v
-    return orjson.dumps(record)
-
 
 def reason(raw: bytes, source: str = "interactions", **kw) -> str | None:
     return parse_line(source, raw, DAY, KEY, **kw).reason

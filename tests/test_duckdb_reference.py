@@ -62,9 +62,8 @@ def test_duckdb_ingest_counts_the_contract_valid_lines(tmp_path, monkeypatch):
     import datetime as dt
     import gzip
 
-    from test_contract_parser import line
-
     from quality import contract
+    from tests.support.raw import line
 
     day = dt.date(2026, 4, 22)
     good = [line(request_id=f"r{i}") for i in range(4)] + [

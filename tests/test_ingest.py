@@ -9,7 +9,6 @@ truncated gzip and two folders whose date does not parse.
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import importlib.util
 import json
 import shutil
@@ -29,10 +28,7 @@ from core.tables import (
     SILVER,
 )
 from jobs.ingest import ingest_days, touched_event_dates
-
-FIXTURE = Path(__file__).parent / "fixtures" / "raw_small"
-D1, D2, D3, D4 = (dt.date(2026, 4, 20) + dt.timedelta(days=i) for i in range(4))
-DAYS = [D1, D2, D3, D4]
+from tests.support.raw import D1, D2, D3, D4, DAYS, build_raw_small
 
 # (source, land_date) -> (lines_read, rows_accepted, duplicates_dropped, rows_quarantined)
 EXPECTED_AUDIT = {
@@ -54,31 +50,6 @@ RAW_SECRETS = ["198.51.100.23", "198.51.100.77", "2001:db8:85a3::8a2e:370:7334",
                "cs.stanford.edu", "example.ac.uk"]
 TABLES = [*BRONZE.values(), *SILVER.values(), QUARANTINE, DUPLICATES, INGEST_FILES, INGEST_AUDIT]
 WALL_CLOCK = {"ingested_at"}
-
-
-def build_raw_small(lake: str) -> None:
-    """Copy the fixture into `<lake>/raw`, gzip the `.gz.plain` files, add two broken files."""
-    raw = Path(lake) / "raw"
-    for src in sorted(FIXTURE.rglob("*")):
-        if src.is_dir() or src.name == "README.md":
-            continue
-        dst = raw / src.relative_to(FIXTURE)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.name.endswith(".gz.plain"):
-            dst.with_name(src.name.removesuffix(".plain")).write_bytes(
-                gzip.compress(src.read_bytes(), mtime=0))
-        else:
-            shutil.copyfile(src, dst)
-    # Plain text under a .gz name: unreadable from its first byte.
-    (raw / "interactions/date=2026-04-20/part-002.jsonl.gz").write_bytes(
-        b'{"request_id": "r900"}\n' * 3)
-    # A complete gzip member with r13 and r14, then a second member cut after 12 bytes.
-    template = (FIXTURE / "interactions/date=2026-04-21/part-000.jsonl.gz.plain").read_text()
-    first = template.splitlines()[0]
-    good = "\n".join(first.replace('"r10"', f'"{r}"') for r in ("r13", "r14")) + "\n"
-    cut = gzip.compress((first + "\n").encode() * 20, mtime=0)[:12]
-    (raw / "interactions/date=2026-04-21/part-001.jsonl.gz").write_bytes(
-        gzip.compress(good.encode(), mtime=0) + cut)
 
 
 def snapshot(spark, lake: str) -> dict[str, list[tuple]]:
