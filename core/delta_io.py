@@ -150,7 +150,8 @@ def set_comments(spark, table: Table, lake: str) -> list[str]:
         spark.sql(f"ALTER TABLE delta.`{uri}` ALTER COLUMN " + ", ".join(
             f"`{c}` COMMENT {sql_literal(wanted[c])}" for c in changed))
     if table.description:
-        have = DeltaTable.forPath(spark, uri).detail().first()["description"]
+        detail = DeltaTable.forPath(spark, uri).detail().first()
+        have = detail["description"] if detail is not None else None
         if have != table.description:
             spark.sql(f"COMMENT ON TABLE delta.`{uri}` IS {sql_literal(table.description)}")
             changed.append("<table>")

@@ -71,7 +71,7 @@ class RangeContext:
 class Family:
     name: str
     build: Callable[[RangeContext], DataFrame]
-    defaults: dict[str, object] = field(default_factory=dict)
+    defaults: dict[str, float] = field(default_factory=dict)
 
 
 # Feature families beyond the built-in ones, joined in this order.
@@ -162,7 +162,7 @@ def build_range(inputs: RangeInputs, params: FeatureParams = DEFAULT_PARAMS,
             .join(links.sharing_features(sums, by), KEY, "left")
             .join(prompt_features, KEY, "left")
             .join(cluster_feats, KEY, "left"))
-    defaults = {
+    defaults: dict[str, bool | float | int | str] = {
         "has_account_record": 0, "simhash_neardup_accounts_7d": 0,
         "simhash_shared_prompts_7d": 0, "simhash_shared_share_7d": 0.0,
         "ip_prefix_max_accounts_7d": 0, "asn_max_accounts_7d": 0, "in_cluster": 0,

@@ -490,7 +490,7 @@ def _format(kind: str, value: float) -> str:
     return f"{value:,.0f}"
 
 
-def describe(name: str, value: object) -> str:
+def describe(name: str, value: float | str | None) -> str:
     """One analyst-facing phrase for a feature's value, e.g. for the reasons of a score."""
     feature = CATALOG.get(name)
     if feature is None:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from features.assemble import RangeContext
 
 # What a scored account absent from a family's frame takes.
-DEFAULTS: dict[str, object] = {
+DEFAULTS: dict[str, float] = {
     "scaffold_max_accounts_7d": 0, "scaffold_shared_share_7d": 0.0, "scaffold_idf_7d": 0.0,
     "community_accounts": 0, "known_bad_linked_accounts": 0, "propagated_risk": 0.0}
 

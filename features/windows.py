@@ -303,7 +303,7 @@ def behaviour_features(sums: DataFrame, mix: DataFrame, countries: DataFrame,
           .join(billing, KEY, "left"))
     off = local_offset(F.col("billing_country"), F.col("top_country_28d"))
     df = df.withColumn("local_utc_offset", off)
-    out: list[Column] = [F.col(DAY), F.col("account_id")]
+    out: list[Column | str] = [F.col(DAY), F.col("account_id")]
     for k in ("1d", "7d", "28d"):
         out += [
             F.col(f"requests_{k}"), F.col(f"input_tokens_{k}"), F.col(f"output_tokens_{k}"),

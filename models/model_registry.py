@@ -101,8 +101,9 @@ def tracking(lake: str):
     try:
         yield uri
     finally:
-        mlflow.set_tracking_uri(None)
-        mlflow.set_registry_uri(None)
+        # None resets MLflow to its environment default (typed str, accepted at run time)
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+        mlflow.set_registry_uri(None)  # type: ignore[arg-type]
         restore_environment(saved_env)
         if mlflow.get_tracking_uri() != before[0]:  # the caller had set one in code
             mlflow.set_tracking_uri(before[0])

@@ -27,6 +27,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -143,9 +144,9 @@ def worker_count(spark, requested: int | None) -> int:
 def _estimator(feature_names: Sequence[str], cfg: ModelConfig, workers: int):
     from xgboost.spark import SparkXGBClassifier
 
+    params: dict[str, Any] = cfg.xgb_params(feature_names)  # XGBoost's own names and values
     return SparkXGBClassifier(features_col=list(feature_names), label_col="label",
-                              num_workers=workers, verbosity=0, verbose=False,
-                              **cfg.xgb_params(feature_names))
+                              num_workers=workers, verbosity=0, verbose=False, **params)
 
 
 def fit(train_rows: DataFrame, feature_names: Sequence[str], cfg: ModelConfig):
@@ -261,7 +262,8 @@ def train_model(rows: DataFrame, feature_names: Sequence[str], cfg: ModelConfig 
         keep = ["account_id", "feature_date", "label", "cluster_key", *carry,
                 *([LABEL_FREE_COLUMN] if LABEL_FREE_COLUMN in rows.columns else [])]
         val = with_margin(val_rows, model).select(*dict.fromkeys(keep), "margin")
-        val_pdf = val.toPandas().sort_values(["feature_date", "account_id"], kind="mergesort")
+        val_pdf = cast(pd.DataFrame, val.toPandas())
+        val_pdf = val_pdf.sort_values(["feature_date", "account_id"], kind="mergesort")
         val_pdf = val_pdf.reset_index(drop=True)
         result = _evaluate(model, val_pdf, feature_names, cfg, carry, trained_as_of)
         # The input example: feature columns only (never an id, an IP or an e-mail domain),
@@ -448,8 +450,8 @@ def heldout_case_check(rows: DataFrame, feature_names: list[str], cfg: ModelConf
     probe = (rest.where((F.col("split") == "val") & (F.col("label") == 0))
              .withColumn("_case", F.lit(False))
              .unionByName(rows.join(case_accounts, "account_id").withColumn("_case", F.lit(True))))
-    scored = (with_margin(probe, model).select("account_id", "feature_date", "_case", "margin")
-              .toPandas())
+    scored = cast(pd.DataFrame, with_margin(probe, model)
+                  .select("account_id", "feature_date", "_case", "margin").toPandas())
     neg = ev.last_row_per_account(scored[~scored["_case"]])
     held = ev.last_row_per_account(scored[scored["_case"]])
     thr = ev.threshold_at_fpr(neg["margin"].to_numpy(), ev.FPR_TARGETS["1pct"])

@@ -32,6 +32,7 @@ date is the row's `event_date`. Unknown extra fields are ignored.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 
@@ -83,12 +84,13 @@ class Field:
     name: str
     kind: int
     required: bool
-    allowed: frozenset | None = None  # ENUM: allowed values (str or int)
-    lo: float | None = None  # INT/FLOAT: inclusive bounds
-    hi: float | None = None
+    allowed: frozenset = frozenset()  # ENUM: allowed values (str or int)
+    lo: float = -math.inf  # INT/FLOAT: inclusive bounds
+    hi: float = math.inf
 
 
-def _f(name, kind, required, allowed=None, lo=None, hi=None) -> Field:
+def _f(name: str, kind: int, required: bool, allowed: frozenset = frozenset(),
+       lo: float = -math.inf, hi: float = math.inf) -> Field:
     return Field(name, kind, required, allowed, lo, hi)
 
 

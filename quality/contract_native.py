@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from typing import TYPE_CHECKING
 
 from quality import contract, privacy
 from quality.contract import (
@@ -42,6 +43,9 @@ from quality.contract import (
     TS,
     US_PER_DAY,
 )
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column
 
 # Lines longer than this are left to Python (rare; it bounds what one row costs the JVM).
 MAX_NATIVE_BYTES = 1 << 20
@@ -159,7 +163,7 @@ def _timestamp_micros(s):
     return F.when(valid, secs * 1_000_000 + frac)
 
 
-def _single_value(line_col: str, bracket_col: str):  # -> Column
+def _single_value(line_col: str, bracket_col: str) -> Column:
     """The line holds exactly one JSON value and nothing after it but whitespace: `[line]` has
     one element, and `[line,0]` two when a `]` in the line could have closed the wrapper early
     (both counts would then be the same). A seam: tests switch it off to see it matter."""
@@ -195,7 +199,7 @@ def native_parse(lines, source: str, key: bytes, exempt_day: dt.date | None = No
 
     checks = [F.col(parsed).isNotNull(), F.col(f"{parsed}.{CORRUPT}").isNull()]
     values: dict[str, object] = {}
-    record_us = None
+    record_us: Column | None = None
     for f in contract.FIELDS[source]:
         v = F.col(f"{parsed}.{f.name}")
         absent = v.isNull() | (v == "") if _read_type(f) == "STRING" else v.isNull()
@@ -245,6 +249,8 @@ def native_parse(lines, source: str, key: bytes, exempt_day: dt.date | None = No
                    "ip_hash": _keyed_hash(pads, b"ip", packed)}
         checks.append(~absent & ok if f.required else absent | ok)
         values.update({name: F.when(~absent & ok, value) for name, value in out.items()})
+    if record_us is None:
+        raise ValueError(f"the contract names no record time among the fields of {source!r}")
     land_us = F.unix_date(F.col(land_col)).cast("long") * US_PER_DAY
     checks.append(record_us < land_us + US_PER_DAY)
     exempt = F.lit(False) if exempt_day is None else F.col(land_col) == F.lit(exempt_day)
