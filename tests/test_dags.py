@@ -53,10 +53,9 @@ def run_json(code: str, env: dict[str, str], timeout: int = 300) -> dict:
 # Parses a DAG folder the way the DAG processor does, with connections and Variables booby-
 # trapped, then describes every DAG: what the integrity and structure tests need, as JSON.
 PARSE = """
-import json, sys, time
+import json, sys
 from unittest import mock
 
-started = time.monotonic()
 
 def trap(kind):
     def boom(*args, **kwargs):
@@ -127,9 +126,7 @@ for folder in FOLDERS:  # the project's folder first: later ones may import pysp
         "errors": {k: str(v) for k, v in bag.import_errors.items()},
         "dags": {dag_id: describe(dag) for dag_id, dag in bag.dags.items()},
         "pyspark": sorted(m for m in sys.modules if m == "pyspark" or m.startswith("pyspark.")),
-        "secs": round(time.monotonic() - started, 2),
     }
-    started = time.monotonic()
 print("RESULT=" + json.dumps(results, default=str))
 """
 
@@ -189,10 +186,6 @@ def test_the_parse_checks_catch_offending_dags(parses):
     assert "variable read at parse time" in errors["reads_variable.py"]
     assert "connection read at parse time" in errors["reads_connection.py"]
     assert "pyspark" in out["pyspark"]
-
-
-def test_parsing_the_project_dags_is_fast(parsed):
-    assert parsed["secs"] < 60  # seconds on two busy cores; about 3 s on an idle machine
 
 
 def test_every_dag_has_tags_owner_retries_and_a_doc(parsed):

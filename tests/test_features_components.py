@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from pyspark.sql import functions as F
 
 from features.clusters import assign_clusters, new_cluster_id
-from features.components import connected_components
+from features.components import LOCAL_EDGES, connected_components
 from features.links import star_edges
 from features.params import FeatureParams
 
@@ -23,14 +24,15 @@ def _components(df) -> set[frozenset[str]]:
     return {frozenset(g) for g in groups.values()}
 
 
-def test_known_graph_gives_known_components(spark):
+@pytest.mark.parametrize("local_edges", [LOCAL_EDGES, 0], ids=["driver", "spark-rounds"])
+def test_known_graph_gives_known_components(spark, local_edges):
     # A long path (needs several rounds), a star, a triangle with a tail, and a pair.
     path = [(f"p{i:02d}", f"p{i + 1:02d}") for i in range(0, 24)]
     star = [("s0", f"s{i}") for i in range(1, 6)]
     tri = [("t1", "t2"), ("t2", "t3"), ("t3", "t1"), ("t3", "t4")]
     pair = [("z2", "z1"), ("z1", "z2"), ("z1", "z1")]  # repeats and a self-loop
     edges = spark.createDataFrame(path + star + tri + pair, "src STRING, dst STRING")
-    got = _components(connected_components(edges))
+    got = _components(connected_components(edges, local_edges=local_edges))
     assert got == {
         frozenset(f"p{i:02d}" for i in range(25)),
         frozenset(["s0", "s1", "s2", "s3", "s4", "s5"]),
@@ -40,14 +42,30 @@ def test_known_graph_gives_known_components(spark):
     # Negative control: cutting the path in the middle splits its component.
     cut = [e for e in path if e != ("p11", "p12")]
     got2 = _components(connected_components(
-        spark.createDataFrame(cut, "src STRING, dst STRING")))
+        spark.createDataFrame(cut, "src STRING, dst STRING"), local_edges=local_edges))
     assert frozenset(f"p{i:02d}" for i in range(25)) not in got2
     assert frozenset(f"p{i:02d}" for i in range(12)) in got2
 
 
-def test_empty_graph(spark):
+@pytest.mark.parametrize("local_edges", [LOCAL_EDGES, 0], ids=["driver", "spark-rounds"])
+def test_empty_graph(spark, local_edges):
     edges = spark.createDataFrame([], "src STRING, dst STRING")
-    assert connected_components(edges).count() == 0
+    assert connected_components(edges, local_edges=local_edges).count() == 0
+
+
+def test_a_graph_over_the_driver_limit_runs_as_spark_rounds(spark, monkeypatch):
+    """The limit decides the path: over it, the driver never labels the graph."""
+    from features import components
+
+    def refuse(*args):
+        raise AssertionError("labelled on the driver")
+
+    monkeypatch.setattr(components, "local_components", refuse)
+    edges = spark.createDataFrame([("a", "b"), ("b", "c"), ("x", "y")], "src STRING, dst STRING")
+    assert _components(connected_components(edges, local_edges=2)) == {
+        frozenset("abc"), frozenset("xy")}
+    with pytest.raises(AssertionError, match="driver"):  # negative control: within the limit
+        connected_components(edges, local_edges=3)
 
 
 def test_hub_entity_above_cap_is_ignored(spark):
