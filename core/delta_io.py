@@ -57,11 +57,19 @@ def registry_schema(spark, table: Table):
         from pyspark.sql.types import StructField, StructType
 
         plain = spark.createDataFrame([], table.schema).schema
-        _SCHEMAS[table.name] = StructType([
-            StructField(f.name, f.dataType, f.nullable,
-                        {**f.metadata, "comment": table.column_comment(f.name)}
-                        if table.column_comment(f.name) else f.metadata)
-            for f in plain])
+        _SCHEMAS[table.name] = StructType(
+            [
+                StructField(
+                    f.name,
+                    f.dataType,
+                    f.nullable,
+                    {**f.metadata, "comment": table.column_comment(f.name)}
+                    if table.column_comment(f.name)
+                    else f.metadata,
+                )
+                for f in plain
+            ]
+        )
     return _SCHEMAS[table.name]
 
 
@@ -100,12 +108,21 @@ def add_new_columns(spark, table: Table, lake: str) -> list[str]:
     have = {f.name for f in spark.read.format("delta").load(uri).schema}
     new = [f for f in registry_schema(spark, table) if f.name not in have]
     if new:
-        cols = ", ".join(f"`{f.name}` {f.dataType.simpleString()}"
-                         + (f" COMMENT {sql_literal(f.metadata['comment'])}"
-                            if f.metadata.get("comment") else "") for f in new)
+        cols = ", ".join(
+            f"`{f.name}` {f.dataType.simpleString()}"
+            + (
+                f" COMMENT {sql_literal(f.metadata['comment'])}"
+                if f.metadata.get("comment")
+                else ""
+            )
+            for f in new
+        )
         spark.sql(f"ALTER TABLE delta.`{uri}` ADD COLUMNS ({cols})")
-        log.warning("table=%s added columns %s (written by an earlier release)", table.name,
-                    [f.name for f in new])
+        log.warning(
+            "table=%s added columns %s (written by an earlier release)",
+            table.name,
+            [f.name for f in new],
+        )
     return [f.name for f in new]
 
 
@@ -124,11 +141,13 @@ def set_properties(spark, table: Table, lake: str) -> dict[str, str]:
     have = (detail["properties"] if detail is not None else None) or {}
     changed = {k: v for k, v in table.properties.items() if have.get(k) != v}
     if changed:
-        props = ", ".join(f"{sql_literal(k)} = {sql_literal(v)}"
-                          for k, v in sorted(changed.items()))
+        props = ", ".join(
+            f"{sql_literal(k)} = {sql_literal(v)}" for k, v in sorted(changed.items())
+        )
         spark.sql(f"ALTER TABLE delta.`{uri}` SET TBLPROPERTIES ({props})")
-        log.warning("table=%s set properties %s (they differed from the registry)", table.name,
-                    changed)
+        log.warning(
+            "table=%s set properties %s (they differed from the registry)", table.name, changed
+        )
     return changed
 
 
@@ -142,13 +161,16 @@ def set_comments(spark, table: Table, lake: str) -> list[str]:
     from delta.tables import DeltaTable
 
     uri = table.uri(lake)
-    stored = {f.name: f.metadata.get("comment", "")
-              for f in spark.read.format("delta").load(uri).schema}
+    stored = {
+        f.name: f.metadata.get("comment", "") for f in spark.read.format("delta").load(uri).schema
+    }
     wanted = {f.name: f.metadata.get("comment", "") for f in registry_schema(spark, table)}
     changed = [c for c, text in wanted.items() if text and c in stored and stored[c] != text]
     if changed:
-        spark.sql(f"ALTER TABLE delta.`{uri}` ALTER COLUMN " + ", ".join(
-            f"`{c}` COMMENT {sql_literal(wanted[c])}" for c in changed))
+        spark.sql(
+            f"ALTER TABLE delta.`{uri}` ALTER COLUMN "
+            + ", ".join(f"`{c}` COMMENT {sql_literal(wanted[c])}" for c in changed)
+        )
     if table.description:
         detail = DeltaTable.forPath(spark, uri).detail().first()
         have = detail["description"] if detail is not None else None
@@ -207,4 +229,3 @@ def replace_where(df, table: Table, lake: str, where: str, conform_schema: bool 
 
 def replace_partitions(df, table: Table, lake: str, **values: object) -> None:
     replace_where(df, table, lake, predicate(**values))
-

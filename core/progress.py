@@ -11,10 +11,22 @@ from collections.abc import Iterable
 from typing import Any
 
 
-def bar(iterable: Iterable[Any] | None = None, desc: str = "", unit: str = "day",
-        total: int | None = None, **kwargs: Any):
+def bar(
+    iterable: Iterable[Any] | None = None,
+    desc: str = "",
+    unit: str = "day",
+    total: int | None = None,
+    **kwargs: Any,
+):
     """A tqdm bar over `iterable` (or a manual one of `total` steps); silent off a terminal."""
     from tqdm import tqdm
 
-    return tqdm(iterable, desc=desc, unit=unit, total=total, disable=kwargs.pop("disable", None),
-                dynamic_ncols=True, **kwargs)
+    return tqdm(
+        iterable,
+        desc=desc,
+        unit=unit,
+        total=total,
+        disable=kwargs.pop("disable", None),
+        dynamic_ncols=True,
+        **kwargs,
+    )

@@ -112,6 +112,7 @@ def python_executable() -> str:
 
 # --- the settings object ------------------------------------------------------------------------
 
+
 def _int(text: str) -> int:
     return int(text)
 
@@ -154,57 +155,124 @@ class Variable:
 
 
 VARIABLES: tuple[Variable, ...] = (
-    Variable("RISK_LAKE", "lake", "the lake root, a directory or an object-store prefix "
-             "(`--lake` wins)"),
-    Variable("MLFLOW_TRACKING_URI", "mlflow_tracking_uri", "a shared MLflow server; default "
-             "SQLite under `<lake>/_mlflow` (required for an object-store lake)"),
-    Variable("MLFLOW_DFS_TMP", "mlflow_dfs_tmp", "shared storage MLflow stages Spark models "
-             "through on a cluster; default `<lake>/_mlflow/dfs_tmp`"),
+    Variable(
+        "RISK_LAKE", "lake", "the lake root, a directory or an object-store prefix (`--lake` wins)"
+    ),
+    Variable(
+        "MLFLOW_TRACKING_URI",
+        "mlflow_tracking_uri",
+        "a shared MLflow server; default "
+        "SQLite under `<lake>/_mlflow` (required for an object-store lake)",
+    ),
+    Variable(
+        "MLFLOW_DFS_TMP",
+        "mlflow_dfs_tmp",
+        "shared storage MLflow stages Spark models "
+        "through on a cluster; default `<lake>/_mlflow/dfs_tmp`",
+    ),
     Variable("RISK_PROFILE", "profile", "Spark defaults: `local` or `cluster`"),
     Variable("RISK_SPARK_MASTER", "spark_master", "Spark master URL (`run --master` wins)"),
-    Variable("RISK_SPARK_CONF", "spark_conf", "`key=value,key=value` Spark confs over the "
-             "defaults", _spark_conf, rule="key=value pairs separated by commas"),
+    Variable(
+        "RISK_SPARK_CONF",
+        "spark_conf",
+        "`key=value,key=value` Spark confs over the defaults",
+        _spark_conf,
+        rule="key=value pairs separated by commas",
+    ),
     Variable("RISK_SPARK_LOG_LEVEL", "spark_log_level", "log level of Spark's JVM"),
     Variable("RISK_JAR_CACHE", "jar_cache", "where the Delta jars are cached", Path),
-    Variable("RISK_PSEUDONYM_KEY", "pseudonym_key", "key of the keyed hash that replaces client "
-             "IPs and email domains; when unset one is generated once into the key file"),
-    Variable("RISK_PSEUDONYM_KEY_FILE", "pseudonym_key_file", "where the generated key is kept",
-             Path),
+    Variable(
+        "RISK_PSEUDONYM_KEY",
+        "pseudonym_key",
+        "key of the keyed hash that replaces client "
+        "IPs and email domains; when unset one is generated once into the key file",
+    ),
+    Variable(
+        "RISK_PSEUDONYM_KEY_FILE", "pseudonym_key_file", "where the generated key is kept", Path
+    ),
     Variable("RISK_MODEL_NAME", "model_name", "the registered model's name"),
-    Variable("RISK_ENV", "environment", "environment name in the MLflow experiment "
-             "(`account-risk-<env>`)"),
-    Variable("RISK_XGB_WORKERS", "xgb_workers", "XGBoost training workers; 0 = the free task "
-             "slots, at most 4", _int),
-    Variable("RISK_DRIFT_PSI_THRESHOLD", "drift_psi_threshold", "PSI above which a feature has "
-             "drifted", float),
-    Variable("RISK_DRIFT_MIN_FEATURES", "drift_min_features", "drifted features that trigger a "
-             "retrain", _int),
+    Variable(
+        "RISK_ENV",
+        "environment",
+        "environment name in the MLflow experiment (`account-risk-<env>`)",
+    ),
+    Variable(
+        "RISK_XGB_WORKERS",
+        "xgb_workers",
+        "XGBoost training workers; 0 = the free task slots, at most 4",
+        _int,
+    ),
+    Variable(
+        "RISK_DRIFT_PSI_THRESHOLD",
+        "drift_psi_threshold",
+        "PSI above which a feature has drifted",
+        float,
+    ),
+    Variable(
+        "RISK_DRIFT_MIN_FEATURES",
+        "drift_min_features",
+        "drifted features that trigger a retrain",
+        _int,
+    ),
     Variable("RISK_REPORT_DIR", "report_dir", "where reports of an object-store lake go"),
     Variable("RISK_SQL_HOST", "sql_host", "interface `riskctl sql-server` listens on"),
     Variable("RISK_SQL_SERVER_LOG_LEVEL", "sql_server_log_level", "log level of the SQL server"),
     Variable("RISK_BENCH_DIR", "bench_dir", "work directory of `make bench`"),
-    Variable("RISK_PYTHON", "python", "the interpreter Airflow's spark-submit runs jobs with; "
-             "default the project's venv"),
-    Variable("RISK_SPARK_BIN_DIR", "spark_bin_dir", "directory holding `spark-submit` for "
-             "Airflow; default the venv's bin"),
+    Variable(
+        "RISK_PYTHON",
+        "python",
+        "the interpreter Airflow's spark-submit runs jobs with; default the project's venv",
+    ),
+    Variable(
+        "RISK_SPARK_BIN_DIR",
+        "spark_bin_dir",
+        "directory holding `spark-submit` for Airflow; default the venv's bin",
+    ),
     Variable("RISK_SPARK_CONN_ID", "spark_conn_id", "Airflow connection of the Spark master"),
     Variable("RISK_LAKE_CONN_ID", "lake_conn_id", "Airflow connection of an object-store lake"),
-    Variable("RISK_SPARK_POOL", "spark_pool", "Airflow pool every Spark task runs in (one slot: "
-             "two DAGs never run Spark at once)"),
-    Variable("RISK_DAG_START", "dag_start", "first logical date of the daily DAG", _day,
-             rule="a date, YYYY-MM-DD"),
-    Variable("RISK_RAW_WAIT_HOURS", "raw_wait_hours", "hours the daily DAG waits for raw data",
-             float, lambda h: 0 < h <= 24 * 7, "hours, more than 0 and at most a week"),
-    Variable("RISK_VACUUM_RETENTION_HOURS", "vacuum_retention_hours", "VACUUM retention of the "
-             "maintenance DAG", _int, lambda h: h >= 168, "hours, at least the safe 168"),
+    Variable(
+        "RISK_SPARK_POOL",
+        "spark_pool",
+        "Airflow pool every Spark task runs in (one slot: two DAGs never run Spark at once)",
+    ),
+    Variable(
+        "RISK_DAG_START",
+        "dag_start",
+        "first logical date of the daily DAG",
+        _day,
+        rule="a date, YYYY-MM-DD",
+    ),
+    Variable(
+        "RISK_RAW_WAIT_HOURS",
+        "raw_wait_hours",
+        "hours the daily DAG waits for raw data",
+        float,
+        lambda h: 0 < h <= 24 * 7,
+        "hours, more than 0 and at most a week",
+    ),
+    Variable(
+        "RISK_VACUUM_RETENTION_HOURS",
+        "vacuum_retention_hours",
+        "VACUUM retention of the maintenance DAG",
+        _int,
+        lambda h: h >= 168,
+        "hours, at least the safe 168",
+    ),
     Variable("RISK_ALERT_LOG", "alert_log", "file the DAGs' failure notifier appends to"),
     Variable("RISK_ALERT_WEBHOOK", "alert_webhook", "URL the failure notifier posts to"),
-    Variable("RISK_ALERT_EMAIL", "alert_email", "comma-separated addresses the failure notifier "
-             "mails"),
-    Variable("RISK_ALERT_SMTP_CONN_ID", "alert_smtp_conn_id", "Airflow SMTP connection of the "
-             "failure mails"),
-    Variable("RISK_STATUS_FILE", "status_file", "file `riskctl` writes its exit code and message "
-             "to (the DAGs set it per task)"),
+    Variable(
+        "RISK_ALERT_EMAIL", "alert_email", "comma-separated addresses the failure notifier mails"
+    ),
+    Variable(
+        "RISK_ALERT_SMTP_CONN_ID",
+        "alert_smtp_conn_id",
+        "Airflow SMTP connection of the failure mails",
+    ),
+    Variable(
+        "RISK_STATUS_FILE",
+        "status_file",
+        "file `riskctl` writes its exit code and message to (the DAGs set it per task)",
+    ),
     Variable("JAVA_HOME", "java_home", "the Java 17+ Spark runs on; default `java` on PATH"),
 )
 

@@ -99,11 +99,11 @@ COLUMN_MEANINGS: dict[str, str] = {
     "model": "Model requested, e.g. claude-opus-4-7.",
     "endpoint": "API endpoint: messages or batches.",
     "ip_prefix": "Network of the client IP: the /24 (IPv4) or /48 (IPv6) prefix; the full "
-                 "address is never stored.",
+    "address is never stored.",
     "ip_hash": "Keyed hash of the client IP (RISK_PSEUDONYM_KEY): equal addresses, equal hashes.",
     "ip_asn": "Autonomous system of the client IP.",
     "ip_type": "GeoIP class of the client IP: residential, mobile, business, education, "
-               "datacenter or vpn_proxy (NULL when unknown).",
+    "datacenter or vpn_proxy (NULL when unknown).",
     "country": "ISO 3166-1 alpha-2 country of the client IP.",
     "user_agent": "Client library and version.",
     "input_tokens": "Input tokens of the request.",
@@ -113,20 +113,20 @@ COLUMN_MEANINGS: dict[str, str] = {
     "has_image": "The request carries an image.",
     "turns": "Messages in the request.",
     "prompt_simhash": "64-bit SimHash of the normalized last user message (16 lower-case hex "
-                      "digits); near-identical prompts differ in few bits. No prompt text is "
-                      "kept.",
+    "digits); near-identical prompts differ in few bits. No prompt text is "
+    "kept.",
     "system_prompt_hash": "Hash of the system prompt (NULL: no system prompt).",
     "topic": "Gateway topic class: coding, math_reasoning, agentic_tools, data_analysis, "
-             "writing, chat, vision, translation or other.",
+    "writing, chat, vision, translation or other.",
     "cot_request_score": "Gateway classifier: probability that the prompt asks the model to "
-                         "write out its reasoning step by step.",
+    "write out its reasoning step by step.",
     "status": "HTTP status returned (200, 400, 429, 500, 529).",
     "latency_ms": "Latency of the request in milliseconds.",
     "created_at": f"When the account was created {_TS}.",
     "updated_at": f"When this version of the registry record was written {_TS}; the latest "
-                  "known wins.",
+    "known wins.",
     "signup_channel": "How the account signed up: self_serve, education, startup_program, "
-                      "research_program, enterprise_sales or reseller.",
+    "research_program, enterprise_sales or reseller.",
     "payment_fingerprint": "Hash of the payment instrument (NULL: none on file).",
     "email_domain_hash": "Keyed hash of the e-mail domain (the domain itself is not kept).",
     "email_domain_class": "Kind of e-mail domain: edu, freemail or other.",
@@ -146,11 +146,11 @@ COLUMN_MEANINGS: dict[str, str] = {
     # gold
     "score_date": "The day scored, using only data known by the end of that day (UTC).",
     "risk_score": "Calibrated probability (0-1) that the account takes part in a distillation "
-                  "campaign.",
+    "campaign.",
     "risk_band": "low, medium, high or critical: score thresholds set for a target false-"
-                 "positive rate among legitimate accounts (critical 0.1%, high 1%, medium 5%).",
+    "positive rate among legitimate accounts (critical 0.1%, high 1%, medium 5%).",
     "cluster_id": "Linked-account cluster of the account (NULL: in no cluster); stable across "
-                  "days while most members persist.",
+    "days while most members persist.",
     "reasons": "Main contributors to the score, most important first, in words.",
     "model_name": "Registered model (MLflow) that produced the score.",
     "model_version": "Version of that model in the registry.",
@@ -221,139 +221,254 @@ _add = register
 EVENT_PROPS = {"delta.dataSkippingStatsColumns": "account_id,ts"}
 
 # --- bronze: every contract-valid row as read, before deduplication -------------------------
-BRONZE_INTERACTIONS = _add(Table(
-    "bronze_interactions", "bronze/interactions", ("request_id",), ("event_date", "land_date"),
-    f"{INTERACTION_COLUMNS}, event_date DATE, {_LINEAGE}",
-    "Contract-valid interaction rows of each landed day, duplicates included.",
-    properties=EVENT_PROPS))
-BRONZE_ACCOUNTS = _add(Table(
-    "bronze_accounts", "bronze/accounts", ("account_id", "updated_at"), ("land_date",),
-    f"{ACCOUNT_COLUMNS}, event_date DATE, {_LINEAGE}",
-    "Contract-valid registry rows of each landed day, duplicates included."))
-BRONZE_ENFORCEMENT = _add(Table(
-    "bronze_enforcement", "bronze/enforcement", ("account_id", "decided_at", "action"),
-    ("land_date",), f"{ENFORCEMENT_COLUMNS}, event_date DATE, {_LINEAGE}",
-    "Contract-valid enforcement rows of each landed day, duplicates included."))
+BRONZE_INTERACTIONS = _add(
+    Table(
+        "bronze_interactions",
+        "bronze/interactions",
+        ("request_id",),
+        ("event_date", "land_date"),
+        f"{INTERACTION_COLUMNS}, event_date DATE, {_LINEAGE}",
+        "Contract-valid interaction rows of each landed day, duplicates included.",
+        properties=EVENT_PROPS,
+    )
+)
+BRONZE_ACCOUNTS = _add(
+    Table(
+        "bronze_accounts",
+        "bronze/accounts",
+        ("account_id", "updated_at"),
+        ("land_date",),
+        f"{ACCOUNT_COLUMNS}, event_date DATE, {_LINEAGE}",
+        "Contract-valid registry rows of each landed day, duplicates included.",
+    )
+)
+BRONZE_ENFORCEMENT = _add(
+    Table(
+        "bronze_enforcement",
+        "bronze/enforcement",
+        ("account_id", "decided_at", "action"),
+        ("land_date",),
+        f"{ENFORCEMENT_COLUMNS}, event_date DATE, {_LINEAGE}",
+        "Contract-valid enforcement rows of each landed day, duplicates included.",
+    )
+)
 
 # --- silver: clean, deduplicated (first copy by landed day, file, line wins) ----------------
-SILVER_INTERACTIONS = _add(Table(
-    "interactions", "silver/interactions", ("request_id",), ("event_date", "land_date"),
-    f"{INTERACTION_COLUMNS}, event_date DATE, {_LINEAGE}",
-    "One row per API request (deduplicated), by the UTC day of its ts.", sql_visible=True,
-    properties=EVENT_PROPS))
-SILVER_ACCOUNTS = _add(Table(
-    "accounts", "silver/accounts", ("account_id", "updated_at"), ("land_date",),
-    f"{ACCOUNT_COLUMNS}, event_date DATE, {_LINEAGE}",
-    "Every registry version of every account; the latest updated_at known wins.",
-    sql_visible=True))
-SILVER_ENFORCEMENT = _add(Table(
-    "enforcement", "silver/enforcement", ("account_id", "decided_at", "action"), ("land_date",),
-    f"{ENFORCEMENT_COLUMNS}, event_date DATE, {_LINEAGE}",
-    "Trust-and-safety decisions (the labels).", sql_visible=True))
+SILVER_INTERACTIONS = _add(
+    Table(
+        "interactions",
+        "silver/interactions",
+        ("request_id",),
+        ("event_date", "land_date"),
+        f"{INTERACTION_COLUMNS}, event_date DATE, {_LINEAGE}",
+        "One row per API request (deduplicated), by the UTC day of its ts.",
+        sql_visible=True,
+        properties=EVENT_PROPS,
+    )
+)
+SILVER_ACCOUNTS = _add(
+    Table(
+        "accounts",
+        "silver/accounts",
+        ("account_id", "updated_at"),
+        ("land_date",),
+        f"{ACCOUNT_COLUMNS}, event_date DATE, {_LINEAGE}",
+        "Every registry version of every account; the latest updated_at known wins.",
+        sql_visible=True,
+    )
+)
+SILVER_ENFORCEMENT = _add(
+    Table(
+        "enforcement",
+        "silver/enforcement",
+        ("account_id", "decided_at", "action"),
+        ("land_date",),
+        f"{ENFORCEMENT_COLUMNS}, event_date DATE, {_LINEAGE}",
+        "Trust-and-safety decisions (the labels).",
+        sql_visible=True,
+    )
+)
 
-SILVER = {"interactions": SILVER_INTERACTIONS, "accounts": SILVER_ACCOUNTS,
-          "enforcement": SILVER_ENFORCEMENT}
-BRONZE = {"interactions": BRONZE_INTERACTIONS, "accounts": BRONZE_ACCOUNTS,
-          "enforcement": BRONZE_ENFORCEMENT}
+SILVER = {
+    "interactions": SILVER_INTERACTIONS,
+    "accounts": SILVER_ACCOUNTS,
+    "enforcement": SILVER_ENFORCEMENT,
+}
+BRONZE = {
+    "interactions": BRONZE_INTERACTIONS,
+    "accounts": BRONZE_ACCOUNTS,
+    "enforcement": BRONZE_ENFORCEMENT,
+}
 
 # --- quarantine and operations ---------------------------------------------------------------
-QUARANTINE = _add(Table(
-    "quarantine", "quarantine/lines", ("source", "land_date", "source_file", "line_no"),
-    ("source", "land_date"),
-    "source STRING, land_date DATE, source_file STRING, line_no BIGINT, reason STRING, "
-    "raw_line STRING, raw_line_bytes BIGINT, raw_line_truncated BOOLEAN",
-    "Raw lines that broke the contract, with the reason; raw text may hold personal data."))
-DUPLICATES = _add(Table(
-    "duplicates", "ops/duplicates", ("source", "land_date", "source_file", "line_no"),
-    ("source", "land_date"),
-    "source STRING, land_date DATE, source_file STRING, line_no BIGINT, dedup_key STRING, "
-    "event_date DATE, kept_land_date DATE, kept_source_file STRING, kept_line_no BIGINT",
-    "The duplicate ledger: each dropped repeat and the accepted copy it repeats."))
-INGEST_FILES = _add(Table(
-    "ingest_files", "ops/ingest_files", ("source", "land_date", "source_file"),
-    ("source", "land_date"),
-    "source STRING, land_date DATE, source_file STRING, lines_read BIGINT, "
-    "unreadable BOOLEAN, error STRING",
-    "Lines read per raw file (non-empty lines, plus one for an unreadable rest)."))
-INGEST_AUDIT = _add(Table(
-    # Partitioned by day so that two days ingested at once replace disjoint files (no conflict).
-    "ingest_audit", "ops/ingest_audit", ("source", "land_date"), ("land_date",),
-    "source STRING, land_date DATE, lines_read BIGINT, rows_accepted BIGINT, "
-    "duplicates_dropped BIGINT, rows_quarantined BIGINT, ingested_at TIMESTAMP",
-    "Every raw line accounted for, per source and landed day (LAKE.md).", sql_visible=True,
-    comments={"land_date": "The date= partition read."}))
-VALIDATION_RESULTS = _add(Table(
-    "validation_results", "ops/validation_results", ("table_name", "run_date", "expectation"),
-    ("table_name", "run_date"),
-    "table_name STRING, run_date DATE, expectation STRING, severity STRING, success BOOLEAN, "
-    "observed STRING, validated_at TIMESTAMP",
-    "Great Expectations results per table and day (blocking and warning checks).",
-    sql_visible=True))
+QUARANTINE = _add(
+    Table(
+        "quarantine",
+        "quarantine/lines",
+        ("source", "land_date", "source_file", "line_no"),
+        ("source", "land_date"),
+        "source STRING, land_date DATE, source_file STRING, line_no BIGINT, reason STRING, "
+        "raw_line STRING, raw_line_bytes BIGINT, raw_line_truncated BOOLEAN",
+        "Raw lines that broke the contract, with the reason; raw text may hold personal data.",
+    )
+)
+DUPLICATES = _add(
+    Table(
+        "duplicates",
+        "ops/duplicates",
+        ("source", "land_date", "source_file", "line_no"),
+        ("source", "land_date"),
+        "source STRING, land_date DATE, source_file STRING, line_no BIGINT, dedup_key STRING, "
+        "event_date DATE, kept_land_date DATE, kept_source_file STRING, kept_line_no BIGINT",
+        "The duplicate ledger: each dropped repeat and the accepted copy it repeats.",
+    )
+)
+INGEST_FILES = _add(
+    Table(
+        "ingest_files",
+        "ops/ingest_files",
+        ("source", "land_date", "source_file"),
+        ("source", "land_date"),
+        "source STRING, land_date DATE, source_file STRING, lines_read BIGINT, "
+        "unreadable BOOLEAN, error STRING",
+        "Lines read per raw file (non-empty lines, plus one for an unreadable rest).",
+    )
+)
+INGEST_AUDIT = _add(
+    Table(
+        # Partitioned by day so that two days ingested at once replace disjoint files (no conflict).
+        "ingest_audit",
+        "ops/ingest_audit",
+        ("source", "land_date"),
+        ("land_date",),
+        "source STRING, land_date DATE, lines_read BIGINT, rows_accepted BIGINT, "
+        "duplicates_dropped BIGINT, rows_quarantined BIGINT, ingested_at TIMESTAMP",
+        "Every raw line accounted for, per source and landed day (LAKE.md).",
+        sql_visible=True,
+        comments={"land_date": "The date= partition read."},
+    )
+)
+VALIDATION_RESULTS = _add(
+    Table(
+        "validation_results",
+        "ops/validation_results",
+        ("table_name", "run_date", "expectation"),
+        ("table_name", "run_date"),
+        "table_name STRING, run_date DATE, expectation STRING, severity STRING, success BOOLEAN, "
+        "observed STRING, validated_at TIMESTAMP",
+        "Great Expectations results per table and day (blocking and warning checks).",
+        sql_visible=True,
+    )
+)
 
 # --- gold (the contract) ---------------------------------------------------------------------
 GOLD_PROPS = {"delta.enableDeletionVectors": "false"}
-ACCOUNT_SCORES = _add(Table(
-    "account_scores_daily", "gold/account_scores_daily", ("account_id", "score_date"),
-    ("score_date",),
-    "account_id STRING, score_date DATE, risk_score DOUBLE, risk_band STRING, "
-    "cluster_id STRING, reasons ARRAY<STRING>, model_name STRING, model_version STRING, "
-    "scored_at TIMESTAMP",
-    "Daily risk score of every account active in the 7 days ending on score_date.",
-    sql_visible=True, properties=GOLD_PROPS))
-ACCOUNT_CLUSTERS = _add(Table(
-    "account_clusters_daily", "gold/account_clusters_daily", ("cluster_id", "score_date"),
-    ("score_date",),
-    "cluster_id STRING, score_date DATE, n_accounts INT, n_high_risk INT, "
-    "max_risk_score DOUBLE, mean_risk_score DOUBLE, requests_7d BIGINT, "
-    "link_types ARRAY<STRING>, sample_accounts ARRAY<STRING>",
-    "Linked-account clusters of each day with their risk.", sql_visible=True,
-    properties=GOLD_PROPS,
-    comments={"cluster_id": "Linked-account cluster; stable across days while most members "
-                            "persist.",
-              "requests_7d": "Members' requests in the 7 days ending on score_date."}))
+ACCOUNT_SCORES = _add(
+    Table(
+        "account_scores_daily",
+        "gold/account_scores_daily",
+        ("account_id", "score_date"),
+        ("score_date",),
+        "account_id STRING, score_date DATE, risk_score DOUBLE, risk_band STRING, "
+        "cluster_id STRING, reasons ARRAY<STRING>, model_name STRING, model_version STRING, "
+        "scored_at TIMESTAMP",
+        "Daily risk score of every account active in the 7 days ending on score_date.",
+        sql_visible=True,
+        properties=GOLD_PROPS,
+    )
+)
+ACCOUNT_CLUSTERS = _add(
+    Table(
+        "account_clusters_daily",
+        "gold/account_clusters_daily",
+        ("cluster_id", "score_date"),
+        ("score_date",),
+        "cluster_id STRING, score_date DATE, n_accounts INT, n_high_risk INT, "
+        "max_risk_score DOUBLE, mean_risk_score DOUBLE, requests_7d BIGINT, "
+        "link_types ARRAY<STRING>, sample_accounts ARRAY<STRING>",
+        "Linked-account clusters of each day with their risk.",
+        sql_visible=True,
+        properties=GOLD_PROPS,
+        comments={
+            "cluster_id": "Linked-account cluster; stable across days while most members persist.",
+            "requests_7d": "Members' requests in the 7 days ending on score_date.",
+        },
+    )
+)
 
 
 # --- scoring (jobs/score.py) ------------------------------------------------------------------
-SCORES_STAGING = _add(Table(
-    "scores_staging", "ops/scores_staging", ("account_id", "score_date"), ("score_date",),
-    "account_id STRING, score_date DATE, risk_score DOUBLE, risk_band STRING, "
-    "cluster_id STRING, reasons ARRAY<STRING>, model_name STRING, model_version STRING, "
-    "scored_at TIMESTAMP, requests_7d BIGINT, link_types ARRAY<STRING>",
-    "One day's scores computed once, from which both gold tables are published."))
-MODEL_DAYS = _add(Table(
-    "model_days", "ops/model_days", ("score_date",), ("score_date",),
-    "score_date DATE, model_name STRING, model_version STRING, recorded_at TIMESTAMP",
-    "Which model version scored each day, so re-running a day reuses it.", sql_visible=True,
-    comments={"score_date": "The day scored.", "model_name": "Registered model that scored it.",
-              "model_version": "Its version in the registry."}))
+SCORES_STAGING = _add(
+    Table(
+        "scores_staging",
+        "ops/scores_staging",
+        ("account_id", "score_date"),
+        ("score_date",),
+        "account_id STRING, score_date DATE, risk_score DOUBLE, risk_band STRING, "
+        "cluster_id STRING, reasons ARRAY<STRING>, model_name STRING, model_version STRING, "
+        "scored_at TIMESTAMP, requests_7d BIGINT, link_types ARRAY<STRING>",
+        "One day's scores computed once, from which both gold tables are published.",
+    )
+)
+MODEL_DAYS = _add(
+    Table(
+        "model_days",
+        "ops/model_days",
+        ("score_date",),
+        ("score_date",),
+        "score_date DATE, model_name STRING, model_version STRING, recorded_at TIMESTAMP",
+        "Which model version scored each day, so re-running a day reuses it.",
+        sql_visible=True,
+        comments={
+            "score_date": "The day scored.",
+            "model_name": "Registered model that scored it.",
+            "model_version": "Its version in the registry.",
+        },
+    )
+)
 
 
 # --- drift monitoring (jobs/drift.py) ---------------------------------------------------------
-DRIFT = _add(Table(
-    "drift_daily", "ops/drift_daily", ("score_date", "feature"), ("score_date",),
-    "score_date DATE, model_version STRING, feature STRING, psi DOUBLE, flagged BOOLEAN, "
-    "computed_at TIMESTAMP",
-    "Population stability index of each model feature and of the score (feature "
-    "`risk_score`) against the champion's training day.", sql_visible=True,
-    comments={"score_date": "The day compared with the reference.",
-              "model_version": "Champion version whose training day is the reference."}))
-DRIFT_REFERENCE = _add(Table(
-    "drift_reference", "ops/drift_reference", ("model_name", "model_version", "feature"), (),
-    "model_name STRING, model_version STRING, reference_date DATE, feature STRING, "
-    "edges ARRAY<DOUBLE>, fractions ARRAY<DOUBLE>, n_rows BIGINT, computed_at TIMESTAMP",
-    "Decile bin edges and bin shares of each feature on a model version's training day, "
-    "computed once per version (last bin: nulls)."))
+DRIFT = _add(
+    Table(
+        "drift_daily",
+        "ops/drift_daily",
+        ("score_date", "feature"),
+        ("score_date",),
+        "score_date DATE, model_version STRING, feature STRING, psi DOUBLE, flagged BOOLEAN, "
+        "computed_at TIMESTAMP",
+        "Population stability index of each model feature and of the score (feature "
+        "`risk_score`) against the champion's training day.",
+        sql_visible=True,
+        comments={
+            "score_date": "The day compared with the reference.",
+            "model_version": "Champion version whose training day is the reference.",
+        },
+    )
+)
+DRIFT_REFERENCE = _add(
+    Table(
+        "drift_reference",
+        "ops/drift_reference",
+        ("model_name", "model_version", "feature"),
+        (),
+        "model_name STRING, model_version STRING, reference_date DATE, feature STRING, "
+        "edges ARRAY<DOUBLE>, fractions ARRAY<DOUBLE>, n_rows BIGINT, computed_at TIMESTAMP",
+        "Decile bin edges and bin shares of each feature on a model version's training day, "
+        "computed once per version (last bin: nulls).",
+    )
+)
 # --- end drift monitoring ---------------------------------------------------------------------
-
-
 
 
 def table(name: str) -> Table:
     try:
         return TABLES[name]
     except KeyError:
-        raise KeyError(f"no table {name!r} in the registry (feature tables are registered by "
-                       f"importing the `features` package); known: {sorted(TABLES)}") from None
+        raise KeyError(
+            f"no table {name!r} in the registry (feature tables are registered by "
+            f"importing the `features` package); known: {sorted(TABLES)}"
+        ) from None
 
 
 def raw_dir(lake: str, source: str) -> str:

@@ -57,15 +57,16 @@ def check_settings() -> None:
     """Fail the task (no retry) when a setting read at parse time was bad."""
     if _PROBLEMS:
         raise AirflowFailException(
-            "bad setting: " + "; ".join(_PROBLEMS[k] for k in sorted(_PROBLEMS))
-            + " (fix the Airflow processes' environment, then clear the task)")
+            "bad setting: "
+            + "; ".join(_PROBLEMS[k] for k in sorted(_PROBLEMS))
+            + " (fix the Airflow processes' environment, then clear the task)"
+        )
 
 
 # The interpreter of the project's virtual environment runs the driver and the Python workers,
 # whatever interpreter runs Airflow itself.
 _VENV_PYTHON = REPO / ".venv" / "bin" / "python"
-PYTHON = SETTINGS.python or (
-    str(_VENV_PYTHON) if _VENV_PYTHON.exists() else sys.executable)
+PYTHON = SETTINGS.python or (str(_VENV_PYTHON) if _VENV_PYTHON.exists() else sys.executable)
 # Where `spark-submit` is looked up first: the venv's (pyspark 4.0.1, matching the Delta jars).
 SPARK_BIN_DIR = SETTINGS.spark_bin_dir or str(Path(PYTHON).parent)
 
@@ -81,13 +82,16 @@ RAW_SUFFIXES = (".jsonl.gz", ".jsonl")
 
 # Assets link producer and consumer DAGs. Logical URIs (not the lake path) so that a consumer
 # names them the same way on a laptop and on a cluster.
-ACCOUNT_SCORES_ASSET = Asset(name=f"risk.{ACCOUNT_SCORES.name}", uri=f"risk://{ACCOUNT_SCORES.path}",
-                             group="risk")
-ACCOUNT_CLUSTERS_ASSET = Asset(name=f"risk.{ACCOUNT_CLUSTERS.name}",
-                               uri=f"risk://{ACCOUNT_CLUSTERS.path}", group="risk")
+ACCOUNT_SCORES_ASSET = Asset(
+    name=f"risk.{ACCOUNT_SCORES.name}", uri=f"risk://{ACCOUNT_SCORES.path}", group="risk"
+)
+ACCOUNT_CLUSTERS_ASSET = Asset(
+    name=f"risk.{ACCOUNT_CLUSTERS.name}", uri=f"risk://{ACCOUNT_CLUSTERS.path}", group="risk"
+)
 
 
 # --- failure notifications ----------------------------------------------------------------------
+
 
 def alert_log_path(lake: str = LAKE) -> str | None:
     """RISK_ALERT_LOG, else `<lake>/ops/alerts.log` for a local lake (None for a remote one)."""
@@ -109,13 +113,21 @@ def failure_line(context: Any) -> str:
         when = getattr(run, "logical_date", None) or getattr(run, "run_after", None)
         day = when.date().isoformat() if when else "-"
     # The job task keeps its verdict on itself too: some callers (dag.test) pass no exception.
-    error = (context.get("exception") or getattr(context.get("task"), "failure_message", None)
-             or context.get("reason"))
-    message = str(error).strip().splitlines()[0] if error and str(error).strip() else (
-        "failed without an error message (killed or timed out: see the task log)")
+    error = (
+        context.get("exception")
+        or getattr(context.get("task"), "failure_message", None)
+        or context.get("reason")
+    )
+    message = (
+        str(error).strip().splitlines()[0]
+        if error and str(error).strip()
+        else ("failed without an error message (killed or timed out: see the task log)")
+    )
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # a stamp only
-    return (f"{now} FAILED dag={dag_id} day={day} task={task_id} "
-            f"try={getattr(ti, 'try_number', '?')}: {message}")
+    return (
+        f"{now} FAILED dag={dag_id} day={day} task={task_id} "
+        f"try={getattr(ti, 'try_number', '?')}: {message}"
+    )
 
 
 def _append(path: str, line: str) -> None:
@@ -128,8 +140,9 @@ def _post(url: str, line: str) -> None:
     import urllib.request
 
     body = json.dumps({"text": line}).encode()  # Slack, Mattermost and Teams read `text`
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - operator's URL
         response.read()
 
@@ -168,10 +181,12 @@ class RiskFailureNotifier(BaseNotifier):
     def _mail(to: list[str], line: str, context: Any) -> None:
         from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
-        SmtpNotifier(to=to, subject=f"[risk] {line[:180]}",
-                     html_content=f"<pre>{html.escape(line)}</pre>",
-                     smtp_conn_id=settings_and_problems()[0].alert_smtp_conn_id,
-                     ).notify(context)
+        SmtpNotifier(
+            to=to,
+            subject=f"[risk] {line[:180]}",
+            html_content=f"<pre>{html.escape(line)}</pre>",
+            smtp_conn_id=settings_and_problems()[0].alert_smtp_conn_id,
+        ).notify(context)
 
 
 def default_args(**overrides: Any) -> dict[str, Any]:
@@ -191,6 +206,7 @@ def default_args(**overrides: Any) -> dict[str, Any]:
 
 # --- the lake and the job ------------------------------------------------------------------------
 
+
 def raw_landed(lake: str, source: str, day: str) -> bool:
     """True when `<lake>/raw/<source>/date=<day>/` holds at least one data file."""
     folder = f"{lake.rstrip('/')}/raw/{source}/date={day}"
@@ -198,8 +214,9 @@ def raw_landed(lake: str, source: str, day: str) -> bool:
         from airflow.sdk import ObjectStoragePath
 
         # fsspec names the Hadoop s3a scheme s3; credentials come from RISK_LAKE_CONN_ID.
-        path = ObjectStoragePath(re.sub(r"^s3a://", "s3://", folder),
-                                 conn_id=settings_and_problems()[0].lake_conn_id)
+        path = ObjectStoragePath(
+            re.sub(r"^s3a://", "s3://", folder), conn_id=settings_and_problems()[0].lake_conn_id
+        )
     else:
         path = Path(folder)
     return path.is_dir() and any(p.name.endswith(RAW_SUFFIXES) for p in path.iterdir())
@@ -260,16 +277,24 @@ class RiskSparkSubmitOperator(SparkSubmitOperator):
     - any other non-zero code (1 crashed, a killed process, a JVM failure) keeps the retries.
     """
 
-    def __init__(self, *, command: str, arguments: list[str],
-                 skip_on_exit_code: int | Collection[int] | None = None,
-                 fail_fast_on_exit_code: int | Collection[int] | None = (
-                     ExitCode.REFUSED, ExitCode.GATE_FAILED),
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        command: str,
+        arguments: list[str],
+        skip_on_exit_code: int | Collection[int] | None = None,
+        fail_fast_on_exit_code: int | Collection[int] | None = (
+            ExitCode.REFUSED,
+            ExitCode.GATE_FAILED,
+        ),
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("conn_id", SPARK_CONN_ID)
         kwargs.setdefault("name", f"risk-{command}")
         kwargs.setdefault("pool", SPARK_POOL)
-        super().__init__(application=str(CLI), application_args=[command, "--lake", LAKE,
-                                                                 *arguments], **kwargs)
+        super().__init__(
+            application=str(CLI), application_args=[command, "--lake", LAKE, *arguments], **kwargs
+        )
         self.command = command
         self.failure_message: str | None = None
         self.skip_on_exit_code = _codes(skip_on_exit_code)
@@ -306,7 +331,8 @@ class RiskSparkSubmitOperator(SparkSubmitOperator):
         if status is None:  # killed, or died before riskctl could write: a crash
             raise AirflowException(
                 f"riskctl {self.command}: no outcome recorded (killed, or Spark failed "
-                f"before the job ran) [crashed: retried while tries remain]") from exc
+                f"before the job ran) [crashed: retried while tries remain]"
+            ) from exc
         code = int(status["exit_code"])
         message = status.get("message") or f"riskctl {self.command} exited {code}"
         if code in self.skip_on_exit_code:
@@ -315,15 +341,19 @@ class RiskSparkSubmitOperator(SparkSubmitOperator):
             outcome = status.get("outcome", "refused").replace("_", " ")
             raise AirflowFailException(
                 f"{message} [exit {code}: {outcome}; not retried: the job refused, it did not "
-                "crash]") from exc
+                "crash]"
+            ) from exc
         if code == ExitCode.OK:  # the job finished but spark-submit failed afterwards
             message = f"riskctl {self.command}: spark-submit failed after the job ended"
         raise AirflowException(
-            f"{message} [exit {code}: crashed; retried while tries remain]") from exc
+            f"{message} [exit {code}: crashed; retried while tries remain]"
+        ) from exc
 
 
-def riskctl_task(task_id: str, command: str, *arguments: str, **kwargs: Any
-                 ) -> RiskSparkSubmitOperator:
+def riskctl_task(
+    task_id: str, command: str, *arguments: str, **kwargs: Any
+) -> RiskSparkSubmitOperator:
     """A task that runs `riskctl <command> --lake <lake> <arguments...>` through spark-submit."""
-    return RiskSparkSubmitOperator(task_id=task_id, command=command, arguments=list(arguments),
-                                   **kwargs)
+    return RiskSparkSubmitOperator(
+        task_id=task_id, command=command, arguments=list(arguments), **kwargs
+    )

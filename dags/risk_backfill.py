@@ -44,8 +44,15 @@ from dags.common import (
     doc_md=__doc__,
 )
 def risk_backfill():
-    riskctl_task("run_range", "run", "--start", "{{ params.start }}", "--end",
-                 "{{ params.end }}", outlets=[ACCOUNT_SCORES_ASSET, ACCOUNT_CLUSTERS_ASSET])
+    riskctl_task(
+        "run_range",
+        "run",
+        "--start",
+        "{{ params.start }}",
+        "--end",
+        "{{ params.end }}",
+        outlets=[ACCOUNT_SCORES_ASSET, ACCOUNT_CLUSTERS_ASSET],
+    )
 
 
 risk_backfill()

@@ -88,10 +88,15 @@ def risk_daily():
 
     tasks = [wait_for_interactions()]
     for task_id, command in STEPS:
-        extra = ({"outlets": [ACCOUNT_SCORES_ASSET, ACCOUNT_CLUSTERS_ASSET],
-                  # no champion yet: `riskctl run` publishes nothing and goes on, so does the DAG
-                  "skip_on_exit_code": ExitCode.NO_CHAMPION}
-                 if task_id == "score_and_publish" else {})
+        extra = (
+            {
+                "outlets": [ACCOUNT_SCORES_ASSET, ACCOUNT_CLUSTERS_ASSET],
+                # no champion yet: `riskctl run` publishes nothing and goes on, so does the DAG
+                "skip_on_exit_code": ExitCode.NO_CHAMPION,
+            }
+            if task_id == "score_and_publish"
+            else {}
+        )
         tasks.append(riskctl_task(task_id, command, "--start", "{{ ds }}", **extra))
     chain(*tasks)
 

@@ -47,8 +47,12 @@ from dags.common import START_DATE, check_settings, default_args, riskctl_task
     is_paused_upon_creation=True,
     default_args=default_args(),
     params={
-        "as_of": Param("", type="string", title="Train as of (YYYY-MM-DD)",
-                       description="Empty: the day before the run."),
+        "as_of": Param(
+            "",
+            type="string",
+            title="Train as of (YYYY-MM-DD)",
+            description="Empty: the day before the run.",
+        ),
     },
     tags=["risk", "spark", "model"],
     doc_md=__doc__,
@@ -64,9 +68,16 @@ def risk_retrain():
         when = dag_run.logical_date or dag_run.run_after
         return (when - dt.timedelta(days=1)).date().isoformat()
 
-    chain(resolve_as_of(),
-          riskctl_task("train_gate_promote", "train", "--as-of",
-                       "{{ ti.xcom_pull(task_ids='resolve_as_of') }}", "--promote"))
+    chain(
+        resolve_as_of(),
+        riskctl_task(
+            "train_gate_promote",
+            "train",
+            "--as-of",
+            "{{ ti.xcom_pull(task_ids='resolve_as_of') }}",
+            "--promote",
+        ),
+    )
 
 
 risk_retrain()

@@ -31,15 +31,27 @@ def end_of(day: dt.date) -> Column:
 def known_on_days(rows: DataFrame, days: Sequence[dt.date], time_column: str) -> DataFrame:
     """Each row joined to every calendar day D it is known on: landed on or before D, its
     time (`time_column`) before the end of D."""
-    return on_calendar(rows.withColumn("_event_day", F.to_date(time_column)), days,
-                       known_from("_event_day", "land_date")).drop("_event_day")
+    return on_calendar(
+        rows.withColumn("_event_day", F.to_date(time_column)),
+        days,
+        known_from("_event_day", "land_date"),
+    ).drop("_event_day")
 
 
 def accounts_as_of_days(accounts: DataFrame, days: Sequence[dt.date]) -> DataFrame:
     """The latest registry version of each account known by the end of each day D."""
     known = known_on_days(accounts, days, "updated_at")
-    cols = ["org_id", "created_at", "updated_at", "signup_channel", "payment_fingerprint",
-            "email_domain_class", "billing_country", "tier", "verified"]
+    cols = [
+        "org_id",
+        "created_at",
+        "updated_at",
+        "signup_channel",
+        "payment_fingerprint",
+        "email_domain_class",
+        "billing_country",
+        "tier",
+        "verified",
+    ]
     # (updated_at, account_id) is the key, so the latest updated_at is one row.
     latest = known.groupBy(*KEY).agg(F.max_by(F.struct(*cols), "updated_at").alias("r"))
     return latest.select(*KEY, *[F.col(f"r.{c}").alias(c) for c in cols])
@@ -68,24 +80,31 @@ def profile_features(snapshot: DataFrame, params: FeatureParams = DEFAULT_PARAMS
         _flag(F.col("payment_fingerprint").isNotNull()).alias("has_payment_fingerprint"),
         tier_rank[F.col("tier")].cast("int").alias("tier_rank"),
         *[_flag(F.col("signup_channel") == c).alias(f"signup_{c}") for c in SIGNUP_CHANNELS],
-        *[_flag(F.col("email_domain_class") == c).alias(f"email_{c}")
-          for c in EMAIL_DOMAIN_CLASSES],
-        "signup_channel", "tier", "email_domain_class", "billing_country",
+        *[
+            _flag(F.col("email_domain_class") == c).alias(f"email_{c}")
+            for c in EMAIL_DOMAIN_CLASSES
+        ],
+        "signup_channel",
+        "tier",
+        "email_domain_class",
+        "billing_country",
     )
 
 
 def registry_sharing(snapshot: DataFrame) -> DataFrame:
     """Other accounts (whole registry as of D) sharing the payment fingerprint, and the org."""
+
     def others(key: str, name: str) -> DataFrame:
         keyed = snapshot.where(F.col(key).isNotNull())
         sizes = keyed.groupBy(DAY, key).agg(F.count(F.lit(1)).alias("_n"))
-        return keyed.join(sizes, [DAY, key]).select(*KEY, (F.col("_n") - 1).cast("int")
-                                                    .alias(name))
+        return keyed.join(sizes, [DAY, key]).select(*KEY, (F.col("_n") - 1).cast("int").alias(name))
 
-    return (snapshot.select(*KEY)
-            .join(others("payment_fingerprint", "payment_fp_accounts"), KEY, "left")
-            .join(others("org_id", "org_accounts"), KEY, "left")
-            .fillna(0, ["payment_fp_accounts", "org_accounts"]))
+    return (
+        snapshot.select(*KEY)
+        .join(others("payment_fingerprint", "payment_fp_accounts"), KEY, "left")
+        .join(others("org_id", "org_accounts"), KEY, "left")
+        .fillna(0, ["payment_fp_accounts", "org_accounts"])
+    )
 
 
 def known_bad_as_of_days(enforcement: DataFrame, days: Sequence[dt.date]) -> DataFrame:
@@ -96,12 +115,12 @@ def known_bad_as_of_days(enforcement: DataFrame, days: Sequence[dt.date]) -> Dat
     positive = F.col("action").isin("ban", "suspend") & (F.col("reason") == "distillation")
     per = known.groupBy(*KEY).agg(
         F.max(F.when(positive, F.col("decided_at"))).alias("last_positive"),
-        F.max(F.when(F.col("action") == "reinstate", F.col("decided_at"))).alias(
-            "last_reinstate"),
+        F.max(F.when(F.col("action") == "reinstate", F.col("decided_at"))).alias("last_reinstate"),
     )
-    return per.where(F.col("last_positive").isNotNull() & (
-        F.col("last_reinstate").isNull() | (F.col("last_reinstate") < F.col("last_positive"))
-    )).select(*KEY)
+    return per.where(
+        F.col("last_positive").isNotNull()
+        & (F.col("last_reinstate").isNull() | (F.col("last_reinstate") < F.col("last_positive")))
+    ).select(*KEY)
 
 
 def known_bad_as_of(enforcement: DataFrame, day: dt.date) -> DataFrame:

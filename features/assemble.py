@@ -76,7 +76,8 @@ class Family:
 
 # Feature families beyond the built-in ones, joined in this order.
 EXTRA_FAMILIES: tuple[Family, ...] = (
-    Family("group_evidence", group_evidence.build, group_evidence.DEFAULTS),)
+    Family("group_evidence", group_evidence.build, group_evidence.DEFAULTS),
+)
 
 
 @dataclass
@@ -101,8 +102,11 @@ def _account_of(node: str) -> F.Column:
     return F.substring(F.col(node), 12, 1 << 30)
 
 
-def build_range(inputs: RangeInputs, params: FeatureParams = DEFAULT_PARAMS,
-                families: Sequence[Family] = EXTRA_FAMILIES) -> RangeBuild:
+def build_range(
+    inputs: RangeInputs,
+    params: FeatureParams = DEFAULT_PARAMS,
+    families: Sequence[Family] = EXTRA_FAMILIES,
+) -> RangeBuild:
     days, p = calendar_days(inputs.days), params
     cached: list[DataFrame] = []
 
@@ -121,52 +125,70 @@ def build_range(inputs: RangeInputs, params: FeatureParams = DEFAULT_PARAMS,
         sums,
         windows.model_mix(recent, windows.new_models(inputs.model_activity, days, p)),
         windows.country_mix(long, billing),
-        billing, p)
+        billing,
+        p,
+    )
     profile = account_profile.profile_features(snapshot, p)
     sharing = account_profile.registry_sharing(snapshot)
 
     by = [DAY]
     prompt_edges, prompt_features = simhash_lsh.prompt_groups(
-        keep(simhash_lsh.account_hashes(sums, by=by)), p, keep, by)
+        keep(simhash_lsh.account_hashes(sums, by=by)), p, keep, by
+    )
     scored_registry = snapshot.join(sums.select(*KEY), KEY, "left_semi")
     members = links.memberships(scored_registry, sums, p, by)
     # Read by the components (which cut their own lineage) and by the clusters' link kinds.
     edges = keep(links.star_edges(members, p, by).unionByName(prompt_edges))
     comps = components.connected_components(
-        edges.select(_node(F.col(DAY), "src").alias("src"),
-                     _node(F.col(DAY), "dst").alias("dst")), p.cc_max_rounds)
+        edges.select(_node(F.col(DAY), "src").alias("src"), _node(F.col(DAY), "dst").alias("dst")),
+        p.cc_max_rounds,
+    )
     # Read four times by the cluster assignment (sizes, link kinds, overlaps, members).
-    comps = keep(comps.select(F.to_date(F.substring("node", 1, 10)).alias(DAY),
-                              _account_of("node").alias("account_id"),
-                              _account_of("component").alias("component")))
+    comps = keep(
+        comps.select(
+            F.to_date(F.substring("node", 1, 10)).alias(DAY),
+            _account_of("node").alias("account_id"),
+            _account_of("component").alias("component"),
+        )
+    )
     before = inputs.clusters_before.where(~F.col(DAY).isin(days))
     cluster_rows = keep(clusters.assign_cluster_days(comps, edges, before, days))
 
     bad = account_profile.known_bad_as_of_days(inputs.enforcement, days).withColumn(
-        "known_bad", F.lit(1))
-    member_info = (sums.select(*KEY, "requests_7d", "sync_ip_slots_7d",
-                               "sync_ip_shared_slots_7d")
-                   .join(profile.select(*KEY, F.col("is_young_account").alias("young")),
-                         KEY, "left")
-                   .join(bad, KEY, "left"))
+        "known_bad", F.lit(1)
+    )
+    member_info = (
+        sums.select(*KEY, "requests_7d", "sync_ip_slots_7d", "sync_ip_shared_slots_7d")
+        .join(profile.select(*KEY, F.col("is_young_account").alias("young")), KEY, "left")
+        .join(bad, KEY, "left")
+    )
     # Each day's view of the clusters a week earlier, from this pass or from the table.
-    week_ago = (cluster_rows.select(*KEY, "cluster_id")
-                .unionByName(before.select(*KEY, "cluster_id"))
-                .withColumn(DAY, F.date_add(F.col(DAY), 7))
-                .where(F.col(DAY).isin(days)))
+    week_ago = (
+        cluster_rows.select(*KEY, "cluster_id")
+        .unionByName(before.select(*KEY, "cluster_id"))
+        .withColumn(DAY, F.date_add(F.col(DAY), 7))
+        .where(F.col(DAY).isin(days))
+    )
     cluster_feats = clusters.cluster_features(cluster_rows, member_info, week_ago)
 
-    rows = (behaviour
-            .join(profile, KEY, "left")
-            .join(sharing, KEY, "left")
-            .join(links.sharing_features(sums, by), KEY, "left")
-            .join(prompt_features, KEY, "left")
-            .join(cluster_feats, KEY, "left"))
+    rows = (
+        behaviour.join(profile, KEY, "left")
+        .join(sharing, KEY, "left")
+        .join(links.sharing_features(sums, by), KEY, "left")
+        .join(prompt_features, KEY, "left")
+        .join(cluster_feats, KEY, "left")
+    )
     defaults: dict[str, bool | float | int | str] = {
-        "has_account_record": 0, "simhash_neardup_accounts_7d": 0,
-        "simhash_shared_prompts_7d": 0, "simhash_shared_share_7d": 0.0,
-        "ip_prefix_max_accounts_7d": 0, "asn_max_accounts_7d": 0, "in_cluster": 0,
-        "cluster_size": 1, "cluster_growth_7d": 0, "cluster_known_bad_others": 0,
+        "has_account_record": 0,
+        "simhash_neardup_accounts_7d": 0,
+        "simhash_shared_prompts_7d": 0,
+        "simhash_shared_share_7d": 0.0,
+        "ip_prefix_max_accounts_7d": 0,
+        "asn_max_accounts_7d": 0,
+        "in_cluster": 0,
+        "cluster_size": 1,
+        "cluster_growth_7d": 0,
+        "cluster_known_bad_others": 0,
         **{f"cluster_link_{t}": 0 for t in LINK_TYPES},
     }
     context = RangeContext(inputs, days, p, scored, sums, snapshot, cluster_rows, keep, recent)
@@ -174,15 +196,16 @@ def build_range(inputs: RangeInputs, params: FeatureParams = DEFAULT_PARAMS,
         rows = rows.join(family.build(context), KEY, "left")
         defaults.update(family.defaults)
     rows = rows.fillna(defaults).withColumn(
-        "cluster_requests_7d", F.coalesce("cluster_requests_7d", "requests_7d"))
+        "cluster_requests_7d", F.coalesce("cluster_requests_7d", "requests_7d")
+    )
     # Computed from the columns above, the families' included.
     rows = rows.withColumn("harvest_score", harvest_score.harvest_score())
-    features = rows.select(*[F.col(f.name).cast(f.dtype).alias(f.name)
-                             for f in feature_columns()])
+    features = rows.select(*[F.col(f.name).cast(f.dtype).alias(f.name) for f in feature_columns()])
     return RangeBuild(features=features, clusters=cluster_rows, _cached=cached)
 
 
 # --- one day -------------------------------------------------------------------------------------
+
 
 @dataclass
 class DayInputs:
@@ -206,5 +229,14 @@ def build_day(inputs: DayInputs, params: FeatureParams = DEFAULT_PARAMS) -> Rang
         return frame.withColumn(DAY, F.lit(day - dt.timedelta(days=offset)).cast("date"))
 
     before = on(inputs.previous_clusters, 1).unionByName(on(inputs.week_ago_clusters, 7))
-    return build_range(RangeInputs([day], inputs.activity, inputs.model_activity,
-                                   inputs.accounts, inputs.enforcement, before), params)
+    return build_range(
+        RangeInputs(
+            [day],
+            inputs.activity,
+            inputs.model_activity,
+            inputs.accounts,
+            inputs.enforcement,
+            before,
+        ),
+        params,
+    )

@@ -29,8 +29,9 @@ def contiguous(days: Sequence[dt.date]) -> bool:
     return (days[-1] - days[0]).days + 1 == len(days)
 
 
-def on_calendar(rows: DataFrame, days: Sequence[dt.date], first: Column,
-                last: Column | None = None) -> DataFrame:
+def on_calendar(
+    rows: DataFrame, days: Sequence[dt.date], first: Column, last: Column | None = None
+) -> DataFrame:
     """`rows` joined to every calendar day D with first <= D (and D <= last when given): one
     output row per (row, D), D in column `feature_date`.
 

@@ -29,10 +29,13 @@ _ID_HEX = 16
 
 
 def new_cluster_id(smallest_member: Column, day: dt.date | Column) -> Column:
-    day_text = F.lit(day.isoformat()) if isinstance(day, dt.date) else F.date_format(
-        day, "yyyy-MM-dd")
-    return F.concat(F.lit(_ID_PREFIX), F.substring(
-        F.sha2(F.concat_ws("|", smallest_member, day_text), 256), 1, _ID_HEX))
+    day_text = (
+        F.lit(day.isoformat()) if isinstance(day, dt.date) else F.date_format(day, "yyyy-MM-dd")
+    )
+    return F.concat(
+        F.lit(_ID_PREFIX),
+        F.substring(F.sha2(F.concat_ws("|", smallest_member, day_text), 256), 1, _ID_HEX),
+    )
 
 
 def new_cluster_id_text(smallest_member: str, day: dt.date) -> str:
@@ -41,8 +44,9 @@ def new_cluster_id_text(smallest_member: str, day: dt.date) -> str:
     return _ID_PREFIX + digest[:_ID_HEX]
 
 
-def assign_cluster_days(components: DataFrame, edges: DataFrame, before: DataFrame,
-                        days: Sequence[dt.date]) -> DataFrame:
+def assign_cluster_days(
+    components: DataFrame, edges: DataFrame, before: DataFrame, days: Sequence[dt.date]
+) -> DataFrame:
     """The cluster table's rows for every day of `days`.
 
     components: (feature_date, account_id, component), component = the smallest member that
@@ -53,59 +57,77 @@ def assign_cluster_days(components: DataFrame, edges: DataFrame, before: DataFra
     days = calendar_days(days)
     spark = components.sparkSession
     comp = components.select(DAY, "account_id", "component")
-    sizes = comp.groupBy(DAY, "component").agg(F.count(F.lit(1)).cast("int").alias(
-        "cluster_size"))
-    kinds = (edges.join(comp.withColumnRenamed("account_id", "src"), [DAY, "src"])
-             .groupBy(DAY, "component")
-             .agg(F.array_sort(F.collect_set("kind")).alias("link_types")))
+    sizes = comp.groupBy(DAY, "component").agg(F.count(F.lit(1)).cast("int").alias("cluster_size"))
+    kinds = (
+        edges.join(comp.withColumnRenamed("account_id", "src"), [DAY, "src"])
+        .groupBy(DAY, "component")
+        .agg(F.array_sort(F.collect_set("kind")).alias("link_types"))
+    )
 
     # The previous day's clusters of each day: computed in this pass when that day is in the
     # range (keyed by their component), else stored (keyed by their id).
     next_day = F.date_add(F.col(DAY), 1)
     in_range = set(days)
     chained = [d for d in days if d - dt.timedelta(days=1) in in_range]
-    from_range = (comp.where(next_day.isin(chained))
-                  .select(next_day.alias(DAY), "account_id",
-                          F.col("component").alias("prev_key"),
-                          F.lit(False).alias("stored"),
-                          F.lit(None).cast("date").alias("prev_first")))
+    from_range = comp.where(next_day.isin(chained)).select(
+        next_day.alias(DAY),
+        "account_id",
+        F.col("component").alias("prev_key"),
+        F.lit(False).alias("stored"),
+        F.lit(None).cast("date").alias("prev_first"),
+    )
     starts = [d for d in days if d not in chained]
-    from_table = (before.where(next_day.isin(starts))
-                  .select(next_day.alias(DAY), "account_id",
-                          F.col("cluster_id").alias("prev_key"), F.lit(True).alias("stored"),
-                          F.col("cluster_first_date").alias("prev_first")))
+    from_table = before.where(next_day.isin(starts)).select(
+        next_day.alias(DAY),
+        "account_id",
+        F.col("cluster_id").alias("prev_key"),
+        F.lit(True).alias("stored"),
+        F.col("cluster_first_date").alias("prev_first"),
+    )
     prev = from_range.unionByName(from_table) if chained else from_table
     prev_size = prev.groupBy(DAY, "prev_key").agg(F.count(F.lit(1)).alias("prev_size"))
-    overlap = (prev.join(comp, [DAY, "account_id"])
-               .groupBy(DAY, "prev_key", "stored", "prev_first", "component")
-               .agg(F.count(F.lit(1)).alias("overlap"))
-               .join(prev_size, [DAY, "prev_key"]))
+    overlap = (
+        prev.join(comp, [DAY, "account_id"])
+        .groupBy(DAY, "prev_key", "stored", "prev_first", "component")
+        .agg(F.count(F.lit(1)).alias("overlap"))
+        .join(prev_size, [DAY, "prev_key"])
+    )
     # Each old cluster goes to the component holding most of its members, if a majority.
     by_old = Window.partitionBy(DAY, "prev_key").orderBy(F.desc("overlap"), "component")
-    heirs = (overlap.withColumn("r", F.row_number().over(by_old))
-             .where((F.col("r") == 1) & (F.col("overlap") * 2 > F.col("prev_size")))
-             .drop("r").collect())
+    heirs = (
+        overlap.withColumn("r", F.row_number().over(by_old))
+        .where((F.col("r") == 1) & (F.col("overlap") * 2 > F.col("prev_size")))
+        .drop("r")
+        .collect()
+    )
     inherited = chain_ids(heirs, days)
     ids = spark.createDataFrame(
         [(d, c, i, f) for (d, c), (i, f) in inherited.items()],
-        f"{DAY} DATE, component STRING, prev_id STRING, prev_first DATE")
+        f"{DAY} DATE, component STRING, prev_id STRING, prev_first DATE",
+    )
 
-    clusters = (sizes.join(kinds, [DAY, "component"], "left")
-                .join(F.broadcast(ids), [DAY, "component"], "left")
-                .select(
-                    DAY, "component", "cluster_size",
-                    F.coalesce("link_types", F.array().cast("array<string>")).alias(
-                        "link_types"),
-                    F.coalesce("prev_id", new_cluster_id(F.col("component"), F.col(DAY))).alias(
-                        "cluster_id"),
-                    F.coalesce("prev_first", F.col(DAY)).alias("cluster_first_date"),
-                ))
+    clusters = (
+        sizes.join(kinds, [DAY, "component"], "left")
+        .join(F.broadcast(ids), [DAY, "component"], "left")
+        .select(
+            DAY,
+            "component",
+            "cluster_size",
+            F.coalesce("link_types", F.array().cast("array<string>")).alias("link_types"),
+            F.coalesce("prev_id", new_cluster_id(F.col("component"), F.col(DAY))).alias(
+                "cluster_id"
+            ),
+            F.coalesce("prev_first", F.col(DAY)).alias("cluster_first_date"),
+        )
+    )
     return comp.join(clusters, [DAY, "component"]).select(
-        "account_id", DAY, "cluster_id", "cluster_size", "link_types", "cluster_first_date")
+        "account_id", DAY, "cluster_id", "cluster_size", "link_types", "cluster_first_date"
+    )
 
 
-def chain_ids(heirs: list, days: Sequence[dt.date]) -> dict[tuple[dt.date, str],
-                                                            tuple[str, dt.date]]:
+def chain_ids(
+    heirs: list, days: Sequence[dt.date]
+) -> dict[tuple[dt.date, str], tuple[str, dt.date]]:
     """{(day, component): (cluster id, first date)} of the components that inherit an id.
 
     heirs: rows (feature_date, prev_key, stored, prev_first, component, overlap, prev_size),
@@ -125,7 +147,9 @@ def chain_ids(heirs: list, days: Sequence[dt.date]) -> dict[tuple[dt.date, str],
             if row["stored"]:
                 return row["prev_key"], row["prev_first"]
             return out.get((before, row["prev_key"])) or (
-                new_cluster_id_text(row["prev_key"], before), before)
+                new_cluster_id_text(row["prev_key"], before),
+                before,
+            )
 
         for component, rows in by_day.get(day, {}).items():
             best = min((-r["overlap"], -r["prev_size"], old_id(r)) for r in rows)
@@ -133,8 +157,9 @@ def chain_ids(heirs: list, days: Sequence[dt.date]) -> dict[tuple[dt.date, str],
     return out
 
 
-def assign_clusters(components: DataFrame, edges: DataFrame, previous: DataFrame,
-                    day: dt.date) -> DataFrame:
+def assign_clusters(
+    components: DataFrame, edges: DataFrame, previous: DataFrame, day: dt.date
+) -> DataFrame:
     """The cluster table's rows for one day.
 
     components: (node, component) with component = smallest member; edges: (src, dst, kind);
@@ -146,7 +171,9 @@ def assign_clusters(components: DataFrame, edges: DataFrame, previous: DataFrame
     return assign_cluster_days(
         components.select(on_day, F.col("node").alias("account_id"), "component"),
         edges.select(on_day, "src", "dst", "kind"),
-        previous.select(before, "account_id", "cluster_id", "cluster_first_date"), [day])
+        previous.select(before, "account_id", "cluster_id", "cluster_first_date"),
+        [day],
+    )
 
 
 def cluster_features(clusters: DataFrame, members: DataFrame, week_ago: DataFrame) -> DataFrame:
@@ -171,18 +198,24 @@ def cluster_features(clusters: DataFrame, members: DataFrame, week_ago: DataFram
     out = c.join(per, [DAY, "cluster_id"]).join(then, [DAY, "cluster_id"], "left")
     others_bad = (F.col("_bad") - F.coalesce("known_bad", F.lit(0))).cast("int")
     return out.select(
-        *key, "cluster_id", "link_types",
+        *key,
+        "cluster_id",
+        "link_types",
         F.lit(1).alias("in_cluster"),
         "cluster_size",
-        (F.col("cluster_size") - F.coalesce("_size_then", F.lit(0))).cast("int").alias(
-            "cluster_growth_7d"),
+        (F.col("cluster_size") - F.coalesce("_size_then", F.lit(0)))
+        .cast("int")
+        .alias("cluster_growth_7d"),
         F.datediff(F.col(DAY), "cluster_first_date").cast("int").alias("cluster_age_days"),
         "cluster_young_share",
         F.when(F.col("_slots") > 0, F.col("_shared") / F.col("_slots")).alias(
-            "cluster_sync_share_7d"),
+            "cluster_sync_share_7d"
+        ),
         others_bad.alias("cluster_known_bad_others"),
         (others_bad / (F.col("cluster_size") - 1)).alias("cluster_known_bad_share"),
         "cluster_requests_7d",
-        *[F.array_contains("link_types", t).cast("int").alias(f"cluster_link_{t}")
-          for t in LINK_TYPES],
+        *[
+            F.array_contains("link_types", t).cast("int").alias(f"cluster_link_{t}")
+            for t in LINK_TYPES
+        ],
     )

@@ -36,14 +36,24 @@ from features.windows import ratio
 
 def _member_sums(sums: DataFrame, by: list[str]) -> DataFrame:
     reasoning: Column = sum((F.col(f"n_topic_{t}_7d") for t in REASONING_TOPICS), F.lit(0))
-    return sums.select(*by, "account_id", F.col("requests_7d").alias("_req"),
-                       F.col("n_high_cot_7d").alias("_cot"), reasoning.alias("_reason"))
+    return sums.select(
+        *by,
+        "account_id",
+        F.col("requests_7d").alias("_req"),
+        F.col("n_high_cot_7d").alias("_cot"),
+        reasoning.alias("_reason"),
+    )
 
 
-def community_features(communities: DataFrame, sums: DataFrame, young: DataFrame,
-                       orgs: DataFrame, recent: DataFrame,
-                       params: FeatureParams = DEFAULT_PARAMS, by: Sequence[str] = ()
-                       ) -> DataFrame:
+def community_features(
+    communities: DataFrame,
+    sums: DataFrame,
+    young: DataFrame,
+    orgs: DataFrame,
+    recent: DataFrame,
+    params: FeatureParams = DEFAULT_PARAMS,
+    by: Sequence[str] = (),
+) -> DataFrame:
     """One row per account in a community of at least `scaffold_min_accounts` accounts.
 
     communities: account_id, community, community_accounts; sums: account_id, requests_7d,
@@ -54,42 +64,63 @@ def community_features(communities: DataFrame, sums: DataFrame, young: DataFrame
     """
     p, by = params, list(by)
     key = [*by, "account_id"]
-    members = (communities.where(F.col("community_accounts") >= p.scaffold_min_accounts)
-               .select(*key, "community", "community_accounts"))
+    members = communities.where(F.col("community_accounts") >= p.scaffold_min_accounts).select(
+        *key, "community", "community_accounts"
+    )
     beh = _member_sums(sums, by)
-    m = (members.join(beh, key, "left")
-         .join(young.select(*key, "young"), key, "left")
-         .join(orgs.select(*key, "org_id"), key, "left"))
+    m = (
+        members.join(beh, key, "left")
+        .join(young.select(*key, "young"), key, "left")
+        .join(orgs.select(*key, "org_id"), key, "left")
+    )
     pooled = m.groupBy(*by, "community").agg(
         ratio(F.sum("_cot"), F.sum("_req")).alias("community_high_cot_share_7d"),
         ratio(F.sum("_reason"), F.sum("_req")).alias("community_reasoning_share_7d"),
-        F.avg(F.coalesce("young", F.lit(1)).cast("double")).alias("community_young_share"))
+        F.avg(F.coalesce("young", F.lit(1)).cast("double")).alias("community_young_share"),
+    )
 
     # The rest of each org: every scored account of the org minus the community's members.
     in_org = beh.join(orgs.where(F.col("org_id").isNotNull()), key)
-    org_tot = in_org.groupBy(*by, "org_id").agg(F.sum("_req").alias("_oreq"),
-                                                F.sum("_cot").alias("_ocot"))
-    org_comm = (m.where(F.col("org_id").isNotNull()).groupBy(*by, "org_id", "community")
-                .agg(F.sum("_req").alias("_creq"), F.sum("_cot").alias("_ccot")))
-    rest = (org_comm.join(org_tot, [*by, "org_id"])
-            .select(*by, "org_id", "community",
-                    ratio(F.col("_ocot") - F.col("_ccot"), F.col("_oreq") - F.col("_creq"))
-                    .alias("_rest_cot")))
+    org_tot = in_org.groupBy(*by, "org_id").agg(
+        F.sum("_req").alias("_oreq"), F.sum("_cot").alias("_ocot")
+    )
+    org_comm = (
+        m.where(F.col("org_id").isNotNull())
+        .groupBy(*by, "org_id", "community")
+        .agg(F.sum("_req").alias("_creq"), F.sum("_cot").alias("_ccot"))
+    )
+    rest = org_comm.join(org_tot, [*by, "org_id"]).select(
+        *by,
+        "org_id",
+        "community",
+        ratio(F.col("_ocot") - F.col("_ccot"), F.col("_oreq") - F.col("_creq")).alias("_rest_cot"),
+    )
 
     sync = community_sync(members, recent, p, by)
-    return (m.join(pooled, [*by, "community"])
-            .join(rest, [*by, "org_id", "community"], "left")
-            .join(sync, key, "left")
-            .select(*key, "community_accounts", "community_high_cot_share_7d",
-                    "community_reasoning_share_7d", "community_young_share",
-                    (F.col("community_high_cot_share_7d") - F.col("_rest_cot"))
-                    .alias("community_cot_lift_vs_org_7d"),
-                    "community_sync_share_7d"))
+    return (
+        m.join(pooled, [*by, "community"])
+        .join(rest, [*by, "org_id", "community"], "left")
+        .join(sync, key, "left")
+        .select(
+            *key,
+            "community_accounts",
+            "community_high_cot_share_7d",
+            "community_reasoning_share_7d",
+            "community_young_share",
+            (F.col("community_high_cot_share_7d") - F.col("_rest_cot")).alias(
+                "community_cot_lift_vs_org_7d"
+            ),
+            "community_sync_share_7d",
+        )
+    )
 
 
-def community_sync(members: DataFrame, recent: DataFrame,
-                   params: FeatureParams = DEFAULT_PARAMS, by: Sequence[str] = ()
-                   ) -> DataFrame:
+def community_sync(
+    members: DataFrame,
+    recent: DataFrame,
+    params: FeatureParams = DEFAULT_PARAMS,
+    by: Sequence[str] = (),
+) -> DataFrame:
     """account_id, community_sync_share_7d for the members with activity in the 7 days.
 
     members: account_id, community; recent: account_id, event_date, hour_counts (several rows
@@ -98,13 +129,17 @@ def community_sync(members: DataFrame, recent: DataFrame,
     by = list(by)
     key = [*by, "account_id"]
     slot = [*by, "community", "event_date", "hour"]
-    slots = (recent.join(members.select(*key, "community"), key)
-             .select(*key, "community", "event_date",
-                     F.posexplode("hour_counts").alias("hour", "n"))
-             .where(F.col("n") > 0)
-             .select(*key, "community", "event_date", "hour").distinct())
+    slots = (
+        recent.join(members.select(*key, "community"), key)
+        .select(*key, "community", "event_date", F.posexplode("hour_counts").alias("hour", "n"))
+        .where(F.col("n") > 0)
+        .select(*key, "community", "event_date", "hour")
+        .distinct()
+    )
     active = slots.groupBy(*slot).agg(F.count(F.lit(1)).alias("_k"))
     in_step = (F.col("_k") - 1) >= F.lit(params.community_sync_min_others)
-    return (slots.join(active, slot)
-            .groupBy(*key)
-            .agg(F.avg(in_step.cast("double")).alias("community_sync_share_7d")))
+    return (
+        slots.join(active, slot)
+        .groupBy(*key)
+        .agg(F.avg(in_step.cast("double")).alias("community_sync_share_7d"))
+    )

@@ -29,24 +29,35 @@ class ComponentsDidNotConverge(RuntimeError):
 
 def _canonical(edges: DataFrame) -> DataFrame:
     """Undirected simple edges as (u, v) with u > v, self-loops and repeats dropped."""
-    return (edges.select(F.greatest("src", "dst").alias("u"), F.least("src", "dst").alias("v"))
-            .where(F.col("u") != F.col("v")).distinct())
+    return (
+        edges.select(F.greatest("src", "dst").alias("u"), F.least("src", "dst").alias("v"))
+        .where(F.col("u") != F.col("v"))
+        .distinct()
+    )
 
 
 def large_star(e: DataFrame) -> DataFrame:
     """Link every neighbour larger than a node to the smallest of the node's neighbourhood."""
     both = e.select(F.col("u").alias("x"), F.col("v").alias("y")).unionByName(
-        e.select(F.col("v").alias("x"), F.col("u").alias("y")))
+        e.select(F.col("v").alias("x"), F.col("u").alias("y"))
+    )
     mins = both.groupBy("x").agg(F.min("y").alias("m"))
-    return (both.where(F.col("y") > F.col("x")).join(mins, "x")
-            .select(F.col("y").alias("u"), F.least("x", "m").alias("v")).distinct())
+    return (
+        both.where(F.col("y") > F.col("x"))
+        .join(mins, "x")
+        .select(F.col("y").alias("u"), F.least("x", "m").alias("v"))
+        .distinct()
+    )
 
 
 def small_star(e: DataFrame) -> DataFrame:
     """Link a node and its smaller neighbours to the smallest of them."""
     mins = e.groupBy("u").agg(F.min("v").alias("m"))
-    moved = (e.join(mins, "u").where(F.col("v") != F.col("m"))
-             .select(F.col("v").alias("u"), F.col("m").alias("v")))
+    moved = (
+        e.join(mins, "u")
+        .where(F.col("v") != F.col("m"))
+        .select(F.col("v").alias("u"), F.col("m").alias("v"))
+    )
     return moved.unionByName(mins.select("u", F.col("m").alias("v"))).distinct()
 
 
@@ -55,7 +66,8 @@ def _is_star_forest(e: DataFrame) -> bool:
     parents = e.groupBy("u").agg(F.count(F.lit(1)).alias("n"))
     centres = e.select(F.col("v").alias("u"), F.lit(1).alias("centre")).distinct()
     offending = parents.join(centres, "u", "left").where(
-        (F.col("n") > 1) | F.col("centre").isNotNull())
+        (F.col("n") > 1) | F.col("centre").isNotNull()
+    )
     return offending.limit(1).count() == 0  # one job per round
 
 
@@ -67,8 +79,7 @@ def local_components(pairs, spark) -> DataFrame:
     from scipy.sparse.csgraph import connected_components as label_components
 
     # Sorted distinct nodes, so a component's first node in that order is its smallest.
-    index, nodes = pd.factorize(pd.concat([pairs["u"], pairs["v"]], ignore_index=True),
-                                sort=True)
+    index, nodes = pd.factorize(pd.concat([pairs["u"], pairs["v"]], ignore_index=True), sort=True)
     nodes = np.asarray(nodes, dtype=object)
     n, m = len(nodes), len(pairs)
     graph = coo_matrix((np.ones(m, dtype=np.int8), (index[:m], index[m:])), shape=(n, n))
@@ -79,9 +90,12 @@ def local_components(pairs, spark) -> DataFrame:
     return spark.createDataFrame(out.astype(str), "node STRING, component STRING")
 
 
-def connected_components(edges: DataFrame, max_rounds: int = 40,
-                         cut: Callable[[DataFrame], DataFrame] | None = None,
-                         local_edges: int = LOCAL_EDGES) -> DataFrame:
+def connected_components(
+    edges: DataFrame,
+    max_rounds: int = 40,
+    cut: Callable[[DataFrame], DataFrame] | None = None,
+    local_edges: int = LOCAL_EDGES,
+) -> DataFrame:
     """(src, dst) edges -> (node, component): component = the smallest node id in it.
 
     Only nodes with at least one edge appear. Up to `local_edges` distinct edges are labelled
@@ -103,4 +117,5 @@ def connected_components(edges: DataFrame, max_rounds: int = 40,
     else:
         raise ComponentsDidNotConverge(f"no fixed point after {max_rounds} rounds")
     return e.select(F.col("u").alias("node"), F.col("v").alias("component")).unionByName(
-        e.select(F.col("v").alias("node"), F.col("v").alias("component")).distinct())
+        e.select(F.col("v").alias("node"), F.col("v").alias("component")).distinct()
+    )

@@ -41,16 +41,35 @@ def sample_rank(col: Column) -> Column:
 
 def _base(interactions: DataFrame) -> DataFrame:
     return interactions.select(
-        "account_id", "event_date", "land_date", "ts", "model", "endpoint", "ip_prefix",
-        "ip_hash", "ip_asn", "ip_type", "country", "user_agent", "api_key_id",
-        "input_tokens", "output_tokens", "thinking_enabled", "tool_count", "has_image", "turns",
-        F.lower("prompt_simhash").alias("prompt_simhash"), "topic", "cot_request_score",
+        "account_id",
+        "event_date",
+        "land_date",
+        "ts",
+        "model",
+        "endpoint",
+        "ip_prefix",
+        "ip_hash",
+        "ip_asn",
+        "ip_type",
+        "country",
+        "user_agent",
+        "api_key_id",
+        "input_tokens",
+        "output_tokens",
+        "thinking_enabled",
+        "tool_count",
+        "has_image",
+        "turns",
+        F.lower("prompt_simhash").alias("prompt_simhash"),
+        "topic",
+        "cot_request_score",
         "status",
     )
 
 
-def account_day_aggregates(interactions: DataFrame,
-                           params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
+def account_day_aggregates(
+    interactions: DataFrame, params: FeatureParams = DEFAULT_PARAMS
+) -> DataFrame:
     """The per account-day counts, sums, histogram, capped sets and timing moments.
 
     Everything of the aggregate row but the model and country maps and synchrony, which need
@@ -96,8 +115,13 @@ def account_day_aggregates(interactions: DataFrame,
         # may link accounts (features.links). A household /24 or a carrier pool holds many
         # unrelated people, and a campaign behind residential proxies shares them with them.
         # A record without ip_type (optional upstream) keeps its prefix linkable.
-        _capped_set(F.when(F.coalesce(~F.col("ip_type").isin(*CONSUMER_IP_TYPES), F.lit(True)),
-                           F.col("ip_prefix")), cap).alias("link_prefixes"),
+        _capped_set(
+            F.when(
+                F.coalesce(~F.col("ip_type").isin(*CONSUMER_IP_TYPES), F.lit(True)),
+                F.col("ip_prefix"),
+            ),
+            cap,
+        ).alias("link_prefixes"),
         _capped_set("ip_asn", cap).alias("ip_asns"),
         _capped_set("api_key_id", cap).alias("api_keys"),
         _capped_set("user_agent", cap).alias("user_agents"),
@@ -108,14 +132,19 @@ def account_day_aggregates(interactions: DataFrame,
         F.coalesce(F.sum("gap_s"), F.lit(0.0)).alias("gap_sum_s"),
         F.coalesce(F.sum(F.col("gap_s") * F.col("gap_s")), F.lit(0.0)).alias("gap_sumsq_s"),
     )
-    main = main.withColumn("n_distinct_prompts", F.size("_prompts").cast("bigint")).withColumn(
-        "simhash_sample",
-        F.transform(
-            F.slice(F.array_sort(F.transform("_prompts", sample_rank)), 1,
-                    p.simhash_sample_per_day),
-            lambda s: s["h"],
-        ),
-    ).drop("_prompts")
+    main = (
+        main.withColumn("n_distinct_prompts", F.size("_prompts").cast("bigint"))
+        .withColumn(
+            "simhash_sample",
+            F.transform(
+                F.slice(
+                    F.array_sort(F.transform("_prompts", sample_rank)), 1, p.simhash_sample_per_day
+                ),
+                lambda s: s["h"],
+            ),
+        )
+        .drop("_prompts")
+    )
     return main
 
 
@@ -127,18 +156,14 @@ def daily_activity(interactions: DataFrame, params: FeatureParams = DEFAULT_PARA
     models = _count_map(base, "model", "model_counts")
     countries = _count_map(base.where(F.col("country").isNotNull()), "country", "country_counts")
     sync = synchrony(base, p)
-    out = (
-        main.join(models, KEYS, "left")
-        .join(countries, KEYS, "left")
-        .join(sync, KEYS, "left")
-    )
+    out = main.join(models, KEYS, "left").join(countries, KEYS, "left").join(sync, KEYS, "left")
     zero = F.lit(0).cast("bigint")
     out = out.select(
         *[F.col(c) for c in main.columns],
-        F.coalesce("model_counts", F.create_map().cast("map<string,bigint>")).alias(
-            "model_counts"),
+        F.coalesce("model_counts", F.create_map().cast("map<string,bigint>")).alias("model_counts"),
         F.coalesce("country_counts", F.create_map().cast("map<string,bigint>")).alias(
-            "country_counts"),
+            "country_counts"
+        ),
         *[F.coalesce(c, zero).alias(c) for c in SYNC_COLUMNS],
     )
     return out
@@ -147,11 +172,18 @@ def daily_activity(interactions: DataFrame, params: FeatureParams = DEFAULT_PARA
 def _count_map(rows: DataFrame, col: str, name: str) -> DataFrame:
     counts = rows.groupBy(*KEYS, col).agg(F.count(F.lit(1)).alias("n"))
     return counts.groupBy(*KEYS).agg(
-        F.map_from_entries(F.array_sort(F.collect_list(F.struct(col, "n")))).alias(name))
+        F.map_from_entries(F.array_sort(F.collect_list(F.struct(col, "n")))).alias(name)
+    )
 
 
-SYNC_COLUMNS = ["sync_ip_slots", "sync_ip_shared_slots", "sync_ip_max_peers",
-                "sync_prompt_slots", "sync_prompt_shared_slots", "sync_prompt_max_peers"]
+SYNC_COLUMNS = [
+    "sync_ip_slots",
+    "sync_ip_shared_slots",
+    "sync_ip_max_peers",
+    "sync_prompt_slots",
+    "sync_prompt_shared_slots",
+    "sync_prompt_max_peers",
+]
 
 
 def bucket_of(ts: Column, minutes: int) -> Column:
@@ -167,32 +199,42 @@ def synchrony(rows: DataFrame, params: FeatureParams = DEFAULT_PARAMS) -> DataFr
     """
     p = params
     on_time = rows.where(F.col("event_date") == F.col("land_date")).select(
-        "account_id", "event_date", "land_date", "ip_prefix", "prompt_simhash",
+        "account_id",
+        "event_date",
+        "land_date",
+        "ip_prefix",
+        "prompt_simhash",
         bucket_of(F.col("ts"), p.sync_bucket_minutes).alias("bucket"),
     )
     ip_slots = on_time.where(F.col("ip_prefix").isNotNull()).select(
-        "account_id", "land_date", F.col("ip_prefix").alias("slot"), "bucket")
+        "account_id", "land_date", F.col("ip_prefix").alias("slot"), "bucket"
+    )
     # The 64 bits once per request, then its four bands: inlined into the band expressions,
     # the hex parsing would run four times per request.
-    hashed = on_time.select("account_id", "land_date", "bucket",
-                            simhash_to_long(F.col("prompt_simhash")).alias("_h"))
+    hashed = on_time.select(
+        "account_id", "land_date", "bucket", simhash_to_long(F.col("prompt_simhash")).alias("_h")
+    )
     # Band b of the 64 bits and the bucket become one BIGINT, (b * 65536 + value) * 2^32 +
     # bucket: a request adds four narrow rows, and the slot shuffle and the window sort one long
     # instead of a (band, bucket) pair (bucket numbers stay below 2^32 for any bucket width of a
     # minute or more until the year 10,000).
-    bands = F.array(*[
-        F.shiftleft(F.lit(b * 65536) + F.shiftrightunsigned("_h", 16 * b).bitwiseAND(
-            F.lit(0xFFFF)), 32).bitwiseOR(F.col("bucket"))
-        for b in range(4)
-    ])
+    bands = F.array(
+        *[
+            F.shiftleft(
+                F.lit(b * 65536) + F.shiftrightunsigned("_h", 16 * b).bitwiseAND(F.lit(0xFFFF)), 32
+            ).bitwiseOR(F.col("bucket"))
+            for b in range(4)
+        ]
+    )
     prompt_slots = hashed.select("account_id", "land_date", F.explode(bands).alias("slot"))
     ip = _slot_stats(ip_slots, ["slot", "bucket"], p.sync_min_accounts, "sync_ip")
     prompt = _slot_stats(prompt_slots, ["slot"], p.sync_min_accounts, "sync_prompt")
     return ip.join(prompt, KEYS, "full")
 
 
-def _slot_stats(slots: DataFrame, slot_keys: list[str], min_accounts: int,
-                prefix: str) -> DataFrame:
+def _slot_stats(
+    slots: DataFrame, slot_keys: list[str], min_accounts: int, prefix: str
+) -> DataFrame:
     """(account_id, land_date, *slot_keys) rows, repeats allowed -> per account-day stats.
 
     Every step is a hash aggregate or a window over primitive and string keys: the repeats go
@@ -204,17 +246,21 @@ def _slot_stats(slots: DataFrame, slot_keys: list[str], min_accounts: int,
     """
     # Shuffle once by the slot: the group-by (on the slot plus the account-day) and the window
     # (on the slot) both find their rows already in place.
-    pairs = (slots.repartition(*slot_keys)
-             .select(*slot_keys, "account_id", "land_date").distinct())
-    with_n = pairs.select("account_id", "land_date",
-                          F.count(F.lit(1)).over(Window.partitionBy(*slot_keys)).alias("n"))
+    pairs = slots.repartition(*slot_keys).select(*slot_keys, "account_id", "land_date").distinct()
+    with_n = pairs.select(
+        "account_id", "land_date", F.count(F.lit(1)).over(Window.partitionBy(*slot_keys)).alias("n")
+    )
     stats = with_n.groupBy("account_id", "land_date").agg(
         F.count(F.lit(1)).alias(f"{prefix}_slots"),
         _n(F.col("n") >= min_accounts).alias(f"{prefix}_shared_slots"),
         (F.max("n") - 1).cast("bigint").alias(f"{prefix}_max_peers"),
     )
-    return stats.select("account_id", F.col("land_date").alias("event_date"), "land_date",
-                        *[c for c in stats.columns if c.startswith(prefix)])
+    return stats.select(
+        "account_id",
+        F.col("land_date").alias("event_date"),
+        "land_date",
+        *[c for c in stats.columns if c.startswith(prefix)],
+    )
 
 
 def model_activity(interactions: DataFrame) -> DataFrame:

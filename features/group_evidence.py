@@ -26,8 +26,13 @@ if TYPE_CHECKING:
 
 # What a scored account absent from a family's frame takes.
 DEFAULTS: dict[str, float] = {
-    "scaffold_max_accounts_7d": 0, "scaffold_shared_share_7d": 0.0, "scaffold_idf_7d": 0.0,
-    "community_accounts": 0, "known_bad_linked_accounts": 0, "propagated_risk": 0.0}
+    "scaffold_max_accounts_7d": 0,
+    "scaffold_shared_share_7d": 0.0,
+    "scaffold_idf_7d": 0.0,
+    "community_accounts": 0,
+    "known_bad_linked_accounts": 0,
+    "propagated_risk": 0.0,
+}
 
 
 def build(ctx: RangeContext) -> DataFrame:
@@ -36,17 +41,24 @@ def build(ctx: RangeContext) -> DataFrame:
     scaffold_features, communities = template_scaffolds.scaffolds(acc_hashes, p, by)
     registry = ctx.registry
     # No registry record counts as young (community.community_features).
-    young = registry.select(*KEY, (F.datediff(F.col(DAY), F.to_date("created_at"))
-                                   < p.young_account_days).cast("int").alias("young"))
-    group = community.community_features(ctx.keep(communities), ctx.sums, young,
-                                         registry.select(*KEY, "org_id"), ctx.recent, p, by)
+    young = registry.select(
+        *KEY,
+        (F.datediff(F.col(DAY), F.to_date("created_at")) < p.young_account_days)
+        .cast("int")
+        .alias("young"),
+    )
+    group = community.community_features(
+        ctx.keep(communities), ctx.sums, young, registry.select(*KEY, "org_id"), ctx.recent, p, by
+    )
     # Registry identifiers of every account known on the day (a banned account stops sending
     # requests but keeps its card), prefixes of the scored ones.
     members = links.memberships(registry, ctx.sums, p, by)
     bad = account_profile.known_bad_as_of_days(ctx.inputs.enforcement, ctx.days)
     propagated = propagation.propagated_risk(members, bad, ctx.scored, p, by)
-    return (ctx.scored.select(*KEY)
-            .join(scaffold_features, KEY, "left")
-            .join(network_diversity.network_diversity(ctx.sums, by), KEY, "left")
-            .join(group, KEY, "left")
-            .join(propagated, KEY, "left"))
+    return (
+        ctx.scored.select(*KEY)
+        .join(scaffold_features, KEY, "left")
+        .join(network_diversity.network_diversity(ctx.sums, by), KEY, "left")
+        .join(group, KEY, "left")
+        .join(propagated, KEY, "left")
+    )

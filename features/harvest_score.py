@@ -44,10 +44,12 @@ class Term:
         x = F.col(self.feature).cast("double")
         if self.shrink > 0:
             n = F.coalesce(F.col("requests_7d").cast("double"), F.lit(0.0))
-            prior = F.coalesce(F.col(COMMUNITY_PRIOR[self.feature]).cast("double"),
-                               F.lit(PRIOR_SHARE))
+            prior = F.coalesce(
+                F.col(COMMUNITY_PRIOR[self.feature]).cast("double"), F.lit(PRIOR_SHARE)
+            )
             x = (F.coalesce(x, F.lit(0.0)) * n + F.lit(self.shrink) * prior) / (
-                n + F.lit(self.shrink))
+                n + F.lit(self.shrink)
+            )
         return x
 
     def evidence(self) -> Column:
@@ -55,8 +57,7 @@ class Term:
         if self.log:
             x = F.log1p(F.greatest(x, F.lit(0.0)))
         scaled = (x - F.lit(self.lo)) / F.lit(self.hi - self.lo)
-        return F.coalesce(F.least(F.lit(1.0), F.greatest(F.lit(0.0), scaled)),
-                          F.lit(self.missing))
+        return F.coalesce(F.least(F.lit(1.0), F.greatest(F.lit(0.0), scaled)), F.lit(self.missing))
 
 
 # Shares shrunk towards the account's template community's (features.community), else this.
@@ -78,8 +79,9 @@ HARVEST_TERMS: tuple[Term, ...] = (
 
 def harvest_inputs() -> list[str]:
     """Every column the score reads: the terms' features and what their shrinking reads."""
-    extra = ["requests_7d", *COMMUNITY_PRIOR.values()] if any(
-        t.shrink for t in HARVEST_TERMS) else []
+    extra = (
+        ["requests_7d", *COMMUNITY_PRIOR.values()] if any(t.shrink for t in HARVEST_TERMS) else []
+    )
     return list(dict.fromkeys([t.feature for t in HARVEST_TERMS] + extra))
 
 

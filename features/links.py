@@ -21,8 +21,12 @@ from pyspark.sql import functions as F
 from features.params import DEFAULT_PARAMS, FeatureParams
 
 
-def memberships(scored_registry: DataFrame, sums: DataFrame,
-                params: FeatureParams = DEFAULT_PARAMS, by: Sequence[str] = ()) -> DataFrame:
+def memberships(
+    scored_registry: DataFrame,
+    sums: DataFrame,
+    params: FeatureParams = DEFAULT_PARAMS,
+    by: Sequence[str] = (),
+) -> DataFrame:
     """(kind, entity, account_id) of payment, org and IP prefix over the scored accounts.
 
     scored_registry: account_id, payment_fingerprint, org_id (registry as of D, scored accounts
@@ -32,39 +36,53 @@ def memberships(scored_registry: DataFrame, sums: DataFrame,
     FeatureParams.prefix_link_max_consumer_share).
     """
     payment = scored_registry.where(F.col("payment_fingerprint").isNotNull()).select(
-        *by, F.lit("payment").alias("kind"), F.col("payment_fingerprint").alias("entity"),
-        "account_id")
+        *by,
+        F.lit("payment").alias("kind"),
+        F.col("payment_fingerprint").alias("entity"),
+        "account_id",
+    )
     org = scored_registry.where(F.col("org_id").isNotNull()).select(
-        *by, F.lit("org").alias("kind"), F.col("org_id").alias("entity"), "account_id")
+        *by, F.lit("org").alias("kind"), F.col("org_id").alias("entity"), "account_id"
+    )
     consumer = (F.col("n_iptype_residential_7d") + F.col("n_iptype_mobile_7d")) / F.col(
-        "requests_7d")
+        "requests_7d"
+    )
     prefix = sums.where(
-        (F.col("requests_7d") > 0)
-        & (consumer <= F.lit(params.prefix_link_max_consumer_share))
-    ).select(*by, F.lit("ip_prefix").alias("kind"),
-             F.explode("link_prefixes_7d").alias("entity"), "account_id")
+        (F.col("requests_7d") > 0) & (consumer <= F.lit(params.prefix_link_max_consumer_share))
+    ).select(
+        *by,
+        F.lit("ip_prefix").alias("kind"),
+        F.explode("link_prefixes_7d").alias("entity"),
+        "account_id",
+    )
     return payment.unionByName(org).unionByName(prefix).distinct()
 
 
-def star_edges(members: DataFrame, params: FeatureParams = DEFAULT_PARAMS,
-               by: Sequence[str] = ()) -> DataFrame:
+def star_edges(
+    members: DataFrame, params: FeatureParams = DEFAULT_PARAMS, by: Sequence[str] = ()
+) -> DataFrame:
     """(src, dst, kind): each member of a kept entity linked to the entity's smallest member.
 
     An entity is kept when it ties at least 2 (an IP prefix: `prefix_min_accounts`) and at most
     `hub_caps[kind]` accounts; above the cap it is a hub (carrier NAT, campus, cloud region,
     popular prompt) and dropped.
     """
-    caps = F.create_map(*[x for k, v in sorted(params.hub_caps.items())
-                          for x in (F.lit(k), F.lit(v))])
+    caps = F.create_map(
+        *[x for k, v in sorted(params.hub_caps.items()) for x in (F.lit(k), F.lit(v))]
+    )
     least = F.when(F.col("kind") == "ip_prefix", F.lit(params.prefix_min_accounts)).otherwise(2)
     sizes = members.groupBy(*by, "kind", "entity").agg(
-        F.count(F.lit(1)).alias("n"), F.min("account_id").alias("center"))
-    kept = sizes.where((F.col("n") >= least)
-                       & (F.col("n") <= F.coalesce(caps[F.col("kind")], F.lit(0))))
-    return (members.join(kept, [*by, "kind", "entity"])
-            .where(F.col("account_id") != F.col("center"))
-            .select(*by, F.col("account_id").alias("src"), F.col("center").alias("dst"), "kind")
-            .distinct())
+        F.count(F.lit(1)).alias("n"), F.min("account_id").alias("center")
+    )
+    kept = sizes.where(
+        (F.col("n") >= least) & (F.col("n") <= F.coalesce(caps[F.col("kind")], F.lit(0)))
+    )
+    return (
+        members.join(kept, [*by, "kind", "entity"])
+        .where(F.col("account_id") != F.col("center"))
+        .select(*by, F.col("account_id").alias("src"), F.col("center").alias("dst"), "kind")
+        .distinct()
+    )
 
 
 def sharing_features(sums: DataFrame, by: Sequence[str] = ()) -> DataFrame:
@@ -76,12 +94,20 @@ def sharing_features(sums: DataFrame, by: Sequence[str] = ()) -> DataFrame:
         sized = rows.join(rows.groupBy(*by, "v").agg(F.count(F.lit(1)).alias("n")), [*by, "v"])
         aggs = [(F.max("n") - 1).cast("int").alias(max_name)]
         if share_name:
-            aggs.append((F.sum(F.when(F.col("n") >= 2, 1).otherwise(0)) / F.count(F.lit(1)))
-                        .alias(share_name))
+            aggs.append(
+                (F.sum(F.when(F.col("n") >= 2, 1).otherwise(0)) / F.count(F.lit(1))).alias(
+                    share_name
+                )
+            )
         return sized.groupBy(*key).agg(*aggs)
 
-    return (sums.select(*key)
-            .join(per("prefixes_7d", "ip_prefix_max_accounts_7d", "ip_prefix_shared_share_7d"),
-                  key, "left")
-            .join(per("asns_7d", "asn_max_accounts_7d", None), key, "left")
-            .fillna(0, ["ip_prefix_max_accounts_7d", "asn_max_accounts_7d"]))
+    return (
+        sums.select(*key)
+        .join(
+            per("prefixes_7d", "ip_prefix_max_accounts_7d", "ip_prefix_shared_share_7d"),
+            key,
+            "left",
+        )
+        .join(per("asns_7d", "asn_max_accounts_7d", None), key, "left")
+        .fillna(0, ["ip_prefix_max_accounts_7d", "asn_max_accounts_7d"])
+    )

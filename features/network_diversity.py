@@ -31,7 +31,8 @@ def network_diversity(sums: DataFrame, by: Sequence[str] = ()) -> DataFrame:
     consumer = F.size(F.array_except("prefixes_7d", "link_prefixes_7d"))
     prefixes = F.size("prefixes_7d")
     return sums.select(
-        *by, "account_id",
+        *by,
+        "account_id",
         consumer.cast("int").alias("consumer_prefixes_7d"),
         ratio(prefixes, "requests_7d").alias("prefixes_per_request_7d"),
         ratio(consumer, prefixes).alias("consumer_prefix_share_7d"),

@@ -11,15 +11,30 @@ LONGEST_WINDOW = max(WINDOWS)
 # A record lands at most 3 days after its event day (LAKE.md); older ones are quarantined.
 MAX_LATENESS_DAYS = 3
 
-TOPICS = ("coding", "math_reasoning", "agentic_tools", "data_analysis", "writing", "chat",
-          "vision", "translation", "other")
+TOPICS = (
+    "coding",
+    "math_reasoning",
+    "agentic_tools",
+    "data_analysis",
+    "writing",
+    "chat",
+    "vision",
+    "translation",
+    "other",
+)
 # Topics of capability harvesting (GUIDE §1: reasoning, agentic coding, tool use).
 REASONING_TOPICS = ("coding", "math_reasoning", "agentic_tools")
 IP_TYPES = ("residential", "mobile", "business", "education", "datacenter", "vpn_proxy")
 # Networks where many unrelated people share a /24 (households, carrier pools): never a link.
 CONSUMER_IP_TYPES = ("residential", "mobile")
-SIGNUP_CHANNELS = ("self_serve", "education", "startup_program", "research_program",
-                   "enterprise_sales", "reseller")
+SIGNUP_CHANNELS = (
+    "self_serve",
+    "education",
+    "startup_program",
+    "research_program",
+    "enterprise_sales",
+    "reseller",
+)
 TIERS = ("free", "build", "scale", "enterprise")  # in order: tier_rank 0..3
 EMAIL_DOMAIN_CLASSES = ("edu", "freemail", "other")  # quality/privacy.email_domain_class
 LINK_TYPES = ("payment", "ip_prefix", "prompt_simhash", "org")
@@ -69,8 +84,14 @@ class FeatureParams:
     # shared by many accounts has no innocent explanation beyond an org, which has its own link
     # (cap high). Clusters are evidence for the model, not a verdict: a university class that
     # signs up together from one campus /24 forms a cluster and must not be convicted for it.
-    hub_caps: dict[str, int] = field(default_factory=lambda: {
-        "payment": 5000, "ip_prefix": 200, "prompt_simhash": 2000, "org": 5000})
+    hub_caps: dict[str, int] = field(
+        default_factory=lambda: {
+            "payment": 5000,
+            "ip_prefix": 200,
+            "prompt_simhash": 2000,
+            "org": 5000,
+        }
+    )
     # An IP prefix links accounts only when it ties at least `prefix_min_accounts` of them and
     # only through accounts whose 7-day traffic is mostly not from consumer networks
     # (residential + mobile share <= `prefix_link_max_consumer_share`). Why: households and

@@ -31,16 +31,26 @@ from features.params import DEFAULT_PARAMS, FeatureParams
 
 def rarity(n: F.Column, kind: F.Column, params: FeatureParams = DEFAULT_PARAMS) -> F.Column:
     """1 - ln(n) / ln(cap of the kind), floored at 0 (0 for a kind without a cap)."""
-    caps = F.create_map(*[x for k, v in sorted(params.hub_caps.items())
-                          for x in (F.lit(k), F.lit(math.log(max(v, 2))))])
+    caps = F.create_map(
+        *[
+            x
+            for k, v in sorted(params.hub_caps.items())
+            for x in (F.lit(k), F.lit(math.log(max(v, 2))))
+        ]
+    )
     log_cap = F.coalesce(caps[kind], F.lit(0.0))
-    return F.when(log_cap > 0, F.greatest(F.lit(0.0), F.lit(1.0) - F.log(n) / log_cap)) \
-        .otherwise(F.lit(0.0))
+    return F.when(log_cap > 0, F.greatest(F.lit(0.0), F.lit(1.0) - F.log(n) / log_cap)).otherwise(
+        F.lit(0.0)
+    )
 
 
-def propagated_risk(members: DataFrame, known_bad: DataFrame, scored: DataFrame,
-                    params: FeatureParams = DEFAULT_PARAMS, by: Sequence[str] = ()
-                    ) -> DataFrame:
+def propagated_risk(
+    members: DataFrame,
+    known_bad: DataFrame,
+    scored: DataFrame,
+    params: FeatureParams = DEFAULT_PARAMS,
+    by: Sequence[str] = (),
+) -> DataFrame:
     """account_id, known_bad_linked_accounts, propagated_risk for every scored account.
 
     members: (kind, entity, account_id) over every account that may carry a label (registry
@@ -54,20 +64,30 @@ def propagated_risk(members: DataFrame, known_bad: DataFrame, scored: DataFrame,
     p, by = params, list(by)
     key = [*by, "account_id"]
     bad = known_bad.select(*key).distinct().withColumn("_bad", F.lit(1))
-    m = (members.select(*by, "kind", "entity", "account_id").distinct()
-         .join(bad, key, "left")
-         .withColumn("_bad", F.coalesce("_bad", F.lit(0))))
-    sizes = m.groupBy(*by, "kind", "entity").agg(F.count(F.lit(1)).alias("_n"),
-                                                 F.sum("_bad").alias("_b"))
-    per = (m.join(scored.select(*key), key, "left_semi")
-           .join(sizes.where((F.col("_n") >= 2) & (F.col("_b") > 0)), [*by, "kind", "entity"]))
+    m = (
+        members.select(*by, "kind", "entity", "account_id")
+        .distinct()
+        .join(bad, key, "left")
+        .withColumn("_bad", F.coalesce("_bad", F.lit(0)))
+    )
+    sizes = m.groupBy(*by, "kind", "entity").agg(
+        F.count(F.lit(1)).alias("_n"), F.sum("_bad").alias("_b")
+    )
+    per = m.join(scored.select(*key), key, "left_semi").join(
+        sizes.where((F.col("_n") >= 2) & (F.col("_b") > 0)), [*by, "kind", "entity"]
+    )
     others_bad = F.col("_b") - F.col("_bad")
     weight = rarity(F.col("_n"), F.col("kind"), p)
-    evidence = F.least(F.lit(1.0 - 1e-9), weight * others_bad
-                       / (F.col("_n") - 1 + F.lit(p.propagation_smoothing)))
+    evidence = F.least(
+        F.lit(1.0 - 1e-9), weight * others_bad / (F.col("_n") - 1 + F.lit(p.propagation_smoothing))
+    )
     linked = F.when(weight > 0, others_bad).otherwise(0)
     agg = per.groupBy(*key).agg(
         F.sum(linked).cast("int").alias("known_bad_linked_accounts"),
-        (F.lit(1.0) - F.exp(F.sum(F.log1p(-evidence)))).alias("propagated_risk"))
-    return (scored.select(*key).join(agg, key, "left")
-            .fillna({"known_bad_linked_accounts": 0, "propagated_risk": 0.0}))
+        (F.lit(1.0) - F.exp(F.sum(F.log1p(-evidence)))).alias("propagated_risk"),
+    )
+    return (
+        scored.select(*key)
+        .join(agg, key, "left")
+        .fillna({"known_bad_linked_accounts": 0, "propagated_risk": 0.0})
+    )

@@ -18,8 +18,10 @@ AGG_DDL = (
     "n_batches BIGINT, n_thinking BIGINT, n_tools BIGINT, n_image BIGINT, "
     "n_cot_scored BIGINT, cot_score_sum DOUBLE, n_high_cot BIGINT, n_turns BIGINT, "
     "turns_sum BIGINT, "
-    + "".join(f"n_topic_{t} BIGINT, " for t in TOPICS) + "n_topic_unknown BIGINT, "
-    + "".join(f"n_iptype_{t} BIGINT, " for t in IP_TYPES) + "n_iptype_unknown BIGINT, "
+    + "".join(f"n_topic_{t} BIGINT, " for t in TOPICS)
+    + "n_topic_unknown BIGINT, "
+    + "".join(f"n_iptype_{t} BIGINT, " for t in IP_TYPES)
+    + "n_iptype_unknown BIGINT, "
     "hour_counts ARRAY<BIGINT>, model_counts MAP<STRING, BIGINT>, "
     "country_counts MAP<STRING, BIGINT>, ip_hashes ARRAY<STRING>, ip_prefixes ARRAY<STRING>, "
     "ip_asns ARRAY<BIGINT>, api_keys ARRAY<STRING>, user_agents ARRAY<STRING>, "

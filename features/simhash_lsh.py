@@ -76,9 +76,12 @@ def hamming(a: Column, b: Column) -> Column:
     return F.bit_count(a.bitwiseXOR(b))
 
 
-def near_duplicates(hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS,
-                    keep: Callable[[DataFrame], DataFrame] | None = None,
-                    by: Sequence[str] = ()) -> tuple[DataFrame, DataFrame]:
+def near_duplicates(
+    hashes: DataFrame,
+    params: FeatureParams = DEFAULT_PARAMS,
+    keep: Callable[[DataFrame], DataFrame] | None = None,
+    by: Sequence[str] = (),
+) -> tuple[DataFrame, DataFrame]:
     """Distinct hashes (column `h` BIGINT) -> (pairs, families).
 
     pairs: (h1, h2) with h1 < h2 and Hamming distance <= k, from buckets within the cap.
@@ -88,36 +91,47 @@ def near_duplicates(hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS,
     """
     p = params
     keep = keep or (lambda df: df)
-    keyed = hashes.select(*by, "h", F.explode(lsh_keys(F.col("h"), p.simhash_k,
-                                                       p.simhash_blocks)).alias("key"))
+    keyed = hashes.select(
+        *by, "h", F.explode(lsh_keys(F.col("h"), p.simhash_k, p.simhash_blocks)).alias("key")
+    )
     # One shuffle by key serves both the bucket sizes and the self-join below.
-    sized = keep(keyed.withColumn("n", F.count(F.lit(1)).over(Window.partitionBy(*by, "key")))
-                 .where(F.col("n") >= 2))
+    sized = keep(
+        keyed.withColumn("n", F.count(F.lit(1)).over(Window.partitionBy(*by, "key"))).where(
+            F.col("n") >= 2
+        )
+    )
     small = sized.where(F.col("n") <= p.lsh_bucket_cap)
     a, b = small.alias("a"), small.alias("b")
     same = [F.col(f"a.{c}") == F.col(f"b.{c}") for c in (*by, "key")]
     pairs = (
         a.join(b, functools.reduce(lambda x, y: x & y, same) & (F.col("a.h") < F.col("b.h")))
         .where(hamming(F.col("a.h"), F.col("b.h")) <= p.simhash_k)
-        .select(*[F.col(f"a.{c}") for c in by], F.col("a.h").alias("h1"),
-                F.col("b.h").alias("h2"))
+        .select(*[F.col(f"a.{c}") for c in by], F.col("a.h").alias("h1"), F.col("b.h").alias("h2"))
         .distinct()
     )
     families = sized.where(F.col("n") > p.lsh_bucket_cap).select(
-        *by, F.format_string("f%d", "key").alias("family"), "h")
+        *by, F.format_string("f%d", "key").alias("family"), "h"
+    )
     return pairs, families
 
 
-def account_hashes(sums: DataFrame, column: str = "simhashes_7d",
-                   by: Sequence[str] = ()) -> DataFrame:
+def account_hashes(
+    sums: DataFrame, column: str = "simhashes_7d", by: Sequence[str] = ()
+) -> DataFrame:
     """(*by, account_id, h BIGINT) from the window's sampled hex SimHashes."""
-    return (sums.select(*by, "account_id", F.explode(column).alias("hex"))
-            .select(*by, "account_id", simhash_to_long(F.col("hex")).alias("h")).distinct())
+    return (
+        sums.select(*by, "account_id", F.explode(column).alias("hex"))
+        .select(*by, "account_id", simhash_to_long(F.col("hex")).alias("h"))
+        .distinct()
+    )
 
 
-def prompt_groups(acc_hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS,
-                  keep: Callable[[DataFrame], DataFrame] | None = None,
-                  by: Sequence[str] = ()) -> tuple[DataFrame, DataFrame]:
+def prompt_groups(
+    acc_hashes: DataFrame,
+    params: FeatureParams = DEFAULT_PARAMS,
+    keep: Callable[[DataFrame], DataFrame] | None = None,
+    by: Sequence[str] = (),
+) -> tuple[DataFrame, DataFrame]:
     """(account_id, h) -> (star edges, per-account features).
 
     A group is either the neighbourhood of one hash g (g and every hash within distance k of
@@ -141,7 +155,8 @@ def prompt_groups(acc_hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS,
     pairs, families = near_duplicates(acc_hashes.select(*by, "h").distinct(), p, keep, by)
     pairs = keep(pairs)
     neighbours = (
-        acc_hashes.select(*by, F.col("h").alias("g"), "h").distinct()
+        acc_hashes.select(*by, F.col("h").alias("g"), "h")
+        .distinct()
         .unionByName(pairs.select(*by, F.col("h1").alias("g"), F.col("h2").alias("h")))
         .unionByName(pairs.select(*by, F.col("h2").alias("g"), F.col("h1").alias("h")))
         .withColumn("n_hashes", F.count(F.lit(1)).over(Window.partitionBy(*by, "g")))
@@ -151,23 +166,28 @@ def prompt_groups(acc_hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS,
     # (hash partitioning on g satisfies both the (g, account) aggregate and the g window).
     hood = keep(
         neighbours.join(acc_hashes, [*by, "h"])
-        .select(*by, "g", "account_id", "n_hashes", (F.col("g") == F.col("h")).cast("int")
-                .alias("own"))
+        .select(
+            *by, "g", "account_id", "n_hashes", (F.col("g") == F.col("h")).cast("int").alias("own")
+        )
         .repartition(*by, "g")
         .groupBy(*by, "g", "account_id")
         .agg(F.max("own").alias("own"), F.max("n_hashes").alias("n_hashes"))
         .withColumn("n", F.count(F.lit(1)).over(by_g))
-        .withColumn("center", F.min("account_id").over(by_g)))
+        .withColumn("center", F.min("account_id").over(by_g))
+    )
     fam_rows = families.join(acc_hashes, [*by, "h"]).select(*by, "family", "h", "account_id")
-    fam_sizes = fam_rows.groupBy(*by, "family").agg(F.countDistinct("account_id").alias("n"),
-                                                    F.min("account_id").alias("center"))
+    fam_sizes = fam_rows.groupBy(*by, "family").agg(
+        F.countDistinct("account_id").alias("n"), F.min("account_id").alias("center")
+    )
     fam = fam_rows.join(fam_sizes, [*by, "family"])
 
     # Per (account, own hash): how many accounts share the hash's group (largest group).
-    own_hood = hood.where(F.col("own") == 1).select(*by, "account_id", F.col("g").alias("h"),
-                                                    "n")
-    per_hash = own_hood.unionByName(fam.select(*by, "account_id", "h", "n")).groupBy(
-        *by, "account_id", "h").agg((F.max("n") - 1).alias("others"))
+    own_hood = hood.where(F.col("own") == 1).select(*by, "account_id", F.col("g").alias("h"), "n")
+    per_hash = (
+        own_hood.unionByName(fam.select(*by, "account_id", "h", "n"))
+        .groupBy(*by, "account_id", "h")
+        .agg((F.max("n") - 1).alias("others"))
+    )
     shared = F.sum(F.when(F.col("others") > 0, 1).otherwise(0))
     features = per_hash.groupBy(*by, "account_id").agg(
         F.max("others").cast("int").alias("simhash_neardup_accounts_7d"),
@@ -187,7 +207,11 @@ def prompt_groups(acc_hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS,
         .unionByName(fam.where(sized).select(*by, "account_id", "center"))
         .where(F.col("account_id") != F.col("center"))
         .distinct()
-        .select(*by, F.col("account_id").alias("src"), F.col("center").alias("dst"),
-                F.lit("prompt_simhash").alias("kind"))
+        .select(
+            *by,
+            F.col("account_id").alias("src"),
+            F.col("center").alias("dst"),
+            F.lit("prompt_simhash").alias("kind"),
+        )
     )
     return edges, features

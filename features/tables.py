@@ -57,30 +57,58 @@ def _activity_comments() -> dict[str, str]:
         "sync_prompt_shared_slots": "Of those, slots shared with enough other accounts.",
         "sync_prompt_max_peers": "Most accounts seen in one of those prompt slots.",
         "link_prefixes": "Client networks on hosted IP types (not residential or mobile): the "
-                         "only prefixes that link accounts (NULL before the column existed).",
+        "only prefixes that link accounts (NULL before the column existed).",
     }
     out.update({f"n_topic_{t}": f"Requests with gateway topic {t} {_OF_DAY}." for t in TOPICS})
     out.update({f"n_iptype_{t}": f"Requests from a {t} IP {_OF_DAY}." for t in IP_TYPES})
     return out
 
-ACCOUNT_ACTIVITY = register(Table(
-    "account_activity_daily", "features/account_activity_daily",
-    ("account_id", "event_date", "land_date"), ("land_date",), AGG_DDL,
-    "Mergeable per-account aggregates of the interactions that landed on land_date, per event "
-    "day: windows of day D sum the rows with land_date <= D.", sql_visible=True,
-    comments=_activity_comments()))
-MODEL_ACTIVITY = register(Table(
-    "model_activity_daily", "features/model_activity_daily",
-    ("model", "event_date", "land_date"), ("land_date",), MODEL_ACTIVITY_DDL,
-    "Requests and accounts per model, event day and landed day (when a model was first seen)."))
-ACCOUNT_FEATURES = register(Table(
-    "account_features_daily", "features/account_features_daily",
-    ("account_id", "feature_date"), ("feature_date",), feature_table_ddl(),
-    "One row per account active in the 7 days ending on feature_date: 1/7/28-day behaviour, "
-    "cross-account and cluster features as of that day (docs/FEATURES.md).", sql_visible=True,
-    comments={f.name: f.meaning for f in feature_columns()}))
-ACCOUNT_CLUSTERS_MAP = register(Table(
-    "account_clusters_map", "features/account_clusters", ("account_id", "feature_date"),
-    ("feature_date",), CLUSTERS_DDL,
-    "Linked-account cluster of each clustered scored account as of feature_date (accounts in "
-    "no cluster have no row).", sql_visible=True))
+
+ACCOUNT_ACTIVITY = register(
+    Table(
+        "account_activity_daily",
+        "features/account_activity_daily",
+        ("account_id", "event_date", "land_date"),
+        ("land_date",),
+        AGG_DDL,
+        "Mergeable per-account aggregates of the interactions that landed on land_date, per event "
+        "day: windows of day D sum the rows with land_date <= D.",
+        sql_visible=True,
+        comments=_activity_comments(),
+    )
+)
+MODEL_ACTIVITY = register(
+    Table(
+        "model_activity_daily",
+        "features/model_activity_daily",
+        ("model", "event_date", "land_date"),
+        ("land_date",),
+        MODEL_ACTIVITY_DDL,
+        "Requests and accounts per model, event day and landed day (when a model was first seen).",
+    )
+)
+ACCOUNT_FEATURES = register(
+    Table(
+        "account_features_daily",
+        "features/account_features_daily",
+        ("account_id", "feature_date"),
+        ("feature_date",),
+        feature_table_ddl(),
+        "One row per account active in the 7 days ending on feature_date: 1/7/28-day behaviour, "
+        "cross-account and cluster features as of that day (docs/FEATURES.md).",
+        sql_visible=True,
+        comments={f.name: f.meaning for f in feature_columns()},
+    )
+)
+ACCOUNT_CLUSTERS_MAP = register(
+    Table(
+        "account_clusters_map",
+        "features/account_clusters",
+        ("account_id", "feature_date"),
+        ("feature_date",),
+        CLUSTERS_DDL,
+        "Linked-account cluster of each clustered scored account as of feature_date (accounts in "
+        "no cluster have no row).",
+        sql_visible=True,
+    )
+)

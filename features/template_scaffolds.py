@@ -59,8 +59,10 @@ def width_for(n_hashes: Column, params: FeatureParams = DEFAULT_PARAMS) -> Colum
     the scale, within [scaffold_bits_min, scaffold_bits_max]."""
     p = params
     log2 = F.ceil(F.log2(F.greatest(n_hashes, F.lit(2)).cast("double")))
-    return F.least(F.lit(p.scaffold_bits_max), F.greatest(
-        F.lit(p.scaffold_bits_min), log2 + F.lit(p.scaffold_bits_headroom))).cast("int")
+    return F.least(
+        F.lit(p.scaffold_bits_max),
+        F.greatest(F.lit(p.scaffold_bits_min), log2 + F.lit(p.scaffold_bits_headroom)),
+    ).cast("int")
 
 
 def scaffold_keys(h: Column, width: Column, params: FeatureParams = DEFAULT_PARAMS) -> Column:
@@ -71,14 +73,16 @@ def scaffold_keys(h: Column, width: Column, params: FeatureParams = DEFAULT_PARA
     by_width = [table_masks(p.scaffold_tables, b, p.scaffold_seed) for b in range(lo, hi + 1)]
     keys = []
     for t in range(p.scaffold_tables):
-        mask = F.element_at(F.array(*[F.lit(m[t]).cast("bigint") for m in by_width]),
-                            width - F.lit(lo - 1))
+        mask = F.element_at(
+            F.array(*[F.lit(m[t]).cast("bigint") for m in by_width]), width - F.lit(lo - 1)
+        )
         keys.append(F.xxhash64(F.lit(t), width, h.bitwiseAND(mask)))
     return F.array(*keys)
 
 
-def scaffolds(acc_hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS,
-              by: Sequence[str] = ()) -> tuple[DataFrame, DataFrame]:
+def scaffolds(
+    acc_hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS, by: Sequence[str] = ()
+) -> tuple[DataFrame, DataFrame]:
     """(account_id, h BIGINT) -> (per-account features, template communities).
 
     `by`: columns that split the rows into independent groups (the feature day of a range
@@ -91,34 +95,56 @@ def scaffolds(acc_hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS,
     """
     p, by = params, list(by)
     rows = acc_hashes.select(*by, "account_id", "h").distinct()
-    sizes = rows.groupBy(*by).agg(F.countDistinct("account_id").alias("_n"),
-                                  F.countDistinct("h").alias("_h"))
-    with_width = (rows.join(F.broadcast(sizes), by) if by
-                  else rows.crossJoin(F.broadcast(sizes)))
+    sizes = rows.groupBy(*by).agg(
+        F.countDistinct("account_id").alias("_n"), F.countDistinct("h").alias("_h")
+    )
+    with_width = rows.join(F.broadcast(sizes), by) if by else rows.crossJoin(F.broadcast(sizes))
     keyed = with_width.select(
-        *by, "account_id", "h", "_n",
-        F.explode(scaffold_keys(F.col("h"), width_for(F.col("_h"), p), p)).alias("key"))
+        *by,
+        "account_id",
+        "h",
+        "_n",
+        F.explode(scaffold_keys(F.col("h"), width_for(F.col("_h"), p), p)).alias("key"),
+    )
     # Accounts per bucket: one account sending two paraphrases into one bucket counts once.
-    df = (keyed.select(*by, "account_id", "key").distinct()
-          .groupBy(*by, "key").agg(F.count(F.lit(1)).alias("df")))
+    df = (
+        keyed.select(*by, "account_id", "key")
+        .distinct()
+        .groupBy(*by, "key")
+        .agg(F.count(F.lit(1)).alias("df"))
+    )
     # Each (account, hash): its most shared bucket, ties to the smallest key.
-    best = (keyed.join(df, [*by, "key"])
-            .groupBy(*by, "account_id", "h")
-            .agg(F.max(F.struct("df", (-F.col("key")).alias("neg_key"))).alias("b"),
-                 F.first("_n").alias("_n"))
-            .select(*by, "account_id", "h", "_n", F.col("b.df").alias("df"),
-                    (-F.col("b.neg_key")).alias("key")))
+    best = (
+        keyed.join(df, [*by, "key"])
+        .groupBy(*by, "account_id", "h")
+        .agg(
+            F.max(F.struct("df", (-F.col("key")).alias("neg_key"))).alias("b"),
+            F.first("_n").alias("_n"),
+        )
+        .select(
+            *by,
+            "account_id",
+            "h",
+            "_n",
+            F.col("b.df").alias("df"),
+            (-F.col("b.neg_key")).alias("key"),
+        )
+    )
     shared = F.col("df") >= F.lit(p.scaffold_min_accounts)
     idf = F.when(shared, F.log(F.col("_n") / F.col("df"))).otherwise(F.lit(0.0))
     features = best.groupBy(*by, "account_id").agg(
         (F.max("df") - 1).cast("int").alias("scaffold_max_accounts_7d"),
         F.avg(shared.cast("double")).alias("scaffold_shared_share_7d"),
-        F.avg(idf).alias("scaffold_idf_7d"))
+        F.avg(idf).alias("scaffold_idf_7d"),
+    )
     by_account = Window.partitionBy(*by, "account_id").orderBy(F.desc("df"), "key")
-    communities = (best.where(shared)
-                   .withColumn("_r", F.row_number().over(by_account))
-                   .where(F.col("_r") == 1)
-                   .select(*by, "account_id", F.col("key").alias("community")))
+    communities = (
+        best.where(shared)
+        .withColumn("_r", F.row_number().over(by_account))
+        .where(F.col("_r") == 1)
+        .select(*by, "account_id", F.col("key").alias("community"))
+    )
     sizes = communities.groupBy(*by, "community").agg(
-        F.count(F.lit(1)).cast("int").alias("community_accounts"))
+        F.count(F.lit(1)).cast("int").alias("community_accounts")
+    )
     return features, communities.join(sizes, [*by, "community"])

@@ -37,29 +37,49 @@ def as_of(agg: DataFrame, days: Sequence[dt.date], width: int = LONGEST_WINDOW) 
     its event day and that knows it (land_date <= D)."""
     days = calendar_days(days)
     first = days[0] - dt.timedelta(days=width - 1)
-    near = agg.where(F.col("event_date").between(F.lit(first), F.lit(days[-1]))
-                     & (F.col("land_date") <= F.lit(days[-1])))
-    return on_calendar(near, days, known_from("event_date", "land_date"),
-                       F.date_add("event_date", width - 1))
+    near = agg.where(
+        F.col("event_date").between(F.lit(first), F.lit(days[-1]))
+        & (F.col("land_date") <= F.lit(days[-1]))
+    )
+    return on_calendar(
+        near, days, known_from("event_date", "land_date"), F.date_add("event_date", width - 1)
+    )
 
 
 def scored_accounts(agg_window: DataFrame) -> DataFrame:
     """(feature_date, account_id) with at least one accepted interaction in the 7 days ending
     on the day. `agg_window`: rows of `as_of(..., 7)` or wider."""
-    return (agg_window.where(_in(7) & (F.col("requests") > 0)).select(*KEY).distinct())
+    return agg_window.where(_in(7) & (F.col("requests") > 0)).select(*KEY).distinct()
 
 
 # What the 28-day aggregates read: everything else is only ever summed over 7 days or less.
 LONG_WINDOW_COLUMNS = [
-    "account_id", "event_date", "requests", "input_tokens", "output_tokens", "n_status_429",
-    "n_high_cot", "hour_counts", "gap_n", "gap_sum_s", "gap_sumsq_s", "n_thinking", "n_tools",
-    *TOPIC_COLUMNS, "ip_hashes", "ip_prefixes", "ip_asns", "country_counts",
+    "account_id",
+    "event_date",
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "n_status_429",
+    "n_high_cot",
+    "hour_counts",
+    "gap_n",
+    "gap_sum_s",
+    "gap_sumsq_s",
+    "n_thinking",
+    "n_tools",
+    *TOPIC_COLUMNS,
+    "ip_hashes",
+    "ip_prefixes",
+    "ip_asns",
+    "country_counts",
 ]
 
 
-def day_windows(agg: DataFrame, days: Sequence[dt.date],
-                keep: Callable[[DataFrame], DataFrame] | None = None,
-                ) -> tuple[DataFrame, DataFrame, DataFrame]:
+def day_windows(
+    agg: DataFrame,
+    days: Sequence[dt.date],
+    keep: Callable[[DataFrame], DataFrame] | None = None,
+) -> tuple[DataFrame, DataFrame, DataFrame]:
     """The scored accounts' aggregate rows as of each day: (the 7 days, all columns; the 28
     days, only `LONG_WINDOW_COLUMNS`; the scored (feature_date, account_id)).
 
@@ -109,13 +129,21 @@ def _active_days() -> Column:
 
 
 # Counts summed over 1, 7 and 28 days, and over 7 and 28 days only.
-_SUMS_1_7_28 = ("requests", "input_tokens", "output_tokens", "n_status_429", "n_high_cot",
-                "_active_hours", "gap_n")
+_SUMS_1_7_28 = (
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "n_status_429",
+    "n_high_cot",
+    "_active_hours",
+    "gap_n",
+)
 _SUMS_7_28 = ("n_thinking", "n_tools", *TOPIC_COLUMNS)
 
 
-def window_sums(recent: DataFrame, long: DataFrame,
-                params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
+def window_sums(
+    recent: DataFrame, long: DataFrame, params: FeatureParams = DEFAULT_PARAMS
+) -> DataFrame:
     """One row per scored account and day with the windowed sums, histograms and distinct sets.
 
     `recent`, `long`: the first two frames of `day_windows` (7 days, 28 days).
@@ -129,11 +157,24 @@ def window_sums(recent: DataFrame, long: DataFrame,
         out = name.lstrip("_")
         short += [_sum_if(one_day, name).alias(f"{out}_1d"), _sum(name).alias(f"{out}_7d")]
     for name in ("gap_sum_s", "gap_sumsq_s"):
-        short += [F.coalesce(F.sum(F.when(one_day, F.col(name))), F.lit(0.0)).alias(f"{name}_1d"),
-                  F.coalesce(F.sum(name), F.lit(0.0)).alias(f"{name}_7d")]
-    for name in ("n_batches", "n_turns", "turns_sum", "n_cot_scored", "n_image", "n_status_400",
-                 "n_status_5xx", "n_distinct_prompts", *SYNC_SUMS, *_SUMS_7_28,
-                 *[f"n_iptype_{t}" for t in IP_TYPES], "n_iptype_unknown"):
+        short += [
+            F.coalesce(F.sum(F.when(one_day, F.col(name))), F.lit(0.0)).alias(f"{name}_1d"),
+            F.coalesce(F.sum(name), F.lit(0.0)).alias(f"{name}_7d"),
+        ]
+    for name in (
+        "n_batches",
+        "n_turns",
+        "turns_sum",
+        "n_cot_scored",
+        "n_image",
+        "n_status_400",
+        "n_status_5xx",
+        "n_distinct_prompts",
+        *SYNC_SUMS,
+        *_SUMS_7_28,
+        *[f"n_iptype_{t}" for t in IP_TYPES],
+        "n_iptype_unknown",
+    ):
         short.append(_sum(name).alias(f"{name}_7d"))
     short += [
         F.coalesce(F.sum("cot_score_sum"), F.lit(0.0)).alias("cot_score_sum_7d"),
@@ -152,10 +193,13 @@ def window_sums(recent: DataFrame, long: DataFrame,
     sums_7d = rows.groupBy(*KEY).agg(*short)
 
     lrows = long.withColumn("_active_hours", _active_hours())
-    long_aggs = [_sum(name).alias(f"{name.lstrip('_')}_28d")
-                 for name in (*_SUMS_1_7_28, *_SUMS_7_28)]
-    long_aggs += [F.coalesce(F.sum(name), F.lit(0.0)).alias(f"{name}_28d")
-                  for name in ("gap_sum_s", "gap_sumsq_s")]
+    long_aggs = [
+        _sum(name).alias(f"{name.lstrip('_')}_28d") for name in (*_SUMS_1_7_28, *_SUMS_7_28)
+    ]
+    long_aggs += [
+        F.coalesce(F.sum(name), F.lit(0.0)).alias(f"{name}_28d")
+        for name in ("gap_sum_s", "gap_sumsq_s")
+    ]
     long_aggs += [
         _sum_if(F.dayofweek("event_date").isin(1, 7), "requests").alias("weekend_requests_28d"),
         _active_days().alias("active_days_28d"),
@@ -170,13 +214,23 @@ def window_sums(recent: DataFrame, long: DataFrame,
     # The window's consistent sample: the smallest xxhash64 over the days' samples.
     return sums.withColumn(
         "simhashes_7d",
-        F.transform(F.slice(F.array_sort(F.transform("_simhashes_7d", sample_rank)), 1,
-                            params.simhash_sample_per_window), lambda s: s["h"]),
+        F.transform(
+            F.slice(
+                F.array_sort(F.transform("_simhashes_7d", sample_rank)),
+                1,
+                params.simhash_sample_per_window,
+            ),
+            lambda s: s["h"],
+        ),
     ).drop("_simhashes_7d")
 
 
-SYNC_SUMS = ("sync_ip_slots", "sync_ip_shared_slots", "sync_prompt_slots",
-             "sync_prompt_shared_slots")
+SYNC_SUMS = (
+    "sync_ip_slots",
+    "sync_ip_shared_slots",
+    "sync_prompt_slots",
+    "sync_prompt_shared_slots",
+)
 
 
 def model_mix(agg_window: DataFrame, new_models: DataFrame) -> DataFrame:
@@ -184,24 +238,30 @@ def model_mix(agg_window: DataFrame, new_models: DataFrame) -> DataFrame:
     `agg_window`: rows of at least the 7 days ending on each day (older rows are ignored);
     `new_models`: (feature_date, model)."""
     rows = agg_window.where(_in(7)).select(
-        *KEY, "event_date", F.explode("model_counts").alias("model", "n"))
+        *KEY, "event_date", F.explode("model_counts").alias("model", "n")
+    )
     per_model = rows.groupBy(*KEY, "model").agg(
-        F.sum("n").alias("n7"), F.sum(F.when(_in(1), F.col("n"))).alias("n1"))
-    flagged = per_model.join(F.broadcast(new_models.withColumn("_new", F.lit(1))),
-                             [DAY, "model"], "left")
+        F.sum("n").alias("n7"), F.sum(F.when(_in(1), F.col("n"))).alias("n1")
+    )
+    flagged = per_model.join(
+        F.broadcast(new_models.withColumn("_new", F.lit(1))), [DAY, "model"], "left"
+    )
     is_new = F.col("_new").isNotNull()
     return flagged.groupBy(*KEY).agg(
         F.count(F.lit(1)).cast("int").alias("distinct_models_7d"),
         ratio(F.max("n7"), F.sum("n7")).alias("model_top_share_7d"),
         ratio(F.sum(F.when(is_new, F.col("n1")).otherwise(0)), F.sum("n1")).alias(
-            "new_model_share_1d"),
+            "new_model_share_1d"
+        ),
         ratio(F.sum(F.when(is_new, F.col("n7")).otherwise(0)), F.sum("n7")).alias(
-            "new_model_share_7d"),
+            "new_model_share_7d"
+        ),
     )
 
 
-def new_models(model_activity: DataFrame, days: Sequence[dt.date],
-               params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
+def new_models(
+    model_activity: DataFrame, days: Sequence[dt.date], params: FeatureParams = DEFAULT_PARAMS
+) -> DataFrame:
     """(feature_date, model): models first seen in the lake within `new_model_days` of each
     day D (as of D).
 
@@ -209,14 +269,16 @@ def new_models(model_activity: DataFrame, days: Sequence[dt.date],
     not a release.
     """
     known = on_calendar(model_activity, days, known_from("event_date", "land_date"), None)
-    first = known.groupBy(DAY, "model").agg(F.min("event_date").alias("first_seen"),
-                                            F.min("land_date").alias("_first_land"))
+    first = known.groupBy(DAY, "model").agg(
+        F.min("event_date").alias("first_seen"), F.min("land_date").alias("_first_land")
+    )
     lake_start = F.min("_first_land").over(Window.partitionBy(DAY))
     since = F.date_sub(F.col(DAY), params.new_model_days - 1)
-    return (first.withColumn("lake_start", lake_start)
-            .where((F.col("first_seen") >= since)
-                   & (F.col("first_seen") > F.col("lake_start")))
-            .select(DAY, "model"))
+    return (
+        first.withColumn("lake_start", lake_start)
+        .where((F.col("first_seen") >= since) & (F.col("first_seen") > F.col("lake_start")))
+        .select(DAY, "model")
+    )
 
 
 def country_mix(agg_window: DataFrame, billing: DataFrame) -> DataFrame:
@@ -224,26 +286,37 @@ def country_mix(agg_window: DataFrame, billing: DataFrame) -> DataFrame:
     share of 7-day requests from outside the billing country. `agg_window`: the 28 days ending
     on each day (feature_date, account_id, event_date, country_counts); `billing`:
     feature_date, account_id, billing_country."""
-    rows = agg_window.select(*KEY, _in(7).alias("_in7"),
-                             F.explode("country_counts").alias("country", "n"))
+    rows = agg_window.select(
+        *KEY, _in(7).alias("_in7"), F.explode("country_counts").alias("country", "n")
+    )
     per = rows.groupBy(*KEY, "country").agg(
-        F.sum(F.when(F.col("_in7"), F.col("n")).otherwise(0)).alias("c7"),
-        F.sum("n").alias("c28"))
+        F.sum(F.when(F.col("_in7"), F.col("n")).otherwise(0)).alias("c7"), F.sum("n").alias("c28")
+    )
     per = per.join(billing, KEY, "left")
     elsewhere = F.col("country") != F.col("billing_country")
-    return per.groupBy(*KEY).agg(
-        F.sum(F.when(F.col("c7") > 0, 1).otherwise(0)).cast("int").alias(
-            "distinct_countries_7d"),
-        # The most frequent country over 28 days, ties to the alphabetically first.
-        F.sort_array(F.collect_list(F.struct((-F.col("c28")).alias("k"), "country")))[0][
-            "country"].alias("top_country_28d"),
-        ratio(F.sum(F.when(elsewhere, F.col("c7")).otherwise(0)), F.sum("c7")).alias(
-            "_mismatch_7d"),
-        F.first("billing_country", ignorenulls=True).alias("_billing"),
-    ).select(
-        *KEY, "distinct_countries_7d", "top_country_28d",
-        F.when(F.col("_billing").isNotNull(), F.col("_mismatch_7d"))
-        .alias("country_mismatch_share_7d"),
+    return (
+        per.groupBy(*KEY)
+        .agg(
+            F.sum(F.when(F.col("c7") > 0, 1).otherwise(0))
+            .cast("int")
+            .alias("distinct_countries_7d"),
+            # The most frequent country over 28 days, ties to the alphabetically first.
+            F.sort_array(F.collect_list(F.struct((-F.col("c28")).alias("k"), "country")))[0][
+                "country"
+            ].alias("top_country_28d"),
+            ratio(F.sum(F.when(elsewhere, F.col("c7")).otherwise(0)), F.sum("c7")).alias(
+                "_mismatch_7d"
+            ),
+            F.first("billing_country", ignorenulls=True).alias("_billing"),
+        )
+        .select(
+            *KEY,
+            "distinct_countries_7d",
+            "top_country_28d",
+            F.when(F.col("_billing").isNotNull(), F.col("_mismatch_7d")).alias(
+                "country_mismatch_share_7d"
+            ),
+        )
     )
 
 
@@ -262,19 +335,26 @@ def entropy(counts: Column) -> Column:
     """Shannon entropy in bits of a count array (0 for an empty or all-zero one)."""
     total = F.aggregate(counts, F.lit(0).cast("bigint"), lambda a, x: a + x)
     pos = F.filter(counts, lambda x: x > 0)
-    return F.when(total > 0, F.aggregate(
-        pos, F.lit(0.0), lambda a, x: a - (x / total) * F.log2(x / total))).otherwise(0.0)
+    return F.when(
+        total > 0, F.aggregate(pos, F.lit(0.0), lambda a, x: a - (x / total) * F.log2(x / total))
+    ).otherwise(0.0)
 
 
 def night_count(hours: Column, offset: Column, params: FeatureParams = DEFAULT_PARAMS) -> Column:
     """Requests of a UTC-hour histogram that fall in the local night for `offset`."""
     p = params
     return F.aggregate(
-        F.sequence(F.lit(0), F.lit(23)), F.lit(0).cast("bigint"),
-        lambda a, i: a + F.when(
-            (F.pmod(i + offset, F.lit(24)) >= p.night_start_hour)
-            & (F.pmod(i + offset, F.lit(24)) < p.night_end_hour),
-            F.element_at(hours, i + 1)).otherwise(0))
+        F.sequence(F.lit(0), F.lit(23)),
+        F.lit(0).cast("bigint"),
+        lambda a, i: (
+            a
+            + F.when(
+                (F.pmod(i + offset, F.lit(24)) >= p.night_start_hour)
+                & (F.pmod(i + offset, F.lit(24)) < p.night_end_hour),
+                F.element_at(hours, i + 1),
+            ).otherwise(0)
+        ),
+    )
 
 
 def ratio(num: Column | str, den: Column | str) -> Column:
@@ -291,24 +371,31 @@ def _cv(k: str) -> Column:
     return F.when((n >= 2) & (mean > 0), F.sqrt(var) / mean)
 
 
-def behaviour_features(sums: DataFrame, mix: DataFrame, countries: DataFrame,
-                       billing: DataFrame, params: FeatureParams = DEFAULT_PARAMS) -> DataFrame:
+def behaviour_features(
+    sums: DataFrame,
+    mix: DataFrame,
+    countries: DataFrame,
+    billing: DataFrame,
+    params: FeatureParams = DEFAULT_PARAMS,
+) -> DataFrame:
     """Windowed sums + model mix + country mix + billing country -> behaviour feature columns,
     one row per (feature_date, account_id) of `sums`.
 
     `billing`: feature_date, account_id, billing_country (as of the day; accounts without a
     record are absent).
     """
-    df = (sums.join(mix, KEY, "left").join(countries, KEY, "left")
-          .join(billing, KEY, "left"))
+    df = sums.join(mix, KEY, "left").join(countries, KEY, "left").join(billing, KEY, "left")
     off = local_offset(F.col("billing_country"), F.col("top_country_28d"))
     df = df.withColumn("local_utc_offset", off)
     out: list[Column | str] = [F.col(DAY), F.col("account_id")]
     for k in ("1d", "7d", "28d"):
         out += [
-            F.col(f"requests_{k}"), F.col(f"input_tokens_{k}"), F.col(f"output_tokens_{k}"),
-            ratio(F.col(f"output_tokens_{k}"), F.greatest(F.col(f"input_tokens_{k}"), F.lit(1)))
-            .alias(f"output_input_ratio_{k}"),
+            F.col(f"requests_{k}"),
+            F.col(f"input_tokens_{k}"),
+            F.col(f"output_tokens_{k}"),
+            ratio(
+                F.col(f"output_tokens_{k}"), F.greatest(F.col(f"input_tokens_{k}"), F.lit(1))
+            ).alias(f"output_input_ratio_{k}"),
             F.col(f"active_hours_{k}").cast("int").alias(f"active_hours_{k}"),
             _cv(k).alias(f"interarrival_cv_{k}"),
             ratio(f"n_status_429_{k}", f"requests_{k}").alias(f"rate_limited_share_{k}"),
@@ -319,8 +406,9 @@ def behaviour_features(sums: DataFrame, mix: DataFrame, countries: DataFrame,
         out += [
             F.col(f"active_days_{k}").cast("int"),
             entropy(F.col(f"hours_{k}")).alias(f"hour_entropy_{k}"),
-            ratio(night_count(F.col(f"hours_{k}"), F.col("local_utc_offset"), params),
-                  f"requests_{k}").alias(f"night_share_{k}"),
+            ratio(
+                night_count(F.col(f"hours_{k}"), F.col("local_utc_offset"), params), f"requests_{k}"
+            ).alias(f"night_share_{k}"),
             entropy(topics).alias(f"topic_entropy_{k}"),
             ratio(F.array_max(topics), f"requests_{k}").alias(f"topic_top_share_{k}"),
             ratio(f"n_thinking_{k}", f"requests_{k}").alias(f"thinking_share_{k}"),
@@ -341,23 +429,26 @@ def behaviour_features(sums: DataFrame, mix: DataFrame, countries: DataFrame,
         ratio("cot_score_sum_7d", "n_cot_scored_7d").alias("cot_score_mean_7d"),
         ratio("n_image_7d", "requests_7d").alias("image_share_7d"),
         F.coalesce("distinct_models_7d", F.lit(0)).alias("distinct_models_7d"),
-        "model_top_share_7d", "new_model_share_1d", "new_model_share_7d",
+        "model_top_share_7d",
+        "new_model_share_1d",
+        "new_model_share_7d",
         ratio("n_distinct_prompts_7d", "requests_7d").alias("prompt_unique_ratio_7d"),
         F.coalesce("distinct_countries_7d", F.lit(0)).alias("distinct_countries_7d"),
         F.size("api_keys_7d").cast("int").alias("distinct_api_keys_7d"),
         F.size("user_agents_7d").cast("int").alias("distinct_user_agents_7d"),
         ratio("n_iptype_datacenter_7d", "requests_7d").alias("datacenter_share_7d"),
         ratio("n_iptype_vpn_proxy_7d", "requests_7d").alias("vpn_proxy_share_7d"),
-        ratio(F.col("n_iptype_residential_7d") + F.col("n_iptype_mobile_7d"), "requests_7d")
-        .alias("residential_share_7d"),
+        ratio(F.col("n_iptype_residential_7d") + F.col("n_iptype_mobile_7d"), "requests_7d").alias(
+            "residential_share_7d"
+        ),
         "country_mismatch_share_7d",
         ratio("n_status_5xx_7d", "requests_7d").alias("server_error_share_7d"),
         ratio("n_status_400_7d", "requests_7d").alias("client_error_share_7d"),
         ratio("sync_ip_shared_slots_7d", "sync_ip_slots_7d").alias("sync_ip_share_7d"),
         F.coalesce("sync_ip_max_peers_7d", F.lit(0)).cast("int").alias("sync_ip_max_peers_7d"),
-        ratio("sync_prompt_shared_slots_7d", "sync_prompt_slots_7d").alias(
-            "sync_prompt_share_7d"),
-        F.coalesce("sync_prompt_max_peers_7d", F.lit(0)).cast("int").alias(
-            "sync_prompt_max_peers_7d"),
+        ratio("sync_prompt_shared_slots_7d", "sync_prompt_slots_7d").alias("sync_prompt_share_7d"),
+        F.coalesce("sync_prompt_max_peers_7d", F.lit(0))
+        .cast("int")
+        .alias("sync_prompt_max_peers_7d"),
     ]
     return df.select(*out)

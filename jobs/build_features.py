@@ -51,10 +51,29 @@ log = logging.getLogger("risk.features")
 RANGE_WINDOW_ROWS = 12_000_000
 
 _INTERACTION_COLUMNS = [
-    "account_id", "event_date", "land_date", "ts", "model", "endpoint", "ip_prefix", "ip_hash",
-    "ip_asn", "ip_type", "country", "user_agent", "api_key_id", "input_tokens",
-    "output_tokens", "thinking_enabled", "tool_count", "has_image", "turns", "prompt_simhash",
-    "topic", "cot_request_score", "status",
+    "account_id",
+    "event_date",
+    "land_date",
+    "ts",
+    "model",
+    "endpoint",
+    "ip_prefix",
+    "ip_hash",
+    "ip_asn",
+    "ip_type",
+    "country",
+    "user_agent",
+    "api_key_id",
+    "input_tokens",
+    "output_tokens",
+    "thinking_enabled",
+    "tool_count",
+    "has_image",
+    "turns",
+    "prompt_simhash",
+    "topic",
+    "cot_request_score",
+    "status",
 ]
 
 
@@ -65,7 +84,8 @@ def build_features(lake: str, days: list[dt.date]) -> None:
     if not delta_io.exists(spark, SILVER_INTERACTIONS, lake):
         raise PipelineError(
             f"{SILVER_INTERACTIONS.name}: no table at {SILVER_INTERACTIONS.uri(lake)}; "
-            "run `riskctl ingest` for these days first")
+            "run `riskctl ingest` for these days first"
+        )
     wanted = sorted(set(days))
     aggregate_landed_days(spark, lake, wanted)
     build_range_tables(spark, lake, wanted)
@@ -79,8 +99,9 @@ def _written_rows(spark, table, lake: str) -> int:
     return int((row["operationMetrics"] or {}).get("numOutputRows", 0))
 
 
-def aggregate_landed_days(spark, lake: str, days: list[dt.date],
-                          params: FeatureParams = DEFAULT_PARAMS) -> None:
+def aggregate_landed_days(
+    spark, lake: str, days: list[dt.date], params: FeatureParams = DEFAULT_PARAMS
+) -> None:
     """Step 1: the aggregates of everything that landed on each of `days`, in one pass.
 
     The aggregates are keyed by land_date, and nothing in them mixes two landings, so several
@@ -89,28 +110,41 @@ def aggregate_landed_days(spark, lake: str, days: list[dt.date],
     if not days:
         return
     start = time.monotonic()
-    silver = (delta_io.read(spark, SILVER_INTERACTIONS, lake)
-              .where(F.col("land_date").isin(list(days))).select(*_INTERACTION_COLUMNS)
-              .persist(StorageLevel.MEMORY_AND_DISK))
+    silver = (
+        delta_io.read(spark, SILVER_INTERACTIONS, lake)
+        .where(F.col("land_date").isin(list(days)))
+        .select(*_INTERACTION_COLUMNS)
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
     try:
         where = delta_io.predicate(land_date=list(days))
-        delta_io.replace_where(daily_activity.daily_activity(silver, params), ACCOUNT_ACTIVITY,
-                               lake, where)
+        delta_io.replace_where(
+            daily_activity.daily_activity(silver, params), ACCOUNT_ACTIVITY, lake, where
+        )
         rows = _written_rows(spark, ACCOUNT_ACTIVITY, lake)
-        delta_io.replace_where(daily_activity.model_activity(silver), MODEL_ACTIVITY, lake,
-                               where)
+        delta_io.replace_where(daily_activity.model_activity(silver), MODEL_ACTIVITY, lake, where)
     finally:
         silver.unpersist()
     label = f"{days[0]}..{days[-1]}" if len(days) > 1 else str(days[0])
     if rows == 0:
-        log.warning("days=%s table=%s rows=0: nothing landed in %s", label,
-                    ACCOUNT_ACTIVITY.name, SILVER_INTERACTIONS.name)
-    log.info("days=%s table=%s rows=%d secs=%.1f", label, ACCOUNT_ACTIVITY.name, rows,
-             time.monotonic() - start)
+        log.warning(
+            "days=%s table=%s rows=0: nothing landed in %s",
+            label,
+            ACCOUNT_ACTIVITY.name,
+            SILVER_INTERACTIONS.name,
+        )
+    log.info(
+        "days=%s table=%s rows=%d secs=%.1f",
+        label,
+        ACCOUNT_ACTIVITY.name,
+        rows,
+        time.monotonic() - start,
+    )
 
 
-def aggregate_landed_day(spark, lake: str, day: dt.date,
-                         params: FeatureParams = DEFAULT_PARAMS) -> None:
+def aggregate_landed_day(
+    spark, lake: str, day: dt.date, params: FeatureParams = DEFAULT_PARAMS
+) -> None:
     aggregate_landed_days(spark, lake, [day], params)
 
 
@@ -119,11 +153,15 @@ def range_inputs(spark, lake: str, days: list[dt.date]) -> assemble.RangeInputs:
     first, last = days[0], days[-1]
     first_landing = first - dt.timedelta(days=LONGEST_WINDOW - 1)
     activity = delta_io.read(spark, ACCOUNT_ACTIVITY, lake).where(
-        F.col("land_date").between(F.lit(first_landing), F.lit(last)))
+        F.col("land_date").between(F.lit(first_landing), F.lit(last))
+    )
     wanted = set(days)
     before = sorted({d - dt.timedelta(days=k) for d in days for k in (1, 7)} - wanted)
-    clusters_before = delta_io.read(spark, ACCOUNT_CLUSTERS_MAP, lake).where(
-        F.col("feature_date").isin(before)) if before else None
+    clusters_before = (
+        delta_io.read(spark, ACCOUNT_CLUSTERS_MAP, lake).where(F.col("feature_date").isin(before))
+        if before
+        else None
+    )
     if clusters_before is None:
         clusters_before = spark.createDataFrame([], ACCOUNT_CLUSTERS_MAP.schema)
     known = F.col("land_date") <= F.lit(last)
@@ -137,22 +175,28 @@ def range_inputs(spark, lake: str, days: list[dt.date]) -> assemble.RangeInputs:
     )
 
 
-def build_features_day(spark, lake: str, day: dt.date,
-                       params: FeatureParams = DEFAULT_PARAMS) -> None:
+def build_features_day(
+    spark, lake: str, day: dt.date, params: FeatureParams = DEFAULT_PARAMS
+) -> None:
     """Aggregate what landed on `day`, then write that day's clusters and features."""
     aggregate_landed_days(spark, lake, [day], params)
     build_range_tables(spark, lake, [day], params)
 
 
-def build_day_tables(spark, lake: str, day: dt.date,
-                     params: FeatureParams = DEFAULT_PARAMS) -> None:
+def build_day_tables(
+    spark, lake: str, day: dt.date, params: FeatureParams = DEFAULT_PARAMS
+) -> None:
     """Step 2-3 for one day (its landings must be aggregated already)."""
     build_range_tables(spark, lake, [day], params)
 
 
-def build_range_tables(spark, lake: str, days: list[dt.date],
-                       params: FeatureParams = DEFAULT_PARAMS,
-                       budget: int = RANGE_WINDOW_ROWS) -> None:
+def build_range_tables(
+    spark,
+    lake: str,
+    days: list[dt.date],
+    params: FeatureParams = DEFAULT_PARAMS,
+    budget: int = RANGE_WINDOW_ROWS,
+) -> None:
     """Step 2-3: the days' clusters and features, one pass and one commit per table (their
     landings must be aggregated already); a range too large for one pass is cut into
     consecutive ones (`budget`), each reading the clusters the one before wrote."""
@@ -161,17 +205,24 @@ def build_range_tables(spark, lake: str, days: list[dt.date],
         _build_pass(spark, lake, part, params)
 
 
-def passes(spark, lake: str, days: list[dt.date],
-           budget: int = RANGE_WINDOW_ROWS) -> list[list[dt.date]]:
+def passes(
+    spark, lake: str, days: list[dt.date], budget: int = RANGE_WINDOW_ROWS
+) -> list[list[dt.date]]:
     """The days cut into consecutive runs whose windows join at most `budget` aggregate rows
     (a day over the budget alone is a pass of its own)."""
     if len(days) <= 1:
         return [days] if days else []
     first = days[0] - dt.timedelta(days=LONGEST_WINDOW - 1)
-    landed = {r["land_date"]: int(r["count"]) for r in (
-        delta_io.read(spark, ACCOUNT_ACTIVITY, lake)
-        .where(F.col("land_date").between(F.lit(first), F.lit(days[-1])))
-        .groupBy("land_date").count().collect())}
+    landed = {
+        r["land_date"]: int(r["count"])
+        for r in (
+            delta_io.read(spark, ACCOUNT_ACTIVITY, lake)
+            .where(F.col("land_date").between(F.lit(first), F.lit(days[-1])))
+            .groupBy("land_date")
+            .count()
+            .collect()
+        )
+    }
     out: list[list[dt.date]] = [[]]
     used = 0
     for day in days:
@@ -196,5 +247,11 @@ def _build_pass(spark, lake: str, days: list[dt.date], params: FeatureParams) ->
     finally:
         build.release()
     label = f"{days[0]}..{days[-1]}" if len(days) > 1 else str(days[0])
-    log.info("days=%s table=%s rows=%d clustered_accounts=%d secs=%.1f",
-             label, ACCOUNT_FEATURES.name, n_features, n_clustered, time.monotonic() - step)
+    log.info(
+        "days=%s table=%s rows=%d clustered_accounts=%d secs=%.1f",
+        label,
+        ACCOUNT_FEATURES.name,
+        n_features,
+        n_clustered,
+        time.monotonic() - step,
+    )

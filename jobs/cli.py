@@ -65,11 +65,14 @@ def version() -> str:
         except metadata.PackageNotFoundError:
             return "not installed"
 
-    return (f"riskctl {of('distill-risk')} (pyspark {of('pyspark')}, "
-            f"delta-spark {of('delta-spark')}, mlflow {of('mlflow')})")
+    return (
+        f"riskctl {of('distill-risk')} (pyspark {of('pyspark')}, "
+        f"delta-spark {of('delta-spark')}, mlflow {of('mlflow')})"
+    )
 
 
 # --- subcommands -------------------------------------------------------------------------------
+
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from simulator import generate
@@ -77,8 +80,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.days < 1:
         raise UsageError("--days must be at least 1")
     try:
-        summary = generate(_lake(args), args.start, args.days, args.scale, args.seed,
-                           progress=not args.quiet, overwrite=args.overwrite)
+        summary = generate(
+            _lake(args),
+            args.start,
+            args.days,
+            args.scale,
+            args.seed,
+            progress=not args.quiet,
+            overwrite=args.overwrite,
+        )
     except FileExistsError as exc:
         raise ConfigError(f"{exc} (use another --lake, or --overwrite to replace it)") from None
     print(summary.get("message", summary) if isinstance(summary, dict) else summary)
@@ -176,8 +186,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     else:
         query = args.query
     # Analysts may only have read access to the lake: reading needs no write permission.
-    run_query(_lake(args, create=False, writable=False), query, limit=args.limit,
-              fmt=args.format)
+    run_query(_lake(args, create=False, writable=False), query, limit=args.limit, fmt=args.format)
     return 0
 
 
@@ -208,6 +217,7 @@ def cmd_maintain(args: argparse.Namespace) -> int:
 
 # --- parser ------------------------------------------------------------------------------------
 
+
 class HelpFormatter(argparse.HelpFormatter):
     """Prose is wrapped, example blocks keep their lines; every option's default is shown."""
 
@@ -223,8 +233,12 @@ class HelpFormatter(argparse.HelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if ("%(default)" in text or action.required or not action.option_strings
-                or action.default in (None, False, argparse.SUPPRESS)):
+        if (
+            "%(default)" in text
+            or action.required
+            or not action.option_strings
+            or action.default in (None, False, argparse.SUPPRESS)
+        ):
             return text
         return f"{text} (default: %(default)s)"
 
@@ -247,17 +261,24 @@ def _examples(*lines: str) -> str:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lake", metavar="DIR",
-                   help="lake root, a directory or an object-store URI "
-                        "(default: $RISK_LAKE, else ./lake)")
+    p.add_argument(
+        "--lake",
+        metavar="DIR",
+        help="lake root, a directory or an object-store URI (default: $RISK_LAKE, else ./lake)",
+    )
 
 
 def _day_range(p: argparse.ArgumentParser, end_required: bool = False) -> None:
-    p.add_argument("--start", type=parse_date, required=True, metavar="YYYY-MM-DD",
-                   help="first day (UTC)")
-    p.add_argument("--end", type=parse_date, required=end_required, metavar="YYYY-MM-DD",
-                   help="last day, inclusive" + ("" if end_required
-                                                 else " (default: the --start day)"))
+    p.add_argument(
+        "--start", type=parse_date, required=True, metavar="YYYY-MM-DD", help="first day (UTC)"
+    )
+    p.add_argument(
+        "--end",
+        type=parse_date,
+        required=end_required,
+        metavar="YYYY-MM-DD",
+        help="last day, inclusive" + ("" if end_required else " (default: the --start day)"),
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -266,213 +287,318 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find distillation campaigns in an LLM API's logs: raw zone -> Delta "
         "features -> MLflow model -> daily gold risk tables. Every command takes --lake.",
         epilog="exit codes: 0 done, 1 crashed, 2 refused (bad input, nothing done), "
-        "3 quality gate failed, 4 no champion model yet, 130 interrupted\n\n" + _examples(
+        "3 quality gate failed, 4 no champion model yet, 130 interrupted\n\n"
+        + _examples(
             "riskctl run --lake lake --start 2026-04-22 --end 2026-05-05",
-            "riskctl sql --lake lake \"SELECT * FROM risk.latest_account_scores LIMIT 10\"",
-            "riskctl run --help"),
+            'riskctl sql --lake lake "SELECT * FROM risk.latest_account_scores LIMIT 10"',
+            "riskctl run --help",
+        ),
     )
-    parser.add_argument("--version", action="version", version=version(),
-                        help="print the versions of riskctl, Spark, Delta and MLflow and exit")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="debug logging (default: info)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
-                                parser_class=OneLineParser)
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=version(),
+        help="print the versions of riskctl, Spark, Delta and MLflow and exit",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="debug logging (default: info)"
+    )
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser
+    )
 
     p = sub.add_parser(
-        "run", help="the daily pipeline for a range of days, end to end",
+        "run",
+        help="the daily pipeline for a range of days, end to end",
         description="For each day in order, as the daily DAG would: ingest what landed, "
         "validate, build features, train and promote a model when the retraining policy says "
         "so, and publish both gold tables. A day with no champion model yet publishes no "
         "scores (exit 0). Re-running a day replaces that day's outputs. A day that fails the "
         "quality gate stops the run there (exit 3).",
-        epilog=_examples("riskctl run --lake lake --start 2026-04-22 --end 2026-05-05",
-                         "riskctl run --lake lake --start 2026-05-05 --end 2026-05-05"
-                         "   # re-run one day",
-                         "riskctl run --lake lake --start 2026-04-22 --end 2026-04-28 "
-                         "--master spark://127.0.0.1:7077"))
+        epilog=_examples(
+            "riskctl run --lake lake --start 2026-04-22 --end 2026-05-05",
+            "riskctl run --lake lake --start 2026-05-05 --end 2026-05-05   # re-run one day",
+            "riskctl run --lake lake --start 2026-04-22 --end 2026-04-28 "
+            "--master spark://127.0.0.1:7077",
+        ),
+    )
     _common(p)
     _day_range(p, end_required=True)
-    p.add_argument("--master", metavar="URL",
-                   help="Spark master, e.g. spark://host:7077 "
-                        "(default: $RISK_SPARK_MASTER, else local[*])")
+    p.add_argument(
+        "--master",
+        metavar="URL",
+        help="Spark master, e.g. spark://host:7077 (default: $RISK_SPARK_MASTER, else local[*])",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
-        "generate", help="write a synthetic raw zone with ground truth",
+        "generate",
+        help="write a synthetic raw zone with ground truth",
         description="Write <lake>/raw/* as the upstream systems would, and the ground truth "
         "under <lake>/_truth (the pipeline never reads it).",
-        epilog=_examples("riskctl generate --lake /tmp/lake --scale tiny --days 14",
-                         "riskctl generate --lake /tmp/lake45 --scale small --days 45 --seed 7"))
+        epilog=_examples(
+            "riskctl generate --lake /tmp/lake --scale tiny --days 14",
+            "riskctl generate --lake /tmp/lake45 --scale small --days 45 --seed 7",
+        ),
+    )
     _common(p)
-    p.add_argument("--start", type=parse_date, default=DEMO_START, metavar="YYYY-MM-DD",
-                   help="first landed day")
+    p.add_argument(
+        "--start",
+        type=parse_date,
+        default=DEMO_START,
+        metavar="YYYY-MM-DD",
+        help="first landed day",
+    )
     p.add_argument("--days", type=int, default=45, help="number of days to generate")
-    p.add_argument("--scale", choices=["tiny", "small", "medium", "seed"], default="small",
-                   help="size of the world: tiny ~3k accounts, small ~20k, medium ~100k, "
-                        "seed ~275k")
+    p.add_argument(
+        "--scale",
+        choices=["tiny", "small", "medium", "seed"],
+        default="small",
+        help="size of the world: tiny ~3k accounts, small ~20k, medium ~100k, seed ~275k",
+    )
     p.add_argument("--seed", type=int, default=7, help="random seed (same seed, same lake)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace an existing raw zone and truth in the lake")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing raw zone and truth in the lake",
+    )
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser(
-        "ingest", help="raw zone -> clean Delta tables, quarantine and audit",
+        "ingest",
+        help="raw zone -> clean Delta tables, quarantine and audit",
         description="Parse each landed day's raw files, quarantine broken lines with a reason, "
         "drop duplicates, and write ops/ingest_audit.",
-        epilog=_examples("riskctl ingest --lake lake --start 2026-04-22 --end 2026-04-28"))
+        epilog=_examples("riskctl ingest --lake lake --start 2026-04-22 --end 2026-04-28"),
+    )
     _common(p)
     _day_range(p)
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser(
-        "validate", help="Great Expectations gate on the clean tables",
+        "validate",
+        help="Great Expectations gate on the clean tables",
         description="Run the expectation suites for the days and update the Data Docs "
         "(<lake>/ops/data_docs/index.html); exit 3 and name the failed expectations when a "
         "blocking (critical) one fails.",
-        epilog=_examples("riskctl validate --lake lake --start 2026-05-05"))
+        epilog=_examples("riskctl validate --lake lake --start 2026-05-05"),
+    )
     _common(p)
     _day_range(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser(
-        "features", help="per-account daily features and clusters",
+        "features",
+        help="per-account daily features and clusters",
         description="Build the per-account features and linked-account clusters as of each "
         "day (the days before must be built first).",
-        epilog=_examples("riskctl features --lake lake --start 2026-05-05"))
+        epilog=_examples("riskctl features --lake lake --start 2026-05-05"),
+    )
     _common(p)
     _day_range(p)
     p.set_defaults(func=cmd_features)
 
     p = sub.add_parser(
-        "train", help="train a model as of a day and register it (challenger)",
+        "train",
+        help="train a model as of a day and register it (challenger)",
         description="Train on labels known as of the day, log the run to MLflow and register "
         "the model as `challenger`; with --promote it becomes `champion` only if it beats the "
         "current one on the same validation window.",
-        epilog=_examples("riskctl train --lake lake --as-of 2026-05-04",
-                         "riskctl train --lake lake --as-of 2026-05-04 --promote"))
+        epilog=_examples(
+            "riskctl train --lake lake --as-of 2026-05-04",
+            "riskctl train --lake lake --as-of 2026-05-04 --promote",
+        ),
+    )
     _common(p)
-    p.add_argument("--as-of", type=parse_date, required=True, dest="as_of",
-                   metavar="YYYY-MM-DD", help="train on what was known at the end of this day")
-    p.add_argument("--promote", action="store_true",
-                   help="promote to champion if it beats the current one")
+    p.add_argument(
+        "--as-of",
+        type=parse_date,
+        required=True,
+        dest="as_of",
+        metavar="YYYY-MM-DD",
+        help="train on what was known at the end of this day",
+    )
+    p.add_argument(
+        "--promote", action="store_true", help="promote to champion if it beats the current one"
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
-        "train-if-due", help="apply the retraining policy for days",
+        "train-if-due",
+        help="apply the retraining policy for days",
         description="Compute drift, then train, register and promote a model on the days the "
         "retraining policy names (first model once enough labels are known, then Mondays, and "
         "on drift); reuse the model of a day already trained.",
-        epilog=_examples("riskctl train-if-due --lake lake --start 2026-05-04"))
+        epilog=_examples("riskctl train-if-due --lake lake --start 2026-05-04"),
+    )
     _common(p)
     _day_range(p)
     p.set_defaults(func=cmd_train_if_due)
 
     p = sub.add_parser(
-        "promote", help="make the challenger (or --version) the champion",
+        "promote",
+        help="make the challenger (or --version) the champion",
         description="Unconditionally (an operator's decision): no gate. Days already scored "
         "keep their version until `riskctl score --rescore` republishes them.",
-        epilog=_examples("riskctl promote --lake lake", "riskctl promote --lake lake --version 1"))
+        epilog=_examples("riskctl promote --lake lake", "riskctl promote --lake lake --version 1"),
+    )
     _common(p)
-    p.add_argument("--version", metavar="N",
-                   help="model version to promote (default: the challenger)")
+    p.add_argument(
+        "--version", metavar="N", help="model version to promote (default: the challenger)"
+    )
     p.set_defaults(func=cmd_promote)
 
     p = sub.add_parser(
-        "rollback", help="give the champion alias back to the previous champion",
-        epilog=_examples("riskctl rollback --lake lake"))
+        "rollback",
+        help="give the champion alias back to the previous champion",
+        epilog=_examples("riskctl rollback --lake lake"),
+    )
     _common(p)
     p.set_defaults(func=cmd_rollback)
 
     p = sub.add_parser(
-        "evaluate", help="metrics against the generator's ground truth",
+        "evaluate",
+        help="metrics against the generator's ground truth",
         description="Average precision, recall at fixed false-positive rates, precision@k, "
         "campaigns caught and days to first flag, from the published scores against the "
         "generator's truth (<lake>/_truth).",
-        epilog=_examples("riskctl evaluate --lake lake",
-                         "riskctl evaluate --lake lake --start 2026-05-01 --end 2026-05-05"))
+        epilog=_examples(
+            "riskctl evaluate --lake lake",
+            "riskctl evaluate --lake lake --start 2026-05-01 --end 2026-05-05",
+        ),
+    )
     _common(p)
-    p.add_argument("--start", type=parse_date, metavar="YYYY-MM-DD",
-                   help="first score day (default: the first published)")
-    p.add_argument("--end", type=parse_date, metavar="YYYY-MM-DD",
-                   help="last score day (default: the last published)")
+    p.add_argument(
+        "--start",
+        type=parse_date,
+        metavar="YYYY-MM-DD",
+        help="first score day (default: the first published)",
+    )
+    p.add_argument(
+        "--end",
+        type=parse_date,
+        metavar="YYYY-MM-DD",
+        help="last score day (default: the last published)",
+    )
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
-        "score", help="score days with the champion and publish gold tables",
+        "score",
+        help="score days with the champion and publish gold tables",
         description="Score every account active in the 7 days ending on each day and replace "
         "that day's rows of both gold tables. Exit 4 when no model can score yet.",
-        epilog=_examples("riskctl score --lake lake --start 2026-05-05",
-                         "riskctl score --lake lake --start 2026-05-04 --end 2026-05-05 "
-                         "--rescore"))
+        epilog=_examples(
+            "riskctl score --lake lake --start 2026-05-05",
+            "riskctl score --lake lake --start 2026-05-04 --end 2026-05-05 --rescore",
+        ),
+    )
     _common(p)
     _day_range(p)
-    p.add_argument("--rescore", action="store_true",
-                   help="use the current champion even on days another version already scored "
-                        "(after rollback or promote); without it a re-run keeps the day's "
-                        "version")
+    p.add_argument(
+        "--rescore",
+        action="store_true",
+        help="use the current champion even on days another version already scored "
+        "(after rollback or promote); without it a re-run keeps the day's "
+        "version",
+    )
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser(
-        "sql", help="run SQL over the risk.* tables (read-only)",
+        "sql",
+        help="run SQL over the risk.* tables (read-only)",
         description="Run the statements of QUERY or FILE (separated by `;`; the result of the "
         "last one is printed) over the risk.* tables. Only reads: writes are refused.",
         epilog=_examples(
-            "riskctl sql --lake lake \"SELECT * FROM risk.latest_account_scores "
-            "ORDER BY risk_score DESC LIMIT 20\"",
+            'riskctl sql --lake lake "SELECT * FROM risk.latest_account_scores '
+            'ORDER BY risk_score DESC LIMIT 20"',
             "riskctl sql --lake lake -f sql/critical_accounts_today.sql --format csv "
             "> critical.csv",
-            "riskctl sql --lake lake --format json \"DESCRIBE TABLE risk.account_scores_daily\"",
-            "echo 'SHOW TABLES IN risk' | riskctl sql --lake lake -f -"))
+            'riskctl sql --lake lake --format json "DESCRIBE TABLE risk.account_scores_daily"',
+            "echo 'SHOW TABLES IN risk' | riskctl sql --lake lake -f -",
+        ),
+    )
     _common(p)
     p.add_argument("query", nargs="?", metavar="QUERY", help="SQL text (or use -f)")
-    p.add_argument("-f", "--file", metavar="FILE",
-                   help="read the SQL from FILE, '-' for stdin (default: the QUERY argument)")
-    p.add_argument("--format", choices=["table", "csv", "json"], default="table",
-                   help="output: an aligned text table, CSV with a header row, or a JSON array "
-                        "of objects")
+    p.add_argument(
+        "-f",
+        "--file",
+        metavar="FILE",
+        help="read the SQL from FILE, '-' for stdin (default: the QUERY argument)",
+    )
+    p.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="output: an aligned text table, CSV with a header row, or a JSON array of objects",
+    )
     p.add_argument("--limit", type=int, default=50, help="rows printed at most (0: all)")
     p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser(
-        "sql-server", help="read-only JDBC/Thrift SQL endpoint for analysts",
+        "sql-server",
+        help="read-only JDBC/Thrift SQL endpoint for analysts",
         description="Spark's Thrift server over the risk.* tables, read-only, bound to "
         "127.0.0.1 ($RISK_SQL_HOST to change); runs in the foreground until Ctrl-C.",
-        epilog=_examples("riskctl sql-server --lake lake",
-                         "beeline -u jdbc:hive2://localhost:10000/risk -n $USER"))
+        epilog=_examples(
+            "riskctl sql-server --lake lake",
+            "beeline -u jdbc:hive2://localhost:10000/risk -n $USER",
+        ),
+    )
     _common(p)
     p.add_argument("--port", type=int, default=10000, help="TCP port")
     p.set_defaults(func=cmd_sql_server)
 
     p = sub.add_parser(
-        "report", help="build the daily HTML report (and its CSV)",
+        "report",
+        help="build the daily HTML report (and its CSV)",
         description="Write <lake>/reports/<date>/index.html (sortable tables, links to the "
         "days before and after, the Data Docs and the model's MLflow run), the day's high and "
         "critical accounts as CSV beside it, and <lake>/reports/index.html; print the page's "
         "path.",
-        epilog=_examples("riskctl report --lake lake --date 2026-05-05",
-                         "riskctl report --lake lake --date 2026-05-05 --open"))
+        epilog=_examples(
+            "riskctl report --lake lake --date 2026-05-05",
+            "riskctl report --lake lake --date 2026-05-05 --open",
+        ),
+    )
     _common(p)
-    p.add_argument("--date", type=parse_date, required=True, metavar="YYYY-MM-DD",
-                   help="the score day to report")
-    p.add_argument("--open", action=argparse.BooleanOptionalAction, default=False,
-                   help="open the page in a web browser")
+    p.add_argument(
+        "--date",
+        type=parse_date,
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="the score day to report",
+    )
+    p.add_argument(
+        "--open",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="open the page in a web browser",
+    )
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
-        "maintain", help="OPTIMIZE and VACUUM the lake's tables",
+        "maintain",
+        help="OPTIMIZE and VACUUM the lake's tables",
         description="Compact the recent partitions of every Delta table (Z-ordered where "
         "analysts filter) and VACUUM files older than the retention.",
-        epilog=_examples("riskctl maintain --lake lake",
-                         "riskctl maintain --lake lake --retention-hours 336"))
+        epilog=_examples(
+            "riskctl maintain --lake lake", "riskctl maintain --lake lake --retention-hours 336"
+        ),
+    )
     _common(p)
-    p.add_argument("--retention-hours", type=int, default=168,
-                   help="VACUUM keeps files younger than this (at least 168)")
+    p.add_argument(
+        "--retention-hours",
+        type=int,
+        default=168,
+        help="VACUUM keeps files younger than this (at least 168)",
+    )
     p.set_defaults(func=cmd_maintain)
     return parser
 
 
 # --- outcome -----------------------------------------------------------------------------------
+
 
 def write_status(command: str, code: int, message: str) -> None:
     """The outcome as JSON in $RISK_STATUS_FILE, when set (for the DAGs)."""
@@ -483,8 +609,9 @@ def write_status(command: str, code: int, message: str) -> None:
         outcome = ExitCode(code).name.lower()
     except ValueError:
         outcome = "crashed"
-    text = json.dumps({"command": command, "exit_code": int(code), "outcome": outcome,
-                       "message": message})
+    text = json.dumps(
+        {"command": command, "exit_code": int(code), "outcome": outcome, "message": message}
+    )
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text + "\n")
@@ -505,8 +632,11 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         if exc.code:
             words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
-            write_status(words[0] if words else "", int(exc.code),
-                         _usage_error[-1] if _usage_error else "bad arguments")
+            write_status(
+                words[0] if words else "",
+                int(exc.code),
+                _usage_error[-1] if _usage_error else "bad arguments",
+            )
         raise
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -531,14 +661,13 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(command, ExitCode.INTERRUPTED, "interrupted")
     except Exception as exc:
         if getattr(exc, "operator_message", None):  # an error class of our own, by duck typing
-            return _fail(command, getattr(exc, "exit_code", ExitCode.REFUSED),
-                         exc.operator_message)
+            return _fail(command, getattr(exc, "exit_code", ExitCode.REFUSED), exc.operator_message)
         first = (str(exc).strip().splitlines() or [""])[0][:300]
-        write_status(command, ExitCode.CRASHED,
-                     f"riskctl {command} crashed: {type(exc).__name__}: {first}")
+        write_status(
+            command, ExitCode.CRASHED, f"riskctl {command} crashed: {type(exc).__name__}: {first}"
+        )
         raise  # the traceback is what a crash needs; Python exits 1
-    write_status(command, code, f"riskctl {command}: " + ("done" if code == 0 else
-                                                          f"exit {code}"))
+    write_status(command, code, f"riskctl {command}: " + ("done" if code == 0 else f"exit {code}"))
     return code
 
 

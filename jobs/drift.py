@@ -68,35 +68,47 @@ class ModelRef:
     run_id: str | None = None
 
 
-def thresholds(psi_threshold: float | None = None,
-               min_flagged: int | None = None) -> tuple[float, int]:
+def thresholds(
+    psi_threshold: float | None = None, min_flagged: int | None = None
+) -> tuple[float, int]:
     """(PSI threshold, features needed to flag): arguments, else environment, else defaults."""
     current = settings()
-    thr = next(v for v in (psi_threshold, current.drift_psi_threshold, PSI_THRESHOLD)
-               if v is not None)
-    n = next(v for v in (min_flagged, current.drift_min_features, MIN_FLAGGED_FEATURES)
-             if v is not None)
+    thr = next(
+        v for v in (psi_threshold, current.drift_psi_threshold, PSI_THRESHOLD) if v is not None
+    )
+    n = next(
+        v for v in (min_flagged, current.drift_min_features, MIN_FLAGGED_FEATURES) if v is not None
+    )
     return thr, n
 
 
-def should_retrain(rows: list[tuple[str, float]], psi_threshold: float,
-                   min_flagged: int) -> tuple[bool, str]:
+def should_retrain(
+    rows: list[tuple[str, float]], psi_threshold: float, min_flagged: int
+) -> tuple[bool, str]:
     """The retraining rule over (feature, psi) rows (the score's row is `risk_score`)."""
     score = next((p for f, p in rows if f == SCORE_FEATURE), None)
     flagged = [f for f, p in rows if f != SCORE_FEATURE and p >= psi_threshold]
     if score is not None and score >= psi_threshold:
         return True, f"score PSI {score:.3f} >= {psi_threshold}"
     if len(flagged) >= min_flagged:
-        return True, (f"{len(flagged)} features with PSI >= {psi_threshold}: "
-                      f"{', '.join(flagged[:10])}")
+        return True, (
+            f"{len(flagged)} features with PSI >= {psi_threshold}: {', '.join(flagged[:10])}"
+        )
     worst = max((r for r in rows if r[0] != SCORE_FEATURE), key=lambda r: r[1], default=None)
     worst_text = f"max feature PSI {worst[1]:.3f} ({worst[0]})" if worst else "no features"
-    return False, (f"stable: {worst_text}, {len(flagged)} flagged (< {min_flagged})"
-                   + (f", score PSI {score:.3f}" if score is not None else ""))
+    return False, (
+        f"stable: {worst_text}, {len(flagged)} flagged (< {min_flagged})"
+        + (f", score PSI {score:.3f}" if score is not None else "")
+    )
 
 
-def compute_drift(lake: str, day: dt.date, champion: ModelRef | None = None,
-                  psi_threshold: float | None = None, min_flagged: int | None = None) -> dict:
+def compute_drift(
+    lake: str,
+    day: dt.date,
+    champion: ModelRef | None = None,
+    psi_threshold: float | None = None,
+    min_flagged: int | None = None,
+) -> dict:
     """PSI of day `day` against the champion's training day; writes drift_daily for the day.
 
     `champion` overrides the MLflow lookup (tests, backfills against a named version).
@@ -107,9 +119,13 @@ def compute_drift(lake: str, day: dt.date, champion: ModelRef | None = None,
     return results[day]
 
 
-def compute_drift_days(lake: str, days: list[dt.date], champion: ModelRef | None = None,
-                       psi_threshold: float | None = None, min_flagged: int | None = None,
-                       ) -> dict[dt.date, dict]:
+def compute_drift_days(
+    lake: str,
+    days: list[dt.date],
+    champion: ModelRef | None = None,
+    psi_threshold: float | None = None,
+    min_flagged: int | None = None,
+) -> dict[dt.date, dict]:
     """`compute_drift` of every day, without writing (`write_drift` does): the days one model
     is compared against share its reference and one Spark job per kind of count.
 
@@ -117,8 +133,11 @@ def compute_drift_days(lake: str, days: list[dt.date], champion: ModelRef | None
     """
     spark = get_spark()
     days = sorted(set(days))
-    models = ({d: champion for d in days} if champion is not None
-              else champions_for_days(spark, lake, days))
+    models = (
+        {d: champion for d in days}
+        if champion is not None
+        else champions_for_days(spark, lake, days)
+    )
     out: dict[dt.date, dict] = {}
     groups: dict[ModelRef, list[dt.date]] = {}
     for day in days:
@@ -129,34 +148,52 @@ def compute_drift_days(lake: str, days: list[dt.date], champion: ModelRef | None
         elif model.trained_as_of is None:
             reason = f"model {model.name} v{model.version} has no trained_as_of tag"
             log.warning("drift day=%s skipped: %s", day, reason)
-            out[day] = {"day": day.isoformat(), "model_name": model.name,
-                        "model_version": model.version, "retrain": False, "reason": reason}
+            out[day] = {
+                "day": day.isoformat(),
+                "model_name": model.name,
+                "model_version": model.version,
+                "retrain": False,
+                "reason": reason,
+            }
         else:
             groups.setdefault(model, []).append(day)
     if groups:
         feats = read_features(spark, lake)
         for model, model_days in groups.items():
-            out.update(_drift_of_model(spark, lake, feats, model, model_days, psi_threshold,
-                                       min_flagged))
+            out.update(
+                _drift_of_model(spark, lake, feats, model, model_days, psi_threshold, min_flagged)
+            )
     return out
 
 
-def _drift_of_model(spark, lake: str, feats, model: ModelRef, days: list[dt.date],
-                    psi_threshold: float | None, min_flagged: int | None) -> dict[dt.date, dict]:
+def _drift_of_model(
+    spark,
+    lake: str,
+    feats,
+    model: ModelRef,
+    days: list[dt.date],
+    psi_threshold: float | None,
+    min_flagged: int | None,
+) -> dict[dt.date, dict]:
     from pyspark.sql import functions as F
 
     from models import psi
 
     started = time.monotonic()
     thr, min_n = thresholds(psi_threshold, min_flagged)
-    base = {"model_name": model.name, "model_version": model.version,
-            "reference_date": model.trained_as_of.isoformat()}
+    base = {
+        "model_name": model.name,
+        "model_version": model.version,
+        "reference_date": model.trained_as_of.isoformat(),
+    }
 
     def skipped(reason: str, which: list[dt.date]) -> dict[dt.date, dict]:
         for day in which:
             log.warning("drift day=%s skipped: %s", day, reason)
-        return {d: {"day": d.isoformat(), **base, "retrain": False,
-                    "reason": reason.format(day=d)} for d in which}
+        return {
+            d: {"day": d.isoformat(), **base, "retrain": False, "reason": reason.format(day=d)}
+            for d in which
+        }
 
     if feats is None:
         return skipped("no feature table", days)
@@ -170,22 +207,33 @@ def _drift_of_model(spark, lake: str, feats, model: ModelRef, days: list[dt.date
         columns, grouped = split_group_level(monitored_columns(feats))
         columns, warming = full_windows(columns, _first_day(feats), model.trained_as_of)
         if warming:
-            log.info("drift days=%s..%s leave out %d features whose window was not full on "
-                     "%s: %s", days[0], days[-1], len(warming), model.trained_as_of,
-                     ", ".join(warming[:10]))
+            log.info(
+                "drift days=%s..%s leave out %d features whose window was not full on %s: %s",
+                days[0],
+                days[-1],
+                len(warming),
+                model.trained_as_of,
+                ", ".join(warming[:10]),
+            )
         profiles = reference_profiles(spark, lake, model, feats, columns)
         if profiles is None:
-            return {**out, **skipped(f"no feature rows on the reference day "
-                                     f"{model.trained_as_of}", days)}
+            return {
+                **out,
+                **skipped(f"no feature rows on the reference day {model.trained_as_of}", days),
+            }
         features = {c: p for c, p in profiles.items() if c != SCORE_FEATURE}
-        counts = psi.bin_counts_by(current, {c: p.edges for c, p in features.items()
-                                             if c in current.columns}, "feature_date")
+        counts = psi.bin_counts_by(
+            current,
+            {c: p.edges for c, p in features.items() if c in current.columns},
+            "feature_date",
+        )
         score_counts = {}
         if SCORE_FEATURE in profiles:
             scores = days_scores(spark, lake, model, days, current)
             if scores is not None:
                 score_counts = psi.bin_counts_by(
-                    scores, {SCORE_FEATURE: profiles[SCORE_FEATURE].edges}, "feature_date")
+                    scores, {SCORE_FEATURE: profiles[SCORE_FEATURE].edges}, "feature_date"
+                )
     finally:
         current.unpersist()
 
@@ -198,15 +246,35 @@ def _drift_of_model(spark, lake: str, feats, model: ModelRef, days: list[dt.date
         rows.sort(key=lambda r: (-r[1], r[0]))
         score_psi = next((p for f, p in rows if f == SCORE_FEATURE), None)
         flagged = [f for f, p in rows if p >= thr and f != SCORE_FEATURE]
-        out[day] = {"day": day.isoformat(), **base, "retrain": retrain, "reason": reason,
-                    "score_psi": score_psi, "flagged": flagged, "top": rows[:10],
-                    "n_features": len(rows), "left_out_warming_up": warming,
-                    "left_out_group_level": grouped, "threshold": thr, "min_flagged": min_n,
-                    "rows": rows, "secs": secs}
-        log.info("drift day=%s table=%s model=%s v%s reference=%s features=%d flagged=%d "
-                 "score_psi=%s retrain=%s", day, tables.DRIFT.name, model.name, model.version,
-                 model.trained_as_of, len(rows), len(flagged),
-                 "n/a" if score_psi is None else f"{score_psi:.3f}", retrain)
+        out[day] = {
+            "day": day.isoformat(),
+            **base,
+            "retrain": retrain,
+            "reason": reason,
+            "score_psi": score_psi,
+            "flagged": flagged,
+            "top": rows[:10],
+            "n_features": len(rows),
+            "left_out_warming_up": warming,
+            "left_out_group_level": grouped,
+            "threshold": thr,
+            "min_flagged": min_n,
+            "rows": rows,
+            "secs": secs,
+        }
+        log.info(
+            "drift day=%s table=%s model=%s v%s reference=%s features=%d flagged=%d "
+            "score_psi=%s retrain=%s",
+            day,
+            tables.DRIFT.name,
+            model.name,
+            model.version,
+            model.trained_as_of,
+            len(rows),
+            len(flagged),
+            "n/a" if score_psi is None else f"{score_psi:.3f}",
+            retrain,
+        )
     return out
 
 
@@ -217,13 +285,17 @@ def write_drift(lake: str, results: dict[dt.date, dict]) -> None:
         return
     spark = get_spark()
     computed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # a stamp, not business logic
-    rows = [(day, r["model_version"], f, float(p), bool(p >= r["threshold"]), computed_at)
-            for day, r in sorted(done.items()) for f, p in r["rows"]]
+    rows = [
+        (day, r["model_version"], f, float(p), bool(p >= r["threshold"]), computed_at)
+        for day, r in sorted(done.items())
+        for f, p in r["rows"]
+    ]
     out = spark.createDataFrame(rows, tables.DRIFT.schema)
     delta_io.replace_partitions(out, tables.DRIFT, lake, score_date=sorted(done))
 
 
 # --- the reference -------------------------------------------------------------------------------
+
 
 def reference_profiles(spark, lake: str, model: ModelRef, feats, columns: list[str]):
     """Stored profiles of the model version, computing (once) any that are missing.
@@ -262,12 +334,37 @@ def reference_profiles(spark, lake: str, model: ModelRef, feats, columns: list[s
     if new:
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         df = spark.createDataFrame(
-            [(model.name, model.version, ref_day, f, list(p.edges), list(p.fractions),
-              p.n_rows, now) for f, p in new.items()], table.schema)
-        delta_io.replace_where(df, table, lake, delta_io.predicate(
-            model_name=model.name, model_version=model.version, feature=sorted(new)))
-        log.info("drift reference model=%s v%s reference=%s table=%s features=%d", model.name,
-                 model.version, ref_day, table.name, len(new))
+            [
+                (
+                    model.name,
+                    model.version,
+                    ref_day,
+                    f,
+                    list(p.edges),
+                    list(p.fractions),
+                    p.n_rows,
+                    now,
+                )
+                for f, p in new.items()
+            ],
+            table.schema,
+        )
+        delta_io.replace_where(
+            df,
+            table,
+            lake,
+            delta_io.predicate(
+                model_name=model.name, model_version=model.version, feature=sorted(new)
+            ),
+        )
+        log.info(
+            "drift reference model=%s v%s reference=%s table=%s features=%d",
+            model.name,
+            model.version,
+            ref_day,
+            table.name,
+            len(new),
+        )
     stored.update(new)
     return {c: stored[c] for c in [*columns, SCORE_FEATURE] if c in stored}
 
@@ -286,17 +383,25 @@ def days_scores(spark, lake: str, model: ModelRef, days: list[dt.date], feats_of
     """
     from pyspark.sql import functions as F
 
-    gold = (delta_io.read(spark, tables.ACCOUNT_SCORES, lake)
-            .where(F.col("score_date").isin(days) & (F.col("model_name") == model.name)
-                   & (F.col("model_version") == model.version))
-            .select(F.col("score_date").alias("feature_date"), SCORE_FEATURE))
+    gold = (
+        delta_io.read(spark, tables.ACCOUNT_SCORES, lake)
+        .where(
+            F.col("score_date").isin(days)
+            & (F.col("model_name") == model.name)
+            & (F.col("model_version") == model.version)
+        )
+        .select(F.col("score_date").alias("feature_date"), SCORE_FEATURE)
+    )
     published = {r[0] for r in gold.select("feature_date").distinct().collect()}
     parts = [gold] if published else []
     rest = [d for d in days if d not in published]
     scorer = _scorer(lake, model) if rest else None
     if scorer is not None:
-        parts.append(scorer(feats_of_days.where(F.col("feature_date").isin(rest)))
-                     .select("feature_date", SCORE_FEATURE))
+        parts.append(
+            scorer(feats_of_days.where(F.col("feature_date").isin(rest))).select(
+                "feature_date", SCORE_FEATURE
+            )
+        )
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
@@ -315,8 +420,13 @@ def _scorer(lake: str, model: ModelRef):
         try:
             _HANDLES[key] = load_version(lake, model.version)
         except Exception as exc:  # drift is a monitor: a model that cannot load fails scoring
-            log.warning("drift: cannot load model %s v%s for the score PSI: %s: %s",
-                        model.name, model.version, type(exc).__name__, exc)
+            log.warning(
+                "drift: cannot load model %s v%s for the score PSI: %s: %s",
+                model.name,
+                model.version,
+                type(exc).__name__,
+                exc,
+            )
             _HANDLES[key] = None
     handle = _HANDLES[key]
     if handle is None:
@@ -330,16 +440,20 @@ def _scorer(lake: str, model: ModelRef):
 
         check_features(df.columns, handle)
         names = handle.feature_names
-        x = df.select("feature_date", "account_id",
-                      *[F.col(n).cast("double").alias(n) for n in names])
+        x = df.select(
+            "feature_date", "account_id", *[F.col(n).cast("double").alias(n) for n in names]
+        )
         margin = with_margin(x, handle.model, contributions=False)
-        return margin.select("feature_date", handle.config.calibration.column(
-            F.col("margin")).cast("double").alias(SCORE_FEATURE))
+        return margin.select(
+            "feature_date",
+            handle.config.calibration.column(F.col("margin")).cast("double").alias(SCORE_FEATURE),
+        )
 
     return scores_only
 
 
 # --- the feature table --------------------------------------------------------------------------
+
 
 def read_features(spark, lake: str):
     """The daily feature table, or None when it does not exist yet."""
@@ -365,8 +479,11 @@ def split_group_level(columns: list[str]) -> tuple[list[str], list[str]]:
     from features.catalog import feature_columns
 
     family = {f.name: f.family for f in feature_columns()}
-    grouped = [c for c in columns if family.get(c) in GROUP_FAMILIES
-               or (c not in family and c.startswith("cluster_"))]
+    grouped = [
+        c
+        for c in columns
+        if family.get(c) in GROUP_FAMILIES or (c not in family and c.startswith("cluster_"))
+    ]
     return [c for c in columns if c not in grouped], grouped
 
 
@@ -379,8 +496,9 @@ def window_days(feature: str) -> int:
     return int(m.group(1)) if m else 0
 
 
-def full_windows(columns: list[str], first_day: dt.date | None,
-                 reference_day: dt.date) -> tuple[list[str], list[str]]:
+def full_windows(
+    columns: list[str], first_day: dt.date | None, reference_day: dt.date
+) -> tuple[list[str], list[str]]:
     """(features to monitor, features left out): a feature whose window reaches back before
     the lake's first feature day on the reference day is still filling up there, so it
     "drifts" every day until the window is full; such features are left out until a model
@@ -408,11 +526,15 @@ def monitored_columns(feats) -> list[str]:
         if absent:
             log.warning("drift: catalog features missing from the table: %s", absent[:10])
         return [n for n in names if n in feats.columns]
-    return [c for c, t in feats.dtypes
-            if c not in NOT_FEATURES and (t in _NUMERIC or t.startswith("decimal"))]
+    return [
+        c
+        for c, t in feats.dtypes
+        if c not in NOT_FEATURES and (t in _NUMERIC or t.startswith("decimal"))
+    ]
 
 
 # --- MLflow --------------------------------------------------------------------------------------
+
 
 def mlflow_client(lake: str):
     """An MlflowClient for the lake's registry, or None when the lake has none yet.
@@ -420,8 +542,11 @@ def mlflow_client(lake: str):
     Without MLFLOW_TRACKING_URI the registry is the SQLite file under the lake: when it does not
     exist no model can have been trained, and opening it would create an empty database.
     """
-    if (not settings().mlflow_tracking_uri and not is_remote(lake)
-            and not (Path(lake) / "_mlflow" / "mlflow.db").is_file()):
+    if (
+        not settings().mlflow_tracking_uri
+        and not is_remote(lake)
+        and not (Path(lake) / "_mlflow" / "mlflow.db").is_file()
+    ):
         return None
     from mlflow import MlflowClient
 
@@ -434,8 +559,11 @@ def model_ref(client, name: str, version: str | None = None) -> ModelRef | None:
     from mlflow.exceptions import MlflowException
 
     try:
-        mv = (client.get_model_version(name, version) if version
-              else client.get_model_version_by_alias(name, CHAMPION))
+        mv = (
+            client.get_model_version(name, version)
+            if version
+            else client.get_model_version_by_alias(name, CHAMPION)
+        )
     except MlflowException:
         return None
     text = (mv.tags or {}).get("trained_as_of")
@@ -465,11 +593,14 @@ def champions_for_days(spark, lake: str, days: list[dt.date]) -> dict[dt.date, M
     if client is None:
         return {}
     name = model_name()
-    recorded = {r["score_date"]: r["model_version"]
-                for r in delta_io.read(spark, tables.DRIFT, lake)
-                .where(F.col("score_date").isin(days))
-                .groupBy("score_date").agg(F.first("model_version").alias("model_version"))
-                .collect()}
+    recorded = {
+        r["score_date"]: r["model_version"]
+        for r in delta_io.read(spark, tables.DRIFT, lake)
+        .where(F.col("score_date").isin(days))
+        .groupBy("score_date")
+        .agg(F.first("model_version").alias("model_version"))
+        .collect()
+    }
     refs: dict[str | None, ModelRef | None] = {}
 
     def ref(version: str | None) -> ModelRef | None:

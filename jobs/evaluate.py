@@ -50,8 +50,9 @@ def read_truth(spark, lake: str) -> pd.DataFrame:
     """The generator's truth per account; `handover_at` is null where the lake predates it."""
     path = f"{lake.rstrip('/')}/_truth/accounts.parquet"
     if not is_remote(lake) and not Path(path).is_file():
-        raise PipelineError(f"no ground truth at {path}: `riskctl evaluate` is for lakes made "
-                            "by `riskctl generate`")
+        raise PipelineError(
+            f"no ground truth at {path}: `riskctl evaluate` is for lakes made by `riskctl generate`"
+        )
     if is_remote(lake):
         df = spark.read.parquet(path)
         truth = df.select(*[c for c in TRUTH_COLUMNS if c in df.columns]).toPandas()
@@ -81,20 +82,30 @@ def _scores(spark, lake: str, start: dt.date | None, end: dt.date | None, days: 
         hi = end or newest
         lo = start or hi - dt.timedelta(days=days - 1)
         rows = gold.where(F.col("score_date").between(F.lit(lo), F.lit(hi)))
-        bounds = rows.agg(F.min("score_date"), F.max("score_date"),
-                          F.collect_set("model_version")).first()
+        bounds = rows.agg(
+            F.min("score_date"), F.max("score_date"), F.collect_set("model_version")
+        ).first()
         if bounds[0] is not None:
-            rows = rows.select("account_id", F.col("score_date").alias("day"), "risk_score",
-                               "risk_band")
-            return (rows, f"gold scores (model versions {sorted(bounds[2])})", bounds[0],
-                    bounds[1], True)
+            rows = rows.select(
+                "account_id", F.col("score_date").alias("day"), "risk_score", "risk_band"
+            )
+            return (
+                rows,
+                f"gold scores (model versions {sorted(bounds[2])})",
+                bounds[0],
+                bounds[1],
+                True,
+            )
     handle = load_champion(lake)
     feats = spark.read.format("delta").load(features_uri(lake))
     if start is None:
         trained = handle.config.trained_as_of
         last = feats.agg(F.max("feature_date")).first()[0]
-        start = (dt.date.fromisoformat(trained) + dt.timedelta(days=1)
-                 if trained and last and dt.date.fromisoformat(trained) < last else None)
+        start = (
+            dt.date.fromisoformat(trained) + dt.timedelta(days=1)
+            if trained and last and dt.date.fromisoformat(trained) < last
+            else None
+        )
     if start is not None:
         feats = feats.where(F.col("feature_date") >= F.lit(start))
     if end is not None:
@@ -105,11 +116,20 @@ def _scores(spark, lake: str, start: dt.date | None, end: dt.date | None, days: 
     check_features(feats.columns, handle)
     # The scoring transform without reasons (not needed here), keeping the day of each row.
     cfg = handle.config
-    scored = with_margin(feats.select("account_id", F.col("feature_date").alias("day"), *[
-        F.col(n).cast("double").alias(n) for n in handle.feature_names]), handle.model)
-    out = scored.select("account_id", "day",
-                        cfg.calibration.column(F.col("margin")).alias("risk_score"),
-                        band_column(F.col("margin"), cfg.band_margins).alias("risk_band"))
+    scored = with_margin(
+        feats.select(
+            "account_id",
+            F.col("feature_date").alias("day"),
+            *[F.col(n).cast("double").alias(n) for n in handle.feature_names],
+        ),
+        handle.model,
+    )
+    out = scored.select(
+        "account_id",
+        "day",
+        cfg.calibration.column(F.col("margin")).alias("risk_score"),
+        band_column(F.col("margin"), cfg.band_margins).alias("risk_band"),
+    )
     return out, f"champion {handle.name} v{handle.version} on the fly", b[0], b[1], False
 
 
@@ -134,8 +154,11 @@ def _baselines(spark, lake: str, keys):
     spec = {n: spec[n] for n in sorted(spec, key=lambda n: n != "heuristic")}  # the rival first
     if not spec:
         return None, {}, feats
-    rows = feats.select("account_id", F.col("feature_date").alias("day"),
-                        *[_baseline_expr(cols).alias(f"b_{n}") for n, cols in spec.items()])
+    rows = feats.select(
+        "account_id",
+        F.col("feature_date").alias("day"),
+        *[_baseline_expr(cols).alias(f"b_{n}") for n, cols in spec.items()],
+    )
     return keys.join(rows, ["account_id", "day"], "left"), spec, feats
 
 
@@ -156,10 +179,13 @@ def _requests(spark, lake: str, end: dt.date) -> pd.DataFrame | None:
 
     if not delta_io.exists(spark, tables.SILVER_INTERACTIONS, lake):
         return None
-    return (delta_io.read(spark, tables.SILVER_INTERACTIONS, lake)
-            .where(F.col("event_date") <= F.lit(end))
-            .groupBy("account_id", F.col("event_date").alias("day"))
-            .agg(F.count(F.lit(1)).alias("n")).toPandas())
+    return (
+        delta_io.read(spark, tables.SILVER_INTERACTIONS, lake)
+        .where(F.col("event_date") <= F.lit(end))
+        .groupBy("account_id", F.col("event_date").alias("day"))
+        .agg(F.count(F.lit(1)).alias("n"))
+        .toPandas()
+    )
 
 
 def _recall_at(y, s, neg_scores, fpr):
@@ -179,16 +205,25 @@ def _group_metrics(acc: pd.DataFrame, mask: np.ndarray, score: str, legit: np.nd
     s = sub[score].to_numpy(dtype=np.float64)
     neg = s[y == 0]
     unl = (sub["labelled"].to_numpy() == 0) & (y == 1)
-    out = {"ap": ev.average_precision(y, s), "roc_auc": ev.roc_auc(y, s),
-           "recall_at_1pct_fpr": _recall_at(y, s, neg, 0.01),
-           "recall_at_0_1pct_fpr": _recall_at(y, s, neg, 0.001),
-           "unlabelled_recall_at_1pct_fpr": _recall_at(unl.astype(int)[(y == 0) | unl],
-                                                       s[(y == 0) | unl], neg, 0.01)}
+    out = {
+        "ap": ev.average_precision(y, s),
+        "roc_auc": ev.roc_auc(y, s),
+        "recall_at_1pct_fpr": _recall_at(y, s, neg, 0.01),
+        "recall_at_0_1pct_fpr": _recall_at(y, s, neg, 0.001),
+        "unlabelled_recall_at_1pct_fpr": _recall_at(
+            unl.astype(int)[(y == 0) | unl], s[(y == 0) | unl], neg, 0.01
+        ),
+    }
     return out
 
 
-def evaluate(lake: str, start: dt.date | None = None, end: dt.date | None = None,
-             k: int = 50, days: int = DEFAULT_DAYS) -> dict:
+def evaluate(
+    lake: str,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    k: int = 50,
+    days: int = DEFAULT_DAYS,
+) -> dict:
     """Ground-truth metrics of the published scores and the baselines; prints them."""
     from pyspark.sql import functions as F
 
@@ -203,17 +238,23 @@ def evaluate(lake: str, start: dt.date | None = None, end: dt.date | None = None
     with_base, spec, feats = _baselines(spark, lake, scores)
     day_rows = with_base if with_base is not None else scores
     base_cols = [f"b_{n}" for n in spec]
-    day_pdf = day_rows.select("account_id", "day", "risk_score", "risk_band",
-                              *base_cols).toPandas()
+    day_pdf = day_rows.select("account_id", "day", "risk_score", "risk_band", *base_cols).toPandas()
     day_pdf[base_cols] = day_pdf[base_cols].fillna(0.0)  # no feature row: nothing to score
     day_pdf["flag"] = day_pdf["risk_band"].isin(FLAGGED_BANDS)
-    acc = day_pdf.groupby("account_id", sort=True).agg(
-        risk_score=("risk_score", "max"), flagged=("flag", "max"),
-        **{c: (c, "max") for c in base_cols}).reset_index()
+    acc = (
+        day_pdf.groupby("account_id", sort=True)
+        .agg(
+            risk_score=("risk_score", "max"),
+            flagged=("flag", "max"),
+            **{c: (c, "max") for c in base_cols},
+        )
+        .reset_index()
+    )
     acc["flagged"] = acc["flagged"].astype(int)
     labels = labels_as_of(delta_io.read(spark, tables.SILVER_ENFORCEMENT, lake), last)
-    labelled = {r["account_id"] for r in labels.where("ever_positive").select("account_id")
-                .collect()}
+    labelled = {
+        r["account_id"] for r in labels.where("ever_positive").select("account_id").collect()
+    }
     acc = acc.merge(truth, on="account_id", how="left")
     acc["role"] = acc["role"].fillna("unknown")
     acc["labelled"] = acc["account_id"].isin(labelled).astype(int)
@@ -235,20 +276,32 @@ def evaluate(lake: str, start: dt.date | None = None, end: dt.date | None = None
         acc["requests"] = acc["requests"].fillna(0)
     else:
         in_range = None
-        first_req = (feats.where(F.col("feature_date") <= F.lit(last)).groupBy("account_id")
-                     .agg(F.min("feature_date").alias("d")).toPandas()
-                     .set_index("account_id")["d"])
+        first_req = (
+            feats.where(F.col("feature_date") <= F.lit(last))
+            .groupBy("account_id")
+            .agg(F.min("feature_date").alias("d"))
+            .toPandas()
+            .set_index("account_id")["d"]
+        )
         acc["requests"] = np.nan
 
     # First flag per account up to the end: the bands for the model, each baseline's own
     # 1%-FPR threshold (over the range's legitimate accounts) for the baselines.
-    thresholds = {n: ev.threshold_at_fpr(acc.loc[legit, c].to_numpy(dtype=np.float64), 0.01)
-                  for n, c in scorers.items()}
+    thresholds = {
+        n: ev.threshold_at_fpr(acc.loc[legit, c].to_numpy(dtype=np.float64), 0.01)
+        for n, c in scorers.items()
+    }
     if from_gold:
         g = delta_io.read(spark, tables.ACCOUNT_SCORES, lake)
-        first_flag = {r["account_id"]: r["d"] for r in g.where(
-            (F.col("score_date") <= F.lit(last)) & F.col("risk_band").isin(*FLAGGED_BANDS))
-            .groupBy("account_id").agg(F.min("score_date").alias("d")).collect()}
+        first_flag = {
+            r["account_id"]: r["d"]
+            for r in g.where(
+                (F.col("score_date") <= F.lit(last)) & F.col("risk_band").isin(*FLAGGED_BANDS)
+            )
+            .groupBy("account_id")
+            .agg(F.min("score_date").alias("d"))
+            .collect()
+        }
     else:
         first_flag = day_pdf[day_pdf["flag"]].groupby("account_id")["day"].min().to_dict()
     flags = {"model": first_flag}
@@ -269,54 +322,77 @@ def evaluate(lake: str, start: dt.date | None = None, end: dt.date | None = None
         delays = ev.detection_delays(
             attackers_all["campaign_id"].to_numpy(),
             attackers_all["account_id"].map(first_req).to_numpy(),
-            attackers_all["account_id"].map(flags[scorer]).to_numpy())
-        att_rows = (in_range[in_range["account_id"].isin(set(attackers_all["account_id"]))]
-                    if in_range is not None else None)
+            attackers_all["account_id"].map(flags[scorer]).to_numpy(),
+        )
+        att_rows = (
+            in_range[in_range["account_id"].isin(set(attackers_all["account_id"]))]
+            if in_range is not None
+            else None
+        )
         summary[scorer] = {
-            "ap": ev.average_precision(y, sb), "roc_auc": ev.roc_auc(y, sb),
+            "ap": ev.average_precision(y, sb),
+            "roc_auc": ev.roc_auc(y, sb),
             "recall_at_1pct_fpr": ev.recall_at_fpr(y, sb, 0.01),
             "recall_at_0_1pct_fpr": ev.recall_at_fpr(y, sb, 0.001),
-            "operating_recall": op["recall"], "operating_fpr": op["fpr"],
+            "operating_recall": op["recall"],
+            "operating_fpr": op["fpr"],
             "quietest_recall_at_1pct_fpr": float((att_s[quiet] >= thr).mean())
-            if quiet.any() else math.nan,
-            "campaigns": int(len(delays)), "campaigns_flagged": int(delays["days"].notna().sum()),
-            "median_days_to_flag": float(delays["days"].median()) if delays["days"].notna().any()
+            if quiet.any()
+            else math.nan,
+            "campaigns": int(len(delays)),
+            "campaigns_flagged": int(delays["days"].notna().sum()),
+            "median_days_to_flag": float(delays["days"].median())
+            if delays["days"].notna().any()
             else math.nan,
             "requests_before_flag": ev.share_before_flag(
-                att_rows["account_id"].to_numpy(), att_rows["day"].to_numpy(),
-                att_rows["n"].to_numpy(), flags[scorer]) if att_rows is not None else math.nan,
+                att_rows["account_id"].to_numpy(),
+                att_rows["day"].to_numpy(),
+                att_rows["n"].to_numpy(),
+                flags[scorer],
+            )
+            if att_rows is not None
+            else math.nan,
             "_delays": delays,
         }
-    last_day = day_pdf[day_pdf["day"] == last].merge(truth[["account_id", "role"]],
-                                                     on="account_id")
+    last_day = day_pdf[day_pdf["day"] == last].merge(truth[["account_id", "role"]], on="account_id")
     last_day = last_day[last_day["role"].isin(["legit", "attacker"])]
     summary["model"]["ece_last_day"] = ev.expected_calibration_error(
         (last_day["role"] == "attacker").to_numpy(dtype=int),
-        last_day["risk_score"].to_numpy(dtype=np.float64), bins="uniform")
+        last_day["risk_score"].to_numpy(dtype=np.float64),
+        bins="uniform",
+    )
 
     strategies = sorted(acc.loc[attacker, "strategy"].dropna().unique())
     per_strategy = []
-    groups = [("all attackers", attacker)] + [(s, (acc["strategy"] == s).to_numpy())
-                                              for s in strategies]
+    groups = [("all attackers", attacker)] + [
+        (s, (acc["strategy"] == s).to_numpy()) for s in strategies
+    ]
     for name, mask in groups:
         n_lab = int(acc.loc[mask, "labelled"].sum())
-        row = {"strategy": name, "accounts": int(mask.sum()), "labelled": n_lab,
-               "labels": "some" if n_lab else "none",
-               "flagged_high": float(acc.loc[mask, "flagged"].mean()) if mask.any() else math.nan}
+        row = {
+            "strategy": name,
+            "accounts": int(mask.sum()),
+            "labelled": n_lab,
+            "labels": "some" if n_lab else "none",
+            "flagged_high": float(acc.loc[mask, "flagged"].mean()) if mask.any() else math.nan,
+        }
         for scorer, col in scorers.items():
             m = _group_metrics(acc, mask, col, legit)
-            row.update({(k2 if scorer == "model" else f"{scorer}_{k2}"): v
-                        for k2, v in m.items()})
+            row.update({(k2 if scorer == "model" else f"{scorer}_{k2}"): v for k2, v in m.items()})
         per_strategy.append(row)
 
     per_population = []
     for pop in sorted(acc.loc[legit, "population"].dropna().unique()):
         mask = legit & (acc["population"] == pop).to_numpy()
-        row = {"population": pop, "accounts": int(mask.sum()),
-               "flagged_high": float(acc.loc[mask, "flagged"].mean())}
+        row = {
+            "population": pop,
+            "accounts": int(mask.sum()),
+            "flagged_high": float(acc.loc[mask, "flagged"].mean()),
+        }
         for scorer, col in scorers.items():
-            over = float((acc.loc[mask, col].to_numpy(dtype=np.float64)
-                          >= thresholds[scorer]).mean())
+            over = float(
+                (acc.loc[mask, col].to_numpy(dtype=np.float64) >= thresholds[scorer]).mean()
+            )
             row["over_1pct_fpr" if scorer == "model" else f"{scorer}_over_1pct_fpr"] = over
         per_population.append(row)
 
@@ -327,8 +403,9 @@ def evaluate(lake: str, start: dt.date | None = None, end: dt.date | None = None
     y_day = (day_pdf["role"] == "attacker").astype(int).to_numpy()
     prec = {}
     for scorer, col in scorers.items():
-        per_day = ev.precision_at_k_per_day(y_day, day_pdf[col].fillna(0).to_numpy(),
-                                            day_pdf["day"].astype(str).to_numpy(), k)
+        per_day = ev.precision_at_k_per_day(
+            y_day, day_pdf[col].fillna(0).to_numpy(), day_pdf["day"].astype(str).to_numpy(), k
+        )
         prec[scorer] = float(np.nanmean(list(per_day.values()))) if per_day else math.nan
         summary[scorer][f"precision_at_{k}_per_day"] = prec[scorer]
 
@@ -336,45 +413,72 @@ def evaluate(lake: str, start: dt.date | None = None, end: dt.date | None = None
     for m in summary.values():
         m.pop("_delays")
     overall = per_strategy[0]
-    result = {"source": source, "start": str(first), "end": str(last),
-              "accounts_scored": int(len(acc)), "legit_accounts": int(legit.sum()),
-              "attacker_accounts": int(attacker.sum()),
-              "legit_flagged_high": float(acc.loc[legit, "flagged"].mean()) if legit.any()
-              else math.nan,
-              "summary": summary, "thresholds_at_1pct_fpr": thresholds,
-              f"precision_at_{k}_per_day": prec, "per_strategy": per_strategy,
-              "per_population": per_population, "campaigns": campaigns,
-              "margins": {b: {m: overall.get(m, math.nan) - overall.get(f"{b}_{m}", math.nan)
-                              for m in ("ap", "recall_at_1pct_fpr")} for b in spec}}
+    result = {
+        "source": source,
+        "start": str(first),
+        "end": str(last),
+        "accounts_scored": int(len(acc)),
+        "legit_accounts": int(legit.sum()),
+        "attacker_accounts": int(attacker.sum()),
+        "legit_flagged_high": float(acc.loc[legit, "flagged"].mean()) if legit.any() else math.nan,
+        "summary": summary,
+        "thresholds_at_1pct_fpr": thresholds,
+        f"precision_at_{k}_per_day": prec,
+        "per_strategy": per_strategy,
+        "per_population": per_population,
+        "campaigns": campaigns,
+        "margins": {
+            b: {
+                m: overall.get(m, math.nan) - overall.get(f"{b}_{m}", math.nan)
+                for m in ("ap", "recall_at_1pct_fpr")
+            }
+            for b in spec
+        },
+    }
     _print(result, list(spec), k)
-    log.info("evaluate lake=%s source=%s days=%s..%s accounts=%d secs=%.1f", lake, source,
-             first, last, len(acc), time.monotonic() - started)
+    log.info(
+        "evaluate lake=%s source=%s days=%s..%s accounts=%d secs=%.1f",
+        lake,
+        source,
+        first,
+        last,
+        len(acc),
+        time.monotonic() - started,
+    )
     return result
 
 
-def _campaign_rows(attackers: pd.DataFrame, acc: pd.DataFrame, labelled: set,
-                   summary: dict) -> list[dict]:
+def _campaign_rows(
+    attackers: pd.DataFrame, acc: pd.DataFrame, labelled: set, summary: dict
+) -> list[dict]:
     """Per campaign: size, labels, first request, and each scorer's first flag and delay."""
     if attackers.empty:
         return []
     scored = acc.groupby("campaign_id")["account_id"].size()
     meta = attackers.groupby("campaign_id").agg(
-        strategy=("strategy", "first"), accounts=("account_id", "size"),
-        labelled=("account_id", lambda a: int(a.isin(labelled).sum())))
+        strategy=("strategy", "first"),
+        accounts=("account_id", "size"),
+        labelled=("account_id", lambda a: int(a.isin(labelled).sum())),
+    )
     out = []
     model = summary["model"]["_delays"].set_index("group")
     for cid, m in meta.iterrows():
         d = model.loc[cid]
-        row = {"campaign_id": cid, "strategy": m["strategy"], "accounts": int(m["accounts"]),
-               "scored": int(scored.get(cid, 0)), "labelled": int(m["labelled"]),
-               "first_request": _day(d["first_seen"]), "first_flag": _day(d["first_flag"]),
-               "days_to_first_flag": None if math.isnan(d["days"]) else int(d["days"])}
+        row = {
+            "campaign_id": cid,
+            "strategy": m["strategy"],
+            "accounts": int(m["accounts"]),
+            "scored": int(scored.get(cid, 0)),
+            "labelled": int(m["labelled"]),
+            "first_request": _day(d["first_seen"]),
+            "first_flag": _day(d["first_flag"]),
+            "days_to_first_flag": None if math.isnan(d["days"]) else int(d["days"]),
+        }
         for scorer, s in summary.items():
             if scorer == "model":
                 continue
             b = s["_delays"].set_index("group").loc[cid]
-            row[f"{scorer}_days_to_first_flag"] = None if math.isnan(b["days"]) else int(
-                b["days"])
+            row[f"{scorer}_days_to_first_flag"] = None if math.isnan(b["days"]) else int(b["days"])
         out.append(row)
     return out
 
@@ -386,19 +490,24 @@ def _day(value) -> str | None:
 def _print(result: dict, baselines: list[str], k: int) -> None:
     from models.metrics import format_table
 
-    print(f"evaluate: {result['source']}, days {result['start']}..{result['end']}, "
-          f"{result['accounts_scored']} accounts ({result['legit_accounts']} legitimate, "
-          f"{result['attacker_accounts']} attackers; "
-          f"{result['legit_flagged_high']:.2%} of the legitimate flagged high or critical)")
+    print(
+        f"evaluate: {result['source']}, days {result['start']}..{result['end']}, "
+        f"{result['accounts_scored']} accounts ({result['legit_accounts']} legitimate, "
+        f"{result['attacker_accounts']} attackers; "
+        f"{result['legit_flagged_high']:.2%} of the legitimate flagged high or critical)"
+    )
     names = ["model", *baselines]
     s = result["summary"]
     lines = [
-        ("AP", "ap"), ("ROC-AUC", "roc_auc"), ("recall at 1% FPR", "recall_at_1pct_fpr"),
+        ("AP", "ap"),
+        ("ROC-AUC", "roc_auc"),
+        ("recall at 1% FPR", "recall_at_1pct_fpr"),
         ("recall at 0.1% FPR", "recall_at_0_1pct_fpr"),
         ("operating point: recall", "operating_recall"),
         ("operating point: legitimate FPR", "operating_fpr"),
         ("quietest tenth: recall at 1% FPR", "quietest_recall_at_1pct_fpr"),
-        ("campaigns flagged", None), ("median days to first flag", "median_days_to_flag"),
+        ("campaigns flagged", None),
+        ("median days to first flag", "median_days_to_flag"),
         ("attacker requests served unflagged", "requests_before_flag"),
         ("ECE of risk_score, last day", "ece_last_day"),
         (f"precision among each day's top {k}", f"precision_at_{k}_per_day"),
@@ -413,26 +522,60 @@ def _print(result: dict, baselines: list[str], k: int) -> None:
                 row[n] = s[n].get(key, math.nan)
         rows.append(row)
     print(format_table(rows, ["figure", *names]))
-    print("(operating point: the model's `high` or worse on any day; a baseline at its own "
-          "1%-FPR threshold)")
+    print(
+        "(operating point: the model's `high` or worse on any day; a baseline at its own "
+        "1%-FPR threshold)"
+    )
     print()
-    cols = ["strategy", "accounts", "labelled", "labels", "flagged_high", "ap", "roc_auc",
-            "recall_at_1pct_fpr", "recall_at_0_1pct_fpr", "unlabelled_recall_at_1pct_fpr"]
+    cols = [
+        "strategy",
+        "accounts",
+        "labelled",
+        "labels",
+        "flagged_high",
+        "ap",
+        "roc_auc",
+        "recall_at_1pct_fpr",
+        "recall_at_0_1pct_fpr",
+        "unlabelled_recall_at_1pct_fpr",
+    ]
     for b in baselines:
         cols += [f"{b}_ap", f"{b}_recall_at_1pct_fpr"]
     print(format_table(result["per_strategy"], cols))
     print()
-    print(format_table(result["per_population"],
-                       ["population", "accounts", "flagged_high", "over_1pct_fpr",
-                        *[f"{b}_over_1pct_fpr" for b in baselines]]))
+    print(
+        format_table(
+            result["per_population"],
+            [
+                "population",
+                "accounts",
+                "flagged_high",
+                "over_1pct_fpr",
+                *[f"{b}_over_1pct_fpr" for b in baselines],
+            ],
+        )
+    )
     print()
     for b, m in result["margins"].items():
-        print(f"model vs {b} (all attackers): AP {m['ap']:+.3f}, recall at 1% FPR "
-              f"{m['recall_at_1pct_fpr']:+.3f}")
+        print(
+            f"model vs {b} (all attackers): AP {m['ap']:+.3f}, recall at 1% FPR "
+            f"{m['recall_at_1pct_fpr']:+.3f}"
+        )
     if result["campaigns"]:
         print()
-        print(format_table([{k2: "-" if v is None else v for k2, v in r.items()}
-                            for r in result["campaigns"]], [
-            "campaign_id", "strategy", "accounts", "scored", "labelled", "first_request",
-            "first_flag", "days_to_first_flag",
-            *[f"{b}_days_to_first_flag" for b in baselines]]))
+        print(
+            format_table(
+                [{k2: "-" if v is None else v for k2, v in r.items()} for r in result["campaigns"]],
+                [
+                    "campaign_id",
+                    "strategy",
+                    "accounts",
+                    "scored",
+                    "labelled",
+                    "first_request",
+                    "first_flag",
+                    "days_to_first_flag",
+                    *[f"{b}_days_to_first_flag" for b in baselines],
+                ],
+            )
+        )

@@ -87,19 +87,42 @@ KIND_LINE = 3  # a raw line not parsed yet (only between the reader and the nati
 _DATE_DIR = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
 _LINEAGE = ("land_date", "source_file", "line_no")
 
-_ARROW = {"string": pa.string(), "timestamp": pa.timestamp("us", tz="UTC"), "long": pa.int64(),
-          "int": pa.int32(), "double": pa.float64(), "boolean": pa.bool_(), "date": pa.date32()}
-_DDL = {"string": "STRING", "timestamp": "TIMESTAMP", "long": "BIGINT", "int": "INT",
-        "double": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
+_ARROW = {
+    "string": pa.string(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "long": pa.int64(),
+    "int": pa.int32(),
+    "double": pa.float64(),
+    "boolean": pa.bool_(),
+    "date": pa.date32(),
+}
+_DDL = {
+    "string": "STRING",
+    "timestamp": "TIMESTAMP",
+    "long": "BIGINT",
+    "int": "INT",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+}
 # Columns of the parsed frame after the source's typed columns (shared by all three row kinds).
 # Prefixed: enforcement has a field called `reason` of its own.
-_TAIL = [("land_date", "date"), ("source_file", "string"), ("line_no", "long"),
-         ("q_reason", "string"), ("q_raw_line", "string"), ("q_raw_line_bytes", "long"),
-         ("q_raw_line_truncated", "boolean"), ("file_lines_read", "long"),
-         ("file_unreadable", "boolean"), ("file_error", "string")]
+_TAIL = [
+    ("land_date", "date"),
+    ("source_file", "string"),
+    ("line_no", "long"),
+    ("q_reason", "string"),
+    ("q_raw_line", "string"),
+    ("q_raw_line_bytes", "long"),
+    ("q_raw_line_truncated", "boolean"),
+    ("file_lines_read", "long"),
+    ("file_unreadable", "boolean"),
+    ("file_error", "string"),
+]
 
 
 # --- listing ---------------------------------------------------------------------------------
+
 
 def filesystem(uri: str):
     """(pyarrow FileSystem, path) for a local path or an object-store URI (s3a:// -> s3://)."""
@@ -162,14 +185,20 @@ def list_files(lake: str, source: str, folder: str) -> list[RawFile]:
         if info.type != pafs.FileType.File or name.startswith(("_", ".")):
             continue
         if name.endswith((".jsonl.gz", ".jsonl")):
-            files.append(RawFile(f"{raw_dir(lake, source)}/{folder}/{name}",
-                                 f"raw/{source}/{folder}/{name}", info.size or 0))
+            files.append(
+                RawFile(
+                    f"{raw_dir(lake, source)}/{folder}/{name}",
+                    f"raw/{source}/{folder}/{name}",
+                    info.size or 0,
+                )
+            )
         else:
             log.debug("ignored file=raw/%s/%s/%s", source, folder, name)
     return sorted(files, key=lambda f: f.rel)
 
 
 # --- reading one file (runs in Spark tasks) -----------------------------------------------------
+
 
 class _Unreadable(Exception):
     pass
@@ -242,8 +271,9 @@ class RawFileReader:
                     partial.append(piece)
                     partial_len += len(piece)
                     if partial_len > LINE_HARD_LIMIT:
-                        oversized = _Oversized(b"".join(partial)[: contract.RAW_LINE_MAX_BYTES],
-                                               partial_len)
+                        oversized = _Oversized(
+                            b"".join(partial)[: contract.RAW_LINE_MAX_BYTES], partial_len
+                        )
                         partial, partial_len = [], 0
                 continue
             first = parts[0]
@@ -295,8 +325,9 @@ class RawFileReader:
                     partial.append(piece)
                     partial_len += len(piece)
                     if partial_len > LINE_HARD_LIMIT:
-                        oversized = _Oversized(b"".join(partial)[: contract.RAW_LINE_MAX_BYTES],
-                                               partial_len)
+                        oversized = _Oversized(
+                            b"".join(partial)[: contract.RAW_LINE_MAX_BYTES], partial_len
+                        )
                         partial, partial_len = [], 0
                 continue
             if oversized is not None:
@@ -305,7 +336,7 @@ class RawFileReader:
                 self.line_no += 1
                 yield oversized
                 oversized = None
-                data = piece[first + 1: last + 1]
+                data = piece[first + 1 : last + 1]
             elif partial:
                 data = b"".join(partial) + piece[: last + 1]
                 partial, partial_len = [], 0
@@ -314,7 +345,7 @@ class RawFileReader:
             if data:
                 yield self._block(data)
             if last + 1 < len(piece):
-                partial, partial_len = [piece[last + 1:]], len(piece) - last - 1
+                partial, partial_len = [piece[last + 1 :]], len(piece) - last - 1
         if oversized is not None:
             self.line_no += 1
             yield oversized
@@ -358,8 +389,9 @@ def lines_spark_ddl(source: str) -> str:
 class _BatchBuilder:
     """Accumulates one file's outcomes and turns them into bounded Arrow batches."""
 
-    def __init__(self, source: str, land_days: int, rel: str,
-                 schema: pa.Schema | None = None) -> None:
+    def __init__(
+        self, source: str, land_days: int, rel: str, schema: pa.Schema | None = None
+    ) -> None:
         self.schema = schema or arrow_schema(source)
         self.typed = contract.output_columns(source)
         self.land_days = land_days
@@ -388,17 +420,19 @@ class _BatchBuilder:
     def _batch(self, n: int, kind: int, columns: dict[str, pa.Array]) -> pa.RecordBatch:
         arrays = [pa.repeat(pa.scalar(kind, pa.int8()), n)]
         for field in list(self.schema)[1:]:
-            arrays.append(columns.get(field.name) if field.name in columns
-                          else pa.nulls(n, field.type))
+            arrays.append(
+                columns.get(field.name) if field.name in columns else pa.nulls(n, field.type)
+            )
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
     def _common(self, n: int, line_nos) -> dict[str, pa.Array]:
-        return {"land_date": pa.repeat(pa.scalar(self.land_days, pa.date32()), n),
-                "source_file": pa.repeat(pa.scalar(self.rel, pa.string()), n),
-                "line_no": pa.array(line_nos, pa.int64())}
+        return {
+            "land_date": pa.repeat(pa.scalar(self.land_days, pa.date32()), n),
+            "source_file": pa.repeat(pa.scalar(self.rel, pa.string()), n),
+            "line_no": pa.array(line_nos, pa.int64()),
+        }
 
-    def lines(self, line_nos: np.ndarray, lines: pa.Array, bracket: np.ndarray
-              ) -> pa.RecordBatch:
+    def lines(self, line_nos: np.ndarray, lines: pa.Array, bracket: np.ndarray) -> pa.RecordBatch:
         """Raw lines for the native parser (kind KIND_LINE)."""
         columns = self._common(len(lines), line_nos)
         columns.update(line=lines, bracket=pa.array(bracket, pa.bool_()))
@@ -408,31 +442,35 @@ class _BatchBuilder:
         if self.rows:
             n = len(self.rows)
             columns = self._common(n, self.row_lines)
-            for (name, typ), values in zip(self.typed, zip(*self.rows, strict=True),
-                                           strict=True):
+            for (name, typ), values in zip(self.typed, zip(*self.rows, strict=True), strict=True):
                 columns[name] = pa.array(values, _ARROW[typ])
             yield self._batch(n, KIND_ROW, columns)
         if self.quarantined:
             n = len(self.quarantined)
             line_nos, reasons, texts, sizes, truncs = zip(*self.quarantined, strict=True)
             columns = self._common(n, list(line_nos))
-            columns.update(q_reason=pa.array(reasons, pa.string()),
-                           q_raw_line=pa.array(texts, pa.string()),
-                           q_raw_line_bytes=pa.array(sizes, pa.int64()),
-                           q_raw_line_truncated=pa.array(truncs, pa.bool_()))
+            columns.update(
+                q_reason=pa.array(reasons, pa.string()),
+                q_raw_line=pa.array(texts, pa.string()),
+                q_raw_line_bytes=pa.array(sizes, pa.int64()),
+                q_raw_line_truncated=pa.array(truncs, pa.bool_()),
+            )
             yield self._batch(n, KIND_QUARANTINE, columns)
         self.rows, self.row_lines, self.quarantined, self.nbytes = [], [], [], 0
 
     def file_summary(self, lines_read: int, error: str | None) -> pa.RecordBatch:
         columns = self._common(1, [0])
-        columns.update(file_lines_read=pa.array([lines_read], pa.int64()),
-                       file_unreadable=pa.array([error is not None], pa.bool_()),
-                       file_error=pa.array([error], pa.string()))
+        columns.update(
+            file_lines_read=pa.array([lines_read], pa.int64()),
+            file_unreadable=pa.array([error is not None], pa.bool_()),
+            file_error=pa.array([error], pa.string()),
+        )
         return self._batch(1, KIND_FILE, columns)
 
 
-def parse_file(raw: RawFile, source: str, land_date: dt.date, key: bytes,
-               exempt_too_late: bool = False) -> Iterator[pa.RecordBatch]:
+def parse_file(
+    raw: RawFile, source: str, land_date: dt.date, key: bytes, exempt_too_late: bool = False
+) -> Iterator[pa.RecordBatch]:
     """Every outcome of one raw file as Arrow batches (rows, quarantined lines, a file summary)."""
     parser = contract.LineParser(source, land_date, key, exempt_too_late)
     out = _BatchBuilder(source, (land_date - dt.date(1970, 1, 1)).days, raw.rel)
@@ -465,16 +503,18 @@ _WHITESPACE = np.zeros(256, np.bool_)
 _WHITESPACE[list(b" \t\n\r\x0b\x0c")] = True
 
 
-def read_file(raw: RawFile, source: str, land_date: dt.date, key: bytes,
-              exempt_too_late: bool = False) -> Iterator[pa.RecordBatch]:
+def read_file(
+    raw: RawFile, source: str, land_date: dt.date, key: bytes, exempt_too_late: bool = False
+) -> Iterator[pa.RecordBatch]:
     """Every line of one raw file as Arrow batches for the native parser: raw lines (KIND_LINE),
     and the outcomes of the few lines Spark is not given (parsed here by `quality.contract`: a
     line that starts with whitespace, is longer than MAX_NATIVE_BYTES or holds what
     `suspect_positions` finds; lines too long to parse; the unreadable rest), then a file
     summary. Line numbers, blank lines and `lines_read` are exactly those of `parse_file`."""
     parser = contract.LineParser(source, land_date, key, exempt_too_late)
-    out = _BatchBuilder(source, (land_date - dt.date(1970, 1, 1)).days, raw.rel,
-                        lines_arrow_schema(source))
+    out = _BatchBuilder(
+        source, (land_date - dt.date(1970, 1, 1)).days, raw.rel, lines_arrow_schema(source)
+    )
     reader = RawFileReader(raw.uri)
     lines_read = 0
     for block in reader.blocks():
@@ -486,13 +526,14 @@ def read_file(raw: RawFile, source: str, land_date: dt.date, key: bytes,
         starts = np.concatenate(([0], ends[:-1]))
         # An empty line starts with its own newline, which counts as whitespace here.
         python = _WHITESPACE[np.frombuffer(data, np.uint8)[starts]] | (
-            ends - starts > MAX_NATIVE_BYTES + 1)
+            ends - starts > MAX_NATIVE_BYTES + 1
+        )
         suspect, brackets = suspect_positions(data)
         python[np.searchsorted(ends, suspect, side="right")] = True
         bracket = np.zeros(len(ends), np.bool_)
         bracket[np.searchsorted(ends, brackets, side="right")] = True
         for i in np.flatnonzero(python).tolist():
-            line = data[starts[i]: ends[i] - 1]
+            line = data[starts[i] : ends[i] - 1]
             if contract.is_blank(line):
                 continue
             lines_read += 1
@@ -507,10 +548,12 @@ def read_file(raw: RawFile, source: str, land_date: dt.date, key: bytes,
         if n:
             lines_read += n
             offsets = pa.py_buffer(np.concatenate(([0], ends)).astype(np.int32))
-            lines = pa.BinaryArray.from_buffers(pa.binary(), len(ends),
-                                                [None, offsets, pa.py_buffer(data)])
-            yield out.lines(first + np.flatnonzero(native), lines.filter(pa.array(native)),
-                            bracket[native])
+            lines = pa.BinaryArray.from_buffers(
+                pa.binary(), len(ends), [None, offsets, pa.py_buffer(data)]
+            )
+            yield out.lines(
+                first + np.flatnonzero(native), lines.filter(pa.array(native)), bracket[native]
+            )
     if reader.error is not None:
         lines_read += 1
         out.add_quarantine(reader.line_no + 1, contract.REASON_UNREADABLE, reader.tail)
@@ -518,8 +561,7 @@ def read_file(raw: RawFile, source: str, land_date: dt.date, key: bytes,
     yield out.file_summary(lines_read, reader.error)
 
 
-def _read_partition(batches, tasks: list[tuple[RawFile, dt.date, bool]], source: str,
-                    key: bytes):
+def _read_partition(batches, tasks: list[tuple[RawFile, dt.date, bool]], source: str, key: bytes):
     for batch in batches:
         for index in batch.column(0).to_pylist():
             raw, land_date, exempt = tasks[index]
@@ -533,16 +575,20 @@ def _parse_undecided(batches, source: str, key: bytes, exempt_day: dt.date | Non
     epoch = dt.date(1970, 1, 1)
     for batch in batches:
         builders: dict[tuple[dt.date, str], _BatchBuilder] = {}
-        for land_date, rel, line_no, line in zip(*(batch.column(c).to_pylist() for c in (
-                "land_date", "source_file", "line_no", "line")), strict=True):
+        for land_date, rel, line_no, line in zip(
+            *(batch.column(c).to_pylist() for c in ("land_date", "source_file", "line_no", "line")),
+            strict=True,
+        ):
             parser = parsers.get(land_date)
             if parser is None:
                 parser = parsers[land_date] = contract.LineParser(
-                    source, land_date, key, land_date == exempt_day)
+                    source, land_date, key, land_date == exempt_day
+                )
             out = builders.get((land_date, rel))
             if out is None:
                 out = builders[(land_date, rel)] = _BatchBuilder(
-                    source, (land_date - epoch).days, rel)
+                    source, (land_date - epoch).days, rel
+                )
             line = line[:-1]  # the reader kept the newline
             values, reason = parser.parse(line)
             if reason is None:
@@ -556,6 +602,7 @@ def _parse_undecided(batches, source: str, key: bytes, exempt_day: dt.date | Non
 
 
 # --- the job ---------------------------------------------------------------------------------
+
 
 class IngestReport(list):
     """The audit rows written (a list of dicts, as logged), plus what later steps need.
@@ -606,8 +653,14 @@ class _Parsed:
     cached: list  # frames to unpersist once written
 
 
-def _parse(spark, source: str, days: list[dt.date], files: dict[dt.date, list],
-           first_accounts_day: dt.date | None, key: bytes) -> _Parsed:
+def _parse(
+    spark,
+    source: str,
+    days: list[dt.date],
+    files: dict[dt.date, list],
+    first_accounts_day: dt.date | None,
+    key: bytes,
+) -> _Parsed:
     """Read every file of `days` for one source in Spark tasks, parse its lines with Spark's
     JSON reader (`quality.contract_native`) and the ones it leaves undecided with
     `quality.contract`. Cached: it feeds three writes."""
@@ -622,24 +675,36 @@ def _parse(spark, source: str, days: list[dt.date], files: dict[dt.date, list],
     read = spark.range(0, len(tasks), 1, len(tasks)).mapInArrow(fn, lines_spark_ddl(source))
     typed = contract.output_columns(source)
     names = {name for name, _ in typed}
-    native = native_parse(read.select(*[c for c in read.columns if c not in names],
-                                      *[F.col(n).alias(f"_py_{n}") for n in names]),
-                          source, key, exempt_day)
+    native = native_parse(
+        read.select(
+            *[c for c in read.columns if c not in names],
+            *[F.col(n).alias(f"_py_{n}") for n in names],
+        ),
+        source,
+        key,
+        exempt_day,
+    )
     line = F.col("kind") == KIND_LINE
     accepted = line & F.col("native_ok")
     parsed = native.select(
         F.when(accepted, F.lit(KIND_ROW)).otherwise(F.col("kind")).cast("tinyint").alias("kind"),
-        *[F.when(line, F.col(n)).otherwise(F.col(f"_py_{n}")).cast(_DDL[t]).alias(n)
-          for n, t in typed],
+        *[
+            F.when(line, F.col(n)).otherwise(F.col(f"_py_{n}")).cast(_DDL[t]).alias(n)
+            for n, t in typed
+        ],
         *[n for n, _ in _TAIL],
         F.when(line & ~F.col("native_ok"), F.col("line")).alias("line"),
         accepted.alias("native"),
     ).persist(StorageLevel.MEMORY_AND_DISK)
     undecided = parsed.where(F.col("kind") == KIND_LINE).select(*_LINEAGE, "line")
-    fallback = undecided.mapInArrow(
-        functools.partial(_parse_undecided, source=source, key=key, exempt_day=exempt_day),
-        spark_ddl(source)).withColumn("native", F.lit(False)).persist(
-            StorageLevel.MEMORY_AND_DISK)
+    fallback = (
+        undecided.mapInArrow(
+            functools.partial(_parse_undecided, source=source, key=key, exempt_day=exempt_day),
+            spark_ddl(source),
+        )
+        .withColumn("native", F.lit(False))
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
     frame = parsed.where(F.col("kind") != KIND_LINE).drop("line").unionByName(fallback)
     return _Parsed(frame, [parsed, fallback])
 
@@ -698,11 +763,14 @@ def _classify(spark, lake: str, source: str, lands: list[dt.date]):
     last = max(lands)
     if source == "interactions":
         events = _events_of(lands)
-        candidates = bronze.where(F.col("event_date").isin(events)
-                                  & F.col("land_date").between(events[0], last))
+        candidates = bronze.where(
+            F.col("event_date").isin(events) & F.col("land_date").between(events[0], last)
+        )
         current = bronze.where(F.col("land_date").isin(lands) & F.col("event_date").isin(events))
-        eligible = ("x -> x.land_date <= land_date AND x.event_date >= date_sub(land_date, "
-                    f"{LATENESS_DAYS}) AND x.event_date <= land_date")
+        eligible = (
+            "x -> x.land_date <= land_date AND x.event_date >= date_sub(land_date, "
+            f"{LATENESS_DAYS}) AND x.event_date <= land_date"
+        )
     else:
         candidates = bronze.where(F.col("land_date") <= last)
         current = bronze.where(F.col("land_date").isin(lands))
@@ -713,8 +781,7 @@ def _classify(spark, lake: str, source: str, lands: list[dt.date]):
     # millions of rows); a hash collision only lets a single-copy key through to the exact
     # grouping below by the key itself, where it finds its own copy as the kept one (`_n > 1`
     # only keeps such keys out of the lookup, it is not what makes a collision harmless).
-    hashed = candidates.select(*keys, *_LINEAGE, "event_date").withColumn(
-        "_h", _key_hash(keys))
+    hashed = candidates.select(*keys, *_LINEAGE, "event_date").withColumn("_h", _key_hash(keys))
     # Both lookups are cached and counted before they are joined, so the planner knows their
     # real size and broadcasts them while they are under spark.sql.autoBroadcastJoinThreshold
     # (the day's rows are then never shuffled). No broadcast hint: a producer re-sending a whole
@@ -724,20 +791,31 @@ def _classify(spark, lake: str, source: str, lands: list[dt.date]):
     n_hashes = repeated_hashes.count()
     # Cached: it feeds both the silver and the ledger write (the day's rows are re-read instead,
     # a cheap partition scan, rather than cached whole).
-    repeated = (hashed.join(repeated_hashes, "_h", "left_semi").groupBy(*keys)
-                .agg(F.count(F.lit(1)).alias("_n"), copies).where("_n > 1").drop("_n")
-                .persist())
+    repeated = (
+        hashed.join(repeated_hashes, "_h", "left_semi")
+        .groupBy(*keys)
+        .agg(F.count(F.lit(1)).alias("_n"), copies)
+        .where("_n > 1")
+        .drop("_n")
+        .persist()
+    )
     n_repeated = repeated.count()
     repeated_hashes.unpersist()
-    log.info("dedup source=%s land_dates=%s repeated_hashes=%d repeated_keys=%d", source,
-             ",".join(d.isoformat() for d in lands), n_hashes, n_repeated)
+    log.info(
+        "dedup source=%s land_dates=%s repeated_hashes=%d repeated_keys=%d",
+        source,
+        ",".join(d.isoformat() for d in lands),
+        n_hashes,
+        n_repeated,
+    )
     # array_min compares the structs field by field: land_date, source_file, line_no.
     kept = F.expr(f"array_min(filter(_copies, {eligible}))")
     frame = current.join(repeated, keys, "left").withColumn("_kept", kept)
     is_repeat = F.col("_kept").isNotNull() & ~(
         (F.col("_kept.land_date") == F.col("land_date"))
         & (F.col("_kept.source_file") == F.col("source_file"))
-        & (F.col("_kept.line_no") == F.col("line_no")))
+        & (F.col("_kept.line_no") == F.col("line_no"))
+    )
     return frame.withColumn("_repeat", is_repeat), repeated
 
 
@@ -749,15 +827,21 @@ def _dedup(spark, lake: str, affected: dict[str, list[dt.date]]) -> None:
     for source, lands in affected.items():
         classified, repeated = _classify(spark, lake, source, lands)
         cached.append(repeated)
-        delta_io.replace_where(classified.where(~F.col("_repeat")), SILVER[source], lake,
-                               _slice(source, lands))
+        delta_io.replace_where(
+            classified.where(~F.col("_repeat")), SILVER[source], lake, _slice(source, lands)
+        )
         keys = list(BRONZE[source].keys)
-        ledgers.append(classified.where(F.col("_repeat")).select(
-            F.lit(source).alias("source"), *_LINEAGE,
-            F.to_json(F.struct(*keys)).alias("dedup_key"), "event_date",
-            F.col("_kept.land_date").alias("kept_land_date"),
-            F.col("_kept.source_file").alias("kept_source_file"),
-            F.col("_kept.line_no").alias("kept_line_no")))
+        ledgers.append(
+            classified.where(F.col("_repeat")).select(
+                F.lit(source).alias("source"),
+                *_LINEAGE,
+                F.to_json(F.struct(*keys)).alias("dedup_key"),
+                "event_date",
+                F.col("_kept.land_date").alias("kept_land_date"),
+                F.col("_kept.source_file").alias("kept_source_file"),
+                F.col("_kept.line_no").alias("kept_line_no"),
+            )
+        )
     ledger = functools.reduce(lambda a, b: a.unionByName(b), ledgers)
     delta_io.replace_where(ledger, DUPLICATES, lake, _per_source(affected))
     for frame in cached:
@@ -772,10 +856,13 @@ def _audit(spark, lake: str, affected: dict[str, list[dt.date]]) -> list[dict]:
         frame = frame.where(F.col("land_date").isin(lands))
         n = F.sum(value) if value else F.count(F.lit(1))
         detail = F.col(by) if by else F.lit(None).cast("string")
-        return frame.groupBy("land_date", detail.alias("detail")).agg(
-            n.cast("long").alias("n")).select(F.lit(what).alias("what"),
-                                              F.lit(source).alias("source"), "land_date",
-                                              "detail", "n")
+        return (
+            frame.groupBy("land_date", detail.alias("detail"))
+            .agg(n.cast("long").alias("n"))
+            .select(
+                F.lit(what).alias("what"), F.lit(source).alias("source"), "land_date", "detail", "n"
+            )
+        )
 
     files = delta_io.read(spark, INGEST_FILES, lake)
     dups = delta_io.read(spark, DUPLICATES, lake)
@@ -783,17 +870,18 @@ def _audit(spark, lake: str, affected: dict[str, list[dt.date]]) -> list[dict]:
     parts = []
     for source, lands in affected.items():
         mine = F.col("source") == source
-        parts += [counts(files.where(mine), "lines_read", source, lands, "lines_read"),
-                  counts(delta_io.read(spark, SILVER[source], lake), "rows_accepted", source,
-                         lands),
-                  counts(dups.where(mine), "duplicates_dropped", source, lands),
-                  counts(quarantine.where(mine), "rows_quarantined", source, lands,
-                         by="reason")]
+        parts += [
+            counts(files.where(mine), "lines_read", source, lands, "lines_read"),
+            counts(delta_io.read(spark, SILVER[source], lake), "rows_accepted", source, lands),
+            counts(dups.where(mine), "duplicates_dropped", source, lands),
+            counts(quarantine.where(mine), "rows_quarantined", source, lands, by="reason"),
+        ]
     found: dict[tuple, int] = {}
     reasons: dict[tuple, dict[str, int]] = {}
     for r in functools.reduce(lambda a, b: a.unionByName(b), parts).collect():
-        found[(r.what, r.source, r.land_date)] = (found.get((r.what, r.source, r.land_date), 0)
-                                                  + int(r.n or 0))
+        found[(r.what, r.source, r.land_date)] = found.get(
+            (r.what, r.source, r.land_date), 0
+        ) + int(r.n or 0)
         if r.detail is not None:
             reasons.setdefault((r.source, r.land_date), {})[r.detail] = int(r.n)
     now = dt.datetime.now(dt.UTC)  # a stamp only, never used for business logic
@@ -811,41 +899,63 @@ def _audit(spark, lake: str, affected: dict[str, list[dt.date]]) -> list[dict]:
                     f"{row['lines_read']} but rows_accepted={row['rows_accepted']} + "
                     f"duplicates_dropped={row['duplicates_dropped']} + rows_quarantined="
                     f"{row['rows_quarantined']} = {total}; re-run `riskctl ingest --start {land}`"
-                    " and report the bug if it persists")
+                    " and report the bug if it persists"
+                )
             rows.append(row)
             if row["rows_quarantined"]:
-                log.info("quarantined source=%s land_date=%s reasons=%s", source, land, ",".join(
-                    f"{k}:{v}" for k, v in sorted(reasons.get((source, land), {}).items())))
+                log.info(
+                    "quarantined source=%s land_date=%s reasons=%s",
+                    source,
+                    land,
+                    ",".join(
+                        f"{k}:{v}" for k, v in sorted(reasons.get((source, land), {}).items())
+                    ),
+                )
     frame = spark.createDataFrame(rows, INGEST_AUDIT.schema)
     delta_io.replace_where(frame, INGEST_AUDIT, lake, _per_source(affected))
     return rows
 
 
-def _log_parsed(days: list[dt.date], bronze: dict, files: list[dict],
-                report: IngestReport) -> None:
+def _log_parsed(days: list[dt.date], bronze: dict, files: list[dict], report: IngestReport) -> None:
     """Log what the writes observed; note the event days each landed day touched."""
     for f in files:
         if f["unreadable"]:
-            log.warning("unreadable file=%s lines_read=%d error=%s", f["source_file"],
-                        f["lines_read"], f["error"])
+            log.warning(
+                "unreadable file=%s lines_read=%d error=%s",
+                f["source_file"],
+                f["lines_read"],
+                f["error"],
+            )
     for source in RAW_SOURCES:
         metrics = bronze[source].get
         mine = [f for f in files if f["source"] == source]
-        log.info("parsed source=%s land_dates=%s files=%d lines=%d rows=%d native=%d",
-                 source, ",".join(map(str, days)), len(mine), sum(f["lines_read"] for f in mine),
-                 metrics["rows"], metrics["native"])
+        log.info(
+            "parsed source=%s land_dates=%s files=%d lines=%d rows=%d native=%d",
+            source,
+            ",".join(map(str, days)),
+            len(mine),
+            sum(f["lines_read"] for f in mine),
+            metrics["rows"],
+            metrics["native"],
+        )
         if source == "interactions":
-            touched = [(dt.date.fromisoformat(e["land_date"]),
-                        dt.date.fromisoformat(e["event_date"]))
-                       for e in json.loads(metrics["event_dates"])]
+            touched = [
+                (dt.date.fromisoformat(e["land_date"]), dt.date.fromisoformat(e["event_date"]))
+                for e in json.loads(metrics["event_dates"])
+            ]
             for day in days:
                 report.touched_event_dates[day] = sorted(e for land, e in touched if land == day)
 
 
-def _ingest_batch(spark, lake: str, days: list[dt.date],
-                  files: dict[str, dict[dt.date, list[RawFile]]],
-                  first_accounts_day: dt.date | None, key: bytes,
-                  report: IngestReport) -> list[dict]:
+def _ingest_batch(
+    spark,
+    lake: str,
+    days: list[dt.date],
+    files: dict[str, dict[dt.date, list[RawFile]]],
+    first_accounts_day: dt.date | None,
+    key: bytes,
+    report: IngestReport,
+) -> list[dict]:
     """Ingest landed `days` of every source in one pass; returns the audit rows (re)written.
 
     Several days at once give exactly what one day at a time gives (the accepted copy does not
@@ -860,24 +970,40 @@ def _ingest_batch(spark, lake: str, days: list[dt.date],
         metrics = {"rows": F.count(F.lit(1)), "native": F.count_if("native")}
         if source == "interactions":  # the event days each landed day touches, for the report
             metrics["event_dates"] = F.to_json(F.collect_set(F.struct("land_date", "event_date")))
-        rows, bronze[source] = _observed(p.frame.where(F.col("kind") == KIND_ROW),
-                                         f"bronze_{source}", **metrics)
+        rows, bronze[source] = _observed(
+            p.frame.where(F.col("kind") == KIND_ROW), f"bronze_{source}", **metrics
+        )
         delta_io.replace_where(rows, BRONZE[source], lake, _slice(source, days))
-    quarantine = functools.reduce(lambda a, b: a.unionByName(b), [
-        p.frame.where(F.col("kind") == KIND_QUARANTINE).select(
-            F.lit(source).alias("source"), *_LINEAGE,
-            *[F.col(f"q_{c}").alias(c) for c in QUARANTINE.columns[len(_LINEAGE) + 1:]])
-        for source, p in parsed.items()])
+    quarantine = functools.reduce(
+        lambda a, b: a.unionByName(b),
+        [
+            p.frame.where(F.col("kind") == KIND_QUARANTINE).select(
+                F.lit(source).alias("source"),
+                *_LINEAGE,
+                *[F.col(f"q_{c}").alias(c) for c in QUARANTINE.columns[len(_LINEAGE) + 1 :]],
+            )
+            for source, p in parsed.items()
+        ],
+    )
     these_days = delta_io.predicate(source=list(RAW_SOURCES), land_date=days)
     delta_io.replace_where(quarantine, QUARANTINE, lake, these_days)
-    file_rows = functools.reduce(lambda a, b: a.unionByName(b), [
-        p.frame.where(F.col("kind") == KIND_FILE).select(
-            F.lit(source).alias("source"), "land_date", "source_file",
-            F.col("file_lines_read").alias("lines_read"),
-            F.col("file_unreadable").alias("unreadable"), F.col("file_error").alias("error"))
-        for source, p in parsed.items()])
-    file_rows, files_seen = _observed(file_rows, "ingest_files", files=F.to_json(
-        F.collect_list(F.struct(*INGEST_FILES.columns))))
+    file_rows = functools.reduce(
+        lambda a, b: a.unionByName(b),
+        [
+            p.frame.where(F.col("kind") == KIND_FILE).select(
+                F.lit(source).alias("source"),
+                "land_date",
+                "source_file",
+                F.col("file_lines_read").alias("lines_read"),
+                F.col("file_unreadable").alias("unreadable"),
+                F.col("file_error").alias("error"),
+            )
+            for source, p in parsed.items()
+        ],
+    )
+    file_rows, files_seen = _observed(
+        file_rows, "ingest_files", files=F.to_json(F.collect_list(F.struct(*INGEST_FILES.columns)))
+    )
     delta_io.replace_where(file_rows, INGEST_FILES, lake, these_days)
     for p in parsed.values():
         for frame in p.cached:
@@ -889,18 +1015,28 @@ def _ingest_batch(spark, lake: str, days: list[dt.date],
     _dedup(spark, lake, affected)
     rows = _audit(spark, lake, affected)
     for row in rows:
-        log.info("audit source=%s land_date=%s lines_read=%d rows_accepted=%d "
-                 "duplicates_dropped=%d rows_quarantined=%d", row["source"], row["land_date"],
-                 row["lines_read"], row["rows_accepted"], row["duplicates_dropped"],
-                 row["rows_quarantined"])
-    log.info("ingested land_dates=%s recomputed=%s secs=%.1f", ",".join(map(str, days)),
-             ";".join(f"{s}:{','.join(str(d) for d in ds)}" for s, ds in affected.items()),
-             time.monotonic() - start)
+        log.info(
+            "audit source=%s land_date=%s lines_read=%d rows_accepted=%d "
+            "duplicates_dropped=%d rows_quarantined=%d",
+            row["source"],
+            row["land_date"],
+            row["lines_read"],
+            row["rows_accepted"],
+            row["duplicates_dropped"],
+            row["rows_quarantined"],
+        )
+    log.info(
+        "ingested land_dates=%s recomputed=%s secs=%.1f",
+        ",".join(map(str, days)),
+        ";".join(f"{s}:{','.join(str(d) for d in ds)}" for s, ds in affected.items()),
+        time.monotonic() - start,
+    )
     return rows
 
 
-def _batches(days: list[dt.date], files: dict[str, dict[dt.date, list[RawFile]]],
-             max_bytes: int) -> list[list[dt.date]]:
+def _batches(
+    days: list[dt.date], files: dict[str, dict[dt.date, list[RawFile]]], max_bytes: int
+) -> list[list[dt.date]]:
     """Consecutive days grouped while their raw files total at most `max_bytes`."""
     out: list[list[dt.date]] = []
     size = 0
@@ -933,8 +1069,9 @@ def ingest_days(lake: str, days: list[dt.date]) -> IngestReport:
     for source in RAW_SOURCES:
         folders[source], skipped = list_land_days(lake, source)
         report.skipped_folders += skipped
-        files[source] = {d: list_files(lake, source, folders[source][d])
-                         for d in wanted if d in folders[source]}
+        files[source] = {
+            d: list_files(lake, source, folders[source][d]) for d in wanted if d in folders[source]
+        }
     # The first landed day of the registry is its full snapshot: exempt from too_late.
     first_accounts_day = min(folders["accounts"], default=None)
     batches = _batches(wanted, files, BATCH_INPUT_BYTES)
@@ -952,6 +1089,11 @@ def touched_event_dates(lake: str, day: dt.date) -> list[dt.date]:
     from core.spark import get_spark
 
     spark = get_spark("risk-ingest")
-    rows = (delta_io.read(spark, BRONZE_INTERACTIONS, lake)
-            .where(F.col("land_date") == day).select("event_date").distinct().collect())
+    rows = (
+        delta_io.read(spark, BRONZE_INTERACTIONS, lake)
+        .where(F.col("land_date") == day)
+        .select("event_date")
+        .distinct()
+        .collect()
+    )
     return sorted(r.event_date for r in rows)

@@ -81,8 +81,10 @@ def vacuum(spark, table: tables.Table, lake: str, retention_hours: int) -> dict:
     for row in delta_table.history(5).collect():
         if row["operation"] == "VACUUM END":
             metrics = row["operationMetrics"] or {}
-            return {"files_deleted": int(metrics.get("numDeletedFiles", 0)),
-                    "dirs_vacuumed": int(metrics.get("numVacuumedDirectories", 0))}
+            return {
+                "files_deleted": int(metrics.get("numDeletedFiles", 0)),
+                "dirs_vacuumed": int(metrics.get("numVacuumedDirectories", 0)),
+            }
     return {"files_deleted": "unrecorded"}
 
 
@@ -95,7 +97,8 @@ def maintain(lake: str, retention_hours: int = MIN_RETENTION_HOURS) -> dict[str,
     if retention_hours < MIN_RETENTION_HOURS:
         raise PipelineError(
             f"--retention-hours {retention_hours} is below the safe {MIN_RETENTION_HOURS} h: "
-            "readers and time travel within a week could lose files; use 168 or more")
+            "readers and time travel within a week could lose files; use 168 or more"
+        )
     from delta.tables import DeltaTable
 
     spark = get_spark("riskctl-maintain")
@@ -106,22 +109,33 @@ def maintain(lake: str, retention_hours: int = MIN_RETENTION_HOURS) -> dict[str,
     for name, table in tables.TABLES.items():
         if not DeltaTable.isDeltaTable(spark, table.uri(lake)):
             continue
-        for step, fn, args in (("optimize", optimize, ()),
-                               ("vacuum", vacuum, (retention_hours,))):
+        for step, fn, args in (("optimize", optimize, ()), ("vacuum", vacuum, (retention_hours,))):
             started = time.monotonic()
             try:
                 out = fn(spark, table, lake, *args)
             except Exception as exc:  # one table's conflict must not stop the others
-                log.error("maintain table=%s step=%s failed error=%s", name, step,
-                          str(exc).splitlines()[0][:300])
+                log.error(
+                    "maintain table=%s step=%s failed error=%s",
+                    name,
+                    step,
+                    str(exc).splitlines()[0][:300],
+                )
                 failed.append(f"{name}:{step}")
                 continue
             out["secs"] = round(time.monotonic() - started, 1)
             results.setdefault(name, {})[step] = out
-            log.info("maintain table=%s step=%s %s", name, step,
-                     " ".join(f"{k}={v}" for k, v in out.items()))
-    log.info("maintain done tables=%d failed=%d retention_hours=%d", len(results), len(failed),
-             retention_hours)
+            log.info(
+                "maintain table=%s step=%s %s",
+                name,
+                step,
+                " ".join(f"{k}={v}" for k, v in out.items()),
+            )
+    log.info(
+        "maintain done tables=%d failed=%d retention_hours=%d",
+        len(results),
+        len(failed),
+        retention_hours,
+    )
     if failed:
         # Not a PipelineError: a crash-like failure, so the scheduler retries with backoff.
         raise RuntimeError(f"maintenance failed for {', '.join(failed)}; see the log above")

@@ -79,22 +79,35 @@ def build_report_with_summary(lake: str, day: dt.date) -> tuple[str, dict]:
     page = render(data, links)
     write_atomic(path.parent / CSV_NAME, high_risk_csv(high))
     write_atomic(path, page)
-    log.info("report day=%s path=%s accounts=%d critical=%d high=%d clusters=%d bytes=%d "
-             "secs=%.1f", day, path, data["headline"]["accounts_scored"],
-             data["headline"]["critical"], data["headline"]["high"],
-             data["headline"]["clusters"], len(page), time.monotonic() - started)
-    summary = {**data["headline"], "model_name": data["model"].get("name"),
-               "model_version": data["model"].get("version"),
-               "quality_status": data["quality"]["status"],
-               "drift_retrain": data["drift"]["retrain"] if data["drift"]["rows"] else None,
-               "top_cluster": data["clusters"][0] if data["clusters"] else None}
-    write_atomic(path.parent / SUMMARY_NAME, json.dumps(
-        {"day": day.isoformat(), **summary}, default=str, sort_keys=True, indent=1))
+    log.info(
+        "report day=%s path=%s accounts=%d critical=%d high=%d clusters=%d bytes=%d secs=%.1f",
+        day,
+        path,
+        data["headline"]["accounts_scored"],
+        data["headline"]["critical"],
+        data["headline"]["high"],
+        data["headline"]["clusters"],
+        len(page),
+        time.monotonic() - started,
+    )
+    summary = {
+        **data["headline"],
+        "model_name": data["model"].get("name"),
+        "model_version": data["model"].get("version"),
+        "quality_status": data["quality"]["status"],
+        "drift_retrain": data["drift"]["retrain"] if data["drift"]["rows"] else None,
+        "top_cluster": data["clusters"][0] if data["clusters"] else None,
+    }
+    write_atomic(
+        path.parent / SUMMARY_NAME,
+        json.dumps({"day": day.isoformat(), **summary}, default=str, sort_keys=True, indent=1),
+    )
     write_index(path.parent.parent)
     return str(path.resolve()), summary
 
 
 # --- collecting the numbers ----------------------------------------------------------------------
+
 
 def collect(lake: str, day: dt.date) -> dict:
     """Every number and row the page shows, as plain Python values."""
@@ -108,7 +121,8 @@ def collect(lake: str, day: dt.date) -> dict:
         today.unpersist()
         raise PipelineError(
             f"no scores published for {day} in {tables.ACCOUNT_SCORES.name}: run `riskctl run "
-            f"--lake {lake} --start {day} --end {day}` first")
+            f"--lake {lake} --start {day} --end {day}` first"
+        )
     yesterday_day = day - dt.timedelta(days=1)
     yesterday = scores_all.where(F.col("score_date") == F.lit(yesterday_day))
     clusters_all = delta_io.read(spark, tables.ACCOUNT_CLUSTERS, lake)
@@ -125,8 +139,9 @@ def collect(lake: str, day: dt.date) -> dict:
     ]
     data: dict = {"day": day, "yesterday": yesterday_day}
     try:
-        for name, step in tqdm(steps, desc=f"report {day}", unit="section", disable=None,
-                               leave=False):
+        for name, step in tqdm(
+            steps, desc=f"report {day}", unit="section", disable=None, leave=False
+        ):
             data[name] = step()
     finally:
         today.unpersist()
@@ -145,14 +160,20 @@ def _headline(today, yesterday, clusters_all, day: dt.date) -> dict:
         F.count("*").alias("n"),
         *[F.sum((band == b).cast("int")).alias(b) for b in BANDS],
         # new: in the band today and not in it (or not scored) yesterday
-        F.sum(((band == "critical") & ~F.coalesce(before == "critical", F.lit(False)))
-              .cast("int")).alias("new_critical"),
-        F.sum((band.isin(*HIGH_BANDS) & ~F.coalesce(before.isin(*HIGH_BANDS), F.lit(False)))
-              .cast("int")).alias("new_high"),
+        F.sum(
+            ((band == "critical") & ~F.coalesce(before == "critical", F.lit(False))).cast("int")
+        ).alias("new_critical"),
+        F.sum(
+            (band.isin(*HIGH_BANDS) & ~F.coalesce(before.isin(*HIGH_BANDS), F.lit(False))).cast(
+                "int"
+            )
+        ).alias("new_high"),
     ).collect()[0]
-    cl = (clusters_all.where(F.col("score_date") == F.lit(day))
-          .agg(F.count("*").alias("n"), F.sum((F.col("n_high_risk") > 0).cast("int")).alias("h"))
-          .collect()[0])
+    cl = (
+        clusters_all.where(F.col("score_date") == F.lit(day))
+        .agg(F.count("*").alias("n"), F.sum((F.col("n_high_risk") > 0).cast("int")).alias("h"))
+        .collect()[0]
+    )
     return {
         "accounts_scored": int(row["n"]),
         **{b: int(row[b] or 0) for b in BANDS},
@@ -169,23 +190,32 @@ def _clusters(clusters_all, day: dt.date) -> list[dict]:
 
     then = day - dt.timedelta(days=GROWTH_DAYS)
     now = clusters_all.where(F.col("score_date") == F.lit(day))
-    before = (clusters_all.where(F.col("score_date") == F.lit(then))
-              .select("cluster_id", F.col("n_accounts").alias("n_before")))
+    before = clusters_all.where(F.col("score_date") == F.lit(then)).select(
+        "cluster_id", F.col("n_accounts").alias("n_before")
+    )
     rows = (
         now.join(before, "cluster_id", "left")
-        .orderBy(F.desc("n_high_risk"), F.desc("max_risk_score"), F.desc("n_accounts"),
-                 "cluster_id")
-        .limit(TOP_CLUSTERS).collect()
+        .orderBy(
+            F.desc("n_high_risk"), F.desc("max_risk_score"), F.desc("n_accounts"), "cluster_id"
+        )
+        .limit(TOP_CLUSTERS)
+        .collect()
     )
-    return [{
-        "cluster_id": r["cluster_id"], "n_accounts": r["n_accounts"],
-        "n_high_risk": r["n_high_risk"], "max_risk_score": r["max_risk_score"],
-        "mean_risk_score": r["mean_risk_score"], "requests_7d": r["requests_7d"],
-        "link_types": list(r["link_types"] or []),
-        "sample_accounts": list(r["sample_accounts"] or [])[:5],
-        "n_before": r["n_before"],
-        "growth": None if r["n_before"] is None else r["n_accounts"] - r["n_before"],
-    } for r in rows]
+    return [
+        {
+            "cluster_id": r["cluster_id"],
+            "n_accounts": r["n_accounts"],
+            "n_high_risk": r["n_high_risk"],
+            "max_risk_score": r["max_risk_score"],
+            "mean_risk_score": r["mean_risk_score"],
+            "requests_7d": r["requests_7d"],
+            "link_types": list(r["link_types"] or []),
+            "sample_accounts": list(r["sample_accounts"] or [])[:5],
+            "n_before": r["n_before"],
+            "growth": None if r["n_before"] is None else r["n_accounts"] - r["n_before"],
+        }
+        for r in rows
+    ]
 
 
 def _histogram(today) -> dict:
@@ -203,8 +233,12 @@ def _trend(scores_all, day: dt.date) -> dict:
     from pyspark.sql import functions as F
 
     first = day - dt.timedelta(days=TREND_DAYS - 1)
-    rows = (scores_all.where(F.col("score_date").between(F.lit(first), F.lit(day)))
-            .groupBy("score_date", "risk_band").count().collect())
+    rows = (
+        scores_all.where(F.col("score_date").between(F.lit(first), F.lit(day)))
+        .groupBy("score_date", "risk_band")
+        .count()
+        .collect()
+    )
     days = sorted({r["score_date"] for r in rows})
     out = {"days": days, **{b: [0] * len(days) for b in BANDS}}
     for r in rows:
@@ -216,26 +250,46 @@ def _trend(scores_all, day: dt.date) -> dict:
 def _riskiest(today, yesterday) -> list[dict]:
     from pyspark.sql import functions as F
 
-    y = yesterday.select("account_id", F.col("risk_score").alias("y_score"),
-                         F.col("risk_band").alias("y_band"))
+    y = yesterday.select(
+        "account_id", F.col("risk_score").alias("y_score"), F.col("risk_band").alias("y_band")
+    )
     top = today.orderBy(F.desc("risk_score"), "account_id").limit(TOP_ACCOUNTS)
     rows = top.join(y, "account_id", "left").orderBy(F.desc("risk_score"), "account_id")
-    return [{
-        "account_id": r["account_id"], "risk_score": r["risk_score"],
-        "risk_band": r["risk_band"], "cluster_id": r["cluster_id"],
-        "reasons": list(r["reasons"] or []), "y_score": r["y_score"], "y_band": r["y_band"],
-    } for r in rows.collect()]
+    return [
+        {
+            "account_id": r["account_id"],
+            "risk_score": r["risk_score"],
+            "risk_band": r["risk_band"],
+            "cluster_id": r["cluster_id"],
+            "reasons": list(r["reasons"] or []),
+            "y_score": r["y_score"],
+            "y_band": r["y_band"],
+        }
+        for r in rows.collect()
+    ]
 
 
 def _model(lake: str, today) -> dict:
     """The model that scored the day and its validation metrics from its MLflow run."""
-    versions = [(r["model_name"], r["model_version"])
-                for r in today.select("model_name", "model_version").distinct().collect()]
+    versions = [
+        (r["model_name"], r["model_version"])
+        for r in today.select("model_name", "model_version").distinct().collect()
+    ]
     versions.sort(key=lambda v: (str(v[0]), str(v[1])))
-    info: dict = {"versions": versions, "metrics": [], "tags": {}, "aliases": [], "error": None,
-                  "name": None, "version": None, "run_id": None, "run_url": None,
-                  "champion": None, "ui_base": mlflow_ui_base(lake),
-                  "ui_command": mlflow_ui_command(lake)}
+    info: dict = {
+        "versions": versions,
+        "metrics": [],
+        "tags": {},
+        "aliases": [],
+        "error": None,
+        "name": None,
+        "version": None,
+        "run_id": None,
+        "run_url": None,
+        "champion": None,
+        "ui_base": mlflow_ui_base(lake),
+        "ui_command": mlflow_ui_command(lake),
+    }
     if not versions:
         return info
     name, version = versions[-1]
@@ -262,8 +316,7 @@ def _model(lake: str, today) -> dict:
         if champ is not None:
             url = None
             if champ.run_id:
-                url = run_url(lake, client.get_run(champ.run_id).info.experiment_id,
-                              champ.run_id)
+                url = run_url(lake, client.get_run(champ.run_id).info.experiment_id, champ.run_id)
             info["champion"] = {"version": str(champ.version), "run_url": url}
     except Exception as exc:  # the page still renders; the model section says what failed
         info["error"] = f"MLflow lookup failed: {type(exc).__name__}: {str(exc)[:200]}"
@@ -298,15 +351,32 @@ def run_url(lake: str, experiment_id: str, run_id: str) -> str:
 def _quality(spark, lake: str, day: dt.date) -> dict:
     from pyspark.sql import functions as F
 
-    audit = [r.asDict() for r in delta_io.read(spark, tables.INGEST_AUDIT, lake)
-             .where(F.col("land_date") == F.lit(day)).orderBy("source").collect()]
-    checks = [r.asDict() for r in delta_io.read(spark, tables.VALIDATION_RESULTS, lake)
-              .where(F.col("run_date") == F.lit(day))
-              .orderBy("success", "table_name", "expectation").collect()]
+    audit = [
+        r.asDict()
+        for r in delta_io.read(spark, tables.INGEST_AUDIT, lake)
+        .where(F.col("land_date") == F.lit(day))
+        .orderBy("source")
+        .collect()
+    ]
+    checks = [
+        r.asDict()
+        for r in delta_io.read(spark, tables.VALIDATION_RESULTS, lake)
+        .where(F.col("run_date") == F.lit(day))
+        .orderBy("success", "table_name", "expectation")
+        .collect()
+    ]
     failed = [c for c in checks if not c["success"]]
     blocking = [c for c in failed if str(c["severity"]).lower() in BLOCKING]
-    unbalanced = [a["source"] for a in audit if a["lines_read"] != (
-        (a["rows_accepted"] or 0) + (a["duplicates_dropped"] or 0) + (a["rows_quarantined"] or 0))]
+    unbalanced = [
+        a["source"]
+        for a in audit
+        if a["lines_read"]
+        != (
+            (a["rows_accepted"] or 0)
+            + (a["duplicates_dropped"] or 0)
+            + (a["rows_quarantined"] or 0)
+        )
+    ]
     if blocking or unbalanced:
         status = "blocked"
     elif failed:
@@ -315,8 +385,14 @@ def _quality(spark, lake: str, day: dt.date) -> dict:
         status = "unknown"
     else:
         status = "ok"
-    return {"audit": audit, "checks": checks, "failed": len(failed), "blocking": len(blocking),
-            "unbalanced": unbalanced, "status": status}
+    return {
+        "audit": audit,
+        "checks": checks,
+        "failed": len(failed),
+        "blocking": len(blocking),
+        "unbalanced": unbalanced,
+        "status": status,
+    }
 
 
 def _drift(spark, lake: str, day: dt.date) -> dict:
@@ -324,23 +400,31 @@ def _drift(spark, lake: str, day: dt.date) -> dict:
 
     from jobs.drift import SCORE_FEATURE, should_retrain, thresholds
 
-    rows = (delta_io.read(spark, tables.DRIFT, lake)
-            .where(F.col("score_date") == F.lit(day))
-            .orderBy(F.desc("psi"), "feature").collect())
+    rows = (
+        delta_io.read(spark, tables.DRIFT, lake)
+        .where(F.col("score_date") == F.lit(day))
+        .orderBy(F.desc("psi"), "feature")
+        .collect()
+    )
     thr, min_n = thresholds()
     pairs = [(r["feature"], float(r["psi"])) for r in rows]
     retrain, reason = should_retrain(pairs, thr, min_n) if rows else (False, "not computed")
     return {
-        "rows": [{"feature": r["feature"], "psi": float(r["psi"]), "flagged": r["flagged"]}
-                 for r in rows],
+        "rows": [
+            {"feature": r["feature"], "psi": float(r["psi"]), "flagged": r["flagged"]} for r in rows
+        ],
         "model_version": rows[0]["model_version"] if rows else None,
         "score_psi": next((p for f, p in pairs if f == SCORE_FEATURE), None),
         "flagged": sum(1 for r in rows if r["flagged"]),
-        "retrain": retrain, "reason": reason, "threshold": thr, "min_flagged": min_n,
+        "retrain": retrain,
+        "reason": reason,
+        "threshold": thr,
+        "min_flagged": min_n,
     }
 
 
 # --- charts --------------------------------------------------------------------------------------
+
 
 def _png(fig) -> str:
     buf = io.BytesIO()
@@ -359,8 +443,17 @@ def chart_histogram(counts: dict[str, list[int]]) -> str:
     bottom = [0] * HIST_BINS
     for band in BANDS:
         values = counts.get(band, [0] * HIST_BINS)
-        ax.bar(lefts, values, width=width * 0.95, bottom=bottom, align="edge",
-               color=BAND_COLOURS[band], label=band, edgecolor="#555555", linewidth=0.3)
+        ax.bar(
+            lefts,
+            values,
+            width=width * 0.95,
+            bottom=bottom,
+            align="edge",
+            color=BAND_COLOURS[band],
+            label=band,
+            edgecolor="#555555",
+            linewidth=0.3,
+        )
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     nonzero = [b for b in bottom if b > 0]
     if nonzero and max(nonzero) > 50 * min(nonzero):
@@ -383,8 +476,9 @@ def chart_trend(trend: dict) -> str:
     labels = [d.strftime("%m-%d") for d in trend["days"]]
     x = list(range(len(labels)))
     ax.bar(x, trend["high"], color=BAND_COLOURS["high"], label="high")
-    ax.bar(x, trend["critical"], bottom=trend["high"], color=BAND_COLOURS["critical"],
-           label="critical")
+    ax.bar(
+        x, trend["critical"], bottom=trend["high"], color=BAND_COLOURS["critical"], label="critical"
+    )
     ax.set_xticks(x, labels, fontsize=8, rotation=45)
     ax.set_ylabel("accounts")
     ax.set_title(f"High and critical accounts, last {len(labels)} scored days")
@@ -400,8 +494,11 @@ def chart_drift(rows: list[dict], threshold: float) -> str:
     top = rows[:15][::-1]
     fig = Figure(figsize=(7.5, 0.3 * len(top) + 1.2))
     ax = fig.add_subplot()
-    ax.barh([r["feature"] for r in top], [r["psi"] for r in top],
-            color=["#b30000" if r["flagged"] else "#6baed6" for r in top])
+    ax.barh(
+        [r["feature"] for r in top],
+        [r["psi"] for r in top],
+        color=["#b30000" if r["flagged"] else "#6baed6" for r in top],
+    )
     ax.axvline(threshold, color="#333333", linestyle="--", linewidth=1)
     ax.set_xlabel(f"PSI (threshold {threshold:g})")
     ax.set_title("Largest drift against the champion's training day")
@@ -414,8 +511,16 @@ def chart_drift(rows: list[dict], threshold: float) -> str:
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSV_NAME = "high_risk_accounts.csv"
 SUMMARY_NAME = "summary.json"
-CSV_COLUMNS = ("account_id", "score_date", "risk_score", "risk_band", "cluster_id", "reasons",
-               "model_name", "model_version")
+CSV_COLUMNS = (
+    "account_id",
+    "score_date",
+    "risk_score",
+    "risk_band",
+    "cluster_id",
+    "reasons",
+    "model_name",
+    "model_version",
+)
 BAND_RANK = {b: i for i, b in enumerate(BANDS)}
 QUALITY_LABELS = {
     "ok": ("ok", "all checks passed, every line accounted for"),
@@ -441,8 +546,12 @@ def environment():
     """The Jinja2 environment of the report templates: autoescaped, strict about typos."""
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=False)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+    )
     env.globals["fmt"] = fmt
     env.filters["mask"] = mask
     return env
@@ -452,21 +561,50 @@ def render(data: dict, links: dict | None = None) -> str:
     """The day's page as one HTML string (pure: plain values in)."""
     q = data["quality"]
     css, words = QUALITY_LABELS[q["status"]]
-    words = words.format(failed=q["failed"], blocking=q["blocking"],
-                         unbalanced=(f"; audit unbalanced for {', '.join(q['unbalanced'])}"
-                                     if q["unbalanced"] else ""))
-    audit = [{**a, "share": (a["rows_quarantined"] or 0) / a["lines_read"]
-              if a["lines_read"] else 0.0} for a in q["audit"]]
+    words = words.format(
+        failed=q["failed"],
+        blocking=q["blocking"],
+        unbalanced=(
+            f"; audit unbalanced for {', '.join(q['unbalanced'])}" if q["unbalanced"] else ""
+        ),
+    )
+    audit = [
+        {**a, "share": (a["rows_quarantined"] or 0) / a["lines_read"] if a["lines_read"] else 0.0}
+        for a in q["audit"]
+    ]
     drift = data["drift"]
-    charts = {"histogram": chart_histogram(data["histogram"]), "trend": chart_trend(data["trend"]),
-              "drift": chart_drift(drift["rows"], drift["threshold"]) if drift["rows"] else ""}
-    links = links or {"previous": None, "next": None, "csv": CSV_NAME, "data_docs": None,
-                      "data_docs_pages": []}
-    return environment().get_template("report.html.j2").render(
-        day=data["day"], yesterday=data["yesterday"], h=data["headline"],
-        clusters=data["clusters"], riskiest=data["riskiest"], model=data["model"],
-        q={**q, "audit": audit}, quality_label=(css, words), d=drift, charts=charts,
-        bands=BANDS, band_rank=BAND_RANK, growth_days=GROWTH_DAYS, links=links)
+    charts = {
+        "histogram": chart_histogram(data["histogram"]),
+        "trend": chart_trend(data["trend"]),
+        "drift": chart_drift(drift["rows"], drift["threshold"]) if drift["rows"] else "",
+    }
+    links = links or {
+        "previous": None,
+        "next": None,
+        "csv": CSV_NAME,
+        "data_docs": None,
+        "data_docs_pages": [],
+    }
+    return (
+        environment()
+        .get_template("report.html.j2")
+        .render(
+            day=data["day"],
+            yesterday=data["yesterday"],
+            h=data["headline"],
+            clusters=data["clusters"],
+            riskiest=data["riskiest"],
+            model=data["model"],
+            q={**q, "audit": audit},
+            quality_label=(css, words),
+            d=drift,
+            charts=charts,
+            bands=BANDS,
+            band_rank=BAND_RANK,
+            growth_days=GROWTH_DAYS,
+            links=links,
+        )
+    )
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -485,25 +623,41 @@ def high_risk_csv(rows: list[dict]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in rows:
-        writer.writerow([r["account_id"], r["score_date"].isoformat(), repr(r["risk_score"]),
-                         r["risk_band"], r["cluster_id"] or "",
-                         " | ".join(mask(x) for x in r["reasons"] or []), r["model_name"],
-                         r["model_version"]])
+        writer.writerow(
+            [
+                r["account_id"],
+                r["score_date"].isoformat(),
+                repr(r["risk_score"]),
+                r["risk_band"],
+                r["cluster_id"] or "",
+                " | ".join(mask(x) for x in r["reasons"] or []),
+                r["model_name"],
+                r["model_version"],
+            ]
+        )
     return out.getvalue()
 
 
 def _high_risk_rows(lake: str, day: dt.date) -> list[dict]:
     from pyspark.sql import functions as F
 
-    rows = (delta_io.read(get_spark(), tables.ACCOUNT_SCORES, lake)
-            .where((F.col("score_date") == F.lit(day)) & F.col("risk_band").isin(*HIGH_BANDS))
-            .orderBy(F.desc("risk_score"), "account_id").select(*CSV_COLUMNS).collect())
+    rows = (
+        delta_io.read(get_spark(), tables.ACCOUNT_SCORES, lake)
+        .where((F.col("score_date") == F.lit(day)) & F.col("risk_band").isin(*HIGH_BANDS))
+        .orderBy(F.desc("risk_score"), "account_id")
+        .select(*CSV_COLUMNS)
+        .collect()
+    )
     return [r.asDict() for r in rows]
 
 
 def _published_days(lake: str) -> list[dt.date]:
-    rows = (delta_io.read(get_spark(), tables.ACCOUNT_SCORES, lake)
-            .select("score_date").distinct().collect())
+    rows = (
+        delta_io.read(get_spark(), tables.ACCOUNT_SCORES, lake)
+        .select("score_date")
+        .distinct()
+        .collect()
+    )
     return sorted(r["score_date"] for r in rows)
 
 
@@ -514,14 +668,21 @@ def day_links(lake: str, day: dt.date, published: list[dt.date], page: Path) -> 
     def other(d: dt.date | None) -> dict | None:
         if d is None:
             return None
-        return {"day": d.isoformat(), "href": f"../{d.isoformat()}/index.html",
-                "built": (base / d.isoformat() / "index.html").is_file()}
+        return {
+            "day": d.isoformat(),
+            "href": f"../{d.isoformat()}/index.html",
+            "built": (base / d.isoformat() / "index.html").is_file(),
+        }
 
     before = [d for d in published if d < day]
     after = [d for d in published if d > day]
-    links = {"previous": other(before[-1] if before else None),
-             "next": other(after[0] if after else None), "csv": CSV_NAME,
-             "data_docs": None, "data_docs_pages": []}
+    links = {
+        "previous": other(before[-1] if before else None),
+        "next": other(after[0] if after else None),
+        "csv": CSV_NAME,
+        "data_docs": None,
+        "data_docs_pages": [],
+    }
     if not is_remote(lake):
         docs = Path(lake) / "ops" / "data_docs"
         if (docs / "index.html").is_file():
@@ -532,7 +693,8 @@ def day_links(lake: str, day: dt.date, published: list[dt.date], page: Path) -> 
                 pages = sorted((docs / "validations" / table / f"{table}-{day}").glob("*/*.html"))
                 if pages:
                     links["data_docs_pages"].append(
-                        (table, os.path.relpath(pages[-1], page.parent)))
+                        (table, os.path.relpath(pages[-1], page.parent))
+                    )
     return links
 
 

@@ -89,16 +89,20 @@ def run_range(lake: str, days: list[dt.date]) -> dict:
     failed = timed("validate", gate_days, lake, days)
     stop = min(failed, default=None)
     passed = [d for d in days if stop is None or d < stop]
-    out = {"days": [d.isoformat() for d in days], "steps": steps, "published": [],
-           "trained": [], "failed": {stop: failed[stop]} if stop is not None else {}}
+    out = {
+        "days": [d.isoformat() for d in days],
+        "steps": steps,
+        "published": [],
+        "trained": [],
+        "failed": {stop: failed[stop]} if stop is not None else {},
+    }
     if passed:
         timed("features", aggregate_landed_days, spark, lake, passed)
         timed("features", build_range_tables, spark, lake, passed)
         out.update(model_steps(lake, passed, steps))
     steps.close()
     out["steps"] = dict(steps)
-    log.info("days=%s..%s steps=%s published=%d", days[0], days[-1], steps,
-             len(out["published"]))
+    log.info("days=%s..%s steps=%s published=%d", days[0], days[-1], steps, len(out["published"]))
     return out
 
 
@@ -128,14 +132,18 @@ def model_steps(lake: str, days: list[dt.date], steps: dict[str, float]) -> dict
             return LABEL_FREE_VERSION
         if champion not in trained_as_of:
             trained_as_of[champion] = model_registry.version_tags(lake, champion).get(
-                "trained_as_of", "")
+                "trained_as_of", ""
+            )
         return LABEL_FREE_VERSION if trained_as_of[champion] > day.isoformat() else champion
 
     labels: dict[dt.date, tuple[int, int]] = {}
 
     def decision(day: dt.date, drift_flag: bool):
-        state = {"has_champion": champion is not None, "version_for_day": trained_on[day],
-                 "drift_flag": drift_flag}
+        state = {
+            "has_champion": champion is not None,
+            "version_for_day": trained_on[day],
+            "drift_flag": drift_flag,
+        }
         if not decide(day, n_positive=_PLENTY, n_clusters=_PLENTY, **state).train:
             return decide(day, n_positive=0, n_clusters=0, **state)
         if day not in labels:
@@ -160,9 +168,8 @@ def model_steps(lake: str, days: list[dt.date], steps: dict[str, float]) -> dict
     i = 0
     while i < len(days):
         # Drift of the days up to the next one the policy trains on whatever the drift.
-        end = next((j for j in range(i, len(days)) if due(decision(days[j], False))),
-                   len(days) - 1)
-        segment = days[i:end + 1]
+        end = next((j for j in range(i, len(days)) if due(decision(days[j], False))), len(days) - 1)
+        segment = days[i : end + 1]
         drift = timed("drift", compute_drift_days, lake, segment)
         unwritten: list[dt.date] = []
         restart = None

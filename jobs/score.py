@@ -23,15 +23,17 @@ from features.tables import ACCOUNT_CLUSTERS_MAP, ACCOUNT_FEATURES
 log = logging.getLogger("risk.score")
 
 
-
 def recorded_models(spark, lake: str, days: list[dt.date]) -> dict[dt.date, str]:
     """{day: the model version that scored it before} for the days scored before (a re-run
     reuses it)."""
     from pyspark.sql import functions as F
 
-    rows = (delta_io.read(spark, tables.MODEL_DAYS, lake)
-            .where(F.col("score_date").isin(days)).select("score_date", "model_version")
-            .collect())
+    rows = (
+        delta_io.read(spark, tables.MODEL_DAYS, lake)
+        .where(F.col("score_date").isin(days))
+        .select("score_date", "model_version")
+        .collect()
+    )
     return {r["score_date"]: r["model_version"] for r in rows}
 
 
@@ -40,13 +42,13 @@ def recorded_model(spark, lake: str, day: dt.date) -> str | None:
     return recorded_models(spark, lake, [day]).get(day)
 
 
-def record_model(spark, lake: str, day: dt.date, name: str, version: str,
-                 now: dt.datetime) -> None:
+def record_model(spark, lake: str, day: dt.date, name: str, version: str, now: dt.datetime) -> None:
     record_models(spark, lake, {day: (name, str(version))}, now)
 
 
-def record_models(spark, lake: str, versions: dict[dt.date, tuple[str, str]],
-                  now: dt.datetime) -> None:
+def record_models(
+    spark, lake: str, versions: dict[dt.date, tuple[str, str]], now: dt.datetime
+) -> None:
     rows = [(day, name, str(version), now) for day, (name, version) in sorted(versions.items())]
     df = spark.createDataFrame(rows, tables.MODEL_DAYS.schema)
     delta_io.replace_partitions(df, tables.MODEL_DAYS, lake, score_date=sorted(versions))
@@ -59,8 +61,11 @@ def scorer(lake: str, version: str | None):
     from models.scoring import load_champion, load_version
 
     if version is not None:
-        return label_free.handle() if label_free.is_label_free(version) else load_version(
-            lake, version)
+        return (
+            label_free.handle()
+            if label_free.is_label_free(version)
+            else load_version(lake, version)
+        )
     try:
         return load_champion(lake)
     except NoChampion as exc:
@@ -71,7 +76,8 @@ def scorer(lake: str, version: str | None):
         if missing:  # nothing can score: "no champion yet" (exit 4), not a bad input
             raise NoChampion(
                 f"{exc}; the label-free scorer cannot score either: the feature table lacks "
-                f"{', '.join(missing[:5])} (`riskctl features` builds it)") from None
+                f"{', '.join(missing[:5])} (`riskctl features` builds it)"
+            ) from None
         log.info("no champion (%s): scoring with the label-free scorer", exc)
         return fallback
 
@@ -129,7 +135,8 @@ def publish(lake: str, handles: dict) -> dict:
     if not delta_io.exists(spark, feats_table, lake):
         raise PipelineError(
             f"no feature table under {lake}: build the features of {days[0]} first "
-            f"(`riskctl features --lake {lake} --start {days[0]}`, or `riskctl run`)")
+            f"(`riskctl features --lake {lake} --start {days[0]}`, or `riskctl run`)"
+        )
     features = delta_io.read(spark, feats_table, lake)
     for handle in {(h.name, str(h.version)): h for h in handles.values()}.values():
         missing = [c for c in handle.feature_names if c not in features.columns]
@@ -138,9 +145,11 @@ def publish(lake: str, handles: dict) -> dict:
                 f"model {handle.name} v{handle.version} needs features missing from "
                 f"{feats_table.name}: {', '.join(missing[:10])}; retrain "
                 f"(`riskctl train --as-of {days[-1]} --promote`) or roll back "
-                "(`riskctl rollback`)")
-    clusters = (delta_io.read(spark, ACCOUNT_CLUSTERS_MAP, lake)
-                .where(F.col("feature_date").isin(days)))
+                "(`riskctl rollback`)"
+            )
+    clusters = delta_io.read(spark, ACCOUNT_CLUSTERS_MAP, lake).where(
+        F.col("feature_date").isin(days)
+    )
     # One wall-clock stamp per run: `scored_at` is the only place the clock enters.
     scored_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     parts = []
@@ -156,30 +165,42 @@ def publish(lake: str, handles: dict) -> dict:
             .withColumnRenamed("feature_date", "score_date")
             .withColumn("model_name", F.lit(handle.name))
             .withColumn("model_version", F.lit(str(handle.version)))
-            .withColumn("scored_at", F.lit(scored_at).cast("timestamp")))
+            .withColumn("scored_at", F.lit(scored_at).cast("timestamp"))
+        )
     staged = parts[0]
     for part in parts[1:]:
         staged = staged.unionByName(part)
     delta_io.replace_partitions(staged, tables.SCORES_STAGING, lake, score_date=days)
 
-    staged = (delta_io.read(spark, tables.SCORES_STAGING, lake)
-              .where(F.col("score_date").isin(days)))
-    delta_io.replace_partitions(gold.account_scores(staged), tables.ACCOUNT_SCORES, lake,
-                                score_date=days)
+    staged = delta_io.read(spark, tables.SCORES_STAGING, lake).where(F.col("score_date").isin(days))
+    delta_io.replace_partitions(
+        gold.account_scores(staged), tables.ACCOUNT_SCORES, lake, score_date=days
+    )
     n_scores = _written_rows(spark, tables.ACCOUNT_SCORES, lake)
-    delta_io.replace_partitions(gold.account_clusters(staged), tables.ACCOUNT_CLUSTERS, lake,
-                                score_date=days)
+    delta_io.replace_partitions(
+        gold.account_clusters(staged), tables.ACCOUNT_CLUSTERS, lake, score_date=days
+    )
     n_clusters = _written_rows(spark, tables.ACCOUNT_CLUSTERS, lake)
-    record_models(spark, lake, {d: (h.name, str(h.version)) for d, h in handles.items()},
-                  scored_at)
+    record_models(spark, lake, {d: (h.name, str(h.version)) for d, h in handles.items()}, scored_at)
 
     versions = sorted({str(h.version) for h in handles.values()})
     label = f"{days[0]}..{days[-1]}" if len(days) > 1 else str(days[0])
-    result = {"days": [d.isoformat() for d in days], "accounts": n_scores,
-              "clusters": n_clusters, "model_versions": versions,
-              "secs": round(time.monotonic() - started, 1)}
-    log.info("scored days=%s accounts=%d clusters=%d model=%s v%s secs=%.1f", label,
-             n_scores, n_clusters, handles[days[0]].name, ",".join(versions), result["secs"])
+    result = {
+        "days": [d.isoformat() for d in days],
+        "accounts": n_scores,
+        "clusters": n_clusters,
+        "model_versions": versions,
+        "secs": round(time.monotonic() - started, 1),
+    }
+    log.info(
+        "scored days=%s accounts=%d clusters=%d model=%s v%s secs=%.1f",
+        label,
+        n_scores,
+        n_clusters,
+        handles[days[0]].name,
+        ",".join(versions),
+        result["secs"],
+    )
     return result
 
 

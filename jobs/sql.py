@@ -32,25 +32,64 @@ log = logging.getLogger("risk.sql")
 
 # The statements that only read: the same allow-list as the SQL server's guard
 # (infra/jvm/sqlguard/ReadOnlyGuard.java; a test keeps the two equal).
-READ_ONLY_COMMANDS = frozenset({
-    "SetCommand", "ResetCommand", "SetCatalogAndNamespace", "SetNamespaceCommand",
-    "SetCatalogCommand", "ShowCurrentNamespace", "ShowCurrentNamespaceCommand",
-    "ShowTables", "ShowTablesExtended", "ShowTablesCommand", "ShowViews", "ShowViewsCommand",
-    "ShowNamespaces", "ShowNamespacesCommand", "ShowCatalogs", "ShowCatalogsCommand",
-    "ShowColumns", "ShowColumnsCommand", "ShowFunctions", "ShowFunctionsCommand",
-    "ShowCreateTable", "ShowCreateTableCommand", "ShowCreateTableAsSerdeCommand",
-    "ShowTableProperties", "ShowTablePropertiesCommand", "ShowPartitions",
-    "ShowPartitionsCommand", "DescribeRelation", "DescribeColumn", "DescribeNamespace",
-    "DescribeFunction", "DescribeTableCommand", "DescribeTableJsonCommand",
-    "DescribeColumnCommand", "DescribeDatabaseCommand", "DescribeFunctionCommand",
-    "DescribeQueryCommand", "ExplainCommand", "DescribeDeltaHistory",
-    "DescribeDeltaHistoryCommand", "DescribeDeltaDetailCommand",
-})
-REFUSED_NODES = frozenset({
-    "ScriptTransformation", "HiveScriptTransformation", "InsertIntoStatement",
-    "DeltaDelete", "DeltaUpdateTable", "DeltaMergeInto", "DeleteFromTable", "UpdateTable",
-    "MergeIntoTable",
-})
+READ_ONLY_COMMANDS = frozenset(
+    {
+        "SetCommand",
+        "ResetCommand",
+        "SetCatalogAndNamespace",
+        "SetNamespaceCommand",
+        "SetCatalogCommand",
+        "ShowCurrentNamespace",
+        "ShowCurrentNamespaceCommand",
+        "ShowTables",
+        "ShowTablesExtended",
+        "ShowTablesCommand",
+        "ShowViews",
+        "ShowViewsCommand",
+        "ShowNamespaces",
+        "ShowNamespacesCommand",
+        "ShowCatalogs",
+        "ShowCatalogsCommand",
+        "ShowColumns",
+        "ShowColumnsCommand",
+        "ShowFunctions",
+        "ShowFunctionsCommand",
+        "ShowCreateTable",
+        "ShowCreateTableCommand",
+        "ShowCreateTableAsSerdeCommand",
+        "ShowTableProperties",
+        "ShowTablePropertiesCommand",
+        "ShowPartitions",
+        "ShowPartitionsCommand",
+        "DescribeRelation",
+        "DescribeColumn",
+        "DescribeNamespace",
+        "DescribeFunction",
+        "DescribeTableCommand",
+        "DescribeTableJsonCommand",
+        "DescribeColumnCommand",
+        "DescribeDatabaseCommand",
+        "DescribeFunctionCommand",
+        "DescribeQueryCommand",
+        "ExplainCommand",
+        "DescribeDeltaHistory",
+        "DescribeDeltaHistoryCommand",
+        "DescribeDeltaDetailCommand",
+    }
+)
+REFUSED_NODES = frozenset(
+    {
+        "ScriptTransformation",
+        "HiveScriptTransformation",
+        "InsertIntoStatement",
+        "DeltaDelete",
+        "DeltaUpdateTable",
+        "DeltaMergeInto",
+        "DeleteFromTable",
+        "UpdateTable",
+        "MergeIntoTable",
+    }
+)
 
 
 @dataclass
@@ -62,6 +101,7 @@ class Result:
 
 
 # --- statements ----------------------------------------------------------------------------
+
 
 def split_statements(text: str) -> list[str]:
     """Split SQL text on `;` outside quotes and comments; drop empty statements."""
@@ -75,7 +115,7 @@ def split_statements(text: str) -> list[str]:
             j = i + 1
             while j < n and text[j] != ch:
                 j += 2 if text[j] == "\\" and ch != "`" else 1
-            cur.append(text[i:j + 1])
+            cur.append(text[i : j + 1])
             has_code = True
             i = j + 1
         elif text.startswith("--", i):
@@ -212,8 +252,9 @@ def format_value(value) -> str:
     if hasattr(value, "asDict"):  # a struct (Row)
         return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.asDict().items()) + "}"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{format_value(k)}: {format_value(v)}"
-                               for k, v in value.items()) + "}"
+        return (
+            "{" + ", ".join(f"{format_value(k)}: {format_value(v)}" for k, v in value.items()) + "}"
+        )
     if isinstance(value, list | tuple):
         return "[" + ", ".join(format_value(v) for v in value) + "]"
     return str(value).replace("\r", "\\r").replace("\n", "\\n")
@@ -228,8 +269,10 @@ def format_table(result: Result) -> str:
     numeric = [bool(_NUMERIC.match(t)) for t in result.types]
 
     def line(values: list[str], header: bool = False) -> str:
-        parts = [v.rjust(w) if num and not header else v.ljust(w)
-                 for v, w, num in zip(values, widths, numeric, strict=True)]
+        parts = [
+            v.rjust(w) if num and not header else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        ]
         return " | ".join(parts).rstrip()
 
     out = [line(result.columns, header=True), "-+-".join("-" * w for w in widths)]
@@ -243,6 +286,7 @@ def format_table(result: Result) -> str:
 
 
 # --- the command ---------------------------------------------------------------------------
+
 
 def quiet_log_config(level: str | None = None) -> str:
     """A log4j2 file that keeps Spark's JVM at `level` (default RISK_SPARK_LOG_LEVEL or ERROR)."""
@@ -284,8 +328,10 @@ def _prepare_process() -> None:
         return
     opts = environment_value("SPARK_SUBMIT_OPTS")
     if "log4j2.configurationFile" not in opts:
-        export("SPARK_SUBMIT_OPTS",
-               f"{opts} -Dlog4j2.configurationFile=file:{quiet_log_config()}".strip())
+        export(
+            "SPARK_SUBMIT_OPTS",
+            f"{opts} -Dlog4j2.configurationFile=file:{quiet_log_config()}".strip(),
+        )
     conf = settings().spark_conf
     if "spark.sql.warehouse.dir" not in dict(conf):
         # The default database would otherwise appear as ./spark-warehouse wherever riskctl runs.
@@ -322,16 +368,24 @@ def format_csv(result: Result) -> str:
         cells = []
         for value in row:
             v = plain_value(value)
-            cells.append("" if v is None else json.dumps(v) if isinstance(v, list | dict)
-                         else ("true" if v else "false") if isinstance(v, bool) else v)
+            cells.append(
+                ""
+                if v is None
+                else json.dumps(v)
+                if isinstance(v, list | dict)
+                else ("true" if v else "false")
+                if isinstance(v, bool)
+                else v
+            )
         writer.writerow(cells)
     return out.getvalue().rstrip("\n")
 
 
 def format_json(result: Result) -> str:
     """A JSON array with one object per row, keys in column order."""
-    rows = [dict(zip(result.columns, (plain_value(v) for v in row), strict=True))
-            for row in result.rows]
+    rows = [
+        dict(zip(result.columns, (plain_value(v) for v in row), strict=True)) for row in result.rows
+    ]
     return json.dumps(rows, indent=1, ensure_ascii=False)
 
 
@@ -351,5 +405,7 @@ def run_query(lake: str, query: str, limit: int = 50, fmt: str = "table") -> Non
     result = execute(get_spark("riskctl-sql"), lake, query, limit=limit)
     print(FORMATS[fmt](result), flush=True)
     if fmt != "table" and result.truncated:
-        print(f"riskctl sql: {len(result.rows)} rows shown; more exist: raise --limit, or 0 "
-              "for all", file=sys.stderr)
+        print(
+            f"riskctl sql: {len(result.rows)} rows shown; more exist: raise --limit, or 0 for all",
+            file=sys.stderr,
+        )

@@ -38,11 +38,12 @@ DATABASE = "risk"
 VIEWS = {
     "latest_account_scores": (
         "account_scores_daily",
-        "Today's scores: the rows of account_scores_daily for the latest published score_date."),
+        "Today's scores: the rows of account_scores_daily for the latest published score_date.",
+    ),
     "latest_account_clusters": (
         "account_clusters_daily",
-        "Today's clusters: the rows of account_clusters_daily for the latest published "
-        "score_date."),
+        "Today's clusters: the rows of account_clusters_daily for the latest published score_date.",
+    ),
 }
 
 # What this process registered: (application id, database, table) -> location. A new
@@ -70,8 +71,10 @@ def _ensure_database(spark, database: str) -> None:
         tmp = tempfile.mkdtemp(prefix="risk-catalog-")
         atexit.register(shutil.rmtree, tmp, True)
         location = f" LOCATION {sql_string(tmp + f'/{database}.db')}"
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS {database}{location} "
-              "COMMENT 'Risk pipeline tables, registered over the lake paths'")
+    spark.sql(
+        f"CREATE DATABASE IF NOT EXISTS {database}{location} "
+        "COMMENT 'Risk pipeline tables, registered over the lake paths'"
+    )
 
 
 def _drop_registration(spark, database: str, name: str) -> None:
@@ -113,13 +116,18 @@ def register(spark, lake: str, database: str = DATABASE) -> list[str]:
         if not on_disk:
             log.debug("not registered table=%s reason=no Delta table at %s", t.name, uri)
             continue
-        spark.sql(f"CREATE TABLE IF NOT EXISTS {database}.{t.name} USING DELTA "
-                  f"LOCATION {sql_string(uri)}")
+        spark.sql(
+            f"CREATE TABLE IF NOT EXISTS {database}.{t.name} USING DELTA LOCATION {sql_string(uri)}"
+        )
         _registered[key] = uri
         names.append(t.name)
     names += _views(spark, database, names)
-    log.debug("registered database=%s tables=%s secs=%.1f", database, ",".join(names) or "-",
-              time.monotonic() - start)
+    log.debug(
+        "registered database=%s tables=%s secs=%.1f",
+        database,
+        ",".join(names) or "-",
+        time.monotonic() - start,
+    )
     return names
 
 
@@ -136,9 +144,11 @@ def _views(spark, database: str, tables: list[str]) -> list[str]:
             continue
         target = _registered.get((app, database, base))
         if _registered.get(key) != target or not spark.catalog.tableExists(f"{database}.{view}"):
-            spark.sql(f"CREATE OR REPLACE VIEW {database}.{view} COMMENT {sql_string(comment)} "
-                      f"AS SELECT * FROM {database}.{base} WHERE score_date = "
-                      f"(SELECT max(score_date) FROM {database}.{base})")
+            spark.sql(
+                f"CREATE OR REPLACE VIEW {database}.{view} COMMENT {sql_string(comment)} "
+                f"AS SELECT * FROM {database}.{base} WHERE score_date = "
+                f"(SELECT max(score_date) FROM {database}.{base})"
+            )
             _registered[key] = target
         out.append(view)
     return out

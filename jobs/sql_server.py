@@ -92,8 +92,18 @@ def guard_jar() -> str:
     with tempfile.TemporaryDirectory(prefix="risk-sqlguard-") as tmp:
         classes = Path(tmp) / "classes"
         done = subprocess.run(
-            [javac, "-nowarn", "-d", str(classes), "-cp", str(spark_home() / "jars" / "*"),
-             str(GUARD_SOURCE)], capture_output=True, text=True)
+            [
+                javac,
+                "-nowarn",
+                "-d",
+                str(classes),
+                "-cp",
+                str(spark_home() / "jars" / "*"),
+                str(GUARD_SOURCE),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             tail = " | ".join(done.stderr.strip().splitlines()[-3:])
             raise ConfigError(f"compiling the read-only SQL guard failed: {tail}")
@@ -111,8 +121,9 @@ def guard_jar() -> str:
                 return str(folder / name)
             except OSError:
                 continue
-    raise ConfigError(f"cannot write the SQL guard jar to {settings().jar_cache} nor the "
-                      "temp directory")
+    raise ConfigError(
+        f"cannot write the SQL guard jar to {settings().jar_cache} nor the temp directory"
+    )
 
 
 def _conf_args(conf: dict[str, str]) -> list[str]:
@@ -127,24 +138,30 @@ def _common_conf(state: Path) -> dict[str, str]:
     from core.spark import base_conf
     from jobs.sql import quiet_log_config
 
-    conf = {k: v for k, v in base_conf("risk-sql-server").items()
-            if k not in ("spark.jars", "spark.app.name")}
+    conf = {
+        k: v
+        for k, v in base_conf("risk-sql-server").items()
+        if k not in ("spark.jars", "spark.app.name")
+    }
     log_conf = quiet_log_config(settings().sql_server_log_level)
-    conf.update({
-        "spark.sql.catalogImplementation": "hive",
-        "spark.sql.warehouse.dir": str(state / "warehouse"),
-        "spark.hadoop.javax.jdo.option.ConnectionURL":
-            f"jdbc:derby:;databaseName={state / 'metastore_db'};create=true",
-        "spark.hadoop.hive.exec.scratchdir": str(state / "scratch"),
-        "spark.hadoop.hive.exec.local.scratchdir": str(state / "local-scratch"),
-        "spark.hadoop.hive.downloaded.resources.dir": str(state / "resources"),
-        # Delta keeps a table's schema in its own log and leaves the metastore's empty, so a
-        # JDBC client's schema browser (Thrift GetColumns reads the metastore) would list no
-        # column: this copies the schema, with its comments, into the metastore.
-        "spark.databricks.delta.catalog.update.enabled": "true",
-        "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC -Dderby.system.home={state} "
-                                         f"-Dlog4j2.configurationFile=file:{log_conf}",
-    })
+    conf.update(
+        {
+            "spark.sql.catalogImplementation": "hive",
+            "spark.sql.warehouse.dir": str(state / "warehouse"),
+            "spark.hadoop.javax.jdo.option.ConnectionURL": (
+                f"jdbc:derby:;databaseName={state / 'metastore_db'};create=true"
+            ),
+            "spark.hadoop.hive.exec.scratchdir": str(state / "scratch"),
+            "spark.hadoop.hive.exec.local.scratchdir": str(state / "local-scratch"),
+            "spark.hadoop.hive.downloaded.resources.dir": str(state / "resources"),
+            # Delta keeps a table's schema in its own log and leaves the metastore's empty, so a
+            # JDBC client's schema browser (Thrift GetColumns reads the metastore) would list no
+            # column: this copies the schema, with its comments, into the metastore.
+            "spark.databricks.delta.catalog.update.enabled": "true",
+            "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC -Dderby.system.home={state} "
+            f"-Dlog4j2.configurationFile=file:{log_conf}",
+        }
+    )
     return conf
 
 
@@ -155,17 +172,28 @@ def _register_tables(lake: str, state: Path, jars: list[str]) -> str:
     conf = _common_conf(state)
     conf.update({"spark.master": "local[1]", "spark.driver.memory": "1g"})
     env = child_environment(
-        PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable,
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT),
-                                                 environment_value("PYTHONPATH")])))
+        PYSPARK_PYTHON=sys.executable,
+        PYSPARK_DRIVER_PYTHON=sys.executable,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), environment_value("PYTHONPATH")])),
+    )
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    cmd = [spark_submit(), *_conf_args(conf), "--jars", ",".join(jars),
-           str(REPO_ROOT / "jobs" / "sql_catalog.py"), "--lake", lake]
+    cmd = [
+        spark_submit(),
+        *_conf_args(conf),
+        "--jars",
+        ",".join(jars),
+        str(REPO_ROOT / "jobs" / "sql_catalog.py"),
+        "--lake",
+        lake,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=state)
     if done.returncode != 0:
         log.debug("catalog registration stderr:\n%s", done.stderr)
-        lines = [ln for ln in done.stderr.strip().splitlines()
-                 if ln.strip() and not _JVM_LOG_LINE.match(ln)]
+        lines = [
+            ln
+            for ln in done.stderr.strip().splitlines()
+            if ln.strip() and not _JVM_LOG_LINE.match(ln)
+        ]
         tail = lines[-1] if lines else f"exit code {done.returncode}"
         raise PipelineError(f"registering the risk tables for the SQL server failed: {tail}")
     return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
@@ -173,15 +201,17 @@ def _register_tables(lake: str, state: Path, jars: list[str]) -> str:
 
 def server_command(state: Path, jars: list[str], host: str, port: int) -> list[str]:
     conf = _common_conf(state)
-    conf.update({
-        "spark.sql.extensions": f"io.delta.sql.DeltaSparkSessionExtension,{GUARD_CLASS}",
-        # No SQL over raw files: analysts reach only the registered tables (the guard refuses
-        # setting this back).
-        "spark.sql.runSQLOnFiles": "false",
-        # The Thrift server turns on java.time dates, which Delta's answer-from-statistics path
-        # (max(score_date) without a scan) does not handle: ClassCastException LocalDate.
-        "spark.databricks.delta.optimizeMetadataQuery.enabled": "false",
-    })
+    conf.update(
+        {
+            "spark.sql.extensions": f"io.delta.sql.DeltaSparkSessionExtension,{GUARD_CLASS}",
+            # No SQL over raw files: analysts reach only the registered tables (the guard refuses
+            # setting this back).
+            "spark.sql.runSQLOnFiles": "false",
+            # The Thrift server turns on java.time dates, which Delta's answer-from-statistics path
+            # (max(score_date) without a scan) does not handle: ClassCastException LocalDate.
+            "spark.databricks.delta.optimizeMetadataQuery.enabled": "false",
+        }
+    )
     hive = {
         "hive.server2.thrift.port": str(port),
         "hive.server2.thrift.bind.host": host,
@@ -191,8 +221,16 @@ def server_command(state: Path, jars: list[str], host: str, port: int) -> list[s
     # on pooled threads whose context class loader may not see --jars, and a client then fails
     # with ClassNotFoundException: DeltaCatalog (or NoClassDefFoundError inside Delta).
     conf["spark.driver.extraClassPath"] = os.pathsep.join(jars)
-    cmd = [spark_submit(), "--class", THRIFT_SERVER_CLASS, "--name", "risk-sql-server",
-           "--jars", ",".join(jars), *_conf_args(conf)]
+    cmd = [
+        spark_submit(),
+        "--class",
+        THRIFT_SERVER_CLASS,
+        "--name",
+        "risk-sql-server",
+        "--jars",
+        ",".join(jars),
+        *_conf_args(conf),
+    ]
     for key, value in hive.items():
         cmd += ["--hiveconf", f"{key}={value}"]
     return cmd
@@ -214,8 +252,10 @@ def serve(lake: str, port: int = 10000, host: str | None = None) -> int:
     host = host or settings().sql_host or DEFAULT_HOST
     check_java()
     if _port_open(host, port):
-        raise PipelineError(f"port {port} on {host} is already in use: stop what listens there "
-                            "or choose another with --port")
+        raise PipelineError(
+            f"port {port} on {host} is already in use: stop what listens there "
+            "or choose another with --port"
+        )
     jars = [*delta_jars(), guard_jar()]
     state = Path(tempfile.mkdtemp(prefix="risk-sql-server-"))
     child: subprocess.Popen | None = None
@@ -234,28 +274,35 @@ def serve(lake: str, port: int = 10000, host: str | None = None) -> int:
         log.info("sql-server catalog %s secs=%.1f", registered, time.monotonic() - start)
         if stopping:
             return 0
-        env = child_environment(
-            SPARK_LOCAL_IP=environment_value("SPARK_LOCAL_IP", "127.0.0.1"))
+        env = child_environment(SPARK_LOCAL_IP=environment_value("SPARK_LOCAL_IP", "127.0.0.1"))
         child = subprocess.Popen(server_command(state, jars, host, port), cwd=state, env=env)
         ready = False
         while child.poll() is None:
             if not ready and _port_open(host, port):
                 ready = True
-                log.info("sql-server ready url=jdbc:hive2://%s:%d/%s read_only=true secs=%.1f",
-                         "localhost" if host == DEFAULT_HOST else host, port, "risk",
-                         time.monotonic() - start)
+                log.info(
+                    "sql-server ready url=jdbc:hive2://%s:%d/%s read_only=true secs=%.1f",
+                    "localhost" if host == DEFAULT_HOST else host,
+                    port,
+                    "risk",
+                    time.monotonic() - start,
+                )
             elif not ready and time.monotonic() - start > START_TIMEOUT_S:
                 child.terminate()
-                raise PipelineError(f"the SQL server did not listen on {host}:{port} within "
-                                    f"{START_TIMEOUT_S}s; see its log above")
+                raise PipelineError(
+                    f"the SQL server did not listen on {host}:{port} within "
+                    f"{START_TIMEOUT_S}s; see its log above"
+                )
             time.sleep(0.5)
         code = child.returncode
         if stopping:
             log.info("sql-server stopped")
             return 0
         if not ready:
-            raise PipelineError(f"the SQL server exited with code {code} before listening on "
-                                f"{host}:{port}; see its log above")
+            raise PipelineError(
+                f"the SQL server exited with code {code} before listening on "
+                f"{host}:{port}; see its log above"
+            )
         return code
     finally:
         if child is not None and child.poll() is None:

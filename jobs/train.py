@@ -34,8 +34,10 @@ def _read_pinned(spark, uri: str, what: str, command: str):
     from delta.tables import DeltaTable
 
     if not DeltaTable.isDeltaTable(spark, uri):
-        raise PipelineError(f"{what} table {uri} does not exist yet: build it first "
-                            f"(`riskctl run` or `riskctl {command}`)")
+        raise PipelineError(
+            f"{what} table {uri} does not exist yet: build it first "
+            f"(`riskctl run` or `riskctl {command}`)"
+        )
     version = DeltaTable.forPath(spark, uri).history(1).select("version").first()[0]
     return spark.read.format("delta").option("versionAsOf", version).load(uri), int(version)
 
@@ -49,8 +51,14 @@ def load_inputs(spark, lake: str, as_of: dt.date) -> dict:
     feats = feats.where(F.col("feature_date") <= F.lit(as_of))
     euri = tables.SILVER_ENFORCEMENT.uri(lake)
     enf, ever = _read_pinned(spark, euri, "enforcement", "ingest")
-    return {"features": feats, "features_uri": furi, "features_version": fver,
-            "enforcement": enf, "enforcement_uri": euri, "enforcement_version": ever}
+    return {
+        "features": feats,
+        "features_uri": furi,
+        "features_version": fver,
+        "enforcement": enf,
+        "enforcement_uri": euri,
+        "enforcement_version": ever,
+    }
 
 
 def _model_features(columns: list[str], feature_names: list[str] | None) -> list[str]:
@@ -61,7 +69,8 @@ def _model_features(columns: list[str], feature_names: list[str] | None) -> list
     if missing:
         raise ModelFeatureMismatch(
             f"the feature table lacks catalog features {', '.join(missing)}: rebuild features "
-            "(`riskctl features`) before training")
+            "(`riskctl features`) before training"
+        )
     return names
 
 
@@ -92,13 +101,22 @@ def _extended_count(inputs: dict, as_of: dt.date, split, bounds) -> int:
     from models import labels as lb
     from models import training_set as ts
 
-    extended = ts.extended_positives(inputs["features"],
-                                     lb.labels_as_of(inputs["enforcement"], as_of), bounds, split)
+    extended = ts.extended_positives(
+        inputs["features"], lb.labels_as_of(inputs["enforcement"], as_of), bounds, split
+    )
     return 0 if extended is None else extended.count()
 
 
-def train(lake: str, as_of: dt.date, promote: bool = False, *, split=None, model_config=None,
-          feature_names: list[str] | None = None, reason: str = "manual") -> dict:
+def train(
+    lake: str,
+    as_of: dt.date,
+    promote: bool = False,
+    *,
+    split=None,
+    model_config=None,
+    feature_names: list[str] | None = None,
+    reason: str = "manual",
+) -> dict:
     """Train a model as of `as_of`, log it to MLflow, register it as `challenger`.
 
     With `promote`, it becomes `champion` when there is none or when it beats the champion on
@@ -115,10 +133,17 @@ def train(lake: str, as_of: dt.date, promote: bool = False, *, split=None, model
     spark = get_spark()
     inputs = load_inputs(spark, lake, as_of)
     rows, names, carry, bounds = _build_rows(inputs, as_of, split, feature_names)
-    result = train_model(rows, names, model_config, carry, trained_as_of=as_of.isoformat(),
-                         link_col=LINK_COLUMN if LINK_COLUMN in carry else None)
+    result = train_model(
+        rows,
+        names,
+        model_config,
+        carry,
+        trained_as_of=as_of.isoformat(),
+        link_col=LINK_COLUMN if LINK_COLUMN in carry else None,
+    )
     result.metrics["n_extended_positive_accounts"] = float(
-        _extended_count(inputs, as_of, split, bounds))
+        _extended_count(inputs, as_of, split, bounds)
+    )
     lineage = {
         "feature_table_path": inputs["features_uri"],
         "feature_table_version": inputs["features_version"],
@@ -128,25 +153,55 @@ def train(lake: str, as_of: dt.date, promote: bool = False, *, split=None, model
         "as_of": as_of.isoformat(),
         "n_features": len(names),
     }
-    params = {**split.as_params(), **model_config.as_params(), **bounds.as_params(),
-              "feature_names": names, "baseline_inputs": carry}
-    tags = {"trained_as_of": as_of.isoformat(), "label_cutoff": as_of.isoformat(),
-            "trained_by": reason}
+    params = {
+        **split.as_params(),
+        **model_config.as_params(),
+        **bounds.as_params(),
+        "feature_names": names,
+        "baseline_inputs": carry,
+    }
+    tags = {
+        "trained_as_of": as_of.isoformat(),
+        "label_cutoff": as_of.isoformat(),
+        "trained_by": reason,
+    }
     dataset = _dataset(inputs, as_of)
     reg = model_registry.log_and_register(lake, result, params, tags, lineage, dataset)
-    out = {"model_name": reg["model_name"], "version": reg["version"], "run_id": reg["run_id"],
-           "as_of": as_of.isoformat(), "trained": True, "reused": False, "promoted": False,
-           "metrics": {k: result.metrics[k] for k in sorted(result.metrics)},
-           "report": result.report}
+    out = {
+        "model_name": reg["model_name"],
+        "version": reg["version"],
+        "run_id": reg["run_id"],
+        "as_of": as_of.isoformat(),
+        "trained": True,
+        "reused": False,
+        "promoted": False,
+        "metrics": {k: result.metrics[k] for k in sorted(result.metrics)},
+        "report": result.report,
+    }
     print(f"trained {reg['model_name']} v{reg['version']} as of {as_of} (challenger)")
     print(result.report)
     if promote:
-        out.update(_gate_and_promote(lake, reg["version"], result.metrics.get("val_ap"),
-                                     result.val_rows, inputs["features"], reason))
-    log.info("train as_of=%s model=%s version=%s promoted=%s val_ap=%.4f "
-             "val_recall_at_1pct_fpr=%.4f secs=%.1f", as_of, reg["model_name"], reg["version"],
-             out["promoted"], result.metrics.get("val_ap", math.nan),
-             result.metrics.get("val_recall_at_1pct_fpr", math.nan), time.monotonic() - start)
+        out.update(
+            _gate_and_promote(
+                lake,
+                reg["version"],
+                result.metrics.get("val_ap"),
+                result.val_rows,
+                inputs["features"],
+                reason,
+            )
+        )
+    log.info(
+        "train as_of=%s model=%s version=%s promoted=%s val_ap=%.4f "
+        "val_recall_at_1pct_fpr=%.4f secs=%.1f",
+        as_of,
+        reg["model_name"],
+        reg["version"],
+        out["promoted"],
+        result.metrics.get("val_ap", math.nan),
+        result.metrics.get("val_recall_at_1pct_fpr", math.nan),
+        time.monotonic() - start,
+    )
     return out
 
 
@@ -157,10 +212,12 @@ def _dataset(inputs: dict, as_of: dt.date):
         from mlflow.data.delta_dataset_source import DeltaDatasetSource
         from mlflow.data.meta_dataset import MetaDataset
 
-        source = DeltaDatasetSource(path=inputs["features_uri"],
-                                    delta_table_version=int(inputs["features_version"]))
-        return MetaDataset(source, name=f"{FEATURES_TABLE}@v{inputs['features_version']}"
-                                        f"/as_of={as_of}")
+        source = DeltaDatasetSource(
+            path=inputs["features_uri"], delta_table_version=int(inputs["features_version"])
+        )
+        return MetaDataset(
+            source, name=f"{FEATURES_TABLE}@v{inputs['features_version']}/as_of={as_of}"
+        )
     except Exception as exc:  # lineage is in params and tags too
         log.warning("mlflow dataset lineage unavailable: %s", exc)
         return None
@@ -184,18 +241,26 @@ def champion_ap_on(lake: str, version: str, val_rows, features) -> float | None:
     spark = features.sparkSession
     keys = spark.createDataFrame(
         val_rows[["account_id", "feature_date", "label"]].astype({"label": "int64"}),
-        "account_id STRING, feature_date DATE, label BIGINT")
+        "account_id STRING, feature_date DATE, label BIGINT",
+    )
     frame = features.join(keys, ["account_id", "feature_date"]).select(
-        "account_id", "feature_date", "label",
-        *[F.col(n).cast("double").alias(n) for n in handle.feature_names])
-    pdf = with_margin(frame, handle.model).select(
-        "account_id", "feature_date", "label", "margin").toPandas()
+        "account_id",
+        "feature_date",
+        "label",
+        *[F.col(n).cast("double").alias(n) for n in handle.feature_names],
+    )
+    pdf = (
+        with_margin(frame, handle.model)
+        .select("account_id", "feature_date", "label", "margin")
+        .toPandas()
+    )
     acc = ev.last_row_per_account(pdf)
     return ev.average_precision(acc["label"].to_numpy(), acc["margin"].to_numpy())
 
 
-def _gate_and_promote(lake: str, version: str, challenger_ap: float | None, val_rows, features,
-                      reason: str) -> dict:
+def _gate_and_promote(
+    lake: str, version: str, challenger_ap: float | None, val_rows, features, reason: str
+) -> dict:
     from models import model_registry
     from models.policy import should_promote
 
@@ -204,21 +269,27 @@ def _gate_and_promote(lake: str, version: str, challenger_ap: float | None, val_
     if champion is not None and champion != version:
         champ_ap = champion_ap_on(lake, champion, val_rows, features)
     n_val_positive = int(val_rows.loc[val_rows["label"] == 1, "account_id"].nunique())
-    ok, why = should_promote(math.nan if challenger_ap is None else challenger_ap, champ_ap,
-                             n_val_positive)
+    ok, why = should_promote(
+        math.nan if challenger_ap is None else challenger_ap, champ_ap, n_val_positive
+    )
     c = model_registry.client(lake)
     if champ_ap is not None:
-        c.set_model_version_tag(model_registry.model_name(), version, "champion_ap_same_window",
-                                repr(champ_ap))
+        c.set_model_version_tag(
+            model_registry.model_name(), version, "champion_ap_same_window", repr(champ_ap)
+        )
     if ok:
         model_registry.promote(lake, version, reason=f"{reason}: {why}")
         print(f"promoted {model_registry.model_name()} v{version} to champion ({why})")
     else:
         model_registry.set_decision(lake, version, f"rejected: {why}")
         print(f"kept champion v{champion}; challenger v{version} not promoted ({why})")
-    return {"promoted": ok, "promotion_reason": why,
-            "champion": model_registry.champion_version(lake),
-            "champion_ap_same_window": champ_ap, "val_positive_accounts": n_val_positive}
+    return {
+        "promoted": ok,
+        "promotion_reason": why,
+        "champion": model_registry.champion_version(lake),
+        "champion_ap_same_window": champ_ap,
+        "val_positive_accounts": n_val_positive,
+    }
 
 
 def promote(lake: str, version: str | None = None) -> dict:
@@ -236,8 +307,9 @@ def rollback(lake: str) -> dict:
     from models import model_registry
 
     out = model_registry.rollback(lake)
-    print(f"champion of {out['model_name']}: v{out['champion']} (rolled back "
-          f"v{out['rolled_back']})")
+    print(
+        f"champion of {out['model_name']}: v{out['champion']} (rolled back v{out['rolled_back']})"
+    )
     return out
 
 
@@ -264,34 +336,50 @@ def train_if_due(lake: str, day: dt.date, drift_flag: bool = False) -> dict | No
     if existing is None:
         labels = lb.labels_as_of(delta_io.read(spark, enf_table, lake), day)
         n_pos, n_clusters = lb.label_counts(labels)
-    decision = decide(day, n_positive=n_pos, n_clusters=n_clusters,
-                      has_champion=model_registry.champion_version(lake) is not None,
-                      version_for_day=existing, drift_flag=drift_flag)
+    decision = decide(
+        day,
+        n_positive=n_pos,
+        n_clusters=n_clusters,
+        has_champion=model_registry.champion_version(lake) is not None,
+        version_for_day=existing,
+        drift_flag=drift_flag,
+    )
     log.info("train_if_due day=%s train=%s reason=%s", day, decision.train, decision.reason)
     if decision.reuse_version is not None:
-        out = {"model_name": model_registry.model_name(), "version": decision.reuse_version,
-               "as_of": day.isoformat(), "trained": False, "reused": True,
-               "reason": decision.reason}
+        out = {
+            "model_name": model_registry.model_name(),
+            "version": decision.reuse_version,
+            "as_of": day.isoformat(),
+            "trained": False,
+            "reused": True,
+            "reason": decision.reason,
+        }
         tags = model_registry.version_tags(lake, decision.reuse_version)
         if "promotion" not in tags:
             # The first run stopped between registering and deciding: finish its steps.
             model_registry.client(lake).set_registered_model_alias(
-                model_registry.model_name(), model_registry.CHALLENGER, decision.reuse_version)
+                model_registry.model_name(), model_registry.CHALLENGER, decision.reuse_version
+            )
             inputs = load_inputs(spark, lake, day)
             names = list(model_registry.version_config(lake, decision.reuse_version).feature_names)
             rows, _, _, _ = _build_rows(inputs, day, ts.SplitConfig(), names)
-            val = rows.where("split = 'val'").select("account_id", "feature_date",
-                                                     "label").toPandas()
+            val = (
+                rows.where("split = 'val'").select("account_id", "feature_date", "label").toPandas()
+            )
             ap = float(tags["val_ap"]) if tags.get("val_ap") else math.nan
-            out.update(_gate_and_promote(lake, decision.reuse_version, ap, val,
-                                         inputs["features"], "policy (resumed)"))
+            out.update(
+                _gate_and_promote(
+                    lake, decision.reuse_version, ap, val, inputs["features"], "policy (resumed)"
+                )
+            )
         return out
     if not decision.train:
         return None
     try:
-        return {**train(lake, day, promote=True, reason=f"policy: {decision.reason}"),
-                "reason": decision.reason}
+        return {
+            **train(lake, day, promote=True, reason=f"policy: {decision.reason}"),
+            "reason": decision.reason,
+        }
     except NotEnoughLabels as exc:
         log.warning("train_if_due day=%s: %s", day, exc)
-        return {"trained": False, "reused": False, "as_of": day.isoformat(),
-                "reason": str(exc)}
+        return {"trained": False, "reused": False, "as_of": day.isoformat(), "reason": str(exc)}

@@ -52,17 +52,23 @@ class LabelFreeHandle:
     def feature_names(self) -> list[str]:
         return [SCORE_COLUMN, *hs.harvest_inputs()]
 
-    def score(self, features_df: DataFrame, describe: Callable[[str, float], str] | None = None,
-              keys: Sequence[str] = ("account_id",)) -> DataFrame:
+    def score(
+        self,
+        features_df: DataFrame,
+        describe: Callable[[str, float], str] | None = None,
+        keys: Sequence[str] = ("account_id",),
+    ) -> DataFrame:
         """*keys (default account_id), risk_score, risk_band, reasons."""
         missing = [c for c in self.feature_names if c not in features_df.columns]
         if missing:
             raise ModelFeatureMismatch(
                 f"the label-free scorer needs features missing from the feature table: "
-                f"{', '.join(missing)}; rebuild features with the current catalog")
+                f"{', '.join(missing)}; rebuild features with the current catalog"
+            )
         names = [t.feature for t in hs.HARVEST_TERMS]
         reasons = reasons_udf(names, self.max_reasons, describe or catalog_describe())(
-            F.array(*hs.contributions()), F.array(*[F.col(n).cast("double") for n in names]))
+            F.array(*hs.contributions()), F.array(*[F.col(n).cast("double") for n in names])
+        )
         score = F.col(SCORE_COLUMN).cast("double")
         return features_df.select(
             *keys,

@@ -18,8 +18,16 @@ POSITIVE_ACTIONS = ("ban", "suspend")
 POSITIVE_REASON = "distillation"
 REINSTATE = "reinstate"
 
-LABEL_COLUMNS = ("account_id", "is_positive", "positive_since", "positive_date", "case_id",
-                 "cluster_key", "ever_positive", "other_enforcement")
+LABEL_COLUMNS = (
+    "account_id",
+    "is_positive",
+    "positive_since",
+    "positive_date",
+    "case_id",
+    "cluster_key",
+    "ever_positive",
+    "other_enforcement",
+)
 
 
 def end_of_day(day: dt.date) -> dt.datetime:
@@ -30,8 +38,7 @@ def end_of_day(day: dt.date) -> dt.datetime:
 def known_enforcement(enforcement: DataFrame, as_of: dt.date) -> DataFrame:
     """Enforcement rows known as of the end of `as_of` (decided before its end, landed by it)."""
     return enforcement.where(
-        (F.col("decided_at") < F.lit(end_of_day(as_of)))
-        & (F.col("land_date") <= F.lit(as_of))
+        (F.col("decided_at") < F.lit(end_of_day(as_of))) & (F.col("land_date") <= F.lit(as_of))
     )
 
 
@@ -50,23 +57,27 @@ def labels_as_of(enforcement: DataFrame, as_of: dt.date) -> DataFrame:
       force (not reinstated since): neither a positive nor a trustworthy negative.
     """
     known = known_enforcement(enforcement, as_of).select(
-        "account_id", "decided_at", "action", "reason", "case_id")
+        "account_id", "decided_at", "action", "reason", "case_id"
+    )
     is_pos_action = F.col("action").isin(*POSITIVE_ACTIONS) & (F.col("reason") == POSITIVE_REASON)
     is_other_action = F.col("action").isin(*POSITIVE_ACTIONS) & (F.col("reason") != POSITIVE_REASON)
     last_reinstate = F.max(F.when(F.col("action") == REINSTATE, F.col("decided_at")))
     w = Window.partitionBy("account_id")
     flagged = known.withColumn("_last_reinstate", last_reinstate.over(w))
-    after_reinstate = (F.col("_last_reinstate").isNull()
-                       | (F.col("decided_at") > F.col("_last_reinstate")))
+    after_reinstate = F.col("_last_reinstate").isNull() | (
+        F.col("decided_at") > F.col("_last_reinstate")
+    )
     current_pos = is_pos_action & after_reinstate
     agg = flagged.groupBy("account_id").agg(
         F.min(F.when(current_pos, F.col("decided_at"))).alias("positive_since"),
         # max_by over a timestamp is deterministic; string max breaks exact-instant ties.
-        F.max_by(F.when(current_pos, F.col("case_id")),
-                 F.when(current_pos & F.col("case_id").isNotNull(),
-                        F.col("decided_at"))).alias("case_id"),
+        F.max_by(
+            F.when(current_pos, F.col("case_id")),
+            F.when(current_pos & F.col("case_id").isNotNull(), F.col("decided_at")),
+        ).alias("case_id"),
         F.max(is_pos_action.cast("int")).cast("boolean").alias("ever_positive"),
-        F.max((is_other_action & after_reinstate).cast("int")).cast("boolean")
+        F.max((is_other_action & after_reinstate).cast("int"))
+        .cast("boolean")
         .alias("other_enforcement"),
     )
     return agg.select(
@@ -75,9 +86,10 @@ def labels_as_of(enforcement: DataFrame, as_of: dt.date) -> DataFrame:
         "positive_since",
         F.to_date("positive_since").alias("positive_date"),
         "case_id",
-        F.when(F.col("positive_since").isNotNull(),
-               F.coalesce(F.col("case_id"), F.concat(F.lit("account:"), F.col("account_id"))))
-        .alias("cluster_key"),
+        F.when(
+            F.col("positive_since").isNotNull(),
+            F.coalesce(F.col("case_id"), F.concat(F.lit("account:"), F.col("account_id"))),
+        ).alias("cluster_key"),
         "ever_positive",
         "other_enforcement",
     )
@@ -85,6 +97,9 @@ def labels_as_of(enforcement: DataFrame, as_of: dt.date) -> DataFrame:
 
 def label_counts(labels: DataFrame) -> tuple[int, int]:
     """(positive accounts, distinct clusters among them) of a `labels_as_of` frame."""
-    row = labels.where("is_positive").agg(
-        F.count("*").alias("n"), F.countDistinct("cluster_key").alias("c")).first()
+    row = (
+        labels.where("is_positive")
+        .agg(F.count("*").alias("n"), F.countDistinct("cluster_key").alias("c"))
+        .first()
+    )
     return (int(row["n"] or 0), int(row["c"] or 0)) if row else (0, 0)

@@ -58,8 +58,9 @@ def realized_fpr(neg_scores: np.ndarray, threshold: float) -> float:
 PU_MIN_POSITIVE = 5
 
 
-def unlabelled_positive_share(unl_scores: np.ndarray, pos_scores: np.ndarray,
-                              min_positive: int = PU_MIN_POSITIVE) -> float:
+def unlabelled_positive_share(
+    unl_scores: np.ndarray, pos_scores: np.ndarray, min_positive: int = PU_MIN_POSITIVE
+) -> float:
     """Estimated share of positives hidden among the unlabelled (0 when it cannot be told).
 
     The bound is read halfway between the k-th and (k+1)-th best labelled positives, for
@@ -82,8 +83,9 @@ def unlabelled_positive_share(unl_scores: np.ndarray, pos_scores: np.ndarray,
     return float(min(1.0, np.min(u_share / p_share)))
 
 
-def threshold_at_pu_fpr(unl_scores: np.ndarray, pos_scores: np.ndarray, fpr: float,
-                        pi: float) -> float:
+def threshold_at_pu_fpr(
+    unl_scores: np.ndarray, pos_scores: np.ndarray, fpr: float, pi: float
+) -> float:
     """The lowest threshold whose PU-estimated legitimate FPR stays within `fpr` above it.
 
     With pi = 0 this is `threshold_at_fpr` (the same conservative handling of ties).
@@ -106,8 +108,7 @@ def threshold_at_pu_fpr(unl_scores: np.ndarray, pos_scores: np.ndarray, fpr: flo
     return float(np.nextafter(cands[over[0]], math.inf))
 
 
-def pu_fpr(unl_scores: np.ndarray, pos_scores: np.ndarray, threshold: float,
-           pi: float) -> float:
+def pu_fpr(unl_scores: np.ndarray, pos_scores: np.ndarray, threshold: float, pi: float) -> float:
     """The PU-estimated legitimate FPR at `threshold` (the plain FPR when pi = 0)."""
     unl = np.asarray(unl_scores, dtype=np.float64)
     pos = np.asarray(pos_scores, dtype=np.float64)
@@ -145,11 +146,13 @@ def roc_auc(y: np.ndarray, s: np.ndarray) -> float:
     return float(roc_auc_score(y, s))
 
 
-def precision_at_k_per_day(y: np.ndarray, s: np.ndarray, days: np.ndarray,
-                           k: int = DEFAULT_TOP_K) -> dict[str, float]:
+def precision_at_k_per_day(
+    y: np.ndarray, s: np.ndarray, days: np.ndarray, k: int = DEFAULT_TOP_K
+) -> dict[str, float]:
     """Precision among the k highest-scored rows of each day; ties broken by row order."""
-    frame = pd.DataFrame({"y": np.asarray(y), "s": np.asarray(s, dtype=np.float64),
-                          "d": np.asarray(days)})
+    frame = pd.DataFrame(
+        {"y": np.asarray(y), "s": np.asarray(s, dtype=np.float64), "d": np.asarray(days)}
+    )
     out = {}
     for day, grp in frame.groupby("d", sort=True):
         top = grp.sort_values("s", ascending=False, kind="mergesort").head(k)
@@ -157,11 +160,17 @@ def precision_at_k_per_day(y: np.ndarray, s: np.ndarray, days: np.ndarray,
     return out
 
 
-def recall_per_cluster(y: np.ndarray, s: np.ndarray, clusters: np.ndarray,
-                       threshold: float) -> dict[str, float]:
+def recall_per_cluster(
+    y: np.ndarray, s: np.ndarray, clusters: np.ndarray, threshold: float
+) -> dict[str, float]:
     """Share of each cluster's positive accounts scoring at or above `threshold`."""
-    frame = pd.DataFrame({"y": np.asarray(y), "s": np.asarray(s, dtype=np.float64),
-                          "c": np.asarray(clusters, dtype=object)})
+    frame = pd.DataFrame(
+        {
+            "y": np.asarray(y),
+            "s": np.asarray(s, dtype=np.float64),
+            "c": np.asarray(clusters, dtype=object),
+        }
+    )
     frame = frame[(frame["y"] == 1) & frame["c"].notna()]
     return {str(c): float((g["s"] >= threshold).mean()) for c, g in frame.groupby("c")}
 
@@ -188,17 +197,22 @@ def scorer_metrics(rows: pd.DataFrame, score_col: str, k: int = DEFAULT_TOP_K) -
     }
     for name, fpr in FPR_TARGETS.items():
         out[f"recall_at_{name}_fpr"] = recall_at_fpr(y, s, fpr)
-    per_day = precision_at_k_per_day(rows["label"].to_numpy(),
-                                     rows[score_col].to_numpy(dtype=np.float64),
-                                     rows["feature_date"].astype(str).to_numpy(), k)
-    out[f"precision_at_{k}_mean"] = (float(np.nanmean(list(per_day.values())))
-                                     if per_day else float("nan"))
+    per_day = precision_at_k_per_day(
+        rows["label"].to_numpy(),
+        rows[score_col].to_numpy(dtype=np.float64),
+        rows["feature_date"].astype(str).to_numpy(),
+        k,
+    )
+    out[f"precision_at_{k}_mean"] = (
+        float(np.nanmean(list(per_day.values()))) if per_day else float("nan")
+    )
     out["precision_at_k_per_day"] = per_day
     thr = threshold_at_fpr(s[y == 0], FPR_TARGETS["1pct"])
     per_cluster = recall_per_cluster(y, s, acc["cluster_key"].to_numpy(dtype=object), thr)
     out["cluster_recall_at_1pct_fpr"] = per_cluster
-    out["cluster_recall_mean"] = (float(np.mean(list(per_cluster.values())))
-                                  if per_cluster else float("nan"))
+    out["cluster_recall_mean"] = (
+        float(np.mean(list(per_cluster.values()))) if per_cluster else float("nan")
+    )
     out["clusters_detected"] = int(sum(1 for v in per_cluster.values() if v > 0))
     return out
 
@@ -214,9 +228,17 @@ def scalar_metrics(metrics: Mapping[str, object], prefix: str = "") -> dict[str,
     return out
 
 
-def margins(model: Mapping[str, object], baseline: Mapping[str, object],
-            keys: Sequence[str] = ("ap", "roc_auc", "recall_at_1pct_fpr", "recall_at_0_1pct_fpr",
-                                   "cluster_recall_mean")) -> dict[str, float]:
+def margins(
+    model: Mapping[str, object],
+    baseline: Mapping[str, object],
+    keys: Sequence[str] = (
+        "ap",
+        "roc_auc",
+        "recall_at_1pct_fpr",
+        "recall_at_0_1pct_fpr",
+        "cluster_recall_mean",
+    ),
+) -> dict[str, float]:
     """model minus baseline for each metric both have (positive = the model is better)."""
     out = {}
     for key in keys:
@@ -231,25 +253,41 @@ def margins(model: Mapping[str, object], baseline: Mapping[str, object],
 
 def format_table(rows: Sequence[Mapping[str, object]], columns: Sequence[str]) -> str:
     """A plain fixed-width table (numbers with 3 decimals) for logs and the terminal."""
+
     def cell(v: object) -> str:
         if isinstance(v, float):
             return "-" if math.isnan(v) else f"{v:.3f}"
         return str(v)
 
     body = [[cell(r.get(c, "")) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(b[i]) for b in body)) if body else len(c)
-              for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)),
-             "  ".join("-" * w for w in widths)]
+    widths = [
+        max(len(c), *(len(b[i]) for b in body)) if body else len(c) for i, c in enumerate(columns)
+    ]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)),
+        "  ".join("-" * w for w in widths),
+    ]
     lines += ["  ".join(v.ljust(w) for v, w in zip(b, widths, strict=True)) for b in body]
     return "\n".join(lines)
 
 
-def report_text(model: Mapping[str, object], baselines: Mapping[str, Mapping[str, object]],
-                k: int = DEFAULT_TOP_K) -> str:
+def report_text(
+    model: Mapping[str, object],
+    baselines: Mapping[str, Mapping[str, object]],
+    k: int = DEFAULT_TOP_K,
+) -> str:
     """The validation report: each scorer's metrics, then by how much the model beats each."""
-    cols = ["scorer", "n_accounts", "n_positive_accounts", "ap", "roc_auc", "recall_at_1pct_fpr",
-            "recall_at_0_1pct_fpr", f"precision_at_{k}_mean", "cluster_recall_mean"]
+    cols = [
+        "scorer",
+        "n_accounts",
+        "n_positive_accounts",
+        "ap",
+        "roc_auc",
+        "recall_at_1pct_fpr",
+        "recall_at_0_1pct_fpr",
+        f"precision_at_{k}_mean",
+        "cluster_recall_mean",
+    ]
     rows = [{"scorer": "model", **model}]
     rows += [{"scorer": name, **m} for name, m in baselines.items()]
     text = [format_table(rows, cols)]
@@ -262,11 +300,14 @@ def report_text(model: Mapping[str, object], baselines: Mapping[str, Mapping[str
 
 # --- against a generator's ground truth (riskctl evaluate) ---------------------------------------
 
+
 def operating_point(y: np.ndarray, flagged: np.ndarray) -> dict[str, float]:
     """Recall among positives and false-positive rate among negatives of a yes/no decision."""
     y, f = np.asarray(y).astype(bool), np.asarray(flagged).astype(bool)
-    return {"recall": float(f[y].mean()) if y.any() else float("nan"),
-            "fpr": float(f[~y].mean()) if (~y).any() else float("nan")}
+    return {
+        "recall": float(f[y].mean()) if y.any() else float("nan"),
+        "fpr": float(f[~y].mean()) if (~y).any() else float("nan"),
+    }
 
 
 def quietest(volume: np.ndarray, share: float = 0.1) -> np.ndarray:
@@ -275,31 +316,44 @@ def quietest(volume: np.ndarray, share: float = 0.1) -> np.ndarray:
     v = np.asarray(volume, dtype=np.float64)
     mask = np.zeros(v.size, bool)
     if v.size:
-        mask[np.argsort(v, kind="stable")[:max(1, math.ceil(share * v.size - 1e-9))]] = True
+        mask[np.argsort(v, kind="stable")[: max(1, math.ceil(share * v.size - 1e-9))]] = True
     return mask
 
 
-def detection_delays(groups: np.ndarray, first_seen: np.ndarray,
-                     first_flag: np.ndarray) -> pd.DataFrame:
+def detection_delays(
+    groups: np.ndarray, first_seen: np.ndarray, first_flag: np.ndarray
+) -> pd.DataFrame:
     """Per group (campaign): its first activity, its first flag, and the days between (NaN when
     never flagged). Inputs are per member; dates or NaT."""
-    frame = pd.DataFrame({"group": np.asarray(groups, dtype=object),
-                          "first_seen": pd.to_datetime(pd.Series(first_seen)),
-                          "first_flag": pd.to_datetime(pd.Series(first_flag))})
-    out = frame.groupby("group", sort=True).agg(first_seen=("first_seen", "min"),
-                                                first_flag=("first_flag", "min")).reset_index()
+    frame = pd.DataFrame(
+        {
+            "group": np.asarray(groups, dtype=object),
+            "first_seen": pd.to_datetime(pd.Series(first_seen)),
+            "first_flag": pd.to_datetime(pd.Series(first_flag)),
+        }
+    )
+    out = (
+        frame.groupby("group", sort=True)
+        .agg(first_seen=("first_seen", "min"), first_flag=("first_flag", "min"))
+        .reset_index()
+    )
     out["days"] = (out["first_flag"] - out["first_seen"]).dt.days.astype("float64")
     return out
 
 
-def share_before_flag(accounts: np.ndarray, days: np.ndarray, counts: np.ndarray,
-                      first_flag: Mapping[str, object]) -> float:
+def share_before_flag(
+    accounts: np.ndarray, days: np.ndarray, counts: np.ndarray, first_flag: Mapping[str, object]
+) -> float:
     """Share of requests sent on or before the day their account was first flagged, or at any
     time by an account never flagged: a day's score is published once the day is over, so that
     day's requests were all served before the flag."""
-    frame = pd.DataFrame({"a": np.asarray(accounts, dtype=object),
-                          "d": pd.to_datetime(pd.Series(days)),
-                          "n": np.asarray(counts, dtype=np.float64)})
+    frame = pd.DataFrame(
+        {
+            "a": np.asarray(accounts, dtype=object),
+            "d": pd.to_datetime(pd.Series(days)),
+            "n": np.asarray(counts, dtype=np.float64),
+        }
+    )
     total = frame["n"].sum()
     if total == 0:
         return float("nan")
@@ -309,6 +363,7 @@ def share_before_flag(accounts: np.ndarray, days: np.ndarray, counts: np.ndarray
 
 
 # --- plots (matplotlib, Agg: no display needed) -------------------------------------------------
+
 
 def _plt():
     import matplotlib
@@ -367,30 +422,39 @@ def plot_feature_importance(importance: Mapping[str, float], top: int = 25):
     return fig
 
 
-def calibration_table(y: np.ndarray, p: np.ndarray, n_bins: int = 10,
-                      bins: str = "quantile") -> pd.DataFrame:
+def calibration_table(
+    y: np.ndarray, p: np.ndarray, n_bins: int = 10, bins: str = "quantile"
+) -> pd.DataFrame:
     """Reliability by bins of the predicted probability: `quantile` (equal counts) or `uniform`
     (equal widths over [0, 1], the textbook expected calibration error's bins)."""
     frame = pd.DataFrame({"y": np.asarray(y), "p": np.asarray(p, dtype=np.float64)})
     if bins == "uniform":
         frame["bin"] = np.clip((frame["p"] * n_bins).astype(int), 0, n_bins - 1)
     elif bins == "quantile":
-        frame["bin"] = pd.qcut(frame["p"].rank(method="first"), q=min(n_bins, len(frame)),
-                               labels=False) if len(frame) else []
+        frame["bin"] = (
+            pd.qcut(frame["p"].rank(method="first"), q=min(n_bins, len(frame)), labels=False)
+            if len(frame)
+            else []
+        )
     else:
         raise ValueError(f"bins must be 'quantile' or 'uniform', got {bins!r}")
-    return frame.groupby("bin").agg(mean_p=("p", "mean"), frac_pos=("y", "mean"),
-                                    n=("y", "size")).reset_index()
+    return (
+        frame.groupby("bin")
+        .agg(mean_p=("p", "mean"), frac_pos=("y", "mean"), n=("y", "size"))
+        .reset_index()
+    )
 
 
-def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 10,
-                               bins: str = "quantile") -> float:
+def expected_calibration_error(
+    y: np.ndarray, p: np.ndarray, n_bins: int = 10, bins: str = "quantile"
+) -> float:
     """Mean |predicted - observed| over bins, weighted by the rows in each."""
     table = calibration_table(y, p, n_bins, bins)
     if table.empty:
         return float("nan")
-    return float((table["n"] * (table["mean_p"] - table["frac_pos"]).abs()).sum()
-                 / table["n"].sum())
+    return float(
+        (table["n"] * (table["mean_p"] - table["frac_pos"]).abs()).sum() / table["n"].sum()
+    )
 
 
 def plot_calibration(y: np.ndarray, p: np.ndarray):

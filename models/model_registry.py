@@ -118,8 +118,11 @@ def ensure_experiment(lake: str) -> str:
     name = experiment_name()
     exp = c.get_experiment_by_name(name)
     if exp is None:
-        root = (f"{lake.rstrip('/')}/_mlflow/artifacts" if is_remote(lake)
-                else mlflow_artifact_root(lake))
+        root = (
+            f"{lake.rstrip('/')}/_mlflow/artifacts"
+            if is_remote(lake)
+            else mlflow_artifact_root(lake)
+        )
         return c.create_experiment(name, artifact_location=f"{root}/{name}")
     if exp.lifecycle_stage == "deleted":
         c.restore_experiment(exp.experiment_id)
@@ -128,8 +131,10 @@ def ensure_experiment(lake: str) -> str:
 
 def _not_found(exc: Exception) -> bool:
     code = getattr(exc, "error_code", "")
-    return code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE") or "not found" in str(
-        exc).lower()
+    return (
+        code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+        or "not found" in str(exc).lower()
+    )
 
 
 def alias_version(lake: str, alias: str) -> str | None:
@@ -153,7 +158,8 @@ def version_trained_as_of(lake: str, day: str) -> str | None:
 
     try:
         found = client(lake).search_model_versions(
-            f"name = '{model_name()}' and tags.trained_as_of = '{day}'")
+            f"name = '{model_name()}' and tags.trained_as_of = '{day}'"
+        )
     except MlflowException as exc:
         if _not_found(exc):
             return None
@@ -185,9 +191,16 @@ def _set_history(lake: str, versions: list[str]) -> None:
 
 # --- logging a trained model ---------------------------------------------------------------------
 
-def log_and_register(lake: str, result, params: Mapping[str, object],
-                     tags: Mapping[str, str], lineage: Mapping[str, object] | None = None,
-                     dataset=None, reference: Mapping[str, object] | None = None) -> dict:
+
+def log_and_register(
+    lake: str,
+    result,
+    params: Mapping[str, object],
+    tags: Mapping[str, str],
+    lineage: Mapping[str, object] | None = None,
+    dataset=None,
+    reference: Mapping[str, object] | None = None,
+) -> dict:
     """One MLflow run for a `models.training.TrainResult`, registered as a new version.
 
     The new version gets the `challenger` alias. Returns run id, version, model URI.
@@ -202,8 +215,12 @@ def log_and_register(lake: str, result, params: Mapping[str, object],
     cfg: ScoringConfig = result.config
     val = result.val_rows
     acc = ev.last_row_per_account(val)
-    with tracking(lake), mlflow.start_run(experiment_id=exp_id,
-                          run_name=f"train-as-of-{tags.get('trained_as_of', '')}") as run:
+    with (
+        tracking(lake),
+        mlflow.start_run(
+            experiment_id=exp_id, run_name=f"train-as-of-{tags.get('trained_as_of', '')}"
+        ) as run,
+    ):
         mlflow.set_tags({**tags, "environment": environment()})
         mlflow.log_params({k: _param(v) for k, v in {**params, **(lineage or {})}.items()})
         mlflow.log_metrics(result.metrics)
@@ -219,11 +236,15 @@ def log_and_register(lake: str, result, params: Mapping[str, object],
             if col in acc:
                 curves[bname] = acc[col].to_numpy()
         _log_fig(ev.plot_pr_curves(y, curves), "plots/pr_curve.png")
-        _log_fig(ev.plot_score_histograms(y, acc["risk_score"].to_numpy(), cfg.band_scores),
-                 "plots/score_histograms.png")
+        _log_fig(
+            ev.plot_score_histograms(y, acc["risk_score"].to_numpy(), cfg.band_scores),
+            "plots/score_histograms.png",
+        )
         _log_fig(ev.plot_feature_importance(result.importance), "plots/feature_importance.png")
-        _log_fig(ev.plot_calibration(val["label"].to_numpy(), val["risk_score"].to_numpy()),
-                 "plots/calibration.png")
+        _log_fig(
+            ev.plot_calibration(val["label"].to_numpy(), val["risk_score"].to_numpy()),
+            "plots/calibration.png",
+        )
         mlflow.log_text(cfg.to_json(), CONFIG_ARTIFACT)
         mlflow.log_text(result.report + "\n", "report/validation.txt")
         mlflow.log_dict(_jsonable(result.details), "report/details.json")
@@ -232,9 +253,14 @@ def log_and_register(lake: str, result, params: Mapping[str, object],
             mlflow.log_dict(_jsonable(reference), "reference/feature_quantiles.json")
         # The Spark model, with a pyfunc that returns score, band and reasons (as gold shows).
         info = pyfunc_model.log_model(
-            MODEL_ARTIFACT, result.model, cfg, result.input_example,
-            dfs_tmpdir=dfs_tmpdir(lake), pip_requirements=PIP_REQUIREMENTS,
-            metadata={"scoring": cfg.to_dict(), "model_name": name})
+            MODEL_ARTIFACT,
+            result.model,
+            cfg,
+            result.input_example,
+            dfs_tmpdir=dfs_tmpdir(lake),
+            pip_requirements=PIP_REQUIREMENTS,
+            metadata={"scoring": cfg.to_dict(), "model_name": name},
+        )
         run_id = run.info.run_id
     nan = float("nan")
     version_tags_ = {
@@ -250,12 +276,21 @@ def log_and_register(lake: str, result, params: Mapping[str, object],
     version = str(mv.version)
     c = client(lake)
     c.update_registered_model(name, description=pyfunc_model.REGISTERED_DESCRIPTION)
-    c.update_model_version(name, version, description=pyfunc_model.version_description(
-        cfg, result.metrics, dict(params), dict(lineage or {})))
+    c.update_model_version(
+        name,
+        version,
+        description=pyfunc_model.version_description(
+            cfg, result.metrics, dict(params), dict(lineage or {})
+        ),
+    )
     c.set_registered_model_alias(name, CHALLENGER, version)
     log.info("registered model=%s version=%s run=%s alias=%s", name, version, run_id, CHALLENGER)
-    return {"run_id": run_id, "version": version, "model_uri": f"models:/{name}/{version}",
-            "model_name": name}
+    return {
+        "run_id": run_id,
+        "version": version,
+        "model_uri": f"models:/{name}/{version}",
+        "model_name": name,
+    }
 
 
 def _param(v: object) -> str:
@@ -277,6 +312,7 @@ def _log_fig(fig, path: str) -> None:
 
 # --- aliases -------------------------------------------------------------------------------------
 
+
 def set_decision(lake: str, version: str, decision: str) -> None:
     client(lake).set_model_version_tag(model_name(), version, "promotion", decision[:500])
 
@@ -288,7 +324,8 @@ def promote(lake: str, version: str | None = None, reason: str = "manual") -> di
     target = version or alias_version(lake, CHALLENGER)
     if target is None:
         raise PipelineError(
-            f"no challenger of model {name} to promote: run `riskctl train --as-of D` first")
+            f"no challenger of model {name} to promote: run `riskctl train --as-of D` first"
+        )
     from mlflow.exceptions import MlflowException
 
     try:
@@ -306,8 +343,7 @@ def promote(lake: str, version: str | None = None, reason: str = "manual") -> di
         _set_history(lake, hist)
         c.set_registered_model_alias(name, CHAMPION, str(target))
     set_decision(lake, str(target), f"promoted: {reason}")
-    log.info("promoted model=%s version=%s previous=%s reason=%s", name, target, previous,
-             reason)
+    log.info("promoted model=%s version=%s previous=%s reason=%s", name, target, previous, reason)
     return {"model_name": name, "champion": str(target), "previous": previous, "reason": reason}
 
 
@@ -324,7 +360,8 @@ def rollback(lake: str) -> dict:
     if not hist:
         raise PipelineError(
             f"model {name} v{current} is the only champion there has been: nothing to roll "
-            "back to (promote another version with `riskctl promote --version N`)")
+            "back to (promote another version with `riskctl promote --version N`)"
+        )
     previous = hist[-1]
     c.set_registered_model_alias(name, CHAMPION, previous)
     c.set_model_version_tag(name, current, "rolled_back", "true")
@@ -335,6 +372,7 @@ def rollback(lake: str) -> dict:
 
 # --- loading -------------------------------------------------------------------------------------
 
+
 def load_version(lake: str, version: str | int) -> ModelHandle:
     """A registered version with its scoring config (from the MLmodel metadata)."""
     return _load(lake, f"models:/{model_name()}/{version}", str(version))
@@ -344,13 +382,17 @@ def load_champion(lake: str) -> ModelHandle:
     """The champion (`models:/<name>@champion`); NoChampion when no model holds the alias."""
     name = model_name()
     version = None
-    if is_remote(lake) or settings().mlflow_tracking_uri or (
-            Path(lake) / "_mlflow" / "mlflow.db").is_file():
+    if (
+        is_remote(lake)
+        or settings().mlflow_tracking_uri
+        or (Path(lake) / "_mlflow" / "mlflow.db").is_file()
+    ):
         version = champion_version(lake)
     if version is None:
         raise NoChampion(
             f"no champion model yet: registered model {name} has no `{CHAMPION}` alias in "
-            f"{_where(lake)}; run `riskctl train --as-of D --promote` or wait for enough labels")
+            f"{_where(lake)}; run `riskctl train --as-of D --promote` or wait for enough labels"
+        )
     return _load(lake, f"models:/{name}@{CHAMPION}", version)
 
 
@@ -377,6 +419,11 @@ def _load(lake: str, uri: str, version: str) -> ModelHandle:
         info = mlflow.models.get_model_info(uri)
         meta = (info.metadata or {})["scoring"]
         pipeline = mlflow.spark.load_model(uri, dfs_tmpdir=dfs_tmpdir(lake))
-    return ModelHandle(name=name, version=str(mv.version), model=pipeline.stages[-1],
-                       config=ScoringConfig.from_dict(meta), run_id=mv.run_id,
-                       tags=dict(mv.tags or {}))
+    return ModelHandle(
+        name=name,
+        version=str(mv.version),
+        model=pipeline.stages[-1],
+        config=ScoringConfig.from_dict(meta),
+        run_id=mv.run_id,
+        tags=dict(mv.tags or {}),
+    )

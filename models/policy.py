@@ -48,16 +48,27 @@ class Decision:
     reuse_version: str | None = None
 
 
-def decide(day: dt.date, *, n_positive: int, n_clusters: int, has_champion: bool,
-           version_for_day: str | None = None, drift_flag: bool = False) -> Decision:
+def decide(
+    day: dt.date,
+    *,
+    n_positive: int,
+    n_clusters: int,
+    has_champion: bool,
+    version_for_day: str | None = None,
+    drift_flag: bool = False,
+) -> Decision:
     """Whether to train a model as of `day` (see the module docstring for the rules)."""
     if version_for_day is not None:
-        return Decision(False, f"reuse version {version_for_day} trained as of {day}",
-                        version_for_day)
+        return Decision(
+            False, f"reuse version {version_for_day} trained as of {day}", version_for_day
+        )
     if n_positive < MIN_POSITIVE_ACCOUNTS or n_clusters < MIN_CLUSTERS:
-        return Decision(False, f"not enough labels as of {day}: {n_positive} positive accounts "
-                               f"in {n_clusters} clusters (need {MIN_POSITIVE_ACCOUNTS} in "
-                               f"{MIN_CLUSTERS})")
+        return Decision(
+            False,
+            f"not enough labels as of {day}: {n_positive} positive accounts "
+            f"in {n_clusters} clusters (need {MIN_POSITIVE_ACCOUNTS} in "
+            f"{MIN_CLUSTERS})",
+        )
     if not has_champion:
         return Decision(True, "first model")
     if day.weekday() == RETRAIN_WEEKDAY:
@@ -67,8 +78,9 @@ def decide(day: dt.date, *, n_positive: int, n_clusters: int, has_champion: bool
     return Decision(False, "no retraining due")
 
 
-def should_promote(challenger_ap: float, champion_ap: float | None,
-                   n_val_positive: int | None = None) -> tuple[bool, str]:
+def should_promote(
+    challenger_ap: float, champion_ap: float | None, n_val_positive: int | None = None
+) -> tuple[bool, str]:
     """Promote when there is no comparable champion, or when the challenger's AP is higher on a
     validation window with at least MIN_VALIDATION_POSITIVES positive accounts
     (`n_val_positive`; None: not known, no floor applied)."""
@@ -77,9 +89,11 @@ def should_promote(challenger_ap: float, champion_ap: float | None,
     if math.isnan(challenger_ap):
         return False, "challenger has no validation AP"
     if n_val_positive is not None and n_val_positive < MIN_VALIDATION_POSITIVES:
-        return False, (f"only {n_val_positive} positive accounts in the validation window (need "
-                       f"{MIN_VALIDATION_POSITIVES} to replace a champion; AP "
-                       f"{challenger_ap:.4f} vs champion's {champion_ap:.4f})")
+        return False, (
+            f"only {n_val_positive} positive accounts in the validation window (need "
+            f"{MIN_VALIDATION_POSITIVES} to replace a champion; AP "
+            f"{challenger_ap:.4f} vs champion's {champion_ap:.4f})"
+        )
     if challenger_ap > champion_ap + MIN_AP_GAIN:
         return True, f"AP {challenger_ap:.4f} > champion's {champion_ap:.4f} on the same window"
     return False, f"AP {challenger_ap:.4f} <= champion's {champion_ap:.4f} on the same window"

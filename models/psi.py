@@ -39,8 +39,12 @@ class ReferenceBins:
         return len(self.edges) + 2  # value bins + the null bin
 
 
-def quantile_edges(df: DataFrame, columns: Sequence[str], n_bins: int = N_BINS,
-                   relative_error: float = RELATIVE_ERROR) -> dict[str, tuple[float, ...]]:
+def quantile_edges(
+    df: DataFrame,
+    columns: Sequence[str],
+    n_bins: int = N_BINS,
+    relative_error: float = RELATIVE_ERROR,
+) -> dict[str, tuple[float, ...]]:
     """Distinct, sorted cut points at the reference's 1/n_bins quantiles, per column."""
     if not columns:
         return {}
@@ -48,8 +52,9 @@ def quantile_edges(df: DataFrame, columns: Sequence[str], n_bins: int = N_BINS,
     clean = df.select([_numeric(c).alias(c) for c in columns])
     # approxQuantile skips nulls (NaNs were turned into nulls by _numeric).
     quantiles = clean.approxQuantile(list(columns), probs, relative_error)
-    return {c: tuple(sorted({float(q) for q in qs})) for c, qs in zip(columns, quantiles,
-                                                                        strict=True)}
+    return {
+        c: tuple(sorted({float(q) for q in qs})) for c, qs in zip(columns, quantiles, strict=True)
+    }
 
 
 def bin_counts(df: DataFrame, edges: Mapping[str, Sequence[float]]) -> dict[str, list[int]]:
@@ -63,13 +68,16 @@ def bin_counts(df: DataFrame, edges: Mapping[str, Sequence[float]]) -> dict[str,
     for col, cuts in edges.items():
         value = _numeric(col)
         index = sum((value > F.lit(float(e))).cast("int") for e in cuts) if cuts else F.lit(0)
-        binned.append(F.struct(
-            F.lit(col).alias("feature"),
-            F.when(value.isNull(), F.lit(len(cuts) + 1)).otherwise(index).alias("bin"),
-        ))
+        binned.append(
+            F.struct(
+                F.lit(col).alias("feature"),
+                F.when(value.isNull(), F.lit(len(cuts) + 1)).otherwise(index).alias("bin"),
+            )
+        )
     rows = (
         df.select(F.explode(F.array(*binned)).alias("b"))
-        .groupBy("b.feature", "b.bin").count()
+        .groupBy("b.feature", "b.bin")
+        .count()
         .collect()
     )
     out = {col: [0] * (len(cuts) + 2) for col, cuts in edges.items()}
@@ -78,8 +86,11 @@ def bin_counts(df: DataFrame, edges: Mapping[str, Sequence[float]]) -> dict[str,
     return out
 
 
-def bin_counts_by(df: DataFrame, edges: Mapping[str, Sequence[float]], group: str,
-                  ) -> dict[object, dict[str, list[int]]]:
+def bin_counts_by(
+    df: DataFrame,
+    edges: Mapping[str, Sequence[float]],
+    group: str,
+) -> dict[object, dict[str, list[int]]]:
     """`bin_counts` of each value of the column `group` (e.g. each day), in one Spark job.
 
     Returns {group value: {column: counts}} for the group values present in `df`.
@@ -90,25 +101,28 @@ def bin_counts_by(df: DataFrame, edges: Mapping[str, Sequence[float]], group: st
     for col, cuts in edges.items():
         value = _numeric(col)
         index = sum((value > F.lit(float(e))).cast("int") for e in cuts) if cuts else F.lit(0)
-        binned.append(F.struct(
-            F.lit(col).alias("feature"),
-            F.when(value.isNull(), F.lit(len(cuts) + 1)).otherwise(index).alias("bin"),
-        ))
+        binned.append(
+            F.struct(
+                F.lit(col).alias("feature"),
+                F.when(value.isNull(), F.lit(len(cuts) + 1)).otherwise(index).alias("bin"),
+            )
+        )
     rows = (
         df.select(F.col(group).alias("_group"), F.explode(F.array(*binned)).alias("b"))
-        .groupBy("_group", "b.feature", "b.bin").count()
+        .groupBy("_group", "b.feature", "b.bin")
+        .count()
         .collect()
     )
     out: dict[object, dict[str, list[int]]] = {}
     for row in rows:
-        per = out.setdefault(row["_group"], {c: [0] * (len(cuts) + 2)
-                                             for c, cuts in edges.items()})
+        per = out.setdefault(row["_group"], {c: [0] * (len(cuts) + 2) for c, cuts in edges.items()})
         per[row["feature"]][row["bin"]] = int(row["count"])
     return out
 
 
-def psi_rows(reference: dict[str, ReferenceBins], counts: dict[str, list[int]],
-             eps: float = EPSILON) -> list[tuple[str, float]]:
+def psi_rows(
+    reference: dict[str, ReferenceBins], counts: dict[str, list[int]], eps: float = EPSILON
+) -> list[tuple[str, float]]:
     """(feature, psi) from bin counts against each reference profile, largest shift first."""
     rows = [(c, psi(reference[c].fractions, shares(counts[c]), eps)) for c in counts]
     return sorted(rows, key=lambda r: (-r[1], r[0]))
@@ -130,16 +144,21 @@ def psi(reference: Sequence[float], current: Sequence[float], eps: float = EPSIL
     return total
 
 
-def reference_profiles(df: DataFrame, columns: Sequence[str], n_bins: int = N_BINS,
-                       relative_error: float = RELATIVE_ERROR) -> dict[str, ReferenceBins]:
+def reference_profiles(
+    df: DataFrame,
+    columns: Sequence[str],
+    n_bins: int = N_BINS,
+    relative_error: float = RELATIVE_ERROR,
+) -> dict[str, ReferenceBins]:
     """The reference sample's bins and bin shares for each column (stored once per model)."""
     edges = quantile_edges(df, columns, n_bins, relative_error)
     counts = bin_counts(df, edges)
     return {c: ReferenceBins(edges[c], shares(counts[c]), sum(counts[c])) for c in columns}
 
 
-def population_stability(reference: dict[str, ReferenceBins], current: DataFrame,
-                         eps: float = EPSILON) -> list[tuple[str, float]]:
+def population_stability(
+    reference: dict[str, ReferenceBins], current: DataFrame, eps: float = EPSILON
+) -> list[tuple[str, float]]:
     """(feature, psi) of `current` against each reference profile, largest shift first.
 
     Columns missing from `current` are skipped (the caller reports them).
@@ -150,8 +169,13 @@ def population_stability(reference: dict[str, ReferenceBins], current: DataFrame
     return sorted(rows, key=lambda r: (-r[1], r[0]))
 
 
-def feature_psi(reference: DataFrame, current: DataFrame, columns: Sequence[str],
-                n_bins: int = N_BINS, eps: float = EPSILON) -> list[tuple[str, float]]:
+def feature_psi(
+    reference: DataFrame,
+    current: DataFrame,
+    columns: Sequence[str],
+    n_bins: int = N_BINS,
+    eps: float = EPSILON,
+) -> list[tuple[str, float]]:
     """PSI of each column between two frames (reference bins computed on the fly)."""
     return population_stability(reference_profiles(reference, columns, n_bins), current, eps)
 

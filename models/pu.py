@@ -48,8 +48,9 @@ def label_frequency(g_positive: np.ndarray) -> float:
     return float(min(1.0, max(MIN_LABEL_FREQUENCY, g.mean())))
 
 
-def fit_pu_logistic(margins: np.ndarray, labelled: np.ndarray, c: float,
-                    start: tuple[float, float] = (1.0, 0.0)) -> tuple[float, float]:
+def fit_pu_logistic(
+    margins: np.ndarray, labelled: np.ndarray, c: float, start: tuple[float, float] = (1.0, 0.0)
+) -> tuple[float, float]:
     """(a, b) maximising sum s log(c p) + (1 - s) log(1 - c p), p = sigmoid(a m + b), a > 0.
 
     With c = 1 this is Platt scaling. `start` is usually Platt's own (a, b).
@@ -70,14 +71,20 @@ def fit_pu_logistic(margins: np.ndarray, labelled: np.ndarray, c: float,
         dz = -(s / q - (1 - s) / (1 - q)) * c * p * (1 - p)
         return float(loss), np.array([float((dz * m).sum()), float(dz.sum())])
 
-    res = minimize(nll, np.asarray(start, dtype=np.float64), jac=True, method="L-BFGS-B",
-                   bounds=[(1e-6, None), (None, None)])
+    res = minimize(
+        nll,
+        np.asarray(start, dtype=np.float64),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(1e-6, None), (None, None)],
+    )
     a, b = (float(x) for x in res.x)
     return a, b
 
 
-def band_estimates(unl_scores: np.ndarray, unl_p: np.ndarray, pos_scores: np.ndarray,
-                   threshold: float) -> tuple[float, float]:
+def band_estimates(
+    unl_scores: np.ndarray, unl_p: np.ndarray, pos_scores: np.ndarray, threshold: float
+) -> tuple[float, float]:
     """(estimated legitimate FPR, estimated recall) of flagging every score >= threshold.
 
     unl_scores / unl_p: each unlabelled account's score and its P(attacker); pos_scores: the
@@ -90,8 +97,9 @@ def band_estimates(unl_scores: np.ndarray, unl_p: np.ndarray, pos_scores: np.nda
     legit = (1.0 - p).sum()
     fpr = float((1.0 - p)[above].sum() / legit) if legit > 0 else 0.0
     attackers = pos.size + p.sum()
-    recall = float(((pos >= threshold).sum() + p[above].sum()) / attackers) if attackers > 0 \
-        else 0.0
+    recall = (
+        float(((pos >= threshold).sum() + p[above].sum()) / attackers) if attackers > 0 else 0.0
+    )
     return fpr, recall
 
 

@@ -51,9 +51,12 @@ def signature(feature_names: list[str]):
 
     inputs = [ColSpec(DataType.string, "account_id", required=False)]
     inputs += [ColSpec(DataType.double, n) for n in feature_names]
-    outputs = [ColSpec(DataType.string, "account_id", required=False),
-               ColSpec(DataType.double, "risk_score"), ColSpec(DataType.string, "risk_band"),
-               ColSpec(Array(DataType.string), "reasons")]
+    outputs = [
+        ColSpec(DataType.string, "account_id", required=False),
+        ColSpec(DataType.double, "risk_score"),
+        ColSpec(DataType.string, "risk_band"),
+        ColSpec(Array(DataType.string), "reasons"),
+    ]
     # (list displays so the checker reads them as Schema's list[ColSpec | TensorSpec])
     return ModelSignature(inputs=Schema([*inputs]), outputs=Schema([*outputs]))
 
@@ -65,44 +68,78 @@ def input_example(rows: pd.DataFrame, feature_names: list[str]) -> pd.DataFrame:
 
 # --- the flavour: what `mlflow.models.Model.log(flavor=this module)` calls -----------------------
 
-def save_model(path: str, mlflow_model, spark_model, dfs_tmpdir: str | None = None,
-               signature=None, input_example=None, pip_requirements=None, metadata=None,
-               **_ignored) -> None:
+
+def save_model(
+    path: str,
+    mlflow_model,
+    spark_model,
+    dfs_tmpdir: str | None = None,
+    signature=None,
+    input_example=None,
+    pip_requirements=None,
+    metadata=None,
+    **_ignored,
+) -> None:
     """The Spark model as MLflow's `spark` flavour, with this module as its pyfunc loader."""
     import mlflow.pyfunc
     import mlflow.spark
 
-    mlflow.spark.save_model(spark_model, path, mlflow_model=mlflow_model, dfs_tmpdir=dfs_tmpdir,
-                            signature=signature, input_example=input_example,
-                            pip_requirements=pip_requirements, metadata=metadata,
-                            code_paths=code_paths())
+    mlflow.spark.save_model(
+        spark_model,
+        path,
+        mlflow_model=mlflow_model,
+        dfs_tmpdir=dfs_tmpdir,
+        signature=signature,
+        input_example=input_example,
+        pip_requirements=pip_requirements,
+        metadata=metadata,
+        code_paths=code_paths(),
+    )
     spark_conf = mlflow_model.flavors["python_function"]
-    mlflow.pyfunc.add_to_model(mlflow_model, loader_module=__name__, data=FLAVOR_DATA,
-                               conda_env=spark_conf.get("env", {}).get("conda"),
-                               python_env=spark_conf.get("env", {}).get("virtualenv"),
-                               code=spark_conf.get("code"))
+    mlflow.pyfunc.add_to_model(
+        mlflow_model,
+        loader_module=__name__,
+        data=FLAVOR_DATA,
+        conda_env=spark_conf.get("env", {}).get("conda"),
+        python_env=spark_conf.get("env", {}).get("virtualenv"),
+        code=spark_conf.get("code"),
+    )
     mlflow_model.save(os.path.join(path, "MLmodel"))
 
 
-def log_model(name: str, spark_model, config: ScoringConfig, example_rows: pd.DataFrame,
-              dfs_tmpdir: str, pip_requirements: list[str], metadata: dict):
+def log_model(
+    name: str,
+    spark_model,
+    config: ScoringConfig,
+    example_rows: pd.DataFrame,
+    dfs_tmpdir: str,
+    pip_requirements: list[str],
+    metadata: dict,
+):
     """Log the model in the active run (returns MLflow's ModelInfo)."""
     import sys
 
     from mlflow.models import Model
 
     names = list(config.feature_names)
-    return Model.log(artifact_path=None, name=name, flavor=sys.modules[__name__],
-                     spark_model=spark_model,
-                     dfs_tmpdir=dfs_tmpdir, signature=signature(names),
-                     input_example=input_example(example_rows, names),
-                     pip_requirements=pip_requirements, metadata=metadata,
-                     # the example is checked by the tests; a Spark job at every training
-                     # would only repeat it
-                     validate_serving_input=False)
+    return Model.log(
+        artifact_path=None,
+        name=name,
+        flavor=sys.modules[__name__],
+        spark_model=spark_model,
+        dfs_tmpdir=dfs_tmpdir,
+        signature=signature(names),
+        input_example=input_example(example_rows, names),
+        pip_requirements=pip_requirements,
+        metadata=metadata,
+        # the example is checked by the tests; a Spark job at every training
+        # would only repeat it
+        validate_serving_input=False,
+    )
 
 
 # --- loading: what `mlflow.pyfunc.load_model` calls -----------------------------------------------
+
 
 def _load_pyfunc(data_path: str) -> RiskModel:
     """MLflow's entry point: `data_path` is the Spark model's folder inside the MLflow model."""
@@ -114,9 +151,12 @@ def _load_pyfunc(data_path: str) -> RiskModel:
     meta = Model.load(str(root / "MLmodel")).metadata or {}
     spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
     pipeline = mlflow.spark.load_model(str(root))
-    handle = ModelHandle(name=str(meta.get("model_name", "")), version="",
-                         model=pipeline.stages[-1],
-                         config=ScoringConfig.from_dict(meta["scoring"]))
+    handle = ModelHandle(
+        name=str(meta.get("model_name", "")),
+        version="",
+        model=pipeline.stages[-1],
+        config=ScoringConfig.from_dict(meta["scoring"]),
+    )
     return RiskModel(handle, spark)
 
 
@@ -139,16 +179,20 @@ class RiskModel:
         frame.insert(0, "account_id", [f"{_ROW}{i}" for i in range(len(frame))])
         df = self.spark.createDataFrame(frame)
         # pandas NaN is missing, as NULL is in the feature table the gold rows were scored from
-        df = df.select("account_id", *[F.when(F.isnan(n), None).otherwise(F.col(n)).alias(n)
-                                       for n in names])
+        df = df.select(
+            "account_id", *[F.when(F.isnan(n), None).otherwise(F.col(n)).alias(n) for n in names]
+        )
         scored = cast(pd.DataFrame, score_features(df, self.handle).toPandas())
         scored["_i"] = scored["account_id"].str.slice(len(_ROW)).astype(int)
         scored = scored.sort_values("_i").set_index("_i").reindex(range(len(frame)))
-        out = pd.DataFrame({
-            "risk_score": scored["risk_score"].astype("float64").to_numpy(),
-            "risk_band": scored["risk_band"].to_numpy(),
-            "reasons": [list(r) if r is not None else [] for r in scored["reasons"]],
-        }, index=model_input.index)
+        out = pd.DataFrame(
+            {
+                "risk_score": scored["risk_score"].astype("float64").to_numpy(),
+                "risk_band": scored["risk_band"].to_numpy(),
+                "reasons": [list(r) if r is not None else [] for r in scored["reasons"]],
+            },
+            index=model_input.index,
+        )
         if "account_id" in model_input.columns:
             out.insert(0, "account_id", model_input["account_id"].to_numpy())
         return out
@@ -181,8 +225,7 @@ def _num(value: object, digits: int = 3) -> str:
     return "n/a" if math.isnan(v) else f"{v:.{digits}f}"
 
 
-def version_description(config: ScoringConfig, metrics: dict, params: dict,
-                        lineage: dict) -> str:
+def version_description(config: ScoringConfig, metrics: dict, params: dict, lineage: dict) -> str:
     """What a version was trained on, how it did on validation, and its bands (markdown)."""
     m = metrics
     pct = {"critical": "0.1%", "high": "1%", "medium": "5%"}
@@ -208,9 +251,14 @@ def version_description(config: ScoringConfig, metrics: dict, params: dict,
             score = config.calibration.apply(margin) if math.isfinite(margin) else math.inf
         target = config.band_target_fpr.get(band)
         shown = "unreachable" if not math.isfinite(score) else f"risk_score >= {score:.4f}"
-        lines.append(f"- `{band}`: {shown} (target false-positive rate "
-                     f"{pct.get(band, target)} among legitimate accounts; measured on "
-                     f"validation {_num(m.get(f'band_{band}_val_fpr'), 4)})")
-    lines += ["", "Score with `mlflow.pyfunc.load_model(<this version>).predict(features)`: "
-              "risk_score, risk_band and reasons, as in `risk.account_scores_daily`."]
+        lines.append(
+            f"- `{band}`: {shown} (target false-positive rate "
+            f"{pct.get(band, target)} among legitimate accounts; measured on "
+            f"validation {_num(m.get(f'band_{band}_val_fpr'), 4)})"
+        )
+    lines += [
+        "",
+        "Score with `mlflow.pyfunc.load_model(<this version>).predict(features)`: "
+        "risk_score, risk_band and reasons, as in `risk.account_scores_daily`.",
+    ]
     return "\n".join(lines)

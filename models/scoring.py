@@ -113,17 +113,19 @@ class ScoringConfig:
         cal = data.get("calibration") or {}
         return cls(
             feature_names=tuple(data["feature_names"]),
-            calibration=Calibration(float(cal.get("a", 1.0)), float(cal.get("b", 0.0)),
-                                    str(cal.get("method", "platt")),
-                                    float(cal.get("label_frequency", 1.0))),
+            calibration=Calibration(
+                float(cal.get("a", 1.0)),
+                float(cal.get("b", 0.0)),
+                str(cal.get("method", "platt")),
+                float(cal.get("label_frequency", 1.0)),
+            ),
             band_margins={k: _dec(v) for k, v in (data.get("band_margins") or {}).items()},
             band_scores={k: _dec(v) for k, v in (data.get("band_scores") or {}).items()},
             band_target_fpr=dict(data.get("band_target_fpr") or BAND_TARGET_FPR),
             max_reasons=int(data.get("max_reasons", MAX_REASONS)),
             trained_as_of=data.get("trained_as_of"),
             format=int(data.get("format", CONFIG_FORMAT)),
-            label_free_bands={k: float(v) for k, v in
-                              (data.get("label_free_bands") or {}).items()},
+            label_free_bands={k: float(v) for k, v in (data.get("label_free_bands") or {}).items()},
         )
 
 
@@ -150,13 +152,18 @@ class ModelHandle:
     def feature_names(self) -> list[str]:
         return list(self.config.feature_names)
 
-    def score(self, features_df: DataFrame, describe: Callable[[str, float], str] | None = None,
-              keys: Sequence[str] = ("account_id",)) -> DataFrame:
+    def score(
+        self,
+        features_df: DataFrame,
+        describe: Callable[[str, float], str] | None = None,
+        keys: Sequence[str] = ("account_id",),
+    ) -> DataFrame:
         """*keys, risk_score, risk_band, reasons (`score_features` with this model)."""
         return score_features(features_df, self, describe, keys)
 
 
 # --- the catalog (features/catalog.py), reached through one indirection tests can replace ------
+
 
 def catalog_feature_names() -> list[str]:
     """The numeric model inputs of the feature catalog."""
@@ -174,15 +181,20 @@ def catalog_describe() -> Callable[[str, float], str]:
 
 # --- transforms -----------------------------------------------------------------------------------
 
-def check_features(columns: Sequence[str], handle: ModelHandle, table: str = "feature table",
-                   ) -> None:
+
+def check_features(
+    columns: Sequence[str],
+    handle: ModelHandle,
+    table: str = "feature table",
+) -> None:
     """ModelFeatureMismatch naming every model feature the frame lacks (before any write)."""
     missing = [n for n in handle.config.inputs if n not in set(columns)]
     if missing:
         raise ModelFeatureMismatch(
             f"model {handle.name} v{handle.version} needs features missing from the {table}: "
             f"{', '.join(missing)}; rebuild features with the current catalog or retrain "
-            f"(`riskctl train --as-of D --promote`)")
+            f"(`riskctl train --as-of D --promote`)"
+        )
 
 
 def margin_column(raw_prediction: str = "rawPrediction") -> Column:
@@ -203,8 +215,9 @@ def band_column(margin: Column, band_margins: dict[str, float]) -> Column:
 
 def stricter_band(a: Column, b: Column) -> Column:
     """The stricter of two band columns."""
-    rank = F.create_map(*[x for i, band in enumerate(("low", *reversed(BANDS)))
-                          for x in (F.lit(band), F.lit(i))])
+    rank = F.create_map(
+        *[x for i, band in enumerate(("low", *reversed(BANDS))) for x in (F.lit(band), F.lit(i))]
+    )
     return F.when(rank[a] >= rank[b], a).otherwise(b)
 
 
@@ -219,8 +232,9 @@ def with_margin(df: DataFrame, model, contributions: bool = False) -> DataFrame:
     return out.drop("rawPrediction", "probability", "prediction")
 
 
-def reasons_udf(feature_names: Sequence[str], max_reasons: int,
-                describe: Callable[[str, float], str]):
+def reasons_udf(
+    feature_names: Sequence[str], max_reasons: int, describe: Callable[[str, float], str]
+):
     """A UDF (contributions, feature values) -> the top positive contributors in words."""
     names = list(feature_names)
     n = len(names)
@@ -229,8 +243,9 @@ def reasons_udf(feature_names: Sequence[str], max_reasons: int,
         if contribs is None:
             return []
         c = list(contribs)[:n]  # the last value is the bias: not a reason
-        order = sorted((i for i in range(n) if c[i] is not None and c[i] > 0),
-                       key=lambda i: (-c[i], names[i]))[:max_reasons]
+        order = sorted(
+            (i for i in range(n) if c[i] is not None and c[i] > 0), key=lambda i: (-c[i], names[i])
+        )[:max_reasons]
         words = []
         for i in order:
             x = values[i] if values is not None else None
@@ -240,9 +255,12 @@ def reasons_udf(feature_names: Sequence[str], max_reasons: int,
     return F.udf(_reasons, ArrayType(StringType()), useArrow=True)
 
 
-def score_features(features_df: DataFrame, model_handle: ModelHandle,
-                   describe: Callable[[str, float], str] | None = None,
-                   keys: Sequence[str] = ("account_id",)) -> DataFrame:
+def score_features(
+    features_df: DataFrame,
+    model_handle: ModelHandle,
+    describe: Callable[[str, float], str] | None = None,
+    keys: Sequence[str] = ("account_id",),
+) -> DataFrame:
     """*keys (default account_id), risk_score double, risk_band string, reasons array<string>.
 
     Raises ModelFeatureMismatch (before anything runs) when the frame lacks a model feature.
@@ -256,23 +274,25 @@ def score_features(features_df: DataFrame, model_handle: ModelHandle,
     cfg = handle.config
     names = handle.feature_names
     describe = describe or catalog_describe()
-    extra = [F.col(LABEL_FREE_COLUMN).cast("double").alias("_lf")] if cfg.label_free_bands \
-        else []
+    extra = [F.col(LABEL_FREE_COLUMN).cast("double").alias("_lf")] if cfg.label_free_bands else []
     df = features_df.select(*keys, *[F.col(n).cast("double").alias(n) for n in names], *extra)
     scored = with_margin(df, handle.model, contributions=True)
     reasons = reasons_udf(names, cfg.max_reasons, describe)(
-        F.col(_CONTRIB_COL), F.array(*[F.col(n) for n in names]))
+        F.col(_CONTRIB_COL), F.array(*[F.col(n) for n in names])
+    )
     score = cfg.calibration.column(F.col("margin")).cast("double")
     band = band_column(F.col("margin"), cfg.band_margins)
     if cfg.label_free_bands:
         lf = F.coalesce(F.col("_lf"), F.lit(0.0))
         lead = _lead_reason_udf(describe)(lf)
-        reasons = F.when(lf > score, F.slice(F.concat(F.array(lead), reasons), 1,
-                                             cfg.max_reasons)).otherwise(reasons)
+        reasons = F.when(
+            lf > score, F.slice(F.concat(F.array(lead), reasons), 1, cfg.max_reasons)
+        ).otherwise(reasons)
         band = stricter_band(band, band_column(lf, cfg.label_free_bands))
         score = F.greatest(score, lf)
-    return scored.select(*keys, score.alias("risk_score"), band.alias("risk_band"),
-                         reasons.alias("reasons"))
+    return scored.select(
+        *keys, score.alias("risk_score"), band.alias("risk_band"), reasons.alias("reasons")
+    )
 
 
 def _lead_reason_udf(describe: Callable[[str, float], str]):
@@ -283,6 +303,7 @@ def _lead_reason_udf(describe: Callable[[str, float], str]):
 
 
 # --- loading (MLflow lives in models.model_registry; these are the names scoring callers use)
+
 
 def load_champion(lake: str) -> ModelHandle:
     """The model holding the `champion` alias; NoChampion when there is none."""

@@ -54,8 +54,13 @@ log = logging.getLogger("risk.train")
 
 # Baselines on the same validation rows: first candidate column present in the feature table.
 VOLUME_COLUMNS = ("requests_7d", "n_requests_7d")
-COT_SHARE_COLUMNS = ("high_cot_share_7d", "cot_share_7d", "cot_request_share_7d",
-                     "mean_cot_score_7d", "cot_score_mean_7d")
+COT_SHARE_COLUMNS = (
+    "high_cot_share_7d",
+    "cot_share_7d",
+    "cot_request_share_7d",
+    "mean_cot_score_7d",
+    "cot_score_mean_7d",
+)
 TOPIC_FOCUS_COLUMNS = ("topic_top_share_7d",)
 BASELINE_INPUT_COLUMNS = (*VOLUME_COLUMNS, *COT_SHARE_COLUMNS, *TOPIC_FOCUS_COLUMNS)
 MIN_TRAIN_POSITIVE_ACCOUNTS = 3
@@ -98,11 +103,17 @@ class ModelConfig:
 
     def xgb_params(self, feature_names: Sequence[str] = ()) -> dict[str, object]:
         params: dict[str, object] = {
-            "n_estimators": self.n_estimators, "max_depth": self.max_depth,
-            "learning_rate": self.learning_rate, "min_child_weight": self.min_child_weight,
-            "subsample": self.subsample, "colsample_bytree": self.colsample_bytree,
-            "reg_lambda": self.reg_lambda, "max_bin": self.max_bin,
-            "random_state": self.seed, "tree_method": "hist"}
+            "n_estimators": self.n_estimators,
+            "max_depth": self.max_depth,
+            "learning_rate": self.learning_rate,
+            "min_child_weight": self.min_child_weight,
+            "subsample": self.subsample,
+            "colsample_bytree": self.colsample_bytree,
+            "reg_lambda": self.reg_lambda,
+            "max_bin": self.max_bin,
+            "random_state": self.seed,
+            "tree_method": "hist",
+        }
         directions = risk_direction(list(feature_names)) if self.monotone else []
         if any(directions):
             params["monotone_constraints"] = "(" + ",".join(map(str, directions)) + ")"
@@ -145,17 +156,25 @@ def _estimator(feature_names: Sequence[str], cfg: ModelConfig, workers: int):
     from xgboost.spark import SparkXGBClassifier
 
     params: dict[str, Any] = cfg.xgb_params(feature_names)  # XGBoost's own names and values
-    return SparkXGBClassifier(features_col=list(feature_names), label_col="label",
-                              num_workers=workers, verbosity=0, verbose=False, **params)
+    return SparkXGBClassifier(
+        features_col=list(feature_names),
+        label_col="label",
+        num_workers=workers,
+        verbosity=0,
+        verbose=False,
+        **params,
+    )
 
 
 def fit(train_rows: DataFrame, feature_names: Sequence[str], cfg: ModelConfig):
     """Fit on `train_rows` (label + features + account_id + feature_date), deterministically."""
     spark = train_rows.sparkSession
     workers = worker_count(spark, cfg.num_workers)
-    data = (train_rows.select("account_id", "feature_date", "label", *feature_names)
-            .repartition(workers, "account_id")
-            .sortWithinPartitions("feature_date", "account_id"))
+    data = (
+        train_rows.select("account_id", "feature_date", "label", *feature_names)
+        .repartition(workers, "account_id")
+        .sortWithinPartitions("feature_date", "account_id")
+    )
     return _estimator(feature_names, cfg, workers).fit(data)
 
 
@@ -175,9 +194,12 @@ def fit_platt(margins: np.ndarray, y: np.ndarray) -> Calibration:
     return Calibration(a, b)
 
 
-def band_thresholds(neg_margins: np.ndarray, pos_margins: np.ndarray | None = None,
-                    pi: float = 0.0,
-                    targets: dict[str, float] | None = None) -> dict[str, float]:
+def band_thresholds(
+    neg_margins: np.ndarray,
+    pos_margins: np.ndarray | None = None,
+    pi: float = 0.0,
+    targets: dict[str, float] | None = None,
+) -> dict[str, float]:
     """Lowest margin of each band whose (PU-corrected, when pi > 0) FPR stays within target."""
     targets = targets or BAND_TARGET_FPR
     pos = np.asarray(pos_margins if pos_margins is not None else [], dtype=np.float64)
@@ -218,18 +240,27 @@ def baseline_scores(rows: pd.DataFrame, baselines: dict[str, tuple[str, ...]]) -
 def _split_counts(rows: DataFrame) -> dict[str, dict[str, int]]:
     """Rows and positive accounts per split, in one job."""
     out = {"train": {"rows": 0, "pos": 0, "neg": 0}, "val": {"rows": 0, "pos": 0, "neg": 0}}
-    for r in rows.groupBy("split").agg(
+    for r in (
+        rows.groupBy("split")
+        .agg(
             F.count("*").alias("rows"),
             F.countDistinct(F.when(F.col("label") == 1, F.col("account_id"))).alias("pos"),
             F.countDistinct(F.when(F.col("label") == 0, F.col("account_id"))).alias("neg"),
-    ).collect():
+        )
+        .collect()
+    ):
         out[r["split"]] = {"rows": int(r["rows"]), "pos": int(r["pos"]), "neg": int(r["neg"])}
     return out
 
 
-def train_model(rows: DataFrame, feature_names: Sequence[str], cfg: ModelConfig | None = None,
-                carry: Sequence[str] = (), trained_as_of: str | None = None,
-                link_col: str | None = None) -> TrainResult:
+def train_model(
+    rows: DataFrame,
+    feature_names: Sequence[str],
+    cfg: ModelConfig | None = None,
+    carry: Sequence[str] = (),
+    trained_as_of: str | None = None,
+    link_col: str | None = None,
+) -> TrainResult:
     """Train, calibrate, set bands and evaluate on the rows of `training_set.assemble`.
 
     `carry`: extra columns of `rows` (baseline inputs, the linked-account cluster id) brought
@@ -247,20 +278,28 @@ def train_model(rows: DataFrame, feature_names: Sequence[str], cfg: ModelConfig 
                 f"training as of {trained_as_of}: {n_train_pos} positive accounts in the "
                 f"training window and {n_val_pos} in validation (need "
                 f"{MIN_TRAIN_POSITIVE_ACCOUNTS} and {MIN_VAL_POSITIVE_ACCOUNTS}); wait for more "
-                "labels or a longer history")
+                "labels or a longer history"
+            )
         if counts["train"]["neg"] < MIN_TRAIN_NEGATIVE_ACCOUNTS:
             raise NotEnoughLabels(
                 f"training as of {trained_as_of}: {counts['train']['neg']} negative accounts in "
                 f"the training window (need {MIN_TRAIN_NEGATIVE_ACCOUNTS}): unlabelled accounts "
                 "younger than SplitConfig.min_negative_age_days are not negatives; on a lake "
-                "whose accounts are all new, lower it (0 keeps every unlabelled account)")
+                "whose accounts are all new, lower it (0 keeps every unlabelled account)"
+            )
         train_rows = rows.where(F.col("split") == "train")
         val_rows = rows.where(F.col("split") == "val")
         start = time.monotonic()
         model = fit(train_rows, feature_names, cfg)
         train_seconds = time.monotonic() - start
-        keep = ["account_id", "feature_date", "label", "cluster_key", *carry,
-                *([LABEL_FREE_COLUMN] if LABEL_FREE_COLUMN in rows.columns else [])]
+        keep = [
+            "account_id",
+            "feature_date",
+            "label",
+            "cluster_key",
+            *carry,
+            *([LABEL_FREE_COLUMN] if LABEL_FREE_COLUMN in rows.columns else []),
+        ]
         val = with_margin(val_rows, model).select(*dict.fromkeys(keep), "margin")
         val_pdf = cast(pd.DataFrame, val.toPandas())
         val_pdf = val_pdf.sort_values(["feature_date", "account_id"], kind="mergesort")
@@ -268,19 +307,24 @@ def train_model(rows: DataFrame, feature_names: Sequence[str], cfg: ModelConfig 
         result = _evaluate(model, val_pdf, feature_names, cfg, carry, trained_as_of)
         # The input example: feature columns only (never an id, an IP or an e-mail domain),
         # the validation group's first rows in key order.
-        result.input_example = (val_rows.orderBy("feature_date", "account_id")
-                                .select(*feature_names).limit(5).toPandas())
+        result.input_example = (
+            val_rows.orderBy("feature_date", "account_id")
+            .select(*feature_names)
+            .limit(5)
+            .toPandas()
+        )
         result.train_seconds = train_seconds
-        result.metrics.update({
-            "train_seconds": train_seconds,
-            "n_train_rows": float(counts["train"]["rows"]),
-            "n_train_positive_accounts": float(n_train_pos),
-            "n_val_rows": float(counts["val"]["rows"]),
-            "n_val_positive_accounts": float(n_val_pos),
-        })
+        result.metrics.update(
+            {
+                "train_seconds": train_seconds,
+                "n_train_rows": float(counts["train"]["rows"]),
+                "n_train_positive_accounts": float(n_train_pos),
+                "n_val_rows": float(counts["val"]["rows"]),
+                "n_val_positive_accounts": float(n_val_pos),
+            }
+        )
         if cfg.heldout_check:
-            result.metrics.update(
-                heldout_case_check(rows, feature_names, cfg, result, link_col))
+            result.metrics.update(heldout_case_check(rows, feature_names, cfg, result, link_col))
         return result
     finally:
         rows.unpersist()
@@ -338,22 +382,25 @@ def calibrate(val_pdf: pd.DataFrame, cfg: ModelConfig) -> Calibrated:
         a, b = pu.fit_pu_logistic(margins, y_rows, c, (platt.a, platt.b))
         calibration = Calibration(a, b, "pu_platt", c)
         beside = cfg.beside_label_free and LABEL_FREE_COLUMN in acc
-        lf = (acc[LABEL_FREE_COLUMN].fillna(0.0).to_numpy(dtype=np.float64) if beside
-              else np.zeros_like(m))
+        lf = (
+            acc[LABEL_FREE_COLUMN].fillna(0.0).to_numpy(dtype=np.float64)
+            if beside
+            else np.zeros_like(m)
+        )
         p = np.maximum(calibration.apply_array(m), lf)
         lf_bands = label_free.BAND_SCORES if beside else {}
         bands = {}
         for band in BANDS:
             by_lf = lf >= lf_bands.get(band, math.inf)
             bands[band] = pu.threshold_at_estimated_fpr(
-                np.where(by_lf, math.inf, m)[unl], p[unl], BAND_TARGET_FPR[band])
+                np.where(by_lf, math.inf, m)[unl], p[unl], BAND_TARGET_FPR[band]
+            )
         for band in BANDS:
             bands[band] = max(bands[band], calibration.margin_at(BAND_MIN_PROBABILITY[band]))
         for strict, loose in zip(BANDS, BANDS[1:], strict=False):
             bands[strict] = max(bands[strict], bands[loose])
         metrics["val_label_frequency_est"] = c
-        metrics["val_unlabelled_positive_share_est"] = float(p[unl].mean()) if unl.any() \
-            else 0.0
+        metrics["val_unlabelled_positive_share_est"] = float(p[unl].mean()) if unl.any() else 0.0
         for band in BANDS:
             flagged = ((m >= bands[band]) | (lf >= lf_bands.get(band, math.inf))).astype(float)
             fpr, recall = pu.band_estimates(flagged[unl], p[unl], flagged[~unl], 1.0)
@@ -361,8 +408,7 @@ def calibrate(val_pdf: pd.DataFrame, cfg: ModelConfig) -> Calibrated:
             metrics[f"band_{band}_val_recall_est"] = recall
     else:
         calibration = platt
-        pi = (ev.unlabelled_positive_share(neg, pos, cfg.pu_min_positive) if cfg.pu_bands
-              else 0.0)
+        pi = ev.unlabelled_positive_share(neg, pos, cfg.pu_min_positive) if cfg.pu_bands else 0.0
         bands = band_thresholds(neg, pos, pi)
         metrics["val_unlabelled_positive_share_est"] = pi
         for band in BANDS:
@@ -373,19 +419,36 @@ def calibrate(val_pdf: pd.DataFrame, cfg: ModelConfig) -> Calibrated:
     return Calibrated(calibration, bands, metrics)
 
 
-def _evaluate(model, val_pdf: pd.DataFrame, feature_names: list[str], cfg: ModelConfig,
-              carry: Sequence[str], trained_as_of: str | None) -> TrainResult:
+def _evaluate(
+    model,
+    val_pdf: pd.DataFrame,
+    feature_names: list[str],
+    cfg: ModelConfig,
+    carry: Sequence[str],
+    trained_as_of: str | None,
+) -> TrainResult:
     y_rows = val_pdf["label"].to_numpy()
     decided = calibrate(val_pdf, cfg)
     calibration, bands = decided.calibration, decided.bands
     val_pdf["risk_score"] = calibration.apply_array(val_pdf["margin"].to_numpy())
-    band_scores = {b: (calibration.apply(t) if math.isfinite(t) else math.inf)
-                   for b, t in bands.items()}
-    beside = (dict(label_free.BAND_SCORES)
-              if cfg.beside_label_free and LABEL_FREE_COLUMN in val_pdf else {})
-    config = ScoringConfig(tuple(feature_names), calibration, bands, band_scores,
-                           dict(BAND_TARGET_FPR), cfg.max_reasons, trained_as_of,
-                           label_free_bands=beside)
+    band_scores = {
+        b: (calibration.apply(t) if math.isfinite(t) else math.inf) for b, t in bands.items()
+    }
+    beside = (
+        dict(label_free.BAND_SCORES)
+        if cfg.beside_label_free and LABEL_FREE_COLUMN in val_pdf
+        else {}
+    )
+    config = ScoringConfig(
+        tuple(feature_names),
+        calibration,
+        bands,
+        band_scores,
+        dict(BAND_TARGET_FPR),
+        cfg.max_reasons,
+        trained_as_of,
+        label_free_bands=beside,
+    )
     model_m = ev.scorer_metrics(val_pdf, "margin", cfg.top_k)
     baselines = baseline_columns(list(carry))
     cols = baseline_scores(val_pdf, baselines)
@@ -399,19 +462,28 @@ def _evaluate(model, val_pdf: pd.DataFrame, feature_names: list[str], cfg: Model
     metrics["calibration_ece"] = ev.expected_calibration_error(y_rows, val_pdf["risk_score"])
     booster = model.get_booster()
     gain = booster.get_score(importance_type="total_gain")
-    importance = {name: float(gain.get(name, gain.get(f"f{i}", 0.0)))
-                  for i, name in enumerate(feature_names)}
-    details = {"model": model_m, "baselines": base_m, "baseline_columns": baselines,
-               "bands": config.to_dict()["band_margins"],
-               "calibration": asdict(calibration),
-               "val_accounts": int(val_pdf["account_id"].nunique())}
+    importance = {
+        name: float(gain.get(name, gain.get(f"f{i}", 0.0))) for i, name in enumerate(feature_names)
+    }
+    details = {
+        "model": model_m,
+        "baselines": base_m,
+        "baseline_columns": baselines,
+        "bands": config.to_dict()["band_margins"],
+        "calibration": asdict(calibration),
+        "val_accounts": int(val_pdf["account_id"].nunique()),
+    }
     report = ev.report_text(model_m, base_m, cfg.top_k)
-    return TrainResult(model, config, metrics, details, report, val_pdf, importance,
-                       pd.DataFrame())
+    return TrainResult(model, config, metrics, details, report, val_pdf, importance, pd.DataFrame())
 
 
-def heldout_case_check(rows: DataFrame, feature_names: list[str], cfg: ModelConfig,
-                       result: TrainResult, link_col: str | None = None) -> dict[str, float]:
+def heldout_case_check(
+    rows: DataFrame,
+    feature_names: list[str],
+    cfg: ModelConfig,
+    result: TrainResult,
+    link_col: str | None = None,
+) -> dict[str, float]:
     """Drop the largest labelled case from training, retrain, report recall on its accounts.
 
     With `link_col` (the feature table's linked-account `cluster_id`), the held-out group also
@@ -424,18 +496,26 @@ def heldout_case_check(rows: DataFrame, feature_names: list[str], cfg: ModelConf
     point as `val_recall_at_1pct_fpr`. For comparison, the full model's recall on the same
     accounts (which it was trained on) is reported too.
     """
-    sizes = (rows.where("label = 1").groupBy("cluster_key")
-             .agg(F.countDistinct("account_id").alias("n"))
-             .orderBy(F.desc("n"), "cluster_key").collect())
+    sizes = (
+        rows.where("label = 1")
+        .groupBy("cluster_key")
+        .agg(F.countDistinct("account_id").alias("n"))
+        .orderBy(F.desc("n"), "cluster_key")
+        .collect()
+    )
     if len(sizes) < 2:
         log.info("held-out case check skipped: %d labelled case(s)", len(sizes))
         return {}
     case = sizes[0]["cluster_key"]
     case_accounts = rows.where(F.col("cluster_key") == case).select("account_id").distinct()
     if link_col and link_col in rows.columns:
-        links = (rows.join(case_accounts, "account_id").where(F.col(link_col).isNotNull())
-                 .select(link_col).distinct())
-        linked = (rows.where("label = 1").join(links, link_col).select("account_id"))
+        links = (
+            rows.join(case_accounts, "account_id")
+            .where(F.col(link_col).isNotNull())
+            .select(link_col)
+            .distinct()
+        )
+        linked = rows.where("label = 1").join(links, link_col).select("account_id")
         case_accounts = case_accounts.unionByName(linked).distinct()
     case_accounts = case_accounts.persist()
     n_case = case_accounts.count()
@@ -447,11 +527,17 @@ def heldout_case_check(rows: DataFrame, feature_names: list[str], cfg: ModelConf
         log.info("held-out case check skipped: too few positives without case %s", case)
         return {}
     model = fit(train_rest, feature_names, cfg)
-    probe = (rest.where((F.col("split") == "val") & (F.col("label") == 0))
-             .withColumn("_case", F.lit(False))
-             .unionByName(rows.join(case_accounts, "account_id").withColumn("_case", F.lit(True))))
-    scored = cast(pd.DataFrame, with_margin(probe, model)
-                  .select("account_id", "feature_date", "_case", "margin").toPandas())
+    probe = (
+        rest.where((F.col("split") == "val") & (F.col("label") == 0))
+        .withColumn("_case", F.lit(False))
+        .unionByName(rows.join(case_accounts, "account_id").withColumn("_case", F.lit(True)))
+    )
+    scored = cast(
+        pd.DataFrame,
+        with_margin(probe, model)
+        .select("account_id", "feature_date", "_case", "margin")
+        .toPandas(),
+    )
     neg = ev.last_row_per_account(scored[~scored["_case"]])
     held = ev.last_row_per_account(scored[scored["_case"]])
     thr = ev.threshold_at_fpr(neg["margin"].to_numpy(), ev.FPR_TARGETS["1pct"])
@@ -459,15 +545,28 @@ def heldout_case_check(rows: DataFrame, feature_names: list[str], cfg: ModelConf
     # The full model on the same accounts: latest rows of the case in validation or training.
     full_neg = ev.last_row_per_account(result.val_rows.loc[result.val_rows["label"] == 0])
     full_thr = ev.threshold_at_fpr(full_neg["margin"].to_numpy(), ev.FPR_TARGETS["1pct"])
-    full = (with_margin(rows.join(case_accounts, "account_id"), result.model)
-            .select("account_id", "feature_date", "margin").toPandas())
+    full = (
+        with_margin(rows.join(case_accounts, "account_id"), result.model)
+        .select("account_id", "feature_date", "margin")
+        .toPandas()
+    )
     full_recall = float((ev.last_row_per_account(full)["margin"] >= full_thr).mean())
     case_accounts.unpersist()
-    result.details["heldout_case"] = {"case": case, "accounts": n_case,
-                                      "recall_at_1pct_fpr": recall,
-                                      "recall_when_trained_on": full_recall}
-    log.info("held-out case=%s accounts=%d recall_at_1pct_fpr=%.3f (trained on it: %.3f)",
-             case, n_case, recall, full_recall)
-    return {"heldout_case_accounts": float(n_case),
-            "heldout_case_recall_at_1pct_fpr": recall,
-            "heldout_case_recall_when_trained_on": full_recall}
+    result.details["heldout_case"] = {
+        "case": case,
+        "accounts": n_case,
+        "recall_at_1pct_fpr": recall,
+        "recall_when_trained_on": full_recall,
+    }
+    log.info(
+        "held-out case=%s accounts=%d recall_at_1pct_fpr=%.3f (trained on it: %.3f)",
+        case,
+        n_case,
+        recall,
+        full_recall,
+    )
+    return {
+        "heldout_case_accounts": float(n_case),
+        "heldout_case_recall_at_1pct_fpr": recall,
+        "heldout_case_recall_when_trained_on": full_recall,
+    }

@@ -117,11 +117,11 @@ def split_bounds(as_of: dt.date, first_feature_day: dt.date, cfg: SplitConfig) -
         raise EmptySplit(
             f"only {max(n_days, 0)} eligible feature days between {start} and {eligible_end}: "
             f"need at least {cfg.gap_days + 3} for training, a {cfg.gap_days}-day gap and "
-            "validation")
+            "validation"
+        )
     val_start = eligible_end - dt.timedelta(days=val_days - 1)
     train_end = val_start - dt.timedelta(days=cfg.gap_days + 1)
-    return SplitBounds(as_of, as_of, first_feature_day, start, train_end, val_start,
-                       eligible_end)
+    return SplitBounds(as_of, as_of, first_feature_day, start, train_end, val_start, eligible_end)
 
 
 def in_validation_group(account_id, cfg: SplitConfig):
@@ -137,8 +137,9 @@ def _bucket(account_id, seed: int, modulo: int):
 EXTENSION_COLUMNS = ("cluster_id", "cluster_known_bad_others", "cluster_known_bad_share")
 
 
-def extended_positives(features: DataFrame, labels: DataFrame, bounds: SplitBounds,
-                       cfg: SplitConfig) -> DataFrame | None:
+def extended_positives(
+    features: DataFrame, labels: DataFrame, bounds: SplitBounds, cfg: SplitConfig
+) -> DataFrame | None:
     """account_id, _extended_key: unlabelled accounts taken as positives by label extension.
 
     The evidence is the account's latest feature row up to the training day (its cluster's
@@ -148,27 +149,40 @@ def extended_positives(features: DataFrame, labels: DataFrame, bounds: SplitBoun
     labelled ones of its cluster count as one case. None when disabled or the feature table
     has no cluster columns.
     """
-    if (cfg.extend_min_known_bad <= 0
-            or not set(EXTENSION_COLUMNS) <= set(features.columns)):
+    if cfg.extend_min_known_bad <= 0 or not set(EXTENSION_COLUMNS) <= set(features.columns):
         return None
     from pyspark.sql import Window
 
     latest = Window.partitionBy("account_id").orderBy(F.desc("feature_date"))
-    last = (features.where((F.col("feature_date") >= F.lit(bounds.train_start))
-                           & (F.col("feature_date") <= F.lit(bounds.as_of)))
-            .select("account_id", "feature_date", *EXTENSION_COLUMNS)
-            .withColumn("_r", F.row_number().over(latest)).where(F.col("_r") == 1))
-    strong = ((F.col("cluster_known_bad_others") >= F.lit(cfg.extend_min_known_bad))
-              & (F.col("cluster_known_bad_share") >= F.lit(cfg.extend_min_known_bad_share)))
-    return (last.where(strong)
-            .join(labels.select("account_id"), "account_id", "left_anti")
-            .select("account_id",
-                    F.concat(F.lit("cluster:"), F.col("cluster_id")).alias("_extended_key")))
+    last = (
+        features.where(
+            (F.col("feature_date") >= F.lit(bounds.train_start))
+            & (F.col("feature_date") <= F.lit(bounds.as_of))
+        )
+        .select("account_id", "feature_date", *EXTENSION_COLUMNS)
+        .withColumn("_r", F.row_number().over(latest))
+        .where(F.col("_r") == 1)
+    )
+    strong = (F.col("cluster_known_bad_others") >= F.lit(cfg.extend_min_known_bad)) & (
+        F.col("cluster_known_bad_share") >= F.lit(cfg.extend_min_known_bad_share)
+    )
+    return (
+        last.where(strong)
+        .join(labels.select("account_id"), "account_id", "left_anti")
+        .select(
+            "account_id", F.concat(F.lit("cluster:"), F.col("cluster_id")).alias("_extended_key")
+        )
+    )
 
 
-def assemble(features: DataFrame, labels: DataFrame, bounds: SplitBounds,
-             feature_names: Sequence[str], cfg: SplitConfig,
-             carry: Sequence[str] = ()) -> DataFrame:
+def assemble(
+    features: DataFrame,
+    labels: DataFrame,
+    bounds: SplitBounds,
+    feature_names: Sequence[str],
+    cfg: SplitConfig,
+    carry: Sequence[str] = (),
+) -> DataFrame:
     """Training and validation rows: account_id, feature_date, label, cluster_key, split, features.
 
     `labels` is `labels_as_of(enforcement, bounds.label_cutoff)`; `features` has one row per
@@ -176,29 +190,48 @@ def assemble(features: DataFrame, labels: DataFrame, bounds: SplitBounds,
     further feature-table columns to bring along (baseline inputs), not model inputs.
     """
     carry = [c for c in carry if c not in feature_names]
-    age = (F.col(AGE_COLUMN).cast("double") if AGE_COLUMN in features.columns
-           else F.lit(None).cast("double"))
-    harvest = (F.col(HARVEST_COLUMN).cast("double") if HARVEST_COLUMN in features.columns
-               else F.lit(None).cast("double"))
-    lab = labels.select("account_id", "is_positive", "positive_date", "cluster_key",
-                        "other_enforcement")
+    age = (
+        F.col(AGE_COLUMN).cast("double")
+        if AGE_COLUMN in features.columns
+        else F.lit(None).cast("double")
+    )
+    harvest = (
+        F.col(HARVEST_COLUMN).cast("double")
+        if HARVEST_COLUMN in features.columns
+        else F.lit(None).cast("double")
+    )
+    lab = labels.select(
+        "account_id", "is_positive", "positive_date", "cluster_key", "other_enforcement"
+    )
     feats = features.where(
         (F.col("feature_date") >= F.lit(bounds.train_start))
         & (F.col("feature_date") <= F.lit(bounds.val_end))
-    ).select("account_id", "feature_date",
-             *[F.col(n).cast("double").alias(n) for n in feature_names], *carry,
-             age.alias("_age"), harvest.alias("_harvest"))
+    ).select(
+        "account_id",
+        "feature_date",
+        *[F.col(n).cast("double").alias(n) for n in feature_names],
+        *carry,
+        age.alias("_age"),
+        harvest.alias("_harvest"),
+    )
     rows = feats.join(lab, "account_id", "left")
     extended = extended_positives(features, labels, bounds, cfg)
     if extended is not None:
-        rows = (rows.join(extended.withColumn("_extended", F.lit(True)), "account_id", "left")
-                .withColumn("is_positive", F.col("is_positive") | F.coalesce("_extended",
-                                                                             F.lit(False)))
-                .withColumn("positive_date", F.coalesce(
-                    "positive_date", F.when(F.col("_extended"),
-                                            F.lit(bounds.as_of + dt.timedelta(days=1)))))
-                .withColumn("cluster_key", F.coalesce(
-                    "cluster_key", F.when(F.col("_extended"), F.col("_extended_key")))))
+        rows = (
+            rows.join(extended.withColumn("_extended", F.lit(True)), "account_id", "left")
+            .withColumn("is_positive", F.col("is_positive") | F.coalesce("_extended", F.lit(False)))
+            .withColumn(
+                "positive_date",
+                F.coalesce(
+                    "positive_date",
+                    F.when(F.col("_extended"), F.lit(bounds.as_of + dt.timedelta(days=1))),
+                ),
+            )
+            .withColumn(
+                "cluster_key",
+                F.coalesce("cluster_key", F.when(F.col("_extended"), F.col("_extended_key"))),
+            )
+        )
     positive = F.coalesce(F.col("is_positive"), F.lit(False))
     other = F.coalesce(F.col("other_enforcement"), F.lit(False))
     rows = rows.where(~other & (~positive | (F.col("feature_date") < F.col("positive_date"))))
@@ -206,20 +239,23 @@ def assemble(features: DataFrame, labels: DataFrame, bounds: SplitBounds,
     day_no = F.datediff(F.col("feature_date"), F.lit(DAY0))
     stride = max(1, cfg.negative_stride_days)
     sampled = positive | (
-        F.pmod(day_no + _bucket(F.col("account_id"), cfg.seed + 1, stride), F.lit(stride)) == 0)
+        F.pmod(day_no + _bucket(F.col("account_id"), cfg.seed + 1, stride), F.lit(stride)) == 0
+    )
     # Unknown age (NULL) counts as old enough: no registry row is no evidence of youth.
     judged = positive | (
         F.coalesce(F.col("_age") >= F.lit(cfg.min_negative_age_days), F.lit(True))
-        & F.coalesce(F.col("_harvest") < F.lit(cfg.negative_max_harvest_score), F.lit(True)))
-    is_train = (~in_val_group & (F.col("feature_date") <= F.lit(bounds.train_end)) & sampled
-                & judged)
+        & F.coalesce(F.col("_harvest") < F.lit(cfg.negative_max_harvest_score), F.lit(True))
+    )
+    is_train = ~in_val_group & (F.col("feature_date") <= F.lit(bounds.train_end)) & sampled & judged
     is_val = in_val_group & (F.col("feature_date") >= F.lit(bounds.val_start))
     out = rows.select(
-        "account_id", "feature_date",
+        "account_id",
+        "feature_date",
         positive.cast("int").alias("label"),
         F.when(positive, F.col("cluster_key")).alias("cluster_key"),
         F.when(is_train, F.lit("train")).when(is_val, F.lit("val")).alias("split"),
-        *feature_names, *carry,
+        *feature_names,
+        *carry,
     ).where(F.col("split").isNotNull())
     # No global sort here (a costly extra job): `models.training.fit` partitions by account and
     # sorts inside each partition, which is what makes training deterministic.

@@ -65,14 +65,32 @@ _SIMHASH_RE = re.compile(r"[0-9a-fA-F]{16}")
 ENDPOINTS = frozenset({"messages", "batches"})
 STATUSES = frozenset({200, 400, 429, 500, 529})
 IP_TYPES = frozenset({"residential", "mobile", "business", "education", "datacenter", "vpn_proxy"})
-TOPICS = frozenset({"coding", "math_reasoning", "agentic_tools", "data_analysis", "writing",
-                    "chat", "vision", "translation", "other"})
-SIGNUP_CHANNELS = frozenset({"self_serve", "education", "startup_program", "research_program",
-                             "enterprise_sales", "reseller"})
+TOPICS = frozenset(
+    {
+        "coding",
+        "math_reasoning",
+        "agentic_tools",
+        "data_analysis",
+        "writing",
+        "chat",
+        "vision",
+        "translation",
+        "other",
+    }
+)
+SIGNUP_CHANNELS = frozenset(
+    {
+        "self_serve",
+        "education",
+        "startup_program",
+        "research_program",
+        "enterprise_sales",
+        "reseller",
+    }
+)
 TIERS = frozenset({"free", "build", "scale", "enterprise"})
 ACTIONS = frozenset({"ban", "suspend", "reinstate"})
-ENFORCEMENT_REASONS = frozenset({"distillation", "payment_fraud", "other_abuse",
-                                 "appeal_granted"})
+ENFORCEMENT_REASONS = frozenset({"distillation", "payment_fraud", "other_abuse", "appeal_granted"})
 EMAIL_DOMAIN_CLASSES = ("edu", "freemail", "other")
 
 # Field kinds (small ints: the per-line loop dispatches on them).
@@ -89,8 +107,14 @@ class Field:
     hi: float = math.inf
 
 
-def _f(name: str, kind: int, required: bool, allowed: frozenset = frozenset(),
-       lo: float = -math.inf, hi: float = math.inf) -> Field:
+def _f(
+    name: str,
+    kind: int,
+    required: bool,
+    allowed: frozenset = frozenset(),
+    lo: float = -math.inf,
+    hi: float = math.inf,
+) -> Field:
     return Field(name, kind, required, allowed, lo, hi)
 
 
@@ -146,8 +170,14 @@ FIELDS: dict[str, tuple[Field, ...]] = {
 RECORD_TIME = {"interactions": "ts", "accounts": "updated_at", "enforcement": "decided_at"}
 
 # Column types of the parsed rows: string, timestamp (int micros UTC), long, int, double, bool.
-_KIND_TYPE = {STR: "string", ENUM: "string", TS: "timestamp", BOOL: "boolean",
-              FLOAT: "double", SIMHASH: "string"}
+_KIND_TYPE = {
+    STR: "string",
+    ENUM: "string",
+    TS: "timestamp",
+    BOOL: "boolean",
+    FLOAT: "double",
+    SIMHASH: "string",
+}
 _INT_TYPES = {"tool_count": "int", "turns": "int", "status": "int"}
 
 
@@ -205,8 +235,9 @@ class LineParser:
     landed day of raw/accounts (the registry snapshot).
     """
 
-    def __init__(self, source: str, land_date: dt.date, key: bytes,
-                 exempt_too_late: bool = False) -> None:
+    def __init__(
+        self, source: str, land_date: dt.date, key: bytes, exempt_too_late: bool = False
+    ) -> None:
         if source not in FIELDS:
             raise ValueError(f"unknown source {source!r}; known: {sorted(FIELDS)}")
         self.source = source
@@ -316,8 +347,13 @@ class Outcome:
     reason: str | None
 
 
-def parse_line(source: str, raw: bytes | str, land_date: dt.date, key: bytes = b"test",
-               exempt_too_late: bool = False) -> Outcome:
+def parse_line(
+    source: str,
+    raw: bytes | str,
+    land_date: dt.date,
+    key: bytes = b"test",
+    exempt_too_late: bool = False,
+) -> Outcome:
     """Convenience wrapper (tests, debugging): timestamps as datetimes, dates as dates."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogatepass")

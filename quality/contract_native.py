@@ -56,8 +56,10 @@ _IPV4_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = rf"^{_IPV4_OCTET}\.{_IPV4_OCTET}\.{_IPV4_OCTET}\.{_IPV4_OCTET}$"
 # contract._TS_RE with ASCII digits only (Python's \d also takes other scripts' digits: such
 # lines are left to Python).
-_TS = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
-       r"([Zz]|[+-][0-9]{2}:[0-9]{2})$")
+_TS = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
 # What a non-string token looks like once Spark has turned it into a string.
 _NOT_A_STRING = r"(?s)^(-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?|true|false|[\[{].*)$"
 # Printable ASCII without spaces: Python's strip()/lower() and Spark's lower() agree on it.
@@ -71,9 +73,19 @@ _SUSPECT = (b"\\u", b"'", b"NaN", b"INF", b"Inf")
 # field): an exponent of 3+ digits, or 200+ digits in a row. Searched in a copy of the bytes
 # where every byte is replaced by its class, so that one small pattern finds them.
 _CLASSES = bytes(
-    ord("d") if chr(b).isdigit() and b < 128 else ord("e") if b in b"eE" else
-    ord("s") if b in b"+-" else ord(".") if b == ord(".") else
-    ord(":") if b in b":,[ \t\r\n" else ord("x") for b in range(256))
+    ord("d")
+    if chr(b).isdigit() and b < 128
+    else ord("e")
+    if b in b"eE"
+    else ord("s")
+    if b in b"+-"
+    else ord(".")
+    if b == ord(".")
+    else ord(":")
+    if b in b":,[ \t\r\n"
+    else ord("x")
+    for b in range(256)
+)
 _EXPONENT = re.compile(rb":s?d+(?:\.d+)?es?ddd")
 _LONG_DIGITS = b"d" * 200
 
@@ -130,8 +142,7 @@ def _keyed_hash(pads: tuple[bytes, bytes], label: bytes, value):
     from pyspark.sql import functions as F
 
     inner = F.unhex(F.sha2(F.concat(F.lit(pads[0] + label + b"\0"), value), 256))
-    return F.substring(F.sha2(F.concat(F.lit(pads[1]), inner), 256), 1,
-                       privacy.HASH_HEX_CHARS)
+    return F.substring(F.sha2(F.concat(F.lit(pads[1]), inner), 256), 1, privacy.HASH_HEX_CHARS)
 
 
 def _timestamp_micros(s):
@@ -150,14 +161,25 @@ def _timestamp_micros(s):
     sign = F.when(F.substring(s, -6, 1) == "-", -1).otherwise(1)
     # The fraction (1-9 digits) is truncated to microseconds, as fromisoformat does.
     digits = F.length(s) - F.when(zulu, 21).otherwise(26)
-    frac = F.when(digits > 0, F.rpad(F.substring(s, 21, F.least(digits, F.lit(6))), 6, "0")
-                  .try_cast("long")).otherwise(0)
+    frac = F.when(
+        digits > 0, F.rpad(F.substring(s, 21, F.least(digits, F.lit(6))), 6, "0").try_cast("long")
+    ).otherwise(0)
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    month_days = (F.when(month == 2, F.when(leap, 29).otherwise(28))
-                  .when(month.isin(4, 6, 9, 11), 30).otherwise(31))
-    valid = (year.between(1, 9999) & month.between(1, 12) & day.between(1, month_days)
-             & hour.between(0, 23) & minute.between(0, 59) & sec.between(0, 59)
-             & off_h.between(0, 23) & off_m.between(0, 59))
+    month_days = (
+        F.when(month == 2, F.when(leap, 29).otherwise(28))
+        .when(month.isin(4, 6, 9, 11), 30)
+        .otherwise(31)
+    )
+    valid = (
+        year.between(1, 9999)
+        & month.between(1, 12)
+        & day.between(1, month_days)
+        & hour.between(0, 23)
+        & minute.between(0, 59)
+        & sec.between(0, 59)
+        & off_h.between(0, 23)
+        & off_m.between(0, 59)
+    )
     days = F.unix_date(F.make_date(year, month, day)).cast("long")
     secs = days * 86400 + hour * 3600 + minute * 60 + sec - sign * (off_h * 3600 + off_m * 60)
     return F.when(valid, secs * 1_000_000 + frac)
@@ -175,9 +197,15 @@ def _single_value(line_col: str, bracket_col: str) -> Column:
     return (count("]") == 1) & (~F.col(bracket_col) | (count(",0]") == 2))
 
 
-def native_parse(lines, source: str, key: bytes, exempt_day: dt.date | None = None,
-                 line_col: str = "line", land_col: str = "land_date",
-                 bracket_col: str = "bracket"):
+def native_parse(
+    lines,
+    source: str,
+    key: bytes,
+    exempt_day: dt.date | None = None,
+    line_col: str = "line",
+    land_col: str = "land_date",
+    bracket_col: str = "bracket",
+):
     """`lines` plus the source's typed columns (`contract.output_columns`: names and types) and
     `native_ok`: true when the line is accepted, false when it is left undecided (the typed
     columns of an undecided line are then null).
@@ -191,11 +219,18 @@ def native_parse(lines, source: str, key: bytes, exempt_day: dt.date | None = No
 
     pads = _hmac_pads(key)
     text = F.col(line_col).cast("string")
-    guard = (F.length(line_col) <= MAX_NATIVE_BYTES + 1) & F.expr(
-        f"is_valid_utf8({line_col})") & _single_value(line_col, bracket_col)
+    guard = (
+        (F.length(line_col) <= MAX_NATIVE_BYTES + 1)
+        & F.expr(f"is_valid_utf8({line_col})")
+        & _single_value(line_col, bracket_col)
+    )
     parsed = "_native"
-    frame = lines.withColumn(parsed, F.when(guard, F.from_json(
-        text, read_schema(source), {"columnNameOfCorruptRecord": CORRUPT})))
+    frame = lines.withColumn(
+        parsed,
+        F.when(
+            guard, F.from_json(text, read_schema(source), {"columnNameOfCorruptRecord": CORRUPT})
+        ),
+    )
 
     checks = [F.col(parsed).isNotNull(), F.col(f"{parsed}.{CORRUPT}").isNull()]
     values: dict[str, object] = {}
@@ -212,13 +247,20 @@ def native_parse(lines, source: str, key: bytes, exempt_day: dt.date | None = No
                 domain = F.regexp_replace(F.substring_index(F.lower(v), "@", -1), r"\.+$", "")
                 labels = F.split(domain, r"\.", -1)
                 edu = (F.element_at(labels, -1) == "edu") | (
-                    (F.size(labels) >= 3) & F.element_at(labels, -2).isin("edu", "ac")
-                    & (F.length(F.element_at(labels, -1)) == 2))
-                out = {"email_domain_hash": _keyed_hash(pads, b"email_domain",
-                                                        F.encode(domain, "UTF-8")),
-                       "email_domain_class": F.when(domain.isin(sorted(
-                           privacy.FREEMAIL_DOMAINS)), "freemail").when(edu, "edu")
-                       .otherwise("other")}
+                    (F.size(labels) >= 3)
+                    & F.element_at(labels, -2).isin("edu", "ac")
+                    & (F.length(F.element_at(labels, -1)) == 2)
+                )
+                out = {
+                    "email_domain_hash": _keyed_hash(
+                        pads, b"email_domain", F.encode(domain, "UTF-8")
+                    ),
+                    "email_domain_class": F.when(
+                        domain.isin(sorted(privacy.FREEMAIL_DOMAINS)), "freemail"
+                    )
+                    .when(edu, "edu")
+                    .otherwise("other"),
+                }
         elif f.kind == INT:
             ok, out = v.between(int(f.lo), int(f.hi)), {f.name: v}
         elif f.kind == ENUM and f.name == "status":
@@ -242,11 +284,22 @@ def native_parse(lines, source: str, key: bytes, exempt_day: dt.date | None = No
         else:  # IP: three dots, so never the text of a number
             ok = v.rlike(_IPV4)
             octets = F.split(v, r"\.")
-            packed = F.unhex(F.lpad(F.hex(
-                octets[0].try_cast("long") * 16777216 + octets[1].try_cast("long") * 65536
-                + octets[2].try_cast("long") * 256 + octets[3].try_cast("long")), 8, "0"))
-            out = {"ip_prefix": F.concat(F.substring_index(v, ".", 3), F.lit(".0/24")),
-                   "ip_hash": _keyed_hash(pads, b"ip", packed)}
+            packed = F.unhex(
+                F.lpad(
+                    F.hex(
+                        octets[0].try_cast("long") * 16777216
+                        + octets[1].try_cast("long") * 65536
+                        + octets[2].try_cast("long") * 256
+                        + octets[3].try_cast("long")
+                    ),
+                    8,
+                    "0",
+                )
+            )
+            out = {
+                "ip_prefix": F.concat(F.substring_index(v, ".", 3), F.lit(".0/24")),
+                "ip_hash": _keyed_hash(pads, b"ip", packed),
+            }
         checks.append(~absent & ok if f.required else absent | ok)
         values.update({name: F.when(~absent & ok, value) for name, value in out.items()})
     if record_us is None:
@@ -259,6 +312,8 @@ def native_parse(lines, source: str, key: bytes, exempt_day: dt.date | None = No
     accepted = F.lit(True)
     for check in checks:
         accepted = accepted & F.coalesce(check, F.lit(False))
-    return frame.select(*lines.columns, *[F.when(accepted, value).alias(name)
-                                          for name, value in values.items()],
-                        accepted.alias("native_ok"))
+    return frame.select(
+        *lines.columns,
+        *[F.when(accepted, value).alias(name) for name, value in values.items()],
+        accepted.alias("native_ok"),
+    )

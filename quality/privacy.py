@@ -32,14 +32,48 @@ IPV4_PREFIX = 24
 IPV6_PREFIX = 48
 
 # Webmail providers anyone can sign up to for free; a short, stable list is enough for a class.
-FREEMAIL_DOMAINS = frozenset({
-    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.co.jp", "yahoo.fr",
-    "ymail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "live.com", "msn.com",
-    "icloud.com", "me.com", "mac.com", "aol.com", "proton.me", "protonmail.com", "pm.me",
-    "gmx.com", "gmx.de", "gmx.net", "web.de", "mail.com", "mail.ru", "yandex.ru", "yandex.com",
-    "qq.com", "163.com", "126.com", "sina.com", "naver.com", "zoho.com", "tutanota.com",
-    "fastmail.com", "hey.com", "inbox.com", "rediffmail.com",
-})
+FREEMAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "yahoo.co.jp",
+        "yahoo.fr",
+        "ymail.com",
+        "outlook.com",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "live.com",
+        "msn.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "pm.me",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "mail.com",
+        "mail.ru",
+        "yandex.ru",
+        "yandex.com",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "sina.com",
+        "naver.com",
+        "zoho.com",
+        "tutanota.com",
+        "fastmail.com",
+        "hey.com",
+        "inbox.com",
+        "rediffmail.com",
+    }
+)
 
 
 def key_file() -> Path:
@@ -68,7 +102,9 @@ def pseudonym_key() -> bytes:
     log.warning(
         "%s is unset: generated a pseudonymisation key into %s and will reuse it; set %s "
         "(the same value on every machine) to keep hashes stable across hosts",
-        KEY_ENV, path, KEY_ENV,
+        KEY_ENV,
+        path,
+        KEY_ENV,
     )
     return new_key.encode("utf-8")
 
@@ -148,12 +184,15 @@ class Pseudonymizer:
         packed = _ipv4_octets(text)
         pair: tuple[str, str] | None
         if packed is not None:
-            pair = (f"{packed[0]}.{packed[1]}.{packed[2]}.0/{IPV4_PREFIX}",
-                    self._hash(self._ip_mac, packed))
+            pair = (
+                f"{packed[0]}.{packed[1]}.{packed[2]}.0/{IPV4_PREFIX}",
+                self._hash(self._ip_mac, packed),
+            )
         else:
             addr = parse_ip(text) if len(text) <= 64 else None
-            pair = None if addr is None else (ip_prefix(addr), self._hash(self._ip_mac,
-                                                                          addr.packed))
+            pair = (
+                None if addr is None else (ip_prefix(addr), self._hash(self._ip_mac, addr.packed))
+            )
         cache[text] = pair
         return pair
 
@@ -165,8 +204,10 @@ class Pseudonymizer:
             if len(cache) >= self.CACHE_MAX:
                 cache.clear()
             domain = normalize_domain(text)
-            pair = (self._hash(self._domain_mac, domain.encode("utf-8")),
-                    email_domain_class(domain))
+            pair = (
+                self._hash(self._domain_mac, domain.encode("utf-8")),
+                email_domain_class(domain),
+            )
             cache[text] = pair
         return pair
 
@@ -190,4 +231,3 @@ def email_domain_class(domain: str) -> str:
     if len(labels) >= 3 and labels[-2] in ("edu", "ac") and len(labels[-1]) == 2:
         return "edu"
     return "other"
-

@@ -39,8 +39,13 @@ FROM_GX_SEVERITY = {v: k for k, v in GX_SEVERITY.items()}
 RESULT_FORMAT = {"result_format": "BOOLEAN_ONLY"}
 DOCS_SITE = "lake_site"
 VOLUME_LOW, VOLUME_HIGH = 0.2, 5.0  # row count bounds, as multiples of the trailing mean
-_OBSERVED_KEYS = ("observed_value", "element_count", "unexpected_count", "unexpected_percent",
-                  "missing_count")
+_OBSERVED_KEYS = (
+    "observed_value",
+    "element_count",
+    "unexpected_count",
+    "unexpected_percent",
+    "missing_count",
+)
 
 
 @dataclass(frozen=True)
@@ -68,8 +73,11 @@ class Check:
         if self.name:
             return self.name
         kwargs = self.expectation.configuration.kwargs
-        cols = kwargs.get("column") or kwargs.get("column_list") or [
-            kwargs.get("column_A"), kwargs.get("column_B")]
+        cols = (
+            kwargs.get("column")
+            or kwargs.get("column_list")
+            or [kwargs.get("column_A"), kwargs.get("column_B")]
+        )
         cols = [cols] if isinstance(cols, str) else [c for c in cols if c]
         return f"{self.expectation.expectation_type}({', '.join(cols)})"
 
@@ -100,26 +108,50 @@ def _gx():
 
 def not_null(*columns: str) -> list[Check]:
     E = _gx().expectations  # noqa: N806 - GX's own module alias
-    return [Check(E.ExpectColumnValuesToNotBeNull(column=c),
-                  description=f"`{c}` is set on every row (a required field of the contract)")
-            for c in columns]
+    return [
+        Check(
+            E.ExpectColumnValuesToNotBeNull(column=c),
+            description=f"`{c}` is set on every row (a required field of the contract)",
+        )
+        for c in columns
+    ]
 
 
-def in_set(column: str, values, severity: str = BLOCKING, name: str = "",
-           description: str = "") -> Check:
+def in_set(
+    column: str, values, severity: str = BLOCKING, name: str = "", description: str = ""
+) -> Check:
     E = _gx().expectations  # noqa: N806
     shown = ", ".join(str(v) for v in sorted(values))
-    return Check(E.ExpectColumnValuesToBeInSet(column=column, value_set=sorted(values)), severity,
-                 name, description or f"`{column}` takes only the contract's values: {shown}")
+    return Check(
+        E.ExpectColumnValuesToBeInSet(column=column, value_set=sorted(values)),
+        severity,
+        name,
+        description or f"`{column}` takes only the contract's values: {shown}",
+    )
 
 
-def between(column: str, low=None, high=None, severity: str = BLOCKING, name: str = "",
-            description: str = "") -> Check:
+def between(
+    column: str,
+    low=None,
+    high=None,
+    severity: str = BLOCKING,
+    name: str = "",
+    description: str = "",
+) -> Check:
     E = _gx().expectations  # noqa: N806
-    bounds = (f"between {low} and {high}" if low is not None and high is not None
-              else f"at least {low}" if low is not None else f"at most {high}")
-    return Check(E.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high),
-                 severity, name, description or f"`{column}` is {bounds}")
+    bounds = (
+        f"between {low} and {high}"
+        if low is not None and high is not None
+        else f"at least {low}"
+        if low is not None
+        else f"at most {high}"
+    )
+    return Check(
+        E.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high),
+        severity,
+        name,
+        description or f"`{column}` is {bounds}",
+    )
 
 
 def unique(*columns: str) -> Check:
@@ -128,30 +160,45 @@ def unique(*columns: str) -> Check:
     words = f"{key} identify a row: no two rows share them (deduplication kept one copy)"
     if len(columns) == 1:
         return Check(E.ExpectColumnValuesToBeUnique(column=columns[0]), description=words)
-    return Check(E.ExpectCompoundColumnsToBeUnique(column_list=list(columns)),
-                 description=words)
+    return Check(E.ExpectCompoundColumnsToBeUnique(column_list=list(columns)), description=words)
 
 
-def matches(column: str, regex: str, severity: str = BLOCKING, name: str = "",
-            description: str = "") -> Check:
+def matches(
+    column: str, regex: str, severity: str = BLOCKING, name: str = "", description: str = ""
+) -> Check:
     E = _gx().expectations  # noqa: N806
-    return Check(E.ExpectColumnValuesToMatchRegex(column=column, regex=regex), severity, name,
-                 description or f"`{column}` matches `{regex}`")
+    return Check(
+        E.ExpectColumnValuesToMatchRegex(column=column, regex=regex),
+        severity,
+        name,
+        description or f"`{column}` matches `{regex}`",
+    )
 
 
 def volume_checks(trailing_mean: float | None) -> list[Check]:
     """Warnings: the day has rows (freshness) and, with history, a plausible volume."""
     E = _gx().expectations  # noqa: N806
-    checks = [Check(E.ExpectTableRowCountToBeBetween(min_value=1), WARNING, "freshness(rows>0)",
-                    "the landed day has rows at all (an empty day means upstream did not "
-                    "deliver); a warning, it does not block")]
+    checks = [
+        Check(
+            E.ExpectTableRowCountToBeBetween(min_value=1),
+            WARNING,
+            "freshness(rows>0)",
+            "the landed day has rows at all (an empty day means upstream did not "
+            "deliver); a warning, it does not block",
+        )
+    ]
     if trailing_mean:
         low, high = int(trailing_mean * VOLUME_LOW), int(trailing_mean * VOLUME_HIGH) + 1
-        checks.append(Check(E.ExpectTableRowCountToBeBetween(min_value=low, max_value=high),
-                            WARNING, "volume(vs trailing 7-day mean)",
-                            f"the day's rows are within {VOLUME_LOW:g}x and {VOLUME_HIGH:g}x "
-                            "the mean of the 7 landed days before; a warning, it does not "
-                            "block"))
+        checks.append(
+            Check(
+                E.ExpectTableRowCountToBeBetween(min_value=low, max_value=high),
+                WARNING,
+                "volume(vs trailing 7-day mean)",
+                f"the day's rows are within {VOLUME_LOW:g}x and {VOLUME_HIGH:g}x "
+                "the mean of the 7 landed days before; a warning, it does not "
+                "block",
+            )
+        )
     return checks
 
 
@@ -162,8 +209,9 @@ QUARANTINE_MIN_LINES = 20  # below this, a handful of broken lines is noise, not
 QUARANTINE_CHECK = f"quarantine_share(<= {QUARANTINE_MAX_SHARE:.0%} of lines read)"
 
 
-def quarantine_share_check(lines_read: int, quarantined: int,
-                           reasons: dict[str, int]) -> CheckResult:
+def quarantine_share_check(
+    lines_read: int, quarantined: int, reasons: dict[str, int]
+) -> CheckResult:
     """Blocking: at most QUARANTINE_MAX_SHARE of a landed day's lines may be quarantined.
 
     `reasons` (reason code -> lines) goes into the result so the gate message says what broke.
@@ -171,9 +219,17 @@ def quarantine_share_check(lines_read: int, quarantined: int,
     share = quarantined / lines_read if lines_read else 0.0
     ok = lines_read < QUARANTINE_MIN_LINES or share <= QUARANTINE_MAX_SHARE
     top = dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
-    return CheckResult(QUARANTINE_CHECK, BLOCKING, ok,
-                       {"lines_read": lines_read, "rows_quarantined": quarantined,
-                        "quarantined_share": round(share, 4), "top_reasons": top})
+    return CheckResult(
+        QUARANTINE_CHECK,
+        BLOCKING,
+        ok,
+        {
+            "lines_read": lines_read,
+            "rows_quarantined": quarantined,
+            "quarantined_share": round(share, 4),
+            "top_reasons": top,
+        },
+    )
 
 
 def silver_checks(source: str, trailing_mean: float | None = None) -> list[Check]:
@@ -181,14 +237,28 @@ def silver_checks(source: str, trailing_mean: float | None = None) -> list[Check
     from quality import contract as c
 
     E = _gx().expectations  # noqa: N806
-    lineage_order = Check(E.ExpectColumnPairValuesAToBeGreaterThanB(
-        column_A="land_date", column_B="event_date", or_equal=True),
-        description="no row landed before the day it happened (`land_date` >= `event_date`)")
+    lineage_order = Check(
+        E.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="land_date", column_B="event_date", or_equal=True
+        ),
+        description="no row landed before the day it happened (`land_date` >= `event_date`)",
+    )
     if source == "interactions":
         return [
-            *not_null("request_id", "ts", "account_id", "api_key_id", "model", "endpoint",
-                      "ip_hash", "input_tokens", "output_tokens", "prompt_simhash", "status",
-                      "event_date"),
+            *not_null(
+                "request_id",
+                "ts",
+                "account_id",
+                "api_key_id",
+                "model",
+                "endpoint",
+                "ip_hash",
+                "input_tokens",
+                "output_tokens",
+                "prompt_simhash",
+                "status",
+                "event_date",
+            ),
             unique("request_id"),
             in_set("endpoint", c.ENDPOINTS),
             in_set("status", c.STATUSES),
@@ -197,19 +267,32 @@ def silver_checks(source: str, trailing_mean: float | None = None) -> list[Check
             between("input_tokens", 0),
             between("output_tokens", 0),
             between("cot_request_score", 0, 1),
-            matches("prompt_simhash", r"^[0-9a-f]{16}$",
-                    description="`prompt_simhash` is 16 lower-case hex digits"),
+            matches(
+                "prompt_simhash",
+                r"^[0-9a-f]{16}$",
+                description="`prompt_simhash` is 16 lower-case hex digits",
+            ),
             # A privacy guard as much as a format check: only a network prefix may be stored.
-            matches("ip_prefix", r"/(24|48)$",
-                    description="`ip_prefix` is a /24 (IPv4) or /48 (IPv6) network, never a "
-                                "full address (privacy)"),
+            matches(
+                "ip_prefix",
+                r"/(24|48)$",
+                description="`ip_prefix` is a /24 (IPv4) or /48 (IPv6) network, never a "
+                "full address (privacy)",
+            ),
             lineage_order,
             *volume_checks(trailing_mean),
         ]
     if source == "accounts":
         return [
-            *not_null("account_id", "created_at", "updated_at", "signup_channel",
-                      "email_domain_hash", "tier", "verified"),
+            *not_null(
+                "account_id",
+                "created_at",
+                "updated_at",
+                "signup_channel",
+                "email_domain_hash",
+                "tier",
+                "verified",
+            ),
             unique("account_id", "updated_at"),
             in_set("signup_channel", c.SIGNUP_CHANNELS),
             in_set("tier", c.TIERS),
@@ -244,18 +327,24 @@ class SuiteRunner:
             if DOCS_SITE not in sites:
                 for name in list(sites):  # the default site lives inside the GX project
                     self.context.delete_data_docs_site(name)
-                self.context.add_data_docs_site(DOCS_SITE, {
-                    "class_name": "SiteBuilder",
-                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                    "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                                      "base_directory": self.docs_dir},
-                })
+                self.context.add_data_docs_site(
+                    DOCS_SITE,
+                    {
+                        "class_name": "SiteBuilder",
+                        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                        "store_backend": {
+                            "class_name": "TupleFilesystemStoreBackend",
+                            "base_directory": self.docs_dir,
+                        },
+                    },
+                )
         else:
             self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = {"globally": False, "metric_calculations": False}
         # We cache the frame ourselves (only the checked columns); GX must not persist it again.
-        self.source = self.context.data_sources.add_or_update_spark(name="risk_spark",
-                                                                    persist=False)
+        self.source = self.context.data_sources.add_or_update_spark(
+            name="risk_spark", persist=False
+        )
 
     def run(self, df, table_name: str, run_name: str, checks: list[Check]) -> list[CheckResult]:
         """Validate `df` against `checks` (suite named after the table); results in check order."""
@@ -272,7 +361,8 @@ class SuiteRunner:
             exp.meta = {**(exp.meta or {}), "name": check.label}
             expectations.append(exp)
         suite = self.context.suites.add_or_update(
-            gx.ExpectationSuite(name=table_name, expectations=expectations))
+            gx.ExpectationSuite(name=table_name, expectations=expectations)
+        )
         try:
             asset = self.source.get_asset(table_name)
         except LookupError:
@@ -282,14 +372,24 @@ class SuiteRunner:
         except (KeyError, LookupError):
             batch_def = asset.add_batch_definition_whole_dataframe("whole")
         definition = self.context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=table_name, data=batch_def, suite=suite))
-        actions = [UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE])] \
-            if self.docs_dir else []
-        checkpoint = self.context.checkpoints.add_or_update(gx.Checkpoint(
-            name=table_name, validation_definitions=[definition], actions=actions,
-            result_format=RESULT_FORMAT))
-        result = checkpoint.run(batch_parameters={"dataframe": df},
-                                run_id=RunIdentifier(run_name=run_name))
+            gx.ValidationDefinition(name=table_name, data=batch_def, suite=suite)
+        )
+        actions = (
+            [UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE])]
+            if self.docs_dir
+            else []
+        )
+        checkpoint = self.context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=table_name,
+                validation_definitions=[definition],
+                actions=actions,
+                result_format=RESULT_FORMAT,
+            )
+        )
+        result = checkpoint.run(
+            batch_parameters={"dataframe": df}, run_id=RunIdentifier(run_name=run_name)
+        )
         by_name: dict[str, CheckResult] = {}
         for validation in result.run_results.values():
             for r in validation.results:
@@ -297,10 +397,16 @@ class SuiteRunner:
                 observed = {k: v for k, v in dict(r.result or {}).items() if k in _OBSERVED_KEYS}
                 if r.exception_info and r.exception_info.get("raised_exception"):
                     observed["exception"] = str(r.exception_info.get("exception_message"))[:300]
-                severity = FROM_GX_SEVERITY[str(getattr(r.expectation_config.severity, "value",
-                                                        r.expectation_config.severity))]
-                by_name[meta["name"]] = CheckResult(meta["name"], severity, bool(r.success),
-                                                    observed)
+                severity = FROM_GX_SEVERITY[
+                    str(
+                        getattr(
+                            r.expectation_config.severity, "value", r.expectation_config.severity
+                        )
+                    )
+                ]
+                by_name[meta["name"]] = CheckResult(
+                    meta["name"], severity, bool(r.success), observed
+                )
         return [by_name[label] for label in labels]
 
     @property

@@ -24,25 +24,72 @@ from simulator.world import DAY_MS
 
 # required fields whose loss or corruption sends the line to quarantine
 REQUIRED = {
-    "interactions": ["request_id", "ts", "account_id", "api_key_id", "model", "endpoint",
-                     "client_ip", "input_tokens", "output_tokens", "prompt_simhash", "status"],
-    "accounts": ["account_id", "created_at", "updated_at", "signup_channel", "email_domain",
-                 "tier", "verified"],
+    "interactions": [
+        "request_id",
+        "ts",
+        "account_id",
+        "api_key_id",
+        "model",
+        "endpoint",
+        "client_ip",
+        "input_tokens",
+        "output_tokens",
+        "prompt_simhash",
+        "status",
+    ],
+    "accounts": [
+        "account_id",
+        "created_at",
+        "updated_at",
+        "signup_channel",
+        "email_domain",
+        "tier",
+        "verified",
+    ],
     "enforcement": ["account_id", "decided_at", "action", "reason"],
 }
 TIME_FIELD = {"interactions": "ts", "accounts": "updated_at", "enforcement": "decided_at"}
-ID_FIELDS = {"interactions": ["request_id", "account_id", "api_key_id"],
-             "accounts": ["account_id"], "enforcement": ["account_id"]}
+ID_FIELDS = {
+    "interactions": ["request_id", "account_id", "api_key_id"],
+    "accounts": ["account_id"],
+    "enforcement": ["account_id"],
+}
 TIME_KINDS = ("future_ts", "too_late")
 KINDS = {
-    "interactions": {"invalid_json": 3, "truncated": 3, "nan": 1, "missing_field": 3,
-                     "null_required": 1, "string_int": 2, "float_int": 2, "negative_tokens": 2,
-                     "future_ts": 2, "too_late": 2, "bad_ts": 1, "unknown_enum": 2,
-                     "empty_id": 2, "bad_simhash": 2},
-    "accounts": {"invalid_json": 2, "truncated": 2, "missing_field": 3, "bad_type": 2,
-                 "empty_id": 2, "future_ts": 1, "too_late": 1, "bad_ts": 1},
-    "enforcement": {"invalid_json": 2, "truncated": 1, "missing_field": 2, "unknown_enum": 3,
-                    "empty_id": 1, "future_ts": 1},
+    "interactions": {
+        "invalid_json": 3,
+        "truncated": 3,
+        "nan": 1,
+        "missing_field": 3,
+        "null_required": 1,
+        "string_int": 2,
+        "float_int": 2,
+        "negative_tokens": 2,
+        "future_ts": 2,
+        "too_late": 2,
+        "bad_ts": 1,
+        "unknown_enum": 2,
+        "empty_id": 2,
+        "bad_simhash": 2,
+    },
+    "accounts": {
+        "invalid_json": 2,
+        "truncated": 2,
+        "missing_field": 3,
+        "bad_type": 2,
+        "empty_id": 2,
+        "future_ts": 1,
+        "too_late": 1,
+        "bad_ts": 1,
+    },
+    "enforcement": {
+        "invalid_json": 2,
+        "truncated": 1,
+        "missing_field": 2,
+        "unknown_enum": 3,
+        "empty_id": 1,
+        "future_ts": 1,
+    },
 }
 
 
@@ -72,14 +119,14 @@ def corrupt(source: str, kind: str, line: str, landed_start_ms: int, r: random.R
     if kind == "invalid_json":
         choice = r.randrange(4)
         if choice == 0:
-            return body[:-1] + "\n"                      # lost closing brace
+            return body[:-1] + "\n"  # lost closing brace
         if choice == 1:
-            return body[:-1] + ",}\n"                    # trailing comma
+            return body[:-1] + ",}\n"  # trailing comma
         if choice == 2:
-            return body.replace('":', '" ', 1) + "\n"   # a key without its colon
+            return body.replace('":', '" ', 1) + "\n"  # a key without its colon
         return "{'" + body[2:].replace('"', "'", 3) + "\n"  # single quotes
     if kind == "truncated":
-        return body[:r.randrange(10, max(11, len(body) - 5))] + "\n"
+        return body[: r.randrange(10, max(11, len(body) - 5))] + "\n"
     if kind == "nan":
         if '"cot_request_score":' in body:
             return re.sub(r'"cot_request_score":[0-9.]+', '"cot_request_score":NaN', body) + "\n"
@@ -103,8 +150,9 @@ def corrupt(source: str, kind: str, line: str, landed_start_ms: int, r: random.R
     elif kind == "future_ts":
         rec[TIME_FIELD[source]] = fmt_ms(landed_start_ms + DAY_MS + r.randrange(0, 2 * DAY_MS))
     elif kind == "too_late":
-        rec[TIME_FIELD[source]] = fmt_ms(landed_start_ms - 3 * DAY_MS
-                                         - r.randrange(60_000, 10 * DAY_MS))
+        rec[TIME_FIELD[source]] = fmt_ms(
+            landed_start_ms - 3 * DAY_MS - r.randrange(60_000, 10 * DAY_MS)
+        )
     elif kind == "bad_ts":
         f = "created_at" if source == "accounts" else "ts"
         rec[f] = r.choice(["2026-13-45T99:00:00Z", "not a timestamp", "1714000000", ""])
@@ -141,8 +189,9 @@ class Plan:
         return Plan(self.lag[a:b], self.kind[a:b], self.dup_same[a:b], self.dup_later[a:b])
 
 
-def plan(source: str, rng: np.random.Generator, lag: np.ndarray | None, n: int,
-         no_time_kinds: np.ndarray) -> Plan:
+def plan(
+    source: str, rng: np.random.Generator, lag: np.ndarray | None, n: int, no_time_kinds: np.ndarray
+) -> Plan:
     rt = RATES[source]
     if lag is None:
         u = rng.random(n)
@@ -176,17 +225,21 @@ class Counts:
         self.broken += other.broken
 
 
-def breaks(source: str, text: pa.Array, p: Plan, d: int, start_ms: int,
-           seed_parts: tuple[int, ...]) -> dict[int, bytes]:
+def breaks(
+    source: str, text: pa.Array, p: Plan, d: int, start_ms: int, seed_parts: tuple[int, ...]
+) -> dict[int, bytes]:
     """Corrupted text of the originals planned broken (a Python loop over a few lines)."""
     bad = np.flatnonzero(p.kind != "")
     if not len(bad):
         return {}
     r = random.Random(hash_seed(seed_parts))
     lines = text.take(pa.array(bad)).to_pylist()
-    return {int(i): corrupt(source, str(p.kind[i]), s, start_ms + (d + int(p.lag[i])) * DAY_MS,
-                            r).encode()
-            for i, s in zip(bad, lines, strict=True)}
+    return {
+        int(i): corrupt(
+            source, str(p.kind[i]), s, start_ms + (d + int(p.lag[i])) * DAY_MS, r
+        ).encode()
+        for i, s in zip(bad, lines, strict=True)
+    }
 
 
 def hash_seed(parts: tuple[int, ...]) -> int:
@@ -194,9 +247,15 @@ def hash_seed(parts: tuple[int, ...]) -> int:
     return int(np.random.SeedSequence(list(parts)).generate_state(1)[0])
 
 
-def route(text: pa.Array, broken_text: dict[int, bytes], p: Plan, ev_day: np.ndarray, d: int,
-          days: int, rng: np.random.Generator
-          ) -> tuple[dict[int, list], dict[int, Counts], dict[int, dict[str, int]]]:
+def route(
+    text: pa.Array,
+    broken_text: dict[int, bytes],
+    p: Plan,
+    ev_day: np.ndarray,
+    d: int,
+    days: int,
+    rng: np.random.Generator,
+) -> tuple[dict[int, list], dict[int, Counts], dict[int, dict[str, int]]]:
     """Split one batch of originals into per-lag outputs (copies included) and count them.
 
     Returns {lag: byte runs in file order (views into text)}, {lag: counts} and
@@ -242,8 +301,9 @@ def route(text: pa.Array, broken_text: dict[int, bytes], p: Plan, ev_day: np.nda
         outputs[int(lag)] = gather_bytes(text, src_idx_a[sel], broken_text)
         kb = kind_a[sel]
         bad = kb != ""
-        counts[int(lag)] = Counts(lines=len(sel), broken=int(bad.sum()),
-                                  duplicates=int((copy_a[sel] & ~bad).sum()))
+        counts[int(lag)] = Counts(
+            lines=len(sel), broken=int(bad.sum()), duplicates=int((copy_a[sel] & ~bad).sum())
+        )
         ks, kc = np.unique(kb[bad], return_counts=True)
         kinds[int(lag)] = {str(k): int(v) for k, v in zip(ks, kc, strict=True)}
     return outputs, counts, kinds

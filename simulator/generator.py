@@ -46,8 +46,9 @@ class DayResult:
     kinds: dict[tuple[str, int], dict[str, int]] = field(default_factory=dict)
     files: int = 0
 
-    def add(self, source: str, d: int, counts: dict[int, F.Counts],
-            kinds: dict[int, dict[str, int]]) -> None:
+    def add(
+        self, source: str, d: int, counts: dict[int, F.Counts], kinds: dict[int, dict[str, int]]
+    ) -> None:
         for lag, c in counts.items():
             self.counts.setdefault((source, d + lag), F.Counts()).add(c)
             acc = self.kinds.setdefault((source, d + lag), {})
@@ -77,8 +78,9 @@ class _GzipFile:
 class _Day:
     """Everything one day's task writes."""
 
-    def __init__(self, w: World, rend: Renderer, lake: Path, d: int,
-                 gzip_level: int = GZIP_LEVEL) -> None:
+    def __init__(
+        self, w: World, rend: Renderer, lake: Path, d: int, gzip_level: int = GZIP_LEVEL
+    ) -> None:
         self.w, self.rend, self.lake, self.d = w, rend, lake, d
         self.level = gzip_level
         self.res = DayResult()
@@ -86,8 +88,13 @@ class _Day:
 
     def path(self, source: str, lag: int, part: int) -> Path:
         day = self.w.start + dt.timedelta(days=self.d + lag)
-        return (self.lake / "raw" / source / f"date={day.isoformat()}"
-                / f"part-{lag}{part:04d}.jsonl.gz")
+        return (
+            self.lake
+            / "raw"
+            / source
+            / f"date={day.isoformat()}"
+            / f"part-{lag}{part:04d}.jsonl.gz"
+        )
 
     def write(self, source: str, lag: int, part: int, chunks: list[bytes]) -> None:
         f = _GzipFile(self.path(source, lag, part), self.level)
@@ -107,9 +114,15 @@ class _Day:
         self.enforcement()
         return self.res
 
-    def deliver(self, source: str, tag: int, n: int,
-                render: Callable[[int, int, np.random.Generator], pa.Array], p: F.Plan,
-                ev_day: np.ndarray) -> None:
+    def deliver(
+        self,
+        source: str,
+        tag: int,
+        n: int,
+        render: Callable[[int, int, np.random.Generator], pa.Array],
+        p: F.Plan,
+        ev_day: np.ndarray,
+    ) -> None:
         """Render rows [0, n) in chunks, break, copy and route them into files.
 
         Lines landing today stream into part-0NNNN files of at most LINES_PER_FILE originals;
@@ -148,9 +161,14 @@ class _Day:
         cols = sample_day(w, d, rng)
         n = len(cols["ts"])
         p = F.plan("interactions", rng, None, n, np.zeros(n, bool))
-        self.deliver("interactions", 3, n,
-                     lambda a, b, r: self.rend.render(cols, slice(a, b), d, r), p,
-                     np.full(n, d, np.int64))
+        self.deliver(
+            "interactions",
+            3,
+            n,
+            lambda a, b, r: self.rend.render(cols, slice(a, b), d, r),
+            p,
+            np.full(n, d, np.int64),
+        )
 
     def accounts(self) -> None:
         w, d = self.w, self.d
@@ -163,8 +181,7 @@ class _Day:
         lag = w.reg_lag[sel].astype(np.int64)
         ev_day = (w.reg_upd[sel] - w.start_ms) // DAY_MS
         p = F.plan("accounts", rng, lag, n, (d + lag) == 0)
-        self.deliver("accounts", 6, n, lambda a, b, r: self._registry_lines(sel[a:b], r), p,
-                     ev_day)
+        self.deliver("accounts", 6, n, lambda a, b, r: self._registry_lines(sel[a:b], r), p, ev_day)
 
     def _registry_lines(self, sel: np.ndarray, rng: np.random.Generator) -> pa.Array:
         w = self.w
@@ -209,10 +226,12 @@ class _Day:
             return
         lines = []
         for i in sel:
-            rec: dict = {"account_id": w.account_id[w.enf_acct[i]].decode(),
-                         "decided_at": F.fmt_ms(int(w.enf_ms[i])),
-                         "action": C.ACTIONS[w.enf_action[i]],
-                         "reason": C.REASONS[w.enf_reason[i]]}
+            rec: dict = {
+                "account_id": w.account_id[w.enf_acct[i]].decode(),
+                "decided_at": F.fmt_ms(int(w.enf_ms[i])),
+                "action": C.ACTIONS[w.enf_action[i]],
+                "reason": C.REASONS[w.enf_reason[i]],
+            }
             case = w.enf_case[i]
             if case >= 0:
                 rec["case_id"] = w.cases[case]
@@ -239,8 +258,7 @@ class _Day:
         p.dup_same &= ~is_twin
         p.dup_later = np.where(is_twin, 0, p.dup_later)
         text = pa.array(lines, pa.string())
-        self.deliver("enforcement", 7, n, lambda a, b, r: text[a:b], p,
-                     np.full(n, d, np.int64))
+        self.deliver("enforcement", 7, n, lambda a, b, r: text[a:b], p, np.full(n, d, np.int64))
 
 
 def _with_offset(ms: int, minutes: int) -> str:
@@ -258,16 +276,21 @@ def _truth(w: World, lake: Path, merged: DayResult) -> dict:
         tot = {"lines_written": 0, "duplicates": 0, "broken": 0, "accepted": 0}
         for i, day in enumerate(days):
             c = merged.counts.get((s, i), F.Counts())
-            row = {"lines_written": c.lines, "duplicates": c.duplicates, "broken": c.broken,
-                   "accepted": c.lines - c.duplicates - c.broken,
-                   "broken_by_kind": dict(sorted(merged.kinds.get((s, i), {}).items()))}
+            row = {
+                "lines_written": c.lines,
+                "duplicates": c.duplicates,
+                "broken": c.broken,
+                "accepted": c.lines - c.duplicates - c.broken,
+                "broken_by_kind": dict(sorted(merged.kinds.get((s, i), {}).items())),
+            }
             per[day.isoformat()] = row
             for k in tot:
                 tot[k] += row[k]
         counts[s] = per
         totals[s] = tot
-    (out / "counts.json").write_bytes(orjson.dumps({"sources": counts, "totals": totals},
-                                                   option=orjson.OPT_INDENT_2))
+    (out / "counts.json").write_bytes(
+        orjson.dumps({"sources": counts, "totals": totals}, option=orjson.OPT_INDENT_2)
+    )
     # accounts: role, population, campaign, strategy and whether any label landed in the window
     landed = (w.enf_day + w.enf_lag) < w.days
     labelled = np.zeros(w.n, bool)
@@ -281,52 +304,84 @@ def _truth(w: World, lake: Path, merged: DayResult) -> dict:
     camp_i = np.where(att, w.camp, len(w.campaigns))
     population = np.where(att, cids[camp_i], np.array(C.POPS, dtype=object)[w.pop])
     has_org = w.org >= 0
-    org = pa.array(w.org_id[np.maximum(w.org, 0)] if len(w.org_id) else np.full(w.n, b""),
-                   mask=~has_org).cast(pa.string())
-    table = pa.table({
-        "account_id": pa.array(w.account_id).cast(pa.string()),
-        "role": pa.array(np.where(att, "attacker", "legit").astype(object), pa.string()),
-        "population": pa.array(population, pa.string()),
-        "campaign_id": pa.array(np.where(att, cids[camp_i], None), pa.string()),
-        "strategy": pa.array(np.where(att, strat[camp_i], None), pa.string()),
-        "labelled": pa.array(labelled),
-        "wrongly_banned": pa.array(w.wrong_ban),
-        "first_distillation_label_at": pa.array(
-            np.where(first_label < np.iinfo(np.int64).max, first_label, 0).astype(
-                "datetime64[ms]"), mask=first_label == np.iinfo(np.int64).max,
-            type=pa.timestamp("ms", tz="UTC")),
-        "org_id": org,
-        "created_at": pa.array(w.created.astype("datetime64[ms]"),
-                               type=pa.timestamp("ms", tz="UTC")),
-        "handover_at": pa.array(np.maximum(w.handover, 0).astype("datetime64[ms]"),
-                                mask=w.handover < 0, type=pa.timestamp("ms", tz="UTC")),
-    })
+    org = pa.array(
+        w.org_id[np.maximum(w.org, 0)] if len(w.org_id) else np.full(w.n, b""), mask=~has_org
+    ).cast(pa.string())
+    table = pa.table(
+        {
+            "account_id": pa.array(w.account_id).cast(pa.string()),
+            "role": pa.array(np.where(att, "attacker", "legit").astype(object), pa.string()),
+            "population": pa.array(population, pa.string()),
+            "campaign_id": pa.array(np.where(att, cids[camp_i], None), pa.string()),
+            "strategy": pa.array(np.where(att, strat[camp_i], None), pa.string()),
+            "labelled": pa.array(labelled),
+            "wrongly_banned": pa.array(w.wrong_ban),
+            "first_distillation_label_at": pa.array(
+                np.where(first_label < np.iinfo(np.int64).max, first_label, 0).astype(
+                    "datetime64[ms]"
+                ),
+                mask=first_label == np.iinfo(np.int64).max,
+                type=pa.timestamp("ms", tz="UTC"),
+            ),
+            "org_id": org,
+            "created_at": pa.array(
+                w.created.astype("datetime64[ms]"), type=pa.timestamp("ms", tz="UTC")
+            ),
+            "handover_at": pa.array(
+                np.maximum(w.handover, 0).astype("datetime64[ms]"),
+                mask=w.handover < 0,
+                type=pa.timestamp("ms", tz="UTC"),
+            ),
+        }
+    )
     # sorted by id so that row order says nothing about role
     table = table.take(pa.array(np.argsort(w.account_id, kind="stable")))
     pq.write_table(table, out / "accounts.parquet", compression="zstd")
-    releases = {C.MODELS[C.FAMILY_NEW[f]]: (w.start + dt.timedelta(days=r)).isoformat()
-                for f, r in enumerate(w.release_day) if r is not None and r < w.days}
+    releases = {
+        C.MODELS[C.FAMILY_NEW[f]]: (w.start + dt.timedelta(days=r)).isoformat()
+        for f, r in enumerate(w.release_day)
+        if r is not None and r < w.days
+    }
     camps = []
     for c in w.campaigns:
-        waves = [{"day": (w.start + dt.timedelta(days=v["day"])).isoformat(),
-                  "case_id": v["case_id"], "n_banned": v["n_banned"]} for v in c.waves]
-        camps.append({
-            "id": c.cid, "strategy": c.strategy,
-            "start_day": (w.start + dt.timedelta(days=c.start_day)).isoformat(),
-            "end_day": ((w.start + dt.timedelta(days=c.end_day)).isoformat()
-                        if c.end_day <= w.days else None),
-            "n_accounts": len(c.accounts),
-            "n_accounts_labelled": int(labelled[c.accounts].sum()),
-            "labelled_in_window": bool(labelled[c.accounts].any()),
-            "n_templates": c.n_templates,
-            "expected_lines": round(float(c.volume.sum())),
-            "waves": waves,
-            "model_release_days": releases,
-        })
+        waves = [
+            {
+                "day": (w.start + dt.timedelta(days=v["day"])).isoformat(),
+                "case_id": v["case_id"],
+                "n_banned": v["n_banned"],
+            }
+            for v in c.waves
+        ]
+        camps.append(
+            {
+                "id": c.cid,
+                "strategy": c.strategy,
+                "start_day": (w.start + dt.timedelta(days=c.start_day)).isoformat(),
+                "end_day": (
+                    (w.start + dt.timedelta(days=c.end_day)).isoformat()
+                    if c.end_day <= w.days
+                    else None
+                ),
+                "n_accounts": len(c.accounts),
+                "n_accounts_labelled": int(labelled[c.accounts].sum()),
+                "labelled_in_window": bool(labelled[c.accounts].any()),
+                "n_templates": c.n_templates,
+                "expected_lines": round(float(c.volume.sum())),
+                "waves": waves,
+                "model_release_days": releases,
+            }
+        )
     (out / "campaigns.json").write_bytes(orjson.dumps(camps, option=orjson.OPT_INDENT_2))
-    manifest = {"seed": w.seed, "scale": w.scale, "start": w.start.isoformat(), "days": w.days,
-                "accounts": w.n, "attacker_accounts": int(att.sum()),
-                "model_release_days": releases, "totals": totals}
+    manifest = {
+        "seed": w.seed,
+        "scale": w.scale,
+        "start": w.start.isoformat(),
+        "days": w.days,
+        "accounts": w.n,
+        "attacker_accounts": int(att.sum()),
+        "model_release_days": releases,
+        "totals": totals,
+    }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return totals
 
@@ -335,15 +390,25 @@ def _prepare(lake: Path, overwrite: bool) -> None:
     ours = [lake / "raw" / s for s in SOURCES] + [lake / "_truth"]
     present = [p for p in ours if p.exists() and any(p.iterdir())]
     if present and not overwrite:
-        raise FileExistsError(f"{present[0]} is not empty; pass overwrite=True to replace the "
-                              "generated raw zone and truth")
+        raise FileExistsError(
+            f"{present[0]} is not empty; pass overwrite=True to replace the "
+            "generated raw zone and truth"
+        )
     for p in present:
         shutil.rmtree(p)
 
 
-def generate(lake: str | Path, start: dt.date, days: int, scale: str, seed: int,
-             progress: bool = True, workers: int | None = None,
-             overwrite: bool = False, gzip_level: int = GZIP_LEVEL) -> dict:
+def generate(
+    lake: str | Path,
+    start: dt.date,
+    days: int,
+    scale: str,
+    seed: int,
+    progress: bool = True,
+    workers: int | None = None,
+    overwrite: bool = False,
+    gzip_level: int = GZIP_LEVEL,
+) -> dict:
     """Write `<lake>/raw/{interactions,accounts,enforcement}` and `<lake>/_truth/`.
 
     Deterministic for (start, days, scale, seed): the same files byte for byte. `workers` days
@@ -360,8 +425,9 @@ def generate(lake: str | Path, start: dt.date, days: int, scale: str, seed: int,
     rend = Renderer(w)
     workers = workers or min(2, os.cpu_count() or 1)
     merged = DayResult()
-    bar = tqdm(total=days, desc=f"generate {scale}", unit="day", file=sys.stderr,
-               disable=not progress)
+    bar = tqdm(
+        total=days, desc=f"generate {scale}", unit="day", file=sys.stderr, disable=not progress
+    )
     lines_done = 0
 
     def task(d: int) -> DayResult:
@@ -385,8 +451,17 @@ def generate(lake: str | Path, start: dt.date, days: int, scale: str, seed: int,
     seconds = time.perf_counter() - t0
     lines = {s: totals[s]["lines_written"] for s in SOURCES}
     all_lines = sum(lines.values())
-    return {"lake": str(lake), "truth": str(lake / "_truth"), "scale": scale, "seed": seed,
-            "start": start.isoformat(), "days": days, "accounts": w.n, "lines": lines,
-            "accepted": {s: totals[s]["accepted"] for s in SOURCES}, "files": merged.files,
-            "seconds": round(seconds, 3),
-            "lines_per_second": round(all_lines / seconds) if seconds > 0 else None}
+    return {
+        "lake": str(lake),
+        "truth": str(lake / "_truth"),
+        "scale": scale,
+        "seed": seed,
+        "start": start.isoformat(),
+        "days": days,
+        "accounts": w.n,
+        "lines": lines,
+        "accepted": {s: totals[s]["accepted"] for s in SOURCES},
+        "files": merged.files,
+        "seconds": round(seconds, 3),
+        "lines_per_second": round(all_lines / seconds) if seconds > 0 else None,
+    }

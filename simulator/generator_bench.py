@@ -31,9 +31,15 @@ print(json.dumps(out))
 """
 
 
-def bench_generate(scale: str, days: int, tmpdir: str | os.PathLike, seed: int = 1,
-                   start: str = "2026-04-22", progress: bool = False,
-                   gzip_level: int = 1) -> dict:
+def bench_generate(
+    scale: str,
+    days: int,
+    tmpdir: str | os.PathLike,
+    seed: int = 1,
+    start: str = "2026-04-22",
+    progress: bool = False,
+    gzip_level: int = 1,
+) -> dict:
     """Generate `days` days of `scale` under tmpdir and report throughput and peak memory.
 
     Returns lines (all sources), seconds (wall, generation only), lines_per_s, peak_mb (max
@@ -43,12 +49,27 @@ def bench_generate(scale: str, days: int, tmpdir: str | os.PathLike, seed: int =
     """
     lake = Path(tmpdir) / f"bench-{scale}-{days}d-{seed}"
     root = Path(__file__).resolve().parent.parent
-    env = child_environment(PYTHONPATH=os.pathsep.join(
-        filter(None, [str(root), environment_value("PYTHONPATH")])))
+    env = child_environment(
+        PYTHONPATH=os.pathsep.join(filter(None, [str(root), environment_value("PYTHONPATH")]))
+    )
     proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(lake), start, str(days), scale, str(seed),
-         "1" if progress else "0", str(gzip_level)],
-        check=True, capture_output=True, text=True, env=env)
+        [
+            sys.executable,
+            "-c",
+            _CHILD,
+            str(lake),
+            start,
+            str(days),
+            scale,
+            str(seed),
+            "1" if progress else "0",
+            str(gzip_level),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if progress and proc.stderr:
         sys.stderr.write(proc.stderr)
     out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -56,7 +77,9 @@ def bench_generate(scale: str, days: int, tmpdir: str | os.PathLike, seed: int =
     lines = sum(out["lines"].values())
     size = sum(p.stat().st_size for p in (lake / "raw").rglob("*.jsonl.gz"))
     return {
-        "scale": scale, "days": days, "lines": lines,
+        "scale": scale,
+        "days": days,
+        "lines": lines,
         "interactions": out["lines"]["interactions"],
         "seconds": round(out["wall_seconds"], 2),
         "lines_per_s": round(lines / out["wall_seconds"]),

@@ -21,8 +21,11 @@ HEX2 = np.stack([HEX[np.arange(256) >> 4], HEX[np.arange(256) & 15]], axis=1)
 HEX2U = np.stack([HEXU[np.arange(256) >> 4], HEXU[np.arange(256) & 15]], axis=1)
 # 16-bit value -> its four hex digits as one uint32 (bytes in text order): 4 chars per gather
 _v = np.arange(65536)
-HEX4 = np.ascontiguousarray(np.stack([HEX[(_v >> s) & 15] for s in (12, 8, 4, 0)], axis=1)
-                            ).view(np.uint32).ravel()
+HEX4 = (
+    np.ascontiguousarray(np.stack([HEX[(_v >> s) & 15] for s in (12, 8, 4, 0)], axis=1))
+    .view(np.uint32)
+    .ravel()
+)
 
 
 def lit(s: str) -> np.ndarray:
@@ -33,23 +36,25 @@ def from_matrix(m: np.ndarray) -> pa.StringArray:
     """Rows of a uint8 matrix as an Arrow string array, without a Python loop."""
     n, width = m.shape
     offsets = np.arange(n + 1, dtype=np.int32) * np.int32(width)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets),
-                                       pa.py_buffer(np.ascontiguousarray(m)))
+    return pa.StringArray.from_buffers(
+        n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(m))
+    )
 
 
 def _frame(prefix: str, body: np.ndarray, suffix: str) -> np.ndarray:
     p, s = lit(prefix), lit(suffix)
     n, w = body.shape
     m = np.empty((n, len(p) + w + len(s)), dtype=np.uint8)
-    m[:, :len(p)] = p
-    m[:, len(p):len(p) + w] = body
+    m[:, : len(p)] = p
+    m[:, len(p) : len(p) + w] = body
     if len(s):
-        m[:, len(p) + w:] = s
+        m[:, len(p) + w :] = s
     return m
 
 
-def framed(prefix: str, body: np.ndarray, suffix: str = "",
-           valid: np.ndarray | None = None) -> pa.StringArray:
+def framed(
+    prefix: str, body: np.ndarray, suffix: str = "", valid: np.ndarray | None = None
+) -> pa.StringArray:
     """prefix + fixed-width body + suffix per row; rows not `valid` are null (left out)."""
     m = _frame(prefix, body, suffix)
     if valid is None:
@@ -57,8 +62,9 @@ def framed(prefix: str, body: np.ndarray, suffix: str = "",
     n, width = m.shape
     offsets = np.arange(n + 1, dtype=np.int32) * np.int32(width)
     bitmap = np.packbits(valid, bitorder="little")
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(m),
-                                       pa.py_buffer(bitmap))
+    return pa.StringArray.from_buffers(
+        n, pa.py_buffer(offsets), pa.py_buffer(m), pa.py_buffer(bitmap)
+    )
 
 
 def sparse(rows: np.ndarray, prefix: str, body: np.ndarray, suffix: str = "") -> pa.StringArray:
@@ -67,9 +73,12 @@ def sparse(rows: np.ndarray, prefix: str, body: np.ndarray, suffix: str = "") ->
     lengths = np.where(rows, m.shape[1], 0).astype(np.int32)
     offsets = np.concatenate([[0], np.cumsum(lengths, dtype=np.int32)]).astype(np.int32)
     bitmap = np.packbits(rows, bitorder="little")
-    return pa.StringArray.from_buffers(len(rows), pa.py_buffer(offsets),
-                                       pa.py_buffer(np.ascontiguousarray(m)),
-                                       pa.py_buffer(bitmap))
+    return pa.StringArray.from_buffers(
+        len(rows),
+        pa.py_buffer(offsets),
+        pa.py_buffer(np.ascontiguousarray(m)),
+        pa.py_buffer(bitmap),
+    )
 
 
 def varwidth(m: np.ndarray, lengths: np.ndarray) -> pa.StringArray:
@@ -85,17 +94,18 @@ def varwidth(m: np.ndarray, lengths: np.ndarray) -> pa.StringArray:
 OCT = np.zeros((256, 3), np.uint8)
 OCT_LEN = np.array([len(str(v)) for v in range(256)], dtype=np.int64)
 for _v in range(256):
-    OCT[_v, :OCT_LEN[_v]] = np.frombuffer(str(_v).encode(), np.uint8)
+    OCT[_v, : OCT_LEN[_v]] = np.frombuffer(str(_v).encode(), np.uint8)
 
 
-def ip_fragment(prefix: str, ip: np.ndarray, v6_rows: np.ndarray, v6_body: np.ndarray,
-                suffix: str) -> pa.StringArray:
+def ip_fragment(
+    prefix: str, ip: np.ndarray, v6_rows: np.ndarray, v6_body: np.ndarray, suffix: str
+) -> pa.StringArray:
     """prefix + dotted IPv4 (or the given IPv6 text on v6_rows) + suffix, built in numpy."""
     n = len(ip)
     p, sfx = lit(prefix), lit(suffix)
     width = len(p) + max(15, v6_body.shape[1] if len(v6_body) else 0) + len(sfx)
     m = np.zeros((n, width), np.uint8)
-    m[:, :len(p)] = p
+    m[:, : len(p)] = p
     flat = m.ravel()
     base = np.arange(n, dtype=np.int64) * width
     pos = np.full(n, len(p), np.int64)
@@ -109,7 +119,7 @@ def ip_fragment(prefix: str, ip: np.ndarray, v6_rows: np.ndarray, v6_body: np.nd
         pos += OCT_LEN[o]
     if len(v6_body):
         rows = np.flatnonzero(v6_rows)
-        m[rows, len(p):len(p) + v6_body.shape[1]] = v6_body
+        m[rows, len(p) : len(p) + v6_body.shape[1]] = v6_body
         pos[rows] = len(p) + v6_body.shape[1]
     for j, ch in enumerate(sfx):
         flat[base + pos + j] = ch
@@ -223,14 +233,15 @@ def join_lines(frags: list) -> pa.Array:
     return pc.binary_join_element_wise(*frags, "", null_handling="skip")
 
 
-def gather_bytes(arr: pa.Array, idx: np.ndarray,
-                 override: dict[int, bytes] | None = None) -> list[memoryview | bytes]:
+def gather_bytes(
+    arr: pa.Array, idx: np.ndarray, override: dict[int, bytes] | None = None
+) -> list[memoryview | bytes]:
     """The lines idx of a string array as a list of byte runs (views into arr), with the rows in
     `override` replaced by other text. Output order is nearly the input order (a few lines moved
     or repeated), so copying runs beats a per-row take."""
     if len(idx) == 0:
         return []
-    offs = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + len(arr) + 1]
+    offs = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
     data = memoryview(arr.buffers()[2])
     cut = np.diff(idx) != 1
     if override:
@@ -242,13 +253,15 @@ def gather_bytes(arr: pa.Array, idx: np.ndarray,
     lo, hi = offs[first].tolist(), offs[last].tolist()
     if not override:
         return [data[a:b] for a, b in zip(lo, hi, strict=True)]
-    return [override[r] if r in override else data[a:b]
-            for r, a, b in zip(first.tolist(), lo, hi, strict=True)]
+    return [
+        override[r] if r in override else data[a:b]
+        for r, a, b in zip(first.tolist(), lo, hi, strict=True)
+    ]
 
 
 def text_bytes(arr: pa.Array) -> memoryview:
     """The concatenated UTF-8 payload of a string array (its lines), zero-copy."""
     if len(arr) == 0:
         return memoryview(b"")
-    offs = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + len(arr) + 1]
-    return memoryview(arr.buffers()[2])[int(offs[0]):int(offs[-1])]
+    offs = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
+    return memoryview(arr.buffers()[2])[int(offs[0]) : int(offs[-1])]

@@ -10,9 +10,28 @@ from simulator import render as R
 from simulator import vocabulary as C
 from simulator.world import DAY_MS, HOUR_MS, MIN_MS, World, flip_masks
 
-COLUMNS = ("acct", "ts", "model", "endpoint", "entry", "ip", "v6", "key", "in_tok", "out_tok",
-           "thinking", "tools", "image", "turns", "simhash", "sp", "topic", "cot", "status",
-           "latency")
+COLUMNS = (
+    "acct",
+    "ts",
+    "model",
+    "endpoint",
+    "entry",
+    "ip",
+    "v6",
+    "key",
+    "in_tok",
+    "out_tok",
+    "thinking",
+    "tools",
+    "image",
+    "turns",
+    "simhash",
+    "sp",
+    "topic",
+    "cot",
+    "status",
+    "latency",
+)
 
 
 def sample_day(w: World, d: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -54,18 +73,23 @@ def sample_day(w: World, d: int, rng: np.random.Generator) -> dict[str, np.ndarr
     start_h = np.where(spec >= 0, w.sweep_start[np.maximum(spec, 0), d], -1).astype(np.int64)
     sel = np.flatnonzero((start_h >= 0) & (rng.random(n) < 0.9))
     if len(sel):
-        ts[sel] = day0 + start_h[sel] * HOUR_MS + (rng.random(len(sel)) * 4 * HOUR_MS).astype(
-            np.int64)
+        ts[sel] = (
+            day0 + start_h[sel] * HOUR_MS + (rng.random(len(sel)) * 4 * HOUR_MS).astype(np.int64)
+        )
     # nobody sends before sign-up or after a ban: the day's intensity already counts only the
     # active part of the day, so move such lines into it rather than lose them
     lo = np.maximum(w.created[acct], day0)
     hi = np.minimum(w.end[acct], day0 + DAY_MS)
     out_of = np.flatnonzero((ts < lo) | (ts >= hi))
-    ts[out_of] = lo[out_of] + (rng.random(len(out_of)) * np.maximum(
-        hi[out_of] - lo[out_of], 1)).astype(np.int64)
+    ts[out_of] = lo[out_of] + (
+        rng.random(len(out_of)) * np.maximum(hi[out_of] - lo[out_of], 1)
+    ).astype(np.int64)
     # ... nor while suspended
-    ok = (ts >= w.created[acct]) & (ts < w.end[acct]) & ~(
-        (ts >= w.pause_from[acct]) & (ts < w.pause_to[acct]))
+    ok = (
+        (ts >= w.created[acct])
+        & (ts < w.end[acct])
+        & ~((ts >= w.pause_from[acct]) & (ts < w.pause_to[acct]))
+    )
     order = np.argsort(ts[ok], kind="stable")
     acct, ts = acct[ok][order], ts[ok][order]
     del ok, order, hour, camp, spec, start_h
@@ -90,8 +114,9 @@ def sample_day(w: World, d: int, rng: np.random.Generator) -> dict[str, np.ndarr
         if rms is None:
             continue
         age = (ts - rms) / DAY_MS
-        adopt = (age >= 0) & (rng.random(n) < 1 - np.exp(-np.maximum(age, 0)
-                                                          / C.ADOPT_TAU_DAYS[pop]))
+        adopt = (age >= 0) & (
+            rng.random(n) < 1 - np.exp(-np.maximum(age, 0) / C.ADOPT_TAU_DAYS[pop])
+        )
         model = np.where((fam == f) & adopt, C.FAMILY_NEW[f], model)
     out["model"] = model.astype(np.int8)
     out["endpoint"] = (rng.random(n) < C.P_BATCH[pop]).astype(np.int8)
@@ -102,11 +127,14 @@ def sample_day(w: World, d: int, rng: np.random.Generator) -> dict[str, np.ndarr
     entry = w.net_entry[acct, slot].astype(np.int64)
     kind = w.net_kind[acct, slot]
     ip = w.net_base[acct, slot] + (rng.integers(0, 1 << 31, n) % w.net_span[acct, slot]).astype(
-        np.uint32)
+        np.uint32
+    )
     net = w.net
     # proxy pools: kind 1 exits through residential ISPs, kind 2 through residential or mobile
-    pools = (net.by_type[C.IPT_RES],
-             np.concatenate([net.by_type[C.IPT_RES], net.by_type[C.IPT_MOB]]))
+    pools = (
+        net.by_type[C.IPT_RES],
+        np.concatenate([net.by_type[C.IPT_RES], net.by_type[C.IPT_MOB]]),
+    )
     for pk, pool in zip((1, 2), pools, strict=True):
         proxy = np.flatnonzero(kind == pk)
         if not len(proxy):
@@ -120,14 +148,16 @@ def sample_day(w: World, d: int, rng: np.random.Generator) -> dict[str, np.ndarr
     itype = w.net.iptype[entry]
     out["v6"] = (rng.random(n) < w.p_v6[acct]) & ((itype == C.IPT_RES) | (itype == C.IPT_MOB))
     nk = w.n_keys[acct]
-    out["key"] = (w.key_off[acct] + np.minimum((nk * rng.random(n) ** 2).astype(np.int64),
-                                               nk - 1)).astype(np.int32)
+    out["key"] = (
+        w.key_off[acct] + np.minimum((nk * rng.random(n) ** 2).astype(np.int64), nk - 1)
+    ).astype(np.int32)
 
     # prompt: a template (near-duplicate SimHash) or a fresh random prompt
     templ = (rng.random(n) < w.p_tmpl[acct]) & (w.t_n[acct] > 0) & ~alt
     ti = np.flatnonzero(templ)
     simhash = rng.integers(0, 2**63, n, dtype=np.int64).astype(np.uint64) * np.uint64(2) + (
-        rng.integers(0, 2, n).astype(np.uint64))
+        rng.integers(0, 2, n).astype(np.uint64)
+    )
     ut = rng.random(n, dtype=np.float32)
     topic = np.zeros(n, np.int8)
     for k in range(8):  # inverse CDF one column at a time (no n x 9 temporary)
@@ -148,8 +178,9 @@ def sample_day(w: World, d: int, rng: np.random.Generator) -> dict[str, np.ndarr
     out["simhash"], out["topic"] = simhash, topic
     spn = w.sp_n[acct]
     has_sp = (rng.random(n) < w.p_sp[acct]) & (spn > 0) & ~alt
-    out["sp"] = np.where(has_sp, w.sp_off[acct] + rng.integers(0, 1 << 30, n) % np.maximum(spn, 1),
-                         -1).astype(np.int32)
+    out["sp"] = np.where(
+        has_sp, w.sp_off[acct] + rng.integers(0, 1 << 30, n) % np.maximum(spn, 1), -1
+    ).astype(np.int32)
 
     thinking = rng.random(n) < np.where(alt, C.P_THINKING[pop], w.p_thinking[acct])
     out["thinking"] = thinking.astype(np.int8)
@@ -166,10 +197,12 @@ def sample_day(w: World, d: int, rng: np.random.Generator) -> dict[str, np.ndarr
     ok200 = status == 0
     out["in_tok"] = np.minimum(np.maximum(in_tok, 1), 2**31 - 1).astype(np.int32)
     out["out_tok"] = np.minimum(np.where(ok200, np.maximum(out_tok, 1), 0), 2**31 - 1).astype(
-        np.int32)
+        np.int32
+    )
     lat = 250 + out_tok * rng.uniform(8, 22, n) + thinking * rng.uniform(500, 3000, n)
     out["latency"] = np.minimum(np.where(ok200, lat, rng.uniform(5, 400, n)), 2**31 - 1).astype(
-        np.int32)
+        np.int32
+    )
     del in_tok, out_tok, lat
     out["turns"] = np.minimum(rng.geometric(C.TURNS_P[pop]), 63).astype(np.int8)
     agentic = topic == C.T_AGENTIC
@@ -192,27 +225,42 @@ class Renderer:
         # a key belongs to one account: one fragment carries both ids
         owner = np.repeat(np.arange(w.n), w.n_keys)
         self.acct_key = pc.binary_join_element_wise(
-            ',"account_id":"', _text(w.account_id[owner]), '","api_key_id":"', _text(w.key_id),
-            '"', "")
+            ',"account_id":"',
+            _text(w.account_id[owner]),
+            '","api_key_id":"',
+            _text(w.key_id),
+            '"',
+            "",
+        )
         del owner
         # account's org, then two upstream variants: an empty string and an explicit null
         has = w.org >= 0
-        orgs = pa.array(np.concatenate([w.org_id[np.maximum(w.org, 0)] if len(w.org_id) else
-                                        np.full(w.n, b"", "S1"), [b"", b""]]),
-                        mask=np.concatenate([~has, [False, False]])).cast(pa.string())
+        orgs = pa.array(
+            np.concatenate(
+                [
+                    w.org_id[np.maximum(w.org, 0)] if len(w.org_id) else np.full(w.n, b"", "S1"),
+                    [b"", b""],
+                ]
+            ),
+            mask=np.concatenate([~has, [False, False]]),
+        ).cast(pa.string())
         self.org = pc.binary_join_element_wise(',"org_id":"', orgs, '"', "")
-        self.org = pa.concat_arrays([self.org[:w.n], pa.array([',"org_id":""',
-                                                               ',"org_id":null'])])
-        self.sp = pc.binary_join_element_wise(',"system_prompt_hash":"', _text(w.sys_prompt),
-                                              '"', "")
-        self.model_ep = pa.array([f',"model":"{m}","endpoint":"{e}"' for m in C.MODELS
-                                  for e in C.ENDPOINTS])
+        self.org = pa.concat_arrays([self.org[: w.n], pa.array([',"org_id":""', ',"org_id":null'])])
+        self.sp = pc.binary_join_element_wise(
+            ',"system_prompt_hash":"', _text(w.sys_prompt), '"', ""
+        )
+        self.model_ep = pa.array(
+            [f',"model":"{m}","endpoint":"{e}"' for m in C.MODELS for e in C.ENDPOINTS]
+        )
         # geo triple per network entry: normal, vendor's new ip_type class, empty country
         geo = []
         for asn, it, cc in zip(w.net.asn, w.net.iptype, w.net.cc, strict=True):
-            geo.append(f',"ip_asn":{asn},"ip_type":"{C.IP_TYPES[it]}","country":"{C.COUNTRIES[cc]}"')
-            geo.append(f',"ip_asn":{asn},"ip_type":"{C.UNKNOWN_IP_TYPE}",'
-                       f'"country":"{C.COUNTRIES[cc]}"')
+            geo.append(
+                f',"ip_asn":{asn},"ip_type":"{C.IP_TYPES[it]}","country":"{C.COUNTRIES[cc]}"'
+            )
+            geo.append(
+                f',"ip_asn":{asn},"ip_type":"{C.UNKNOWN_IP_TYPE}","country":"{C.COUNTRIES[cc]}"'
+            )
             geo.append(f',"ip_asn":{asn},"ip_type":"{C.IP_TYPES[it]}","country":""')
         self.geo = pa.array(geo)
         self.ua = R.vocab("user_agent", C.USER_AGENTS + [""], prefix=",")
@@ -222,26 +270,34 @@ class Renderer:
             for i in ("false", "true", None):
                 for tc in [*range(64), None]:
                     for tu in [*range(64), None]:
-                        parts = ([f'"thinking_enabled":{t}'] if t else []) + (
-                            [f'"has_image":{i}'] if i else []) + (
-                            [f'"tool_count":{tc}'] if tc is not None else []) + (
-                            [f'"turns":{tu}'] if tu is not None else [])
+                        parts = (
+                            ([f'"thinking_enabled":{t}'] if t else [])
+                            + ([f'"has_image":{i}'] if i else [])
+                            + ([f'"tool_count":{tc}'] if tc is not None else [])
+                            + ([f'"turns":{tu}'] if tu is not None else [])
+                        )
                         flags.append("," + ",".join(parts) if parts else "")
         self.flags = pa.array(flags)
         # topic (or none), then the key of latency_ms when a latency follows
         topic = [f',"topic":"{t}"' for t in C.TOPICS + C.UNKNOWN_TOPICS] + [""]
         self.topic_lat = pa.array(topic + [t + ',"latency_ms":' for t in topic])
         tail = []  # service_tier (absent/standard/priority) x extra field (absent/4) x status
-        extras = ["", ',"gateway_region":"us-east-1"', ',"gateway_region":"eu-west-1"',
-                  ',"retry_of":null', ',"x_edge_pop":"fra53"']
+        extras = [
+            "",
+            ',"gateway_region":"us-east-1"',
+            ',"gateway_region":"eu-west-1"',
+            ',"retry_of":null',
+            ',"x_edge_pop":"fra53"',
+        ]
         for tier in ("", ',"service_tier":"standard"', ',"service_tier":"priority"'):
             for ex in extras:
                 for st in C.STATUSES:
                     tail.append(f'{tier}{ex},"status":{st}}}\n')
         self.tail = pa.array(tail)
 
-    def render(self, c: dict[str, np.ndarray], sl: slice, d: int,
-               rng: np.random.Generator) -> pa.Array:
+    def render(
+        self, c: dict[str, np.ndarray], sl: slice, d: int, rng: np.random.Generator
+    ) -> pa.Array:
         """JSON lines (with trailing newline) for rows sl of a day's columns."""
         w = self.w
         g = {k: c[k][sl] for k in COLUMNS}
@@ -263,15 +319,14 @@ class Renderer:
         body = np.zeros((0, 25), np.uint8)
         if v6.any():
             e = g["entry"][v6].astype(np.uint64)
-            hi = (np.uint64(0x2a00) + e * np.uint64(7) % np.uint64(0x1ff)) << np.uint64(48)
-            hi |= (w.net.asn[g["entry"][v6]].astype(np.uint64) & np.uint64(0xffff)) << np.uint64(
-                32)
+            hi = (np.uint64(0x2A00) + e * np.uint64(7) % np.uint64(0x1FF)) << np.uint64(48)
+            hi |= (w.net.asn[g["entry"][v6]].astype(np.uint64) & np.uint64(0xFFFF)) << np.uint64(32)
             hi |= ip[v6].astype(np.uint64)
             low = rng.integers(1, 1 << 16, int(v6.sum())).astype(np.uint64)
             hx = R.hex64(hi)
             body = np.empty((len(hi), 25), np.uint8)
             for gi in range(4):
-                body[:, gi * 5:gi * 5 + 4] = hx[:, gi * 4:gi * 4 + 4]
+                body[:, gi * 5 : gi * 5 + 4] = hx[:, gi * 4 : gi * 4 + 4]
                 body[:, gi * 5 + 4] = ord(":")
             body[:, 20] = ord(":")
             body[:, 21:25] = R.hex64(low)[:, 12:16]
@@ -308,8 +363,9 @@ class Renderer:
         f.append(R.digits(g["latency"], no_lat))
         # upstream adds a column part-way through the window; a few lines carry debug fields
         tier = (1 + (u[:, 1] > 0.95)) if d >= round(0.6 * w.days) else np.zeros(n, np.int64)
-        extra = np.where((u[:, 3] > 0.002) & (u[:, 3] < 0.006),
-                         1 + (u[:, 4] * 1000).astype(np.int64) % 4, 0)
+        extra = np.where(
+            (u[:, 3] > 0.002) & (u[:, 3] < 0.006), 1 + (u[:, 4] * 1000).astype(np.int64) % 4, 0
+        )
         f.append(R.take(self.tail, (tier * 5 + extra) * 5 + g["status"]))
         return R.join_lines(f)
 

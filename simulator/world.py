@@ -26,8 +26,8 @@ def _with_prefix(prefix: str, chars: np.ndarray) -> np.ndarray:
     p = np.frombuffer(prefix.encode(), dtype=np.uint8)
     n, length = chars.shape
     m = np.empty((n, len(p) + length), dtype=np.uint8)
-    m[:, :len(p)] = p
-    m[:, len(p):] = chars
+    m[:, : len(p)] = p
+    m[:, len(p) :] = chars
     return m.view(f"S{len(p) + length}").ravel()
 
 
@@ -68,8 +68,9 @@ class Net:
     by_type: dict[int, np.ndarray] = field(default_factory=dict)  # ip_type -> entry indices
     univ: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # entry per campus
 
-    def pick(self, rng: np.random.Generator, kind: int, n: int,
-             country: np.ndarray | None = None) -> np.ndarray:
+    def pick(
+        self, rng: np.random.Generator, kind: int, n: int, country: np.ndarray | None = None
+    ) -> np.ndarray:
         """n entries of one ip_type, weighted; optionally matching a country where possible."""
         cand = self.by_type[kind]
         w = self.weight[cand] / self.weight[cand].sum()
@@ -85,8 +86,9 @@ class Net:
 
     def slash24(self, rng: np.random.Generator, entry: np.ndarray) -> np.ndarray:
         """Base address of a random /24 inside one of each entry's /16 blocks."""
-        blk = self.blocks[self.blk_off[entry] + rng.integers(0, 1 << 30, len(entry))
-                          % self.blk_n[entry]]
+        blk = self.blocks[
+            self.blk_off[entry] + rng.integers(0, 1 << 30, len(entry)) % self.blk_n[entry]
+        ]
         return blk + (rng.integers(0, 256, len(entry)).astype(np.uint32) << np.uint32(8))
 
 
@@ -100,15 +102,23 @@ def build_net(rng: np.random.Generator) -> Net:
         univ_rows.append(len(rows))
         rows.append((asn, C.COUNTRIES.index(cc), C.IPT_EDU, 1.0, 1))
     # routable first octets only (no private, loopback, CGNAT, link-local, docs, multicast)
-    firsts = np.array([o for o in range(1, 224)
-                       if o not in (10, 100, 127, 169, 172, 192, 198, 203)], dtype=np.uint32)
+    firsts = np.array(
+        [o for o in range(1, 224) if o not in (10, 100, 127, 169, 172, 192, 198, 203)],
+        dtype=np.uint32,
+    )
     total = sum(r[4] for r in rows)
     space = firsts[:, None] * 256 + np.arange(256, dtype=np.uint32)[None, :]
     chosen = rng.choice(space.ravel(), size=total, replace=False).astype(np.uint32) << 16
     blk_n = np.array([r[4] for r in rows])
-    net = Net(asn=np.array([r[0] for r in rows]), cc=np.array([r[1] for r in rows]),
-              iptype=np.array([r[2] for r in rows]), weight=np.array([r[3] for r in rows]),
-              blk_off=np.concatenate([[0], np.cumsum(blk_n)[:-1]]), blk_n=blk_n, blocks=chosen)
+    net = Net(
+        asn=np.array([r[0] for r in rows]),
+        cc=np.array([r[1] for r in rows]),
+        iptype=np.array([r[2] for r in rows]),
+        weight=np.array([r[3] for r in rows]),
+        blk_off=np.concatenate([[0], np.cumsum(blk_n)[:-1]]),
+        blk_n=blk_n,
+        blocks=chosen,
+    )
     for kind in (C.IPT_RES, C.IPT_MOB, C.IPT_DC, C.IPT_VPN, C.IPT_BUS):
         net.by_type[kind] = np.flatnonzero(net.iptype == kind)
     net.univ = np.array(univ_rows)
@@ -137,8 +147,9 @@ class World:
         if days < 1:
             raise ValueError("days must be >= 1")
         self.seed, self.start, self.days, self.scale = seed, start, days, scale
-        self.start_ms = int(dt.datetime(start.year, start.month, start.day,
-                                        tzinfo=dt.UTC).timestamp() * 1000)
+        self.start_ms = int(
+            dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC).timestamp() * 1000
+        )
         self.end_ms = self.start_ms + days * DAY_MS
         n_accounts, lines_per_day = C.SCALES[scale]
         self.n_att = round(n_accounts * C.ATTACKER_ACCOUNT_SHARE)
@@ -148,10 +159,14 @@ class World:
         rng = np.random.default_rng([seed, 1])
         self.rng = rng
         self.net = build_net(rng)
-        self.release_day = [None if f is None else max(1, round(f * days)) if days > 2 else None
-                            for f in C.RELEASE_FRACTION]
-        self.release_ms = [None if r is None else self.start_ms + r * DAY_MS
-                           + C.RELEASE_HOUR_UTC * HOUR_MS for r in self.release_day]
+        self.release_day = [
+            None if f is None else max(1, round(f * days)) if days > 2 else None
+            for f in C.RELEASE_FRACTION
+        ]
+        self.release_ms = [
+            None if r is None else self.start_ms + r * DAY_MS + C.RELEASE_HOUR_UTC * HOUR_MS
+            for r in self.release_day
+        ]
         # tables grown while building
         self.domains: list[str] = [d for d, _ in C.WEBMAIL] + [u[2] for u in C.UNIVERSITIES]
         self._webmail_w = np.array([w for _, w in C.WEBMAIL], dtype=np.float64)
@@ -165,7 +180,7 @@ class World:
         self.sys_prompts: list[np.ndarray] = []
         self._n_sp = 0
         self.special_rows: list[np.ndarray] = []  # per-org day multipliers (eval labs, classes)
-        self.sweep_rows: list[np.ndarray] = []    # eval lab sweep start hour per day (-1 none)
+        self.sweep_rows: list[np.ndarray] = []  # eval lab sweep start hour per day (-1 none)
         self.common_prompts = rng.integers(0, 2**63, 40, dtype=np.int64).astype(np.uint64) * 2 + 1
         self._alloc(n_accounts)
         self._build_legit()
@@ -243,15 +258,20 @@ class World:
         self._n_org += k
         return np.arange(self._n_org - k, self._n_org, dtype=np.int32)
 
-    def _new_templates(self, k: int, topic_w: np.ndarray | None = None,
-                       hashes: np.ndarray | None = None,
-                       topics: np.ndarray | None = None) -> int:
+    def _new_templates(
+        self,
+        k: int,
+        topic_w: np.ndarray | None = None,
+        hashes: np.ndarray | None = None,
+        topics: np.ndarray | None = None,
+    ) -> int:
         """k prompt templates: random 64-bit SimHashes (or given ones) with their topics
         (drawn from topic_w unless given). Returns the index of the first."""
         rng = self.rng
         if hashes is None:
-            hashes = rng.integers(0, 2**63, k, dtype=np.int64).astype(np.uint64) * np.uint64(2) \
-                + rng.integers(0, 2, k).astype(np.uint64)
+            hashes = rng.integers(0, 2**63, k, dtype=np.int64).astype(np.uint64) * np.uint64(
+                2
+            ) + rng.integers(0, 2, k).astype(np.uint64)
         if topics is None:
             topics = rng.choice(9, size=k, p=topic_w / topic_w.sum())
         self.templates.append(hashes)
@@ -274,7 +294,7 @@ class World:
         tld = rng.choice(len(tlds), size=k, p=tw / tw.sum())
         out = []
         for i in range(k):
-            name = "".join(syl[j] for j in a[i, :nsyl[i]])
+            name = "".join(syl[j] for j in a[i, : nsyl[i]])
             out.append(f"{name}.{tlds[tld[i]]}")
         base = len(self.domains)
         self.domains.extend(out)
@@ -319,8 +339,15 @@ class World:
         code = np.array([C.COUNTRIES.index(c) for c in ccs], dtype=np.int16)
         return code[self.rng.choice(len(ccs), size=k, p=w / w.sum())]
 
-    def _set_net(self, idx: np.ndarray, slot: int, entry: np.ndarray, base: np.ndarray,
-                 span: int | np.ndarray, kind: int = 0) -> None:
+    def _set_net(
+        self,
+        idx: np.ndarray,
+        slot: int,
+        entry: np.ndarray,
+        base: np.ndarray,
+        span: int | np.ndarray,
+        kind: int = 0,
+    ) -> None:
         self.net_entry[idx, slot] = entry
         self.net_base[idx, slot] = base
         self.net_span[idx, slot] = span
@@ -346,8 +373,9 @@ class World:
         self._ua(idx, pop)
 
     @staticmethod
-    def _group_sizes(rng: np.random.Generator, total: int, mean: float, lo: int = 1,
-                     hi: int = 10_000) -> np.ndarray:
+    def _group_sizes(
+        rng: np.random.Generator, total: int, mean: float, lo: int = 1, hi: int = 10_000
+    ) -> np.ndarray:
         """Split total accounts into groups (orgs, classes) of random sizes summing to total."""
         sizes: list[int] = []
         left = total
@@ -383,15 +411,16 @@ class World:
         base = net.slash24(rng, entry)
         # home broadband keeps a few addresses; mobile carriers NAT many users into a pool
         span = np.where(mobile, 4096, rng.integers(1, 5, k)).astype(np.uint32)
-        base = np.where(mobile, base & np.uint32(0xFFFFF000),
-                        base + rng.integers(1, 250, k).astype(np.uint32))
+        base = np.where(
+            mobile, base & np.uint32(0xFFFFF000), base + rng.integers(1, 250, k).astype(np.uint32)
+        )
         self._set_net(idx, 0, entry, base, span)
         self.p_v6[idx] = 0.2
         cc = net.cc[entry]
         self.tz[idx] = self._tz_of(cc)
         self.bill_cc[idx] = cc
         # secondary network: phone, VPN, a VPS, or the office
-        sec = rng.choice(4, size=k, p=[.6, .08, .04, .28])
+        sec = rng.choice(4, size=k, p=[0.6, 0.08, 0.04, 0.28])
         kinds = np.array([C.IPT_MOB, C.IPT_VPN, C.IPT_DC, C.IPT_BUS])[sec]
         e1 = np.zeros(k, np.int64)
         for kind in np.unique(kinds):
@@ -399,9 +428,10 @@ class World:
             e1[s] = net.pick(rng, int(kind), int(s.sum()), cc[s])
         b1 = net.slash24(rng, e1)
         self._set_net(idx, 1, e1, b1, np.where(kinds == C.IPT_MOB, 4096, 64))
-        self.net_base[idx, 1] &= np.where(kinds == C.IPT_MOB, np.uint32(0xFFFFF000),
-                                          np.uint32(0xFFFFFFFF))
-        self.p_net1[idx] = np.array([.15, .5, .3, .1], np.float32)[sec]
+        self.net_base[idx, 1] &= np.where(
+            kinds == C.IPT_MOB, np.uint32(0xFFFFF000), np.uint32(0xFFFFFFFF)
+        )
+        self.p_net1[idx] = np.array([0.15, 0.5, 0.3, 0.1], np.float32)[sec]
         own = rng.random(k)
         email = self._webmail(k)
         edu = own < 0.02
@@ -423,8 +453,9 @@ class World:
         self.sp_n[idx] = 1
         self.sp_off[idx] += np.arange(k, dtype=np.int32)
 
-    def _orgs_common(self, idx: np.ndarray, pop: int, mean_size: float, lo: int,
-                     hi: int) -> tuple[np.ndarray, np.ndarray]:
+    def _orgs_common(
+        self, idx: np.ndarray, pop: int, mean_size: float, lo: int, hi: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Assign accounts to orgs; returns (org of each account, position of org per account)."""
         sizes = self._group_sizes(self.rng, len(idx), mean_size, lo, hi)
         orgs = self._new_orgs(len(sizes))
@@ -433,8 +464,16 @@ class World:
         self._common(idx, pop)
         return orgs, local
 
-    def _org_net(self, idx: np.ndarray, local: np.ndarray, n_org: int, slot: int, kind: int,
-                 span: int, cc: np.ndarray | None = None) -> np.ndarray:
+    def _org_net(
+        self,
+        idx: np.ndarray,
+        local: np.ndarray,
+        n_org: int,
+        slot: int,
+        kind: int,
+        span: int,
+        cc: np.ndarray | None = None,
+    ) -> np.ndarray:
         """One /24 per org in a network of the given kind, shared by the org's accounts."""
         entry = self.net.pick(self.rng, kind, n_org, cc)
         base = self.net.slash24(self.rng, entry)
@@ -527,7 +566,7 @@ class World:
             sweep = rng.random(days) < 1 / 7
             for r in self.release_day:
                 if r is not None:
-                    sweep[r:r + 2] = True
+                    sweep[r : r + 2] = True
             mult = np.where(sweep, 12.0, 0.3)
             start_h = np.where(sweep, rng.integers(0, 20, days), -1).astype(np.int8)
             rows[o] = self._special_row(mult, start_h)
@@ -548,16 +587,18 @@ class World:
         self._set_net(idx, 0, entry[local], campus[local], 256)
         cc = net.cc[entry]
         home = net.pick(rng, C.IPT_RES, k, cc[local])
-        self._set_net(idx, 1, home, net.slash24(rng, home) + rng.integers(1, 250, k).astype(
-            np.uint32), 2)
+        self._set_net(
+            idx, 1, home, net.slash24(rng, home) + rng.integers(1, 250, k).astype(np.uint32), 2
+        )
         self.p_net1[idx] = 0.35
         self.p_v6[idx] = 0.1
         self.tz[idx] = self._tz_of(cc)[local]
         self.bill_cc[idx] = cc[local]
         # a class signs up together: one day, within the hour of the first lecture
         in_window = rng.random(m) < 0.5
-        day = np.where(in_window, rng.integers(0, max(1, int(days * 0.6)), m),
-                       -rng.integers(3, 60, m))
+        day = np.where(
+            in_window, rng.integers(0, max(1, int(days * 0.6)), m), -rng.integers(3, 60, m)
+        )
         hour = rng.integers(8, 17, m) - self._tz_of(cc)
         t_class = self.start_ms + day * DAY_MS + hour * HOUR_MS
         self.created[idx] = t_class[local] + (rng.random(k) * 75 * MIN_MS).astype(np.int64)
@@ -578,15 +619,18 @@ class World:
         self.pay[idx] = pay
         # five assignment problems a week; students paste them with small edits
         weeks = days // 7 + 1
-        t0 = np.array([self._new_templates(5 * weeks, self._topic_w(C.P_UNIV))
-                       for _ in range(m)])
+        t0 = np.array([self._new_templates(5 * weeks, self._topic_w(C.P_UNIV)) for _ in range(m)])
         self.t_off[idx], self.t_n[idx], self.t_pick[idx], self.t_stride[idx] = (
-            t0[local], 5 * weeks, 5, 5)
+            t0[local],
+            5 * weeks,
+            5,
+            5,
+        )
         rows = np.zeros(m, np.int32)
         for c in range(m):
             deadline_dow = rng.integers(0, 7)
             dow = (np.arange(days) + self.start.weekday()) % 7
-            before = ((deadline_dow - dow) % 7 < 2)
+            before = (deadline_dow - dow) % 7 < 2
             rows[c] = self._special_row(np.where(before, 3.0, 1.0))
         self.special[idx] = rows[local]
 
@@ -667,8 +711,9 @@ class World:
         self._set_net(idx, 0, entry[local], venue[local], 256)
         cc = net.cc[entry]
         home = net.pick(rng, C.IPT_RES, k, cc[local])
-        self._set_net(idx, 1, home, net.slash24(rng, home) + rng.integers(1, 250, k).astype(
-            np.uint32), 2)
+        self._set_net(
+            idx, 1, home, net.slash24(rng, home) + rng.integers(1, 250, k).astype(np.uint32), 2
+        )
         self.p_net1[idx] = 0.25
         self.p_v6[idx] = 0.1
         tz = self._tz_of(cc)
@@ -679,14 +724,17 @@ class World:
         email = self._webmail(k)
         own = rng.random(k)
         edu = own < 0.2
-        email[edu] = len(C.WEBMAIL) + np.where(at_uni, uni, rng.integers(
-            0, len(C.UNIVERSITIES), m))[local][edu]
+        email[edu] = (
+            len(C.WEBMAIL)
+            + np.where(at_uni, uni, rng.integers(0, len(C.UNIVERSITIES), m))[local][edu]
+        )
         dom = own > 0.9
         email[dom] = self._new_domains(int(dom.sum()))
         self.email[idx] = email
         self.channel[idx] = np.where(rng.random(m) < 0.6, C.CH_STARTUP, C.CH_SELF)[local]
-        self.channel[idx] = np.where(edu & (self.channel[idx] == C.CH_SELF), C.CH_EDU,
-                                     self.channel[idx])
+        self.channel[idx] = np.where(
+            edu & (self.channel[idx] == C.CH_SELF), C.CH_EDU, self.channel[idx]
+        )
         # sponsor credits: a build tier without a card on file for most
         self.tier[idx] = np.where(rng.random(k) < 0.6, C.TIER_BUILD, C.TIER_FREE)
         pay = np.full(k, -1, np.int32)
@@ -713,7 +761,7 @@ class World:
 
     def _build_attackers(self) -> None:
         days = self.days
-        specs = C.CAMPAIGN_SPECS[:C.CAMPAIGNS_PER_SCALE[self.scale]]
+        specs = C.CAMPAIGN_SPECS[: C.CAMPAIGNS_PER_SCALE[self.scale]]
         acc_share = np.array([s[1] for s in specs])
         vol_share = np.array([s[2] for s in specs])
         budgets = np.floor(acc_share / acc_share.sum() * self.n_att).astype(int)
@@ -740,40 +788,54 @@ class World:
         if strategy == "release_chaser":
             for r in self.release_day:
                 if r is not None and r < self.days:
-                    v[r:r + 2] *= 2.5
+                    v[r : r + 2] *= 2.5
         return v
 
-    def _campaign(self, ci: int, cid: str, strategy: str, idx: np.ndarray, s0: int,
-                  e0: int) -> Campaign:
+    def _campaign(
+        self, ci: int, cid: str, strategy: str, idx: np.ndarray, s0: int, e0: int
+    ) -> Campaign:
         rng, days, k = self.rng, self.days, len(idx)
-        pop = {"hydra": C.P_HYDRA, "thin_spread": C.P_THIN, "release_chaser": C.P_RELEASE,
-               "reseller_blend": C.P_RBLEND, "quiet_paraphrase": C.P_QUIET,
-               "aged_accounts": C.P_AGED}[strategy]
+        pop = {
+            "hydra": C.P_HYDRA,
+            "thin_spread": C.P_THIN,
+            "release_chaser": C.P_RELEASE,
+            "reseller_blend": C.P_RBLEND,
+            "quiet_paraphrase": C.P_QUIET,
+            "aged_accounts": C.P_AGED,
+        }[strategy]
         self._common(idx, pop)
         self.camp[idx] = ci
         self.rate_mult[idx] = rng.lognormal(0, C.RATE_SIGMA[pop], k)  # load balanced
         # --- when each account starts working for the campaign: an initial cohort, then growth;
         # replacements pull growth forward. For bought accounts this is the handover, not sign-up.
-        init_frac = {"hydra": 0.4, "thin_spread": 0.7, "release_chaser": 0.6,
-                     "reseller_blend": 0.6, "quiet_paraphrase": 0.6,
-                     "aged_accounts": 0.7}[strategy]
+        init_frac = {
+            "hydra": 0.4,
+            "thin_spread": 0.7,
+            "release_chaser": 0.6,
+            "reseller_blend": 0.6,
+            "quiet_paraphrase": 0.6,
+            "aged_accounts": 0.7,
+        }[strategy]
         n0 = max(1, round(k * init_frac))
         last = min(e0, days)
         lead = {"hydra": 10, "quiet_paraphrase": 14, "reseller_blend": 10}.get(strategy, 3)
         created = np.zeros(k, np.int64)
         if strategy in ("quiet_paraphrase", "reseller_blend"):
             # no sign-up bursts: accounts trickle in over the weeks before the start
-            created[:n0] = self.start_ms + ((s0 - rng.random(n0) * lead) * DAY_MS).astype(
-                np.int64)
+            created[:n0] = self.start_ms + ((s0 - rng.random(n0) * lead) * DAY_MS).astype(np.int64)
         else:
             # sign-ups (or takeovers) in batches of ~30 accounts within a quarter of an hour
             n_batches = max(1, n0 // 30)
-            batch_t = (self.start_ms + ((s0 - rng.random(n_batches) * lead) * DAY_MS)
-                       ).astype(np.int64)
+            batch_t = (self.start_ms + ((s0 - rng.random(n_batches) * lead) * DAY_MS)).astype(
+                np.int64
+            )
             created[:n0] = batch_t[rng.integers(0, n_batches, n0)] + (
-                rng.random(n0) * 15 * MIN_MS).astype(np.int64)
-        growth = np.sort(self.start_ms + ((s0 + rng.random(k - n0) * max(last - s0, 1))
-                                          * DAY_MS).astype(np.int64))
+                rng.random(n0) * 15 * MIN_MS
+            ).astype(np.int64)
+        growth = np.sort(
+            self.start_ms
+            + ((s0 + rng.random(k - n0) * max(last - s0, 1)) * DAY_MS).astype(np.int64)
+        )
         created[n0:] = growth
         end = np.full(k, self.start_ms + e0 * DAY_MS if e0 <= days else NEVER, np.int64)
         # --- enforcement waves: T&S catches up days to weeks after the behaviour
@@ -806,10 +868,16 @@ class World:
             hit = np.sort(rng.choice(elig, size=max(1, round(len(elig) * f)), replace=False))
             case = len(self.cases)
             self.cases.append(f"TS-{2026}-{rng.integers(10_000, 99_999)}-{case:03d}")
-            dec = t_wave + (13 + rng.integers(0, 5)) * HOUR_MS + (rng.random(len(hit))
-                                                                  * 2 * HOUR_MS).astype(np.int64)
-            reason = np.where(rng.random(len(hit)) < (0.05 if strategy == "hydra" else 0),
-                              C.R_PAYMENT, C.R_DISTILL)
+            dec = (
+                t_wave
+                + (13 + rng.integers(0, 5)) * HOUR_MS
+                + (rng.random(len(hit)) * 2 * HOUR_MS).astype(np.int64)
+            )
+            reason = np.where(
+                rng.random(len(hit)) < (0.05 if strategy == "hydra" else 0),
+                C.R_PAYMENT,
+                C.R_DISTILL,
+            )
             action = np.where(rng.random(len(hit)) < 0.1, C.A_SUSPEND, C.A_BAN)
             for a, t, ac, rs in zip(idx[hit], dec, action, reason, strict=True):
                 self.enf.append((int(a), int(t), int(ac), int(rs), case))
@@ -832,23 +900,38 @@ class World:
         # operators' clocks: only non-bursty strategies follow a local rhythm at all
         self.tz[idx] = 8
         tw = self._topic_w(pop)
-        n_t = {"hydra": min(400, max(20, k // 5)), "thin_spread": min(400, max(50, k // 2)),
-               "release_chaser": min(300, max(20, k // 3)),
-               "reseller_blend": min(200, max(20, k // 2)),
-               "quiet_paraphrase": min(60, max(12, k // 6)),
-               "aged_accounts": min(300, max(20, k // 3))}[strategy]
+        n_t = {
+            "hydra": min(400, max(20, k // 5)),
+            "thin_spread": min(400, max(50, k // 2)),
+            "release_chaser": min(300, max(20, k // 3)),
+            "reseller_blend": min(200, max(20, k // 2)),
+            "quiet_paraphrase": min(60, max(12, k // 6)),
+            "aged_accounts": min(300, max(20, k // 3)),
+        }[strategy]
         t0 = self._new_templates(n_t, tw)
         self.t_off[idx], self.t_n[idx], self.t_pick[idx] = t0, n_t, n_t
         sp0 = self._new_sys(3)
         self.sp_off[idx], self.sp_n[idx], self.p_sp[idx] = sp0, 3, 0.5
         self.n_keys[idx] = rng.integers(1, 3, k)
-        {"hydra": self._hydra, "thin_spread": self._thin_spread,
-         "release_chaser": self._release_chaser, "reseller_blend": self._reseller_blend,
-         "quiet_paraphrase": self._quiet_paraphrase,
-         "aged_accounts": self._aged_accounts}[strategy](idx)
-        return Campaign(cid=cid, strategy=strategy, start_day=s0, end_day=e0, accounts=idx,
-                        volume=np.zeros(days), waves=waves, n_templates=n_t,
-                        bursty=strategy == "hydra")
+        {
+            "hydra": self._hydra,
+            "thin_spread": self._thin_spread,
+            "release_chaser": self._release_chaser,
+            "reseller_blend": self._reseller_blend,
+            "quiet_paraphrase": self._quiet_paraphrase,
+            "aged_accounts": self._aged_accounts,
+        }[strategy](idx)
+        return Campaign(
+            cid=cid,
+            strategy=strategy,
+            start_day=s0,
+            end_day=e0,
+            accounts=idx,
+            volume=np.zeros(days),
+            waves=waves,
+            n_templates=n_t,
+            bursty=strategy == "hydra",
+        )
 
     def _hydra(self, idx: np.ndarray) -> None:
         rng, net, k = self.rng, self.net, len(idx)
@@ -865,18 +948,20 @@ class World:
         self._set_net(idx, 1, np.zeros(k, np.int64), np.zeros(k, np.uint32), 1, kind=1)
         self.p_net1[idx] = np.where(rng.random(k) < 0.3, 1.0, 0.1)
         self.p_v6[idx] = 0.0
-        ch = rng.choice([C.CH_SELF, C.CH_STARTUP, C.CH_EDU, C.CH_RESEARCH], size=k,
-                        p=[.5, .2, .2, .1])
+        ch = rng.choice(
+            [C.CH_SELF, C.CH_STARTUP, C.CH_EDU, C.CH_RESEARCH], size=k, p=[0.5, 0.2, 0.2, 0.1]
+        )
         email = self._webmail(k, boost_proton=True)
         edu = ch == C.CH_EDU
         email[edu] = len(C.WEBMAIL) + rng.integers(0, len(C.UNIVERSITIES), edu.sum())
         fake = (~edu) & (rng.random(k) < 0.15)
-        email[fake] = self._new_domains(max(3, k // 40))[rng.integers(0, max(3, k // 40),
-                                                                      fake.sum())]
+        email[fake] = self._new_domains(max(3, k // 40))[
+            rng.integers(0, max(3, k // 40), fake.sum())
+        ]
         self.email[idx], self.channel[idx] = email, ch
         self.verified[idx] = rng.random(k) < 0.05
         self.bill_cc[idx] = self._billing(k)
-        self.ua[idx] = rng.choice([0, 1, 2, 8], size=k, p=[.2, .5, .1, .2])
+        self.ua[idx] = rng.choice([0, 1, 2, 8], size=k, p=[0.2, 0.5, 0.1, 0.2])
 
     def _thin_spread(self, idx: np.ndarray) -> None:
         rng, net, k = self.rng, self.net, len(idx)
@@ -966,8 +1051,9 @@ class World:
         n_dom = max(3, k // 20)
         email[dom] = self._new_domains(n_dom)[rng.integers(0, n_dom, dom.sum())]
         self.email[idx] = email
-        self.channel[idx] = np.where(edu, C.CH_EDU, np.where(rng.random(k) < 0.85, C.CH_SELF,
-                                                             C.CH_STARTUP))
+        self.channel[idx] = np.where(
+            edu, C.CH_EDU, np.where(rng.random(k) < 0.85, C.CH_SELF, C.CH_STARTUP)
+        )
         self.verified[idx] = rng.random(k) < 0.05
         self.bill_cc[idx] = cc
         self.tz[idx] = self._tz_of(cc)
@@ -981,20 +1067,26 @@ class World:
         rng, net, k = self.rng, self.net, len(idx)
         self.handover[idx] = self.created[idx]
         age = np.minimum(60 + rng.exponential(250, k), 900)
-        self.created[idx] = np.minimum(self.start_ms, self.handover[idx]) - (
-            age * DAY_MS).astype(np.int64)
+        self.created[idx] = np.minimum(self.start_ms, self.handover[idx]) - (age * DAY_MS).astype(
+            np.int64
+        )
         self.alt_pop[idx] = C.P_IND
         self.alt_rate[idx] = rng.lognormal(0, C.RATE_SIGMA[C.P_IND], k)
         w = C.UA_W[C.P_IND]
         self.ua_prior[idx] = rng.choice(len(w), size=k, p=w / w.sum())
-        self.ua[idx] = rng.choice([0, 1, 2, 8, 9], size=k, p=[.2, .4, .2, .1, .1])
+        self.ua[idx] = rng.choice([0, 1, 2, 8, 9], size=k, p=[0.2, 0.4, 0.2, 0.1, 0.1])
         cc = self._billing(k)
         self.bill_cc[idx] = cc
         # slot 1: the owner's home line; slot 0: the operator's exits (datacenter and VPN
         # /24s shared across the campaign, or rotating residential proxies)
         home = net.pick(rng, C.IPT_RES, k, cc)
-        self._set_net(idx, 1, home, net.slash24(rng, home) + rng.integers(1, 250, k).astype(
-            np.uint32), rng.integers(1, 5, k).astype(np.uint32))
+        self._set_net(
+            idx,
+            1,
+            home,
+            net.slash24(rng, home) + rng.integers(1, 250, k).astype(np.uint32),
+            rng.integers(1, 5, k).astype(np.uint32),
+        )
         n_px = max(2, k // 20)
         kinds = np.where(rng.random(n_px) < 0.5, C.IPT_DC, C.IPT_VPN)
         pe = np.array([net.pick(rng, int(t), 1)[0] for t in kinds])
@@ -1016,8 +1108,9 @@ class World:
         dom = u > 0.9
         email[dom] = self._new_domains(int(dom.sum()))
         self.email[idx] = email
-        self.channel[idx] = np.where(edu, C.CH_EDU, np.where(rng.random(k) < 0.9, C.CH_SELF,
-                                                             C.CH_STARTUP))
+        self.channel[idx] = np.where(
+            edu, C.CH_EDU, np.where(rng.random(k) < 0.9, C.CH_SELF, C.CH_STARTUP)
+        )
         self.verified[idx] = rng.random(k) < 0.25
         swap = rng.random(k) < 0.5
         cards = self._new_pay(max(2, k // 40))
@@ -1027,16 +1120,19 @@ class World:
         self.tier[idx[before]] = np.maximum(self.tier[idx[before]], C.TIER_BUILD)
         later = swap & ~before
         self.upd_acct.append(idx[later])
-        self.upd_ms.append(self.handover[idx[later]] + (rng.random(later.sum()) * 6 * HOUR_MS)
-                           .astype(np.int64))
+        self.upd_ms.append(
+            self.handover[idx[later]] + (rng.random(later.sum()) * 6 * HOUR_MS).astype(np.int64)
+        )
         self.upd_pay.append(new[later])
 
     def _wrong_bans_in_case(self, case: int, t_wave: int) -> None:
         """A case against a reseller's customers also sweeps in two legit customers (appealed)."""
         rng = self.rng
-        cust = np.flatnonzero((self.pop == C.P_RCUST)
-                              & (self.org == self.reseller_orgs[self.blend_reseller])
-                              & (self.created < t_wave - 3 * DAY_MS))
+        cust = np.flatnonzero(
+            (self.pop == C.P_RCUST)
+            & (self.org == self.reseller_orgs[self.blend_reseller])
+            & (self.created < t_wave - 3 * DAY_MS)
+        )
         if len(cust) == 0:
             return
         for a in rng.choice(cust, size=min(2, len(cust)), replace=False):
@@ -1059,10 +1155,12 @@ class World:
         self.sys_prompt = np.concatenate(self.sys_prompts)
         # the build-time pieces are no longer needed (memory is the budget at seed scale)
         self.org_ids, self.templates, self.template_topic, self.sys_prompts = [], [], [], []
-        self.special_mult = (np.stack(self.special_rows) if self.special_rows
-                             else np.ones((1, days), np.float32))
-        self.sweep_start = (np.stack(self.sweep_rows) if self.sweep_rows
-                            else np.full((1, days), -1, np.int8))
+        self.special_mult = (
+            np.stack(self.special_rows) if self.special_rows else np.ones((1, days), np.float32)
+        )
+        self.sweep_start = (
+            np.stack(self.sweep_rows) if self.sweep_rows else np.full((1, days), -1, np.int8)
+        )
         self.key_off = np.concatenate([[0], np.cumsum(self.n_keys)[:-1]]).astype(np.int64)
         self.n_keys_total = int(self.n_keys.sum())
         self.key_id = random_ids(rng, self.n_keys_total, "key_", 20)
@@ -1083,15 +1181,22 @@ class World:
         """Wrong distillation bans (appealed), payment fraud, other abuse among legit accounts."""
         rng, days = self.rng, self.days
         legit = self.camp < 0
-        look = np.flatnonzero(legit & np.isin(self.pop, [C.P_EVAL, C.P_UNIV, C.P_RCUST, C.P_START])
-                              & (self.created < self.start_ms) & ~self.wrong_ban)
+        look = np.flatnonzero(
+            legit
+            & np.isin(self.pop, [C.P_EVAL, C.P_UNIV, C.P_RCUST, C.P_START])
+            & (self.created < self.start_ms)
+            & ~self.wrong_ban
+        )
         n_wrong = max(2, round(0.0004 * self.n_legit))
         lo, hi = max(1, round(0.25 * days)), max(2, round(0.75 * days))
         for a in rng.choice(look, size=min(n_wrong, len(look)), replace=False):
             case = len(self.cases)
             self.cases.append(f"TS-2026-{rng.integers(10_000, 99_999)}-{case:03d}")
-            t = self.start_ms + int(rng.integers(lo, hi)) * DAY_MS + int(rng.integers(
-                9 * HOUR_MS, 20 * HOUR_MS))
+            t = (
+                self.start_ms
+                + int(rng.integers(lo, hi)) * DAY_MS
+                + int(rng.integers(9 * HOUR_MS, 20 * HOUR_MS))
+            )
             back = t + int((2 + rng.random() * 6) * DAY_MS)
             self.enf.append((int(a), t, C.A_BAN, C.R_DISTILL, case))
             self.enf.append((int(a), back, C.A_REINSTATE, C.R_APPEAL, case))
@@ -1117,8 +1222,9 @@ class World:
 
     # ---- daily intensity ------------------------------------------------------------------------
 
-    def overlap(self, d: int, since: np.ndarray | None = None,
-                until: np.ndarray | None = None) -> np.ndarray:
+    def overlap(
+        self, d: int, since: np.ndarray | None = None, until: np.ndarray | None = None
+    ) -> np.ndarray:
         """Fraction of day d during which each account exists (from `since`, default its
         creation, until `until`, default its end), is not banned and not paused."""
         d0 = self.start_ms + d * DAY_MS
@@ -1175,8 +1281,11 @@ class World:
         if len(prior):
             weekend = (self.start.weekday() + d) % 7 >= 5
             p_own = C.P_ACTIVE[C.P_IND] * (C.WEEKEND[C.P_IND] if weekend else 1.0)
-            r_own = (self.alt_rate[prior] * self.pop_rate[C.P_IND]
-                     * self.overlap(d, until=self.handover)[prior])
+            r_own = (
+                self.alt_rate[prior]
+                * self.pop_rate[C.P_IND]
+                * self.overlap(d, until=self.handover)[prior]
+            )
             after = ov[prior] > 0  # the handover falls on this day: active either way
             p[prior] = np.where(after, 1.0, p_own)
             r[prior] = np.where(after, ra[prior] + p_own * r_own, r_own)
@@ -1189,8 +1298,9 @@ class World:
         rng, n = self.rng, self.n
         snap = self.created < self.start_ms
         in_win = (~snap) & (self.created < self.end_ms)
-        upd_snap = self.created + (rng.random(n) * (self.start_ms - self.created)
-                                   * (rng.random(n) < 0.4)).astype(np.int64)
+        upd_snap = self.created + (
+            rng.random(n) * (self.start_ms - self.created) * (rng.random(n) < 0.4)
+        ).astype(np.int64)
         acct = [np.flatnonzero(snap), np.flatnonzero(in_win)]
         upd = [upd_snap[snap], self.created[in_win] + rng.integers(0, 2000, in_win.sum())]
         kind = [np.zeros(snap.sum(), np.int8), np.zeros(in_win.sum(), np.int8)]
@@ -1233,11 +1343,13 @@ class World:
         base_tier = self.tier[a]
         ups = np.cumsum(k == 1)
         ups = ups - ups[first] + (k[first] == 1)
-        tier = np.where(base_tier >= C.TIER_SCALE, base_tier,
-                        np.minimum(base_tier + ups, C.TIER_SCALE)).astype(base_tier.dtype)
+        tier = np.where(
+            base_tier >= C.TIER_SCALE, base_tier, np.minimum(base_tier + ups, C.TIER_SCALE)
+        ).astype(base_tier.dtype)
         ver = self.verified[a] | (np.maximum.accumulate(np.where(k == 2, pos, -1)) >= first)
-        new_card = (k == 3) | ((k == 1) & (ups == 1) & (base_tier < C.TIER_SCALE)
-                              & (self.pay[a] < 0))
+        new_card = (k == 3) | (
+            (k == 1) & (ups == 1) & (base_tier < C.TIER_SCALE) & (self.pay[a] < 0)
+        )
         value = g.copy()
         value[new_card] = self._new_pay(int(new_card.sum()))
         last = np.maximum.accumulate(np.where(value >= 0, pos, -1))
@@ -1245,7 +1357,7 @@ class World:
         self.pay_fp_arr = np.concatenate(self.pay_fp)
         self.pay_fp = []
         self.reg_tier, self.reg_verified, self.reg_pay = tier, ver, pay
-        lag = rng.choice(4, size=len(a), p=[.7, .15, .1, .05])
+        lag = rng.choice(4, size=len(a), p=[0.7, 0.15, 0.1, 0.05])
         lag[self.reg_snapshot] = 0
         self.reg_lag = lag.astype(np.int8)
         self.reg_day = np.where(self.reg_snapshot, 0, (u - self.start_ms) // DAY_MS)
@@ -1256,4 +1368,4 @@ class World:
         self.enf_acct, self.enf_ms = e[:, 0], e[:, 1]
         self.enf_action, self.enf_reason, self.enf_case = e[:, 2], e[:, 3], e[:, 4]
         self.enf_day = (self.enf_ms - self.start_ms) // DAY_MS
-        self.enf_lag = self.rng.choice(3, size=len(e), p=[.85, .1, .05]).astype(np.int8)
+        self.enf_lag = self.rng.choice(3, size=len(e), p=[0.85, 0.1, 0.05]).astype(np.int8)

@@ -19,12 +19,17 @@ os.environ.setdefault("RISK_PSEUDONYM_KEY", "test-only-pseudonym-key")
 # Interpreted evaluation and static plans compute the same results; `test_features_pit` re-runs
 # a day with the production settings (PRODUCTION_SQL_CONF) and asserts equal tables, and
 # `make test-slow`, `make demo` and `make bench` run them all along.
-os.environ.setdefault("RISK_SPARK_CONF", ",".join([
-    "spark.sql.shuffle.partitions=2",
-    "spark.sql.codegen.wholeStage=false",
-    "spark.sql.codegen.factoryMode=NO_CODEGEN",
-    "spark.sql.adaptive.enabled=false",
-]))
+os.environ.setdefault(
+    "RISK_SPARK_CONF",
+    ",".join(
+        [
+            "spark.sql.shuffle.partitions=2",
+            "spark.sql.codegen.wholeStage=false",
+            "spark.sql.codegen.factoryMode=NO_CODEGEN",
+            "spark.sql.adaptive.enabled=false",
+        ]
+    ),
+)
 # What the project's own defaults (core/spark.py) leave these at; all three are runtime confs.
 PRODUCTION_SQL_CONF = {
     "spark.sql.codegen.wholeStage": "true",

@@ -88,8 +88,12 @@ def test_refused_is_exit_2_with_one_line(status_file, capsys, lake):
     assert rc == ExitCode.REFUSED == 2
     assert err.startswith("riskctl maintain: --retention-hours 24 is below the safe 168 h")
     assert len(err.splitlines()) == 1
-    assert _status(status_file) == {"command": "maintain", "exit_code": 2,
-                                    "outcome": "refused", "message": err}
+    assert _status(status_file) == {
+        "command": "maintain",
+        "exit_code": 2,
+        "outcome": "refused",
+        "message": err,
+    }
 
 
 def test_bad_arguments_are_refused_in_the_status_file_too(status_file, capsys):
@@ -121,9 +125,11 @@ def test_gate_failed_is_exit_3(status_file, capsys, monkeypatch, lake):
     rc = cli.main(["validate", "--lake", lake, "--start", "2026-05-01"])
     assert rc == ExitCode.GATE_FAILED == 3
     assert _status(status_file) == {
-        "command": "validate", "exit_code": 3, "outcome": "gate_failed",
-        "message": "riskctl validate: table=interactions day=2026-05-01 failed: request_id "
-                   "unique"}
+        "command": "validate",
+        "exit_code": 3,
+        "outcome": "gate_failed",
+        "message": "riskctl validate: table=interactions day=2026-05-01 failed: request_id unique",
+    }
     # Negative control: the same command when the gate passes.
     monkeypatch.setattr(jobs.validate, "validate_days", lambda lake, days: True)
     assert cli.main(["validate", "--lake", lake, "--start", "2026-05-01"]) == 0
@@ -133,19 +139,30 @@ def test_gate_failed_is_exit_3(status_file, capsys, monkeypatch, lake):
 def test_crash_keeps_its_traceback_and_exit_1(tmp_path, lake):
     """An unexpected error is not dressed up as a refusal: traceback, exit 1, status crashed."""
     status = tmp_path / "status.json"
-    code = ("import sys, jobs.ingest\n"
-            "def boom(lake, days):\n"
-            "    raise OSError('No space left on device')\n"
-            "jobs.ingest.ingest_days = boom\n"
-            "from jobs.cli import main\n"
-            f"sys.exit(main(['ingest', '--lake', {lake!r}, '--start', '2026-05-01']))\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=REPO, env={**_env(), "RISK_STATUS_FILE": str(status)}, timeout=120)
+    code = (
+        "import sys, jobs.ingest\n"
+        "def boom(lake, days):\n"
+        "    raise OSError('No space left on device')\n"
+        "jobs.ingest.ingest_days = boom\n"
+        "from jobs.cli import main\n"
+        f"sys.exit(main(['ingest', '--lake', {lake!r}, '--start', '2026-05-01']))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**_env(), "RISK_STATUS_FILE": str(status)},
+        timeout=120,
+    )
     assert proc.returncode == ExitCode.CRASHED == 1
     assert "Traceback (most recent call last)" in proc.stderr
     assert _status(status) == {
-        "command": "ingest", "exit_code": 1, "outcome": "crashed",
-        "message": "riskctl ingest crashed: OSError: No space left on device"}
+        "command": "ingest",
+        "exit_code": 1,
+        "outcome": "crashed",
+        "message": "riskctl ingest crashed: OSError: No space left on device",
+    }
 
 
 def _env() -> dict[str, str]:
@@ -158,8 +175,9 @@ def test_sql_reads_a_file_or_stdin_but_not_both(tmp_path, capsys, monkeypatch, l
     import jobs.sql
 
     seen = []
-    monkeypatch.setattr(jobs.sql, "run_query",
-                        lambda lake, query, limit, fmt: seen.append((query, fmt)))
+    monkeypatch.setattr(
+        jobs.sql, "run_query", lambda lake, query, limit, fmt: seen.append((query, fmt))
+    )
     query = tmp_path / "q.sql"
     query.write_text("SELECT 1 AS one;\n")
     assert cli.main(["sql", "--lake", lake, "-f", str(query), "--format", "csv"]) == 0
@@ -205,8 +223,9 @@ def _bar_with_logs(redirect: bool) -> list[str]:
     logger.propagate = False
     try:
         with logging_redirect_tqdm(loggers=[logger]) if redirect else contextlib.nullcontext():
-            for i in bar(range(3), desc="days", file=sys.stderr, disable=False, ncols=60,
-                         mininterval=0):
+            for i in bar(
+                range(3), desc="days", file=sys.stderr, disable=False, ncols=60, mininterval=0
+            ):
                 logger.warning("day %d done with a long message", i)
     finally:
         logger.removeHandler(handler)
@@ -226,8 +245,10 @@ def test_log_lines_do_not_break_a_progress_bar(capsys):
     _bar_with_logs(redirect=False)
     lines = screen(capsys.readouterr().err)
     assert "day 0 done with a long message" not in lines
-    assert any(line.startswith("days:") and line.endswith("day 0 done with a long message")
-               for line in lines), lines
+    assert any(
+        line.startswith("days:") and line.endswith("day 0 done with a long message")
+        for line in lines
+    ), lines
 
 
 def test_every_multi_day_command_shows_progress():
@@ -240,7 +261,11 @@ def test_every_multi_day_command_shows_progress():
     import jobs.run
     import jobs.validate
 
-    for fn in (jobs.ingest.ingest_days, jobs.validate.gate_days, cli.cmd_train_if_due,
-               jobs.run._Steps.__init__):
+    for fn in (
+        jobs.ingest.ingest_days,
+        jobs.validate.gate_days,
+        cli.cmd_train_if_due,
+        jobs.run._Steps.__init__,
+    ):
         assert "bar(" in inspect.getsource(fn), fn.__qualname__
     assert "_Steps(" in inspect.getsource(jobs.run.run_range)

@@ -13,17 +13,20 @@ PUBLISHED = (ACCOUNT_SCORES, ACCOUNT_CLUSTERS, INGEST_AUDIT)
 
 def documented_columns(text: str, table: Table) -> list[tuple[str, str]]:
     """(column, type) rows of the markdown table under the `### <path>` heading."""
-    section = re.search(rf"^### {re.escape(table.path)}\n(.*?)(?=^#)", text + "\n#",
-                        re.M | re.S)
+    section = re.search(rf"^### {re.escape(table.path)}\n(.*?)(?=^#)", text + "\n#", re.M | re.S)
     assert section, f"docs/CONTRACT.md has no section for {table.path}"
-    rows = [line.split("|")[1:3] for line in section.group(1).splitlines()
-            if line.startswith("| ") and not line.startswith("| column")]
+    rows = [
+        line.split("|")[1:3]
+        for line in section.group(1).splitlines()
+        if line.startswith("| ") and not line.startswith("| column")
+    ]
     return [(name.strip(), kind.strip().lower()) for name, kind in rows]
 
 
 def registry_columns(table: Table) -> list[tuple[str, str]]:
-    return [(c.split(" ", 1)[0], c.split(" ", 1)[1].strip().lower())
-            for c in split_ddl(table.schema)]
+    return [
+        (c.split(" ", 1)[0], c.split(" ", 1)[1].strip().lower()) for c in split_ddl(table.schema)
+    ]
 
 
 def test_the_contract_doc_matches_the_registry():

@@ -50,13 +50,19 @@ def _outcomes(rows: list[dict], source: str) -> dict:
 
 
 def python_outcomes(files: list[RawFile], source: str, day: dt.date, exempt: bool) -> dict:
-    rows = [r for f in files for b in parse_file(f, source, day, KEY, exempt)
-            for r in b.to_pylist()]
+    rows = [
+        r for f in files for b in parse_file(f, source, day, KEY, exempt) for r in b.to_pylist()
+    ]
     return _outcomes(rows, source)
 
 
-def spark_outcomes(spark, files: list[RawFile], source: str, day: dt.date,
-                   first_accounts_day: dt.date | None = None) -> tuple[dict, set]:
+def spark_outcomes(
+    spark,
+    files: list[RawFile],
+    source: str,
+    day: dt.date,
+    first_accounts_day: dt.date | None = None,
+) -> tuple[dict, set]:
     """What the ingest's parse gives, and the lines the native pass accepted itself."""
     parsed = ingest._parse(spark, source, [day], {day: files}, first_accounts_day, KEY)
     try:
@@ -68,8 +74,9 @@ def spark_outcomes(spark, files: list[RawFile], source: str, day: dt.date,
     return _outcomes(rows, source), native
 
 
-def write(tmp_path: Path, source: str, lines: list[bytes], name: str = "part-0.jsonl.gz"
-          ) -> RawFile:
+def write(
+    tmp_path: Path, source: str, lines: list[bytes], name: str = "part-0.jsonl.gz"
+) -> RawFile:
     path = tmp_path / source / name
     path.parent.mkdir(parents=True, exist_ok=True)
     data = b"\n".join(lines) + b"\n"
@@ -77,8 +84,9 @@ def write(tmp_path: Path, source: str, lines: list[bytes], name: str = "part-0.j
     return RawFile(str(path), f"raw/{source}/{name}")
 
 
-def assert_agree(spark, tmp_path, source: str, lines: list[bytes], plain: list[bytes],
-                 exempt: bool = False) -> dict:
+def assert_agree(
+    spark, tmp_path, source: str, lines: list[bytes], plain: list[bytes], exempt: bool = False
+) -> dict:
     """Both parsers give the same outcome for every line, and every line of `plain` (valid,
     nothing unusual) was accepted by the native pass itself."""
     raw = write(tmp_path, source, lines)
@@ -103,8 +111,16 @@ PLAIN = [
     line(request_id="r5", ts="2026-04-19T00:00:00Z"),  # the start of landed day - 3
     line(request_id="r6", ts="2026-04-22T23:59:59.999999Z"),
     line(request_id="r7", ts="2026-04-22T23:59:59.5+00:00"),
-    line(request_id="r8", org_id="", ip_type="satellite", topic="", system_prompt_hash="",
-         ip_asn=None, country="", thinking_enabled=None),  # empty/unknown optional -> null
+    line(
+        request_id="r8",
+        org_id="",
+        ip_type="satellite",
+        topic="",
+        system_prompt_hash="",
+        ip_asn=None,
+        country="",
+        thinking_enabled=None,
+    ),  # empty/unknown optional -> null
     line(request_id="r9", prompt_simhash="ABCDEF0123456789"),  # stored lower-case
     line(request_id="r10", cot_request_score=0, tool_count=0, latency_ms=0),
     line(request_id="r11", cot_request_score=1, input_tokens=2**63 - 1, turns=2**31 - 1),
@@ -135,8 +151,8 @@ VALID_UNUSUAL = [
     line(request_id="u11", extra=1.5e300),
     line(request_id="u12", topic="12"),  # unknown optional enum that reads like a number
     line(request_id="u13", ts="2026-04-22T13:45:01+05:75"),  # fromisoformat takes it
-    b'{"request_id":"u14","request_id":"u14b",' + line()[1:].replace(
-        b'"request_id":"req_1",', b""),  # a repeated key: the last one wins
+    b'{"request_id":"u14","request_id":"u14b",'
+    + line()[1:].replace(b'"request_id":"req_1",', b""),  # a repeated key: the last one wins
     line(request_id="u15", **{"user_agent": "x" * (1 << 20)}),  # longer than the native limit
 ]
 BROKEN = [
@@ -165,44 +181,106 @@ BROKEN = [
     line().replace(b'"input_tokens":1200', b'"input_tokens":01200'),
     b"\xef\xbb\xbf" + line(),
     b"\x0c" + line(),
-    b"[1, 2]", b'"just a string"', b"12", b"null", b"true", b"[" + line() + b"]",
-    line(request_id=_MISSING), line(request_id=None), line(request_id=""),
-    line(account_id=""), line(prompt_simhash=_MISSING), line(status=None), line(ts=""),
-    line(input_tokens="12"), line(input_tokens=12.5), line(input_tokens=12.0),
-    line(input_tokens=True), line(input_tokens=1e2), line(input_tokens=""),
-    line(input_tokens=[1]), line(input_tokens={"v": 1}),
-    line(request_id=123), line(request_id=1.5), line(request_id=True),
-    line(request_id=-0.0), line(request_id=orjson.Fragment(b"1" + b"0" * 25)),
+    b"[1, 2]",
+    b'"just a string"',
+    b"12",
+    b"null",
+    b"true",
+    b"[" + line() + b"]",
+    line(request_id=_MISSING),
+    line(request_id=None),
+    line(request_id=""),
+    line(account_id=""),
+    line(prompt_simhash=_MISSING),
+    line(status=None),
+    line(ts=""),
+    line(input_tokens="12"),
+    line(input_tokens=12.5),
+    line(input_tokens=12.0),
+    line(input_tokens=True),
+    line(input_tokens=1e2),
+    line(input_tokens=""),
+    line(input_tokens=[1]),
+    line(input_tokens={"v": 1}),
+    line(request_id=123),
+    line(request_id=1.5),
+    line(request_id=True),
+    line(request_id=-0.0),
+    line(request_id=orjson.Fragment(b"1" + b"0" * 25)),
     line(model=["claude"]),
-    line(user_agent={"a": 1}), line(org_id=7), line(country=False),
-    line(system_prompt_hash=2.5e-10), line(thinking_enabled="true"),
-    line(thinking_enabled=1), line(status="200"), line(status=200.0), line(status=True),
-    line(cot_request_score="0.5"), line(cot_request_score=True),
-    line(cot_request_score="NaN"), line(cot_request_score="Infinity"),
-    line(ip_type=3), line(topic=5), line(topic=True), line(client_ip=167772161),
-    line(ts=1776865501), line(endpoint=1), line(prompt_simhash=1234567890123456),
-    line(ip_asn="64500"), line(latency_ms=1.0), line(tool_count=3.0), line(turns="2"),
-    line(input_tokens=-1), line(output_tokens=-5), line(input_tokens=2**63),
-    line(input_tokens=orjson.Fragment(b"18446744073709551616")), line(tool_count=-1),
-    line(tool_count=2**31), line(turns=0),
-    line(latency_ms=-1), line(ip_asn=-1), line(cot_request_score=1.0000001),
-    line(cot_request_score=-0.1), line(cot_request_score=2),
-    line(endpoint="completions"), line(endpoint="Messages"), line(status=201),
-    line(prompt_simhash="0123"), line(prompt_simhash="0123456789abcdeg"),
-    line(prompt_simhash="0123456789abcdef0"), line(prompt_simhash=" 123456789abcdef"),
-    line(client_ip="999.1.1.1"), line(client_ip="1.2.3"), line(client_ip="01.2.3.4"),
-    line(client_ip="1.2.3.4 "), line(client_ip="localhost"), line(client_ip="2001:db8::g"),
-    line(ts="2026-04-22"), line(ts="2026-04-22T13:45Z"), line(ts="2026-04-22T13:45:01"),
-    line(ts="2026-13-01T00:00:00Z"), line(ts="2026-02-29T00:00:00Z"),
-    line(ts="2026-04-31T00:00:00Z"), line(ts="2026-04-22T24:00:00Z"),
-    line(ts="2026-04-22T23:60:00Z"), line(ts="2026-04-22T13:45:60Z"),
-    line(ts="2026-04-22T13:45:01+24:00"), line(ts="２０２６-04-22T10:00:00Z"),
-    line(ts="2026-04-22T13:45:01.Z"), line(ts="2026-04-22T13:45:01.1234567890Z"),
-    line(ts="0000-01-01T00:00:00Z"), line(ts="yesterday"), line(ts="2026-04-22T13:45:01+0200"),
-    line(ts="2026-04-23T00:00:00Z"), line(ts="2026-04-22T23:30:00-01:00"),
-    line(ts="2099-01-01T00:00:00Z"), line(ts="2026-04-18T23:59:59.999999Z"),
-    line(ts="2026-04-19T01:59:59+02:00"), line(ts="0001-01-01T00:00:00Z"),
-    line(request_id=None, input_tokens=-1), line(ts="2099-01-01T00:00:00Z", endpoint="x"),
+    line(user_agent={"a": 1}),
+    line(org_id=7),
+    line(country=False),
+    line(system_prompt_hash=2.5e-10),
+    line(thinking_enabled="true"),
+    line(thinking_enabled=1),
+    line(status="200"),
+    line(status=200.0),
+    line(status=True),
+    line(cot_request_score="0.5"),
+    line(cot_request_score=True),
+    line(cot_request_score="NaN"),
+    line(cot_request_score="Infinity"),
+    line(ip_type=3),
+    line(topic=5),
+    line(topic=True),
+    line(client_ip=167772161),
+    line(ts=1776865501),
+    line(endpoint=1),
+    line(prompt_simhash=1234567890123456),
+    line(ip_asn="64500"),
+    line(latency_ms=1.0),
+    line(tool_count=3.0),
+    line(turns="2"),
+    line(input_tokens=-1),
+    line(output_tokens=-5),
+    line(input_tokens=2**63),
+    line(input_tokens=orjson.Fragment(b"18446744073709551616")),
+    line(tool_count=-1),
+    line(tool_count=2**31),
+    line(turns=0),
+    line(latency_ms=-1),
+    line(ip_asn=-1),
+    line(cot_request_score=1.0000001),
+    line(cot_request_score=-0.1),
+    line(cot_request_score=2),
+    line(endpoint="completions"),
+    line(endpoint="Messages"),
+    line(status=201),
+    line(prompt_simhash="0123"),
+    line(prompt_simhash="0123456789abcdeg"),
+    line(prompt_simhash="0123456789abcdef0"),
+    line(prompt_simhash=" 123456789abcdef"),
+    line(client_ip="999.1.1.1"),
+    line(client_ip="1.2.3"),
+    line(client_ip="01.2.3.4"),
+    line(client_ip="1.2.3.4 "),
+    line(client_ip="localhost"),
+    line(client_ip="2001:db8::g"),
+    line(ts="2026-04-22"),
+    line(ts="2026-04-22T13:45Z"),
+    line(ts="2026-04-22T13:45:01"),
+    line(ts="2026-13-01T00:00:00Z"),
+    line(ts="2026-02-29T00:00:00Z"),
+    line(ts="2026-04-31T00:00:00Z"),
+    line(ts="2026-04-22T24:00:00Z"),
+    line(ts="2026-04-22T23:60:00Z"),
+    line(ts="2026-04-22T13:45:60Z"),
+    line(ts="2026-04-22T13:45:01+24:00"),
+    line(ts="２０２６-04-22T10:00:00Z"),
+    line(ts="2026-04-22T13:45:01.Z"),
+    line(ts="2026-04-22T13:45:01.1234567890Z"),
+    line(ts="0000-01-01T00:00:00Z"),
+    line(ts="yesterday"),
+    line(ts="2026-04-22T13:45:01+0200"),
+    line(ts="2026-04-23T00:00:00Z"),
+    line(ts="2026-04-22T23:30:00-01:00"),
+    line(ts="2099-01-01T00:00:00Z"),
+    line(ts="2026-04-18T23:59:59.999999Z"),
+    line(ts="2026-04-19T01:59:59+02:00"),
+    line(ts="0001-01-01T00:00:00Z"),
+    line(request_id=None, input_tokens=-1),
+    line(ts="2099-01-01T00:00:00Z", endpoint="x"),
 ]
 
 
@@ -214,15 +292,29 @@ def test_crafted_interaction_lines_agree(spark, tmp_path):
     assert len(expected["rows"]) == len(PLAIN) + len(VALID_UNUSUAL)
     assert len(expected["quarantine"]) == len(BROKEN)
     reasons = {r.split(":")[0] for r, _, _ in expected["quarantine"].values()}
-    assert reasons == {"invalid_json", "not_an_object", "missing_field", "bad_type",
-                       "out_of_range", "unknown_value", "bad_format", "bad_timestamp",
-                       "future_ts", "too_late"}
+    assert reasons == {
+        "invalid_json",
+        "not_an_object",
+        "missing_field",
+        "bad_type",
+        "out_of_range",
+        "unknown_value",
+        "bad_format",
+        "bad_timestamp",
+        "future_ts",
+        "too_late",
+    }
 
 
 ACCOUNT_PLAIN = [
     line(ACCOUNT),
-    line(ACCOUNT, account_id="a2", email_domain="Student@CS.Stanford.EDU.",
-         payment_fingerprint="", org_id="org_1"),
+    line(
+        ACCOUNT,
+        account_id="a2",
+        email_domain="Student@CS.Stanford.EDU.",
+        payment_fingerprint="",
+        org_id="org_1",
+    ),
     line(ACCOUNT, account_id="a3", email_domain="gmail.com", verified=True, tier="enterprise"),
     line(ACCOUNT, account_id="a4", email_domain="ox.ac.uk", signup_channel="reseller"),
     line(ACCOUNT, account_id="a5", email_domain="edu.example.com", billing_country=None),
@@ -233,26 +325,39 @@ ACCOUNT_OTHER = [
     line(ACCOUNT, account_id="a8", email_domain=" gmail.com "),
     line(ACCOUNT, account_id="a9", email_domain="12"),
     line(ACCOUNT, account_id="a10", updated_at="2025-06-01T00:00:00Z"),  # too_late or exempt
-    line(ACCOUNT, tier="platinum"), line(ACCOUNT, signup_channel="x"),
-    line(ACCOUNT, verified="yes"), line(ACCOUNT, verified=None), line(ACCOUNT, email_domain=""),
-    line(ACCOUNT, email_domain=5), line(ACCOUNT, created_at="x"),
+    line(ACCOUNT, tier="platinum"),
+    line(ACCOUNT, signup_channel="x"),
+    line(ACCOUNT, verified="yes"),
+    line(ACCOUNT, verified=None),
+    line(ACCOUNT, email_domain=""),
+    line(ACCOUNT, email_domain=5),
+    line(ACCOUNT, created_at="x"),
     line(ACCOUNT, updated_at="2026-04-23T00:00:00Z"),
 ]
 
 
 @pytest.mark.parametrize("exempt", [False, True])
 def test_crafted_account_lines_agree(spark, tmp_path, exempt):
-    expected = assert_agree(spark, tmp_path, "accounts", ACCOUNT_PLAIN + ACCOUNT_OTHER,
-                            ACCOUNT_PLAIN, exempt)
+    expected = assert_agree(
+        spark, tmp_path, "accounts", ACCOUNT_PLAIN + ACCOUNT_OTHER, ACCOUNT_PLAIN, exempt
+    )
     late = ("raw/accounts/part-0.jsonl.gz", len(ACCOUNT_PLAIN) + 4)
     assert (late in expected["rows"]) == exempt  # the first snapshot is exempt from too_late
 
 
 def test_crafted_enforcement_lines_agree(spark, tmp_path):
-    plain = [line(ENFORCEMENT), line(ENFORCEMENT, account_id="a2", case_id=None,
-                                     action="reinstate", reason="appeal_granted")]
-    other = [line(ENFORCEMENT, action="warn"), line(ENFORCEMENT, reason="spam"),
-             line(ENFORCEMENT, decided_at=None), line(ENFORCEMENT, case_id=12)]
+    plain = [
+        line(ENFORCEMENT),
+        line(
+            ENFORCEMENT, account_id="a2", case_id=None, action="reinstate", reason="appeal_granted"
+        ),
+    ]
+    other = [
+        line(ENFORCEMENT, action="warn"),
+        line(ENFORCEMENT, reason="spam"),
+        line(ENFORCEMENT, decided_at=None),
+        line(ENFORCEMENT, case_id=12),
+    ]
     assert_agree(spark, tmp_path, "enforcement", plain + other, plain)
 
 
@@ -279,21 +384,49 @@ def test_raw_fixture_agrees_file_by_file(spark, tmp_path):
 
 
 _json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False) | st.text(max_size=12)
-    | st.sampled_from(["", "0", "12", "1.5", "true", "2026-04-22T10:00:00Z", "1.2.3.4",
-                       "0123456789abcdef", "messages", "coding", "::1", "NaN", "[1]"]),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=6), children, max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12)
+    | st.sampled_from(
+        [
+            "",
+            "0",
+            "12",
+            "1.5",
+            "true",
+            "2026-04-22T10:00:00Z",
+            "1.2.3.4",
+            "0123456789abcdef",
+            "messages",
+            "coding",
+            "::1",
+            "NaN",
+            "[1]",
+        ]
+    ),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3)
+    ),
     max_leaves=8,
 )
 
 
-@settings(max_examples=5, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(records=st.lists(st.dictionaries(st.sampled_from(sorted(BASE) + ["extra"]),
-                                        _json_values, max_size=4), min_size=60, max_size=60),
-       drops=st.lists(st.sampled_from(sorted(BASE)), max_size=60))
+@settings(
+    max_examples=5,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    records=st.lists(
+        st.dictionaries(st.sampled_from(sorted(BASE) + ["extra"]), _json_values, max_size=4),
+        min_size=60,
+        max_size=60,
+    ),
+    drops=st.lists(st.sampled_from(sorted(BASE)), max_size=60),
+)
 def test_fuzzed_records_agree(spark, tmp_path_factory, records, drops):
     """Mutated records (any JSON value in any field, fields dropped, stdlib json so that ints
     beyond 64 bits and infinities appear), all in one file: the parsers agree on every line."""
@@ -338,9 +471,17 @@ def test_an_altered_line_is_caught(spark, tmp_path):
 
 
 def test_suspect_positions_find_what_spark_would_let_through():
-    data = b"\n".join([line(), line(x=orjson.Fragment(b"1.5e400")), line(note="it's"),
-                       b'{"a":[1]}', line(x=orjson.Fragment(b"1" * 250)),
-                       line(x=orjson.Fragment(b"1e99")), line(x=orjson.Fragment(b"-2.5E+308"))])
+    data = b"\n".join(
+        [
+            line(),
+            line(x=orjson.Fragment(b"1.5e400")),
+            line(note="it's"),
+            b'{"a":[1]}',
+            line(x=orjson.Fragment(b"1" * 250)),
+            line(x=orjson.Fragment(b"1e99")),
+            line(x=orjson.Fragment(b"-2.5E+308")),
+        ]
+    )
     ends = [i + 1 for i, b in enumerate(data + b"\n") if b == 10]
     suspect, brackets = contract_native.suspect_positions(data + b"\n")
     lines_of = {sum(1 for e in ends if e <= p) + 1 for p in suspect}
@@ -348,17 +489,26 @@ def test_suspect_positions_find_what_spark_would_let_through():
     assert {sum(1 for e in ends if e <= p) + 1 for p in brackets} == {4}
 
 
-_physical_lines = st.lists(st.one_of(
-    st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"")),
-    st.sampled_from([b"", b"  ", b"\r", b"{}", line()]),
-), max_size=25)
+_physical_lines = st.lists(
+    st.one_of(
+        st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"")),
+        st.sampled_from([b"", b"  ", b"\r", b"{}", line()]),
+    ),
+    max_size=25,
+)
 
 
 @settings(max_examples=150, deadline=None, database=None)
-@given(lines=_physical_lines, gz=st.booleans(), final_newline=st.booleans(),
-       piece=st.integers(min_value=1, max_value=64), cut=st.integers(min_value=0, max_value=3))
-def test_block_reader_yields_the_lines_of_the_line_reader(tmp_path_factory, lines, gz,
-                                                          final_newline, piece, cut):
+@given(
+    lines=_physical_lines,
+    gz=st.booleans(),
+    final_newline=st.booleans(),
+    piece=st.integers(min_value=1, max_value=64),
+    cut=st.integers(min_value=0, max_value=3),
+)
+def test_block_reader_yields_the_lines_of_the_line_reader(
+    tmp_path_factory, lines, gz, final_newline, piece, cut
+):
     """RawFileReader.blocks() against iterating the reader: the same lines, numbers, oversized
     lines, error and tail, with tiny pieces so that lines straddle them, and files cut short."""
     data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
@@ -373,8 +523,10 @@ def test_block_reader_yields_the_lines_of_the_line_reader(tmp_path_factory, line
     mp.setattr(ingest, "LINE_HARD_LIMIT", 40)  # some lines are oversized
     try:
         by_line = ingest.RawFileReader(str(path))
-        expected = [(by_line.line_no, (x.head, x.size) if isinstance(x, ingest._Oversized) else x)
-                    for x in by_line]
+        expected = [
+            (by_line.line_no, (x.head, x.size) if isinstance(x, ingest._Oversized) else x)
+            for x in by_line
+        ]
         by_block = ingest.RawFileReader(str(path))
         got = []
         for block in by_block.blocks():
@@ -383,11 +535,16 @@ def test_block_reader_yields_the_lines_of_the_line_reader(tmp_path_factory, line
                 continue
             first, data_, ends = block
             starts = [0, *ends[:-1]]
-            got += [(first + i, data_[s:e - 1])
-                    for i, (s, e) in enumerate(zip(starts, ends, strict=True))]
-            assert all(data_[e - 1:e] == b"\n" for e in ends)
+            got += [
+                (first + i, data_[s : e - 1])
+                for i, (s, e) in enumerate(zip(starts, ends, strict=True))
+            ]
+            assert all(data_[e - 1 : e] == b"\n" for e in ends)
     finally:
         mp.undo()
     assert got == expected
     assert (by_block.line_no, by_block.error, by_block.tail) == (
-        by_line.line_no, by_line.error, by_line.tail)
+        by_line.line_no,
+        by_line.error,
+        by_line.tail,
+    )

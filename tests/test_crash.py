@@ -23,15 +23,37 @@ from tools.compare import diff, snapshot
 
 DAY = dt.date(2026, 4, 22)
 DAYS = [DAY, DAY + dt.timedelta(days=1)]
-TABLES = ["bronze_interactions", "interactions", "accounts", "quarantine", "duplicates",
-          "ingest_files", "ingest_audit"]
+TABLES = [
+    "bronze_interactions",
+    "interactions",
+    "accounts",
+    "quarantine",
+    "duplicates",
+    "ingest_files",
+    "ingest_audit",
+]
 
 
 def _ingest(lake: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "jobs.cli", "ingest", "--lake", lake, "--start", str(DAY),
-           "--end", str(DAY + dt.timedelta(days=1))]
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True, env={**os.environ})
+    cmd = [
+        sys.executable,
+        "-m",
+        "jobs.cli",
+        "ingest",
+        "--lake",
+        lake,
+        "--start",
+        str(DAY),
+        "--end",
+        str(DAY + dt.timedelta(days=1)),
+    ]
+    return subprocess.Popen(
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env={**os.environ},
+    )
 
 
 def _commits(lake: str) -> int:

@@ -21,8 +21,11 @@ SHIFTED_DAY = dt.date(2026, 5, 8)
 def _feature_names() -> list[str]:
     """Five numeric columns of the feature table."""
     numeric = ("DOUBLE", "FLOAT", "INT", "BIGINT")
-    cols = [d.split()[0] for d in split_ddl(ACCOUNT_FEATURES.schema)
-            if d.split()[1].upper() in numeric and d.split()[0] not in ("feature_date",)]
+    cols = [
+        d.split()[0]
+        for d in split_ddl(ACCOUNT_FEATURES.schema)
+        if d.split()[1].upper() in numeric and d.split()[0] not in ("feature_date",)
+    ]
     assert len(cols) >= 5, cols
     return cols[:5]
 
@@ -41,6 +44,7 @@ def _frame(spark, seed: int, shift: dict[str, float] | None = None, n: int = N):
 
 
 # --- pure ----------------------------------------------------------------------------------------
+
 
 def test_psi_exact_value_on_hand_made_shares():
     # (0.9-0.5)ln(0.9/0.5) + (0.1-0.5)ln(0.1/0.5)
@@ -79,8 +83,7 @@ def test_reference_bins_are_deciles_and_ties_collapse(spark):
     assert prof.fractions == tuple([0.1] * 10 + [0.0])  # ten value bins, empty null bin
     assert prof.n_rows == 100
     # a mostly-zero count feature: the duplicated zero cut points collapse into one bin
-    zeros = spark.createDataFrame([(0.0,)] * 70 + [(float(i),) for i in range(1, 31)],
-                                  "x DOUBLE")
+    zeros = spark.createDataFrame([(0.0,)] * 70 + [(float(i),) for i in range(1, 31)], "x DOUBLE")
     z = psi.reference_profiles(zeros, ["x"])["x"]
     assert z.edges[0] == 0.0 and len(set(z.edges)) == len(z.edges) < 9
     assert z.fractions[0] == pytest.approx(0.7)
@@ -90,9 +93,11 @@ def test_missing_values_count_as_drift(spark):
     ref = spark.createDataFrame([(float(i % 50),) for i in range(500)], "x DOUBLE")
     prof = psi.reference_profiles(ref, ["x"])
     half_null = spark.createDataFrame(
-        [(float(i % 50) if i % 2 else None,) for i in range(500)], "x DOUBLE")
-    nan = spark.createDataFrame([(float("nan"),)] * 250 + [(float(i % 50),) for i in range(250)],
-                                "x DOUBLE")
+        [(float(i % 50) if i % 2 else None,) for i in range(500)], "x DOUBLE"
+    )
+    nan = spark.createDataFrame(
+        [(float("nan"),)] * 250 + [(float(i % 50),) for i in range(250)], "x DOUBLE"
+    )
     assert dict(psi.population_stability(prof, half_null))["x"] > 1.0
     assert dict(psi.population_stability(prof, nan))["x"] > 1.0
     assert dict(psi.population_stability(prof, ref))["x"] == pytest.approx(0.0, abs=1e-12)
@@ -111,13 +116,19 @@ def test_retrain_rule():
 def test_features_whose_window_is_still_filling_are_left_out():
     from jobs.drift import full_windows, window_days
 
-    assert [window_days(c) for c in ("requests_1d", "requests_28d", "age_days", "x_7d_share")] \
-        == [1, 28, 0, 0]
+    assert [window_days(c) for c in ("requests_1d", "requests_28d", "age_days", "x_7d_share")] == [
+        1,
+        28,
+        0,
+        0,
+    ]
     cols = ["requests_1d", "requests_7d", "requests_28d", "account_age_days"]
     first = dt.date(2026, 4, 22)
     # reference on the 10th day of the lake: the 28-day window is not full yet
     assert full_windows(cols, first, dt.date(2026, 5, 1)) == (
-        ["requests_1d", "requests_7d", "account_age_days"], ["requests_28d"])
+        ["requests_1d", "requests_7d", "account_age_days"],
+        ["requests_28d"],
+    )
     # on the 28th day it is (and on the 7th, the 7-day one)
     assert full_windows(cols, first, dt.date(2026, 5, 19)) == (cols, [])
     assert full_windows(cols, first, dt.date(2026, 4, 27))[1] == ["requests_7d", "requests_28d"]
@@ -127,8 +138,14 @@ def test_features_whose_window_is_still_filling_are_left_out():
 def test_group_level_features_are_left_out():
     from jobs.drift import split_group_level
 
-    cols = ["requests_7d", "cluster_size", "asn_max_accounts_7d", "payment_fp_accounts",
-            "account_age_days", "cluster_foo_unknown"]
+    cols = [
+        "requests_7d",
+        "cluster_size",
+        "asn_max_accounts_7d",
+        "payment_fp_accounts",
+        "account_age_days",
+        "cluster_foo_unknown",
+    ]
     kept, grouped = split_group_level(cols)
     assert "cluster_size" in grouped and "cluster_foo_unknown" in grouped
     assert kept[:1] == ["requests_7d"] and "account_age_days" in kept
@@ -137,6 +154,7 @@ def test_group_level_features_are_left_out():
 
 
 # --- the job on a hand-built lake ----------------------------------------------------------------
+
 
 def _features_table():
     try:
@@ -148,26 +166,38 @@ def _features_table():
 def _write_features(spark, lake: str, day: dt.date, df) -> None:
     from pyspark.sql import functions as F
 
-    out = (df.withColumn("account_id", F.concat(F.lit("acct_"),
-                                                F.monotonically_increasing_id().cast("string")))
-           .withColumn("feature_date", F.lit(day).cast("date")))
+    out = df.withColumn(
+        "account_id", F.concat(F.lit("acct_"), F.monotonically_increasing_id().cast("string"))
+    ).withColumn("feature_date", F.lit(day).cast("date"))
     table = _features_table()
     if table is not None:  # the features module's schema: fill its other columns with nulls
         schema = spark.createDataFrame([], table.schema).schema
-        out = out.select([(F.col(f.name) if f.name in out.columns else F.lit(None))
-                          .cast(f.dataType).alias(f.name) for f in schema])
+        out = out.select(
+            [
+                (F.col(f.name) if f.name in out.columns else F.lit(None))
+                .cast(f.dataType)
+                .alias(f.name)
+                for f in schema
+            ]
+        )
         delta_io.replace_partitions(out, table, lake, feature_date=day)
         return
-    (out.write.format("delta").mode("overwrite").partitionBy("feature_date")
-     .option("replaceWhere", f"feature_date = DATE'{day}'")
-     .save(f"{lake}/features/account_features_daily"))
+    (
+        out.write.format("delta")
+        .mode("overwrite")
+        .partitionBy("feature_date")
+        .option("replaceWhere", f"feature_date = DATE'{day}'")
+        .save(f"{lake}/features/account_features_daily")
+    )
 
 
 def _write_scores(spark, lake: str, day: dt.date, version: str, seed: int, high: float) -> None:
     rng = np.random.default_rng(seed)
     now = dt.datetime(2026, 5, 9, 1, 0)
-    rows = [(f"acct_{i}", day, float(s), "low", None, [], MODEL, version, now)
-            for i, s in enumerate(rng.beta(1.0, high, 1000))]
+    rows = [
+        (f"acct_{i}", day, float(s), "low", None, [], MODEL, version, now)
+        for i, s in enumerate(rng.beta(1.0, high, 1000))
+    ]
     df = spark.createDataFrame(rows, tables.ACCOUNT_SCORES.schema)
     delta_io.replace_partitions(df, tables.ACCOUNT_SCORES, lake, score_date=day)
 
@@ -181,8 +211,9 @@ def drift_lake(spark, lake, monkeypatch):
     _write_features(spark, lake, REF_DAY - dt.timedelta(days=30), _frame(spark, seed=10, n=20))
     _write_features(spark, lake, REF_DAY, _frame(spark, seed=11))
     _write_features(spark, lake, CALM_DAY, _frame(spark, seed=12))
-    _write_features(spark, lake, SHIFTED_DAY,
-                    _frame(spark, seed=13, shift={f: 6.0 for f in SHIFTED}))
+    _write_features(
+        spark, lake, SHIFTED_DAY, _frame(spark, seed=13, shift={f: 6.0 for f in SHIFTED})
+    )
     return lake
 
 
@@ -207,8 +238,9 @@ def _register_champion(lake: str, trained_as_of: dt.date | None) -> str:
     client.set_terminated(run.info.run_id)
     client.create_registered_model(MODEL)
     tags = {"trained_as_of": trained_as_of.isoformat()} if trained_as_of else {}
-    mv = client.create_model_version(MODEL, source=f"{mlflow_artifact_root(lake)}/model",
-                                     run_id=run.info.run_id, tags=tags)
+    mv = client.create_model_version(
+        MODEL, source=f"{mlflow_artifact_root(lake)}/model", run_id=run.info.run_id, tags=tags
+    )
     client.set_registered_model_alias(MODEL, "champion", mv.version)
     return str(mv.version)
 
@@ -216,9 +248,12 @@ def _register_champion(lake: str, trained_as_of: dt.date | None) -> str:
 def _drift_rows(spark, lake: str, day: dt.date) -> dict[str, tuple[float, bool, str]]:
     from pyspark.sql import functions as F
 
-    return {r["feature"]: (r["psi"], r["flagged"], r["model_version"])
-            for r in delta_io.read(spark, tables.DRIFT, lake)
-            .where(F.col("score_date") == F.lit(day)).collect()}
+    return {
+        r["feature"]: (r["psi"], r["flagged"], r["model_version"])
+        for r in delta_io.read(spark, tables.DRIFT, lake)
+        .where(F.col("score_date") == F.lit(day))
+        .collect()
+    }
 
 
 def test_no_champion_returns_without_error(spark, drift_lake):
@@ -258,7 +293,8 @@ def test_shifted_days_raise_retrain_through_mlflow_champion(spark, drift_lake, m
     refs = delta_io.read(spark, tables.DRIFT_REFERENCE, drift_lake).collect()
     assert {r["feature"] for r in refs} == set(FEATURES)
     assert {(r["model_version"], str(r["reference_date"])) for r in refs} == {
-        (version, REF_DAY.isoformat())}
+        (version, REF_DAY.isoformat())
+    }
     assert SCORE_FEATURE not in rows
 
 
@@ -268,8 +304,7 @@ def test_score_shift_alone_raises_retrain(spark, drift_lake, monkeypatch):
 
     # the champion given as a parameter (no MLflow registry in this lake)
     model = ModelRef(MODEL, "3", REF_DAY)
-    _write_features(spark, drift_lake, CALM_DAY,
-                    _frame(spark, seed=14, shift={FEATURES[0]: 6.0}))
+    _write_features(spark, drift_lake, CALM_DAY, _frame(spark, seed=14, shift={FEATURES[0]: 6.0}))
     _write_scores(spark, drift_lake, REF_DAY, "3", seed=1, high=20.0)
     _write_scores(spark, drift_lake, CALM_DAY, "3", seed=2, high=20.0)
     calm = compute_drift(drift_lake, CALM_DAY, champion=model)
@@ -282,8 +317,9 @@ def test_score_shift_alone_raises_retrain(spark, drift_lake, monkeypatch):
     assert moved["score_psi"] >= 0.25 and moved["retrain"] is True, moved
     assert _drift_rows(spark, drift_lake, CALM_DAY)[SCORE_FEATURE][1] is True
     # negative control: a stricter threshold turns the same day back to stable
-    assert compute_drift(drift_lake, CALM_DAY, champion=model, psi_threshold=50.0)[
-        "retrain"] is False
+    assert (
+        compute_drift(drift_lake, CALM_DAY, champion=model, psi_threshold=50.0)["retrain"] is False
+    )
 
 
 def test_score_only_path_equals_scoring(spark, lake, monkeypatch):
@@ -298,15 +334,22 @@ def test_score_only_path_equals_scoring(spark, lake, monkeypatch):
     if _has_catalog():
         monkeypatch.setattr("features.catalog.model_feature_names", lambda: FEATURES)
     rng = np.random.default_rng(5)
-    rows = [(f"acct_{i}", *[float(v) for v in rng.normal(0, 1, len(FEATURES))])
-            for i in range(200)]
-    df = spark.createDataFrame(rows, "account_id STRING, "
-                               + ", ".join(f"{f} DOUBLE" for f in FEATURES))
+    rows = [(f"acct_{i}", *[float(v) for v in rng.normal(0, 1, len(FEATURES))]) for i in range(200)]
+    df = spark.createDataFrame(
+        rows, "account_id STRING, " + ", ".join(f"{f} DOUBLE" for f in FEATURES)
+    )
     train = df.withColumn("label", (F.col(FEATURES[0]) + F.col(FEATURES[1]) > 0).cast("int"))
-    model = SparkXGBClassifier(features_col=list(FEATURES), label_col="label", num_workers=1,
-                               n_estimators=5, max_depth=2, verbosity=0).fit(train)
-    cfg = scoring.ScoringConfig(feature_names=tuple(FEATURES),
-                                calibration=scoring.Calibration(0.8, -0.3), band_margins={})
+    model = SparkXGBClassifier(
+        features_col=list(FEATURES),
+        label_col="label",
+        num_workers=1,
+        n_estimators=5,
+        max_depth=2,
+        verbosity=0,
+    ).fit(train)
+    cfg = scoring.ScoringConfig(
+        feature_names=tuple(FEATURES), calibration=scoring.Calibration(0.8, -0.3), band_margins={}
+    )
     handle = scoring.ModelHandle(MODEL, "9", model, cfg)
     ref = drift_job.ModelRef(MODEL, "9", REF_DAY)
     monkeypatch.setitem(drift_job._HANDLES, (lake, MODEL, "9"), handle)
@@ -319,9 +362,16 @@ def test_score_only_path_equals_scoring(spark, lake, monkeypatch):
     assert cheap == pytest.approx(full, abs=1e-12)
     assert len({round(v, 6) for v in cheap}) > 2  # real, varied scores
     # negative control: another calibration gives other scores
-    other = scoring.ModelHandle(MODEL, "9", model, scoring.ScoringConfig(
-        feature_names=tuple(FEATURES), calibration=scoring.Calibration(2.0, 0.0),
-        band_margins={}))
+    other = scoring.ModelHandle(
+        MODEL,
+        "9",
+        model,
+        scoring.ScoringConfig(
+            feature_names=tuple(FEATURES),
+            calibration=scoring.Calibration(2.0, 0.0),
+            band_margins={},
+        ),
+    )
     monkeypatch.setitem(drift_job._HANDLES, (lake, MODEL, "9"), other)
     moved = sorted(r["risk_score"] for r in drift_job._scorer(lake, ref)(df).collect())
     assert moved != pytest.approx(full, abs=1e-6)
@@ -356,8 +406,9 @@ def featured_lake(spark, tmp_path_factory, request) -> str:
     if given:
         return given
     if "slow" not in (request.config.option.markexpr or ""):
-        pytest.skip("builds a generated lake: run with `-m slow` (make test-slow) "
-                    "or set RISK_TEST_LAKE")
+        pytest.skip(
+            "builds a generated lake: run with `-m slow` (make test-slow) or set RISK_TEST_LAKE"
+        )
     from jobs.build_features import build_features
     from jobs.ingest import ingest_days
     from simulator import generate
@@ -384,8 +435,9 @@ def test_drift_flag_on_generated_lake_with_shifted_later_days(spark, featured_la
     ref_day, calm_day, shifted_day = (first + dt.timedelta(days=n) for n in (8, 9, 10))
     # a copy of the days the test needs: the given lake is never modified
     for d in (first, ref_day, calm_day):
-        delta_io.replace_partitions(src.where(F.col("feature_date") == F.lit(d)), table, lake,
-                                    feature_date=d)
+        delta_io.replace_partitions(
+            src.where(F.col("feature_date") == F.lit(d)), table, lake, feature_date=d
+        )
     later = src.where(F.col("feature_date") == F.lit(shifted_day))
     assert later.count() > 100
     for c in GEN_SHIFTED:
@@ -401,6 +453,10 @@ def test_drift_flag_on_generated_lake_with_shifted_later_days(spark, featured_la
     print("shifted day:", shifted["reason"], shifted["top"][:5])
     assert shifted["retrain"] is True
     assert set(GEN_SHIFTED) <= set(shifted["flagged"])
-    flagged = {r["feature"] for r in delta_io.read(spark, tables.DRIFT, lake)
-               .where((F.col("score_date") == F.lit(shifted_day)) & F.col("flagged")).collect()}
+    flagged = {
+        r["feature"]
+        for r in delta_io.read(spark, tables.DRIFT, lake)
+        .where((F.col("score_date") == F.lit(shifted_day)) & F.col("flagged"))
+        .collect()
+    }
     assert set(GEN_SHIFTED) <= flagged

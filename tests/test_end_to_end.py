@@ -25,20 +25,35 @@ GOLD = ["account_scores_daily", "account_clusters_daily"]
 pytestmark = pytest.mark.slow
 
 CONTRACT_SCORES = [
-    ("account_id", "string"), ("score_date", "date"), ("risk_score", "double"),
-    ("risk_band", "string"), ("cluster_id", "string"), ("reasons", "array<string>"),
-    ("model_name", "string"), ("model_version", "string"), ("scored_at", "timestamp"),
+    ("account_id", "string"),
+    ("score_date", "date"),
+    ("risk_score", "double"),
+    ("risk_band", "string"),
+    ("cluster_id", "string"),
+    ("reasons", "array<string>"),
+    ("model_name", "string"),
+    ("model_version", "string"),
+    ("scored_at", "timestamp"),
 ]
 CONTRACT_CLUSTERS = [
-    ("cluster_id", "string"), ("score_date", "date"), ("n_accounts", "int"),
-    ("n_high_risk", "int"), ("max_risk_score", "double"), ("mean_risk_score", "double"),
-    ("requests_7d", "bigint"), ("link_types", "array<string>"),
+    ("cluster_id", "string"),
+    ("score_date", "date"),
+    ("n_accounts", "int"),
+    ("n_high_risk", "int"),
+    ("max_risk_score", "double"),
+    ("mean_risk_score", "double"),
+    ("requests_7d", "bigint"),
+    ("link_types", "array<string>"),
     ("sample_accounts", "array<string>"),
 ]
 CONTRACT_AUDIT = [
-    ("source", "string"), ("land_date", "date"), ("lines_read", "bigint"),
-    ("rows_accepted", "bigint"), ("duplicates_dropped", "bigint"),
-    ("rows_quarantined", "bigint"), ("ingested_at", "timestamp"),
+    ("source", "string"),
+    ("land_date", "date"),
+    ("lines_read", "bigint"),
+    ("rows_accepted", "bigint"),
+    ("duplicates_dropped", "bigint"),
+    ("rows_quarantined", "bigint"),
+    ("ingested_at", "timestamp"),
 ]
 
 
@@ -95,8 +110,12 @@ def test_scores_exist_every_day_label_free_until_the_first_model(spark, run_lake
     from models.label_free import LABEL_FREE_NAME, LABEL_FREE_VERSION
 
     scores = spark.read.format("delta").load(tables.ACCOUNT_SCORES.uri(run_lake))
-    by_day = {r[0]: (r[1], r[2]) for r in scores.groupBy("score_date").agg(
-        F.collect_set("model_name"), F.collect_set("model_version")).collect()}
+    by_day = {
+        r[0]: (r[1], r[2])
+        for r in scores.groupBy("score_date")
+        .agg(F.collect_set("model_name"), F.collect_set("model_version"))
+        .collect()
+    }
     # every day is published: the label-free scorer until the first model, the model after
     assert sorted(by_day) == [START + dt.timedelta(days=i) for i in range(DAYS)]
     marks = [(names, versions) for _, (names, versions) in sorted(by_day.items())]
@@ -111,10 +130,15 @@ def test_scores_exist_every_day_label_free_until_the_first_model(spark, run_lake
     assert clusters.where(F.col("n_accounts") >= 3).count() > 0
     # scored accounts are exactly the accounts active in the 7 days ending on the day
     silver = spark.read.format("delta").load(tables.SILVER_INTERACTIONS.uri(run_lake))
-    active = (silver.where((F.col("event_date") > F.lit(END - dt.timedelta(days=7)))
-                           & (F.col("event_date") <= F.lit(END))
-                           & (F.col("land_date") <= F.lit(END)))
-              .select("account_id").distinct())
+    active = (
+        silver.where(
+            (F.col("event_date") > F.lit(END - dt.timedelta(days=7)))
+            & (F.col("event_date") <= F.lit(END))
+            & (F.col("land_date") <= F.lit(END))
+        )
+        .select("account_id")
+        .distinct()
+    )
     scored = scores.where(F.col("score_date") == F.lit(END)).select("account_id")
     assert scored.count() == active.count()
     assert scored.subtract(active).count() == 0
@@ -134,9 +158,17 @@ def test_audit_balances_and_equals_the_truth(spark, run_lake):
         if expected is None:
             assert row.lines_read == 0
             continue
-        assert (row.lines_read, row.rows_accepted, row.duplicates_dropped, row.rows_quarantined) \
-            == (expected["lines_written"], expected["accepted"], expected["duplicates"],
-                expected["broken"]), (row.source, row.land_date)
+        assert (
+            row.lines_read,
+            row.rows_accepted,
+            row.duplicates_dropped,
+            row.rows_quarantined,
+        ) == (
+            expected["lines_written"],
+            expected["accepted"],
+            expected["duplicates"],
+            expected["broken"],
+        ), (row.source, row.land_date)
 
 
 def test_rerunning_the_range_or_a_day_changes_nothing(spark, run_lake, tmp_path):
@@ -173,8 +205,7 @@ def test_rescore_after_promote_and_rollback(spark, run_lake):
     old = model_registry.champion_version(run_lake)
     assert versions_of_day() == {old}
     # a second model on fewer features, registered without the gate, then promoted by hand
-    new = jt.train(run_lake, END, promote=False,
-                   feature_names=["requests_7d", "output_tokens_7d"])
+    new = jt.train(run_lake, END, promote=False, feature_names=["requests_7d", "output_tokens_7d"])
     assert new["version"] != old
     assert jt.promote(run_lake, new["version"])["champion"] == new["version"]
 
@@ -198,9 +229,13 @@ def test_every_saved_query_returns_rows(spark, run_lake):
     assert len(queries) >= 4
     # The critical band (0.1% FPR among legitimate accounts) can be empty on a tiny lake's last
     # day; that query must then return exactly the gold table's (zero) critical accounts.
-    critical = execute(spark, run_lake, "SELECT count(*) FROM risk.account_scores_daily WHERE "
-                       "risk_band = 'critical' AND score_date = (SELECT max(score_date) FROM "
-                       "risk.account_scores_daily)").rows[0][0]
+    critical = execute(
+        spark,
+        run_lake,
+        "SELECT count(*) FROM risk.account_scores_daily WHERE "
+        "risk_band = 'critical' AND score_date = (SELECT max(score_date) FROM "
+        "risk.account_scores_daily)",
+    ).rows[0][0]
     for query in queries:
         result = execute(spark, run_lake, query.read_text(), limit=1000)
         if query.name == "critical_accounts_today.sql":
@@ -246,11 +281,13 @@ def test_label_free_scorer_publishes_marked_rows_before_any_model(spark, tmp_pat
     assert model_registry.champion_version(lake) is None  # no model exists
     scores = spark.read.format("delta").load(tables.ACCOUNT_SCORES.uri(lake))
     marks = scores.groupBy("score_date", "model_name", "model_version").count().collect()
-    assert {(r[0], r[1], r[2]) for r in marks} == {(d, LABEL_FREE_NAME, LABEL_FREE_VERSION)
-                                                   for d in days}
+    assert {(r[0], r[1], r[2]) for r in marks} == {
+        (d, LABEL_FREE_NAME, LABEL_FREE_VERSION) for d in days
+    }
     # Real content: scores in [0, 1] that differ, and reasons on the riskiest row.
-    stats = scores.agg(F.min("risk_score"), F.max("risk_score"),
-                       F.countDistinct("risk_score")).first()
+    stats = scores.agg(
+        F.min("risk_score"), F.max("risk_score"), F.countDistinct("risk_score")
+    ).first()
     assert 0.0 <= stats[0] < stats[1] <= 1.0 and stats[2] >= 10
     top = scores.orderBy(F.desc("risk_score")).first()
     assert top["reasons"] and all(" " in r for r in top["reasons"])

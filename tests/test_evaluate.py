@@ -42,23 +42,28 @@ def test_detection_delays_per_group():
     out = ev.detection_delays(
         np.array(["c1", "c1", "c2", "c3"]),
         np.array([d(2026, 5, 2), d(2026, 5, 1), d(2026, 5, 3), d(2026, 5, 1)], dtype=object),
-        np.array([None, d(2026, 5, 4), None, d(2026, 5, 1)], dtype=object))
+        np.array([None, d(2026, 5, 4), None, d(2026, 5, 1)], dtype=object),
+    )
     got = out.set_index("group")
     assert got.loc["c1", "days"] == 3.0 and got.loc["c3", "days"] == 0.0
     assert math.isnan(got.loc["c2", "days"])
     assert str(got.loc["c1", "first_seen"].date()) == "2026-05-01"
     assert out["days"].median() == 1.5
     # negative control: a later first flag lengthens the delay
-    later = ev.detection_delays(np.array(["c1"]), np.array([d(2026, 5, 1)], dtype=object),
-                                np.array([d(2026, 5, 6)], dtype=object))
+    later = ev.detection_delays(
+        np.array(["c1"]),
+        np.array([d(2026, 5, 1)], dtype=object),
+        np.array([d(2026, 5, 6)], dtype=object),
+    )
     assert later["days"].iloc[0] != 3.0
 
 
 def test_share_before_flag_counts_the_flag_day_as_served():
     d = dt.date
     accounts = np.array(["a", "a", "a", "b", "c"])
-    days = np.array([d(2026, 5, 1), d(2026, 5, 2), d(2026, 5, 3), d(2026, 5, 1),
-                     d(2026, 5, 2)], dtype=object)
+    days = np.array(
+        [d(2026, 5, 1), d(2026, 5, 2), d(2026, 5, 3), d(2026, 5, 1), d(2026, 5, 2)], dtype=object
+    )
     counts = np.array([10, 20, 30, 5, 35])
     flags = {"a": d(2026, 5, 2), "c": d(2026, 5, 1)}  # b never flagged
     # a: 10 + 20 on or before its flag day; b: all 5; c: none (flagged the day before)
@@ -87,10 +92,18 @@ def test_single_account_heuristic_multiplies_volume_reasoning_and_focus():
 
     cols = ["requests_7d", "high_cot_share_7d", "topic_top_share_7d", "hour_entropy_7d"]
     spec = baseline_columns(cols)
-    assert spec == {"volume": ("requests_7d",),
-                    "heuristic": ("high_cot_share_7d", "requests_7d", "topic_top_share_7d")}
-    rows = pd.DataFrame({"requests_7d": [100, 200], "high_cot_share_7d": [0.5, 0.1],
-                         "topic_top_share_7d": [0.8, None], "hour_entropy_7d": [1.0, 2.0]})
+    assert spec == {
+        "volume": ("requests_7d",),
+        "heuristic": ("high_cot_share_7d", "requests_7d", "topic_top_share_7d"),
+    }
+    rows = pd.DataFrame(
+        {
+            "requests_7d": [100, 200],
+            "high_cot_share_7d": [0.5, 0.1],
+            "topic_top_share_7d": [0.8, None],
+            "hour_entropy_7d": [1.0, 2.0],
+        }
+    )
     names = baseline_scores(rows, spec)
     assert rows[names["heuristic"]].tolist() == [40.0, 0.0]
     assert rows[names["volume"]].tolist() == [100.0, 200.0]
@@ -120,32 +133,79 @@ TRUTH = {
 # day -> account -> (risk_score, band); D0 lies before the evaluated range D1..D3
 GOLD = {
     D0: {"A1": (0.3, "medium"), "L1": (0.1, "low")},
-    D1: {"A1": (0.9, "high"), "A2": (0.5, "medium"), "A3": (0.4, "medium"),
-         "Q1": (0.3, "low"), "Q2": (0.12, "low"), "G1": (0.2, "low"), "L1": (0.1, "low"),
-         "L2": (0.2, "low"), "L3": (0.3, "low"), "L4": (0.05, "low"), "L5": (0.4, "medium"),
-         "L6": (0.15, "low"), "U1": (0.99, "critical")},
-    D2: {"A2": (0.6, "medium"), "G1": (0.8, "high"), "Q1": (0.65, "medium"),
-         "L5": (0.6, "high")},
-    D3: {"A1": (0.85, "high"), "A2": (0.7, "high"), "A3": (0.35, "medium"),
-         "Q1": (0.5, "medium"), "Q2": (0.05, "low"), "G1": (0.75, "high"), "L1": (0.1, "low"),
-         "L2": (0.2, "low"), "L3": (0.25, "low"), "L4": (0.05, "low"), "L5": (0.3, "medium"),
-         "L6": (0.15, "low")},
+    D1: {
+        "A1": (0.9, "high"),
+        "A2": (0.5, "medium"),
+        "A3": (0.4, "medium"),
+        "Q1": (0.3, "low"),
+        "Q2": (0.12, "low"),
+        "G1": (0.2, "low"),
+        "L1": (0.1, "low"),
+        "L2": (0.2, "low"),
+        "L3": (0.3, "low"),
+        "L4": (0.05, "low"),
+        "L5": (0.4, "medium"),
+        "L6": (0.15, "low"),
+        "U1": (0.99, "critical"),
+    },
+    D2: {"A2": (0.6, "medium"), "G1": (0.8, "high"), "Q1": (0.65, "medium"), "L5": (0.6, "high")},
+    D3: {
+        "A1": (0.85, "high"),
+        "A2": (0.7, "high"),
+        "A3": (0.35, "medium"),
+        "Q1": (0.5, "medium"),
+        "Q2": (0.05, "low"),
+        "G1": (0.75, "high"),
+        "L1": (0.1, "low"),
+        "L2": (0.2, "low"),
+        "L3": (0.25, "low"),
+        "L4": (0.05, "low"),
+        "L5": (0.3, "medium"),
+        "L6": (0.15, "low"),
+    },
 }
 # requests per account and event day (silver)
-REQUESTS = {"A1": {D0: 5, D1: 10, D3: 8}, "A2": {D1: 4, D2: 6, D3: 5}, "A3": {D1: 3},
-            "Q1": {D2: 1}, "Q2": {D1: 1, D3: 1}, "G1": {D0: 2, D1: 6, D2: 9, D3: 7},
-            "L1": {D1: 2, D3: 1}, "L3": {D1: 40}, "L5": {D2: 3}}
+REQUESTS = {
+    "A1": {D0: 5, D1: 10, D3: 8},
+    "A2": {D1: 4, D2: 6, D3: 5},
+    "A3": {D1: 3},
+    "Q1": {D2: 1},
+    "Q2": {D1: 1, D3: 1},
+    "G1": {D0: 2, D1: 6, D2: 9, D3: 7},
+    "L1": {D1: 2, D3: 1},
+    "L3": {D1: 40},
+    "L5": {D2: 3},
+}
 # feature inputs of the baselines, the same every day: requests_7d, cot share, topic focus
-FEATURES = {"A1": (100, 0.9, 0.8), "A2": (50, 0.8, 0.9), "A3": (20, 0.5, 0.5),
-            "Q1": (5, 0.6, 0.5), "Q2": (8, 0.7, 0.5), "G1": (60, 0.9, 0.9),
-            "L1": (10, 0.1, 0.3), "L2": (30, 0.2, 0.5), "L3": (200, 0.05, 0.4),
-            "L4": (2, 0.1, 0.5), "L5": (15, 0.6, 0.6), "L6": (5, 0.2, 0.5), "U1": (1, 1.0, 1.0)}
+FEATURES = {
+    "A1": (100, 0.9, 0.8),
+    "A2": (50, 0.8, 0.9),
+    "A3": (20, 0.5, 0.5),
+    "Q1": (5, 0.6, 0.5),
+    "Q2": (8, 0.7, 0.5),
+    "G1": (60, 0.9, 0.9),
+    "L1": (10, 0.1, 0.3),
+    "L2": (30, 0.2, 0.5),
+    "L3": (200, 0.05, 0.4),
+    "L4": (2, 0.1, 0.5),
+    "L5": (15, 0.6, 0.6),
+    "L6": (5, 0.2, 0.5),
+    "U1": (1, 1.0, 1.0),
+}
 
 
 def write_truth(lake: str, truth: dict) -> None:
-    rows = [{"account_id": a, "role": r, "population": p, "campaign_id": c, "strategy": s,
-             "handover_at": pd.Timestamp(h) if h else pd.NaT}
-            for a, (r, p, c, s, h) in truth.items()]
+    rows = [
+        {
+            "account_id": a,
+            "role": r,
+            "population": p,
+            "campaign_id": c,
+            "strategy": s,
+            "handover_at": pd.Timestamp(h) if h else pd.NaT,
+        }
+        for a, (r, p, c, s, h) in truth.items()
+    ]
     (Path(lake) / "_truth").mkdir(exist_ok=True)
     pd.DataFrame(rows).to_parquet(Path(lake) / "_truth" / "accounts.parquet")
 
@@ -157,23 +217,36 @@ def write_hand_made_lake(spark, lake: str) -> None:
     from jobs.train import features_uri
 
     gold = [(a, d, s, b, "1") for d, rows in GOLD.items() for a, (s, b) in rows.items()]
-    spark.createDataFrame(gold, "account_id STRING, score_date DATE, risk_score DOUBLE, "
-                                "risk_band STRING, model_version STRING") \
-        .write.format("delta").save(tables.ACCOUNT_SCORES.uri(lake))
-    req = [(a, d, f"{a}-{d}-{i}") for a, per in REQUESTS.items() for d, n in per.items()
-           for i in range(n)]
-    spark.createDataFrame(req, "account_id STRING, event_date DATE, request_id STRING") \
-        .write.format("delta").save(tables.SILVER_INTERACTIONS.uri(lake))
+    spark.createDataFrame(
+        gold,
+        "account_id STRING, score_date DATE, risk_score DOUBLE, "
+        "risk_band STRING, model_version STRING",
+    ).write.format("delta").save(tables.ACCOUNT_SCORES.uri(lake))
+    req = [
+        (a, d, f"{a}-{d}-{i}")
+        for a, per in REQUESTS.items()
+        for d, n in per.items()
+        for i in range(n)
+    ]
+    spark.createDataFrame(
+        req, "account_id STRING, event_date DATE, request_id STRING"
+    ).write.format("delta").save(tables.SILVER_INTERACTIONS.uri(lake))
     feats = [(a, d, *FEATURES[a]) for d, rows in GOLD.items() for a in rows]
-    spark.createDataFrame(feats, "account_id STRING, feature_date DATE, requests_7d BIGINT, "
-                                 "high_cot_share_7d DOUBLE, topic_top_share_7d DOUBLE") \
-        .write.format("delta").save(features_uri(lake))
+    spark.createDataFrame(
+        feats,
+        "account_id STRING, feature_date DATE, requests_7d BIGINT, "
+        "high_cot_share_7d DOUBLE, topic_top_share_7d DOUBLE",
+    ).write.format("delta").save(features_uri(lake))
     enf = spark.createDataFrame(
         [("A1", dt.datetime(2026, 5, 2, 15, tzinfo=dt.UTC), "ban", "distillation", "case-1", D1)],
         "account_id STRING, decided_at TIMESTAMP, action STRING, reason STRING, "
-        "case_id STRING, land_date DATE")
-    enf = (enf.withColumn("event_date", F.to_date("decided_at"))
-           .withColumn("source_file", F.lit("hand-made")).withColumn("line_no", F.lit(1)))
+        "case_id STRING, land_date DATE",
+    )
+    enf = (
+        enf.withColumn("event_date", F.to_date("decided_at"))
+        .withColumn("source_file", F.lit("hand-made"))
+        .withColumn("line_no", F.lit(1))
+    )
     delta_io.replace_where(enf, tables.SILVER_ENFORCEMENT, lake, "true")
     write_truth(lake, TRUTH)
 
@@ -206,11 +279,13 @@ def test_evaluate_figures_worked_out_by_hand(hand_made, capsys):
     # camp-01 first request D0 (A1), first high D1; camp-02 never high; camp-03 (G1) from its
     # handover day D1 (its D0 request was its previous owner's), high on D2
     camps = {c["campaign_id"]: c for c in r["campaigns"]}
-    assert camps["camp-01"]["days_to_first_flag"] == 1 and camps["camp-01"]["first_request"] \
-        == str(D0)
+    assert camps["camp-01"]["days_to_first_flag"] == 1 and camps["camp-01"]["first_request"] == str(
+        D0
+    )
     assert camps["camp-02"]["days_to_first_flag"] is None
-    assert camps["camp-03"]["first_request"] == str(D1) and camps["camp-03"]["first_flag"] \
-        == str(D2)
+    assert camps["camp-03"]["first_request"] == str(D1) and camps["camp-03"]["first_flag"] == str(
+        D2
+    )
     assert (m["campaigns_flagged"], m["campaigns"], m["median_days_to_flag"]) == (2, 3, 1.0)
     # attacker requests in D1..D3: A1 18, A2 15, A3 3, Q1 1, Q2 2, G1 22 = 61; served on or
     # before the flag day: A1 10, A2 15, A3 3, Q 3, G1 15 = 46
@@ -258,7 +333,9 @@ def test_evaluate_negative_control_without_the_handover(spark, tmp_path, hand_ma
     camps = {c["campaign_id"]: c for c in r["campaigns"]}
     assert camps["camp-03"]["first_request"] == str(D0)
     assert camps["camp-03"]["days_to_first_flag"] == 2
-    assert r["summary"]["model"]["median_days_to_flag"] != before["summary"]["model"][
-        "median_days_to_flag"]
+    assert (
+        r["summary"]["model"]["median_days_to_flag"]
+        != before["summary"]["model"]["median_days_to_flag"]
+    )
     # the range's requests are the same: G1 had none before D1 in it
     assert r["summary"]["model"]["requests_before_flag"] == pytest.approx(46 / 61)

@@ -33,18 +33,33 @@ def test_every_entry_is_complete():
 def test_model_features_are_numeric_and_exclude_keys_and_text():
     names = catalog.model_feature_names()
     assert len(names) == len(set(names)) > 80
-    for banned in ("account_id", "feature_date", "cluster_id", "link_types", "signup_channel",
-                   "tier", "billing_country", "email_domain_class"):
+    for banned in (
+        "account_id",
+        "feature_date",
+        "cluster_id",
+        "link_types",
+        "signup_channel",
+        "tier",
+        "billing_country",
+        "email_domain_class",
+    ):
         assert banned not in names
-    assert {"requests_7d", "simhash_neardup_accounts_7d", "cluster_known_bad_others",
-            "signup_education", "tier_rank"} <= set(names)
+    assert {
+        "requests_7d",
+        "simhash_neardup_accounts_7d",
+        "cluster_known_bad_others",
+        "signup_education",
+        "tier_rank",
+    } <= set(names)
 
 
 def test_describe_reads_like_a_reason():
     assert catalog.describe("simhash_neardup_accounts_7d", 212) == (
-        "shares near-duplicate prompts with 212 other accounts in 7 days")
+        "shares near-duplicate prompts with 212 other accounts in 7 days"
+    )
     assert catalog.describe("high_cot_share_7d", 0.934) == (
-        "asked for step-by-step reasoning in 93% of requests in 7 days")
+        "asked for step-by-step reasoning in 93% of requests in 7 days"
+    )
     assert catalog.describe("requests_28d", 12345) == "sent 12,345 requests in 28 days"
     assert catalog.describe("verified", 0) == "is not verified"
     assert catalog.describe("signup_education", 1) == "signed up through education"
@@ -55,11 +70,10 @@ def test_describe_reads_like_a_reason():
 
 def test_docs_are_up_to_date():
     assert DOC.read_text() == catalog.render_markdown(), (
-        "docs/FEATURES.md is stale: run `.venv/bin/python -m features.catalog > "
-        "docs/FEATURES.md`")
+        "docs/FEATURES.md is stale: run `.venv/bin/python -m features.catalog > docs/FEATURES.md`"
+    )
     # Negative control: the comparison notices a changed line.
     assert DOC.read_text().replace("requests_7d", "requests_8d") != catalog.render_markdown()
-
 
 
 def test_risk_directions_name_model_inputs():

@@ -41,8 +41,11 @@ def test_known_graph_gives_known_components(spark, local_edges):
     }
     # Negative control: cutting the path in the middle splits its component.
     cut = [e for e in path if e != ("p11", "p12")]
-    got2 = _components(connected_components(
-        spark.createDataFrame(cut, "src STRING, dst STRING"), local_edges=local_edges))
+    got2 = _components(
+        connected_components(
+            spark.createDataFrame(cut, "src STRING, dst STRING"), local_edges=local_edges
+        )
+    )
     assert frozenset(f"p{i:02d}" for i in range(25)) not in got2
     assert frozenset(f"p{i:02d}" for i in range(12)) in got2
 
@@ -63,35 +66,47 @@ def test_a_graph_over_the_driver_limit_runs_as_spark_rounds(spark, monkeypatch):
     monkeypatch.setattr(components, "local_components", refuse)
     edges = spark.createDataFrame([("a", "b"), ("b", "c"), ("x", "y")], "src STRING, dst STRING")
     assert _components(connected_components(edges, local_edges=2)) == {
-        frozenset("abc"), frozenset("xy")}
+        frozenset("abc"),
+        frozenset("xy"),
+    }
     with pytest.raises(AssertionError, match="driver"):  # negative control: within the limit
         connected_components(edges, local_edges=3)
 
 
 def test_hub_entity_above_cap_is_ignored(spark):
     members = spark.createDataFrame(
-        [("payment", "pf1", "a"), ("payment", "pf1", "b"),
-         ("ip_prefix", "10.0.0.0/24", "b"), ("ip_prefix", "10.0.0.0/24", "c"),
-         # A hub: one prefix tying 4 accounts, above a cap of 3.
-         *[("ip_prefix", "100.64.0.0/24", x) for x in ("a", "x", "y", "z")],
-         ("org", "o1", "solo")],
-        "kind STRING, entity STRING, account_id STRING")
-    params = FeatureParams(hub_caps={"payment": 10, "ip_prefix": 3, "prompt_simhash": 10,
-                                     "org": 10}, prefix_min_accounts=2)
+        [
+            ("payment", "pf1", "a"),
+            ("payment", "pf1", "b"),
+            ("ip_prefix", "10.0.0.0/24", "b"),
+            ("ip_prefix", "10.0.0.0/24", "c"),
+            # A hub: one prefix tying 4 accounts, above a cap of 3.
+            *[("ip_prefix", "100.64.0.0/24", x) for x in ("a", "x", "y", "z")],
+            ("org", "o1", "solo"),
+        ],
+        "kind STRING, entity STRING, account_id STRING",
+    )
+    params = FeatureParams(
+        hub_caps={"payment": 10, "ip_prefix": 3, "prompt_simhash": 10, "org": 10},
+        prefix_min_accounts=2,
+    )
     edges = star_edges(members, params)
     comps = _components(connected_components(edges))
     assert comps == {frozenset(["a", "b", "c"])}
     assert {(r.src, r.dst, r.kind) for r in edges.collect()} == {
-        ("b", "a", "payment"), ("c", "b", "ip_prefix")}
+        ("b", "a", "payment"),
+        ("c", "b", "ip_prefix"),
+    }
     # Negative control: with a higher cap the hub merges x, y, z in.
-    loose = FeatureParams(hub_caps={"payment": 10, "ip_prefix": 4, "prompt_simhash": 10,
-                                    "org": 10}, prefix_min_accounts=2)
+    loose = FeatureParams(
+        hub_caps={"payment": 10, "ip_prefix": 4, "prompt_simhash": 10, "org": 10},
+        prefix_min_accounts=2,
+    )
     comps2 = _components(connected_components(star_edges(members, loose)))
     assert comps2 == {frozenset(["a", "b", "c", "x", "y", "z"])}
     # The default floor of 3 accounts per prefix: the 2-account prefix b-c links nobody.
     strict = FeatureParams(hub_caps=params.hub_caps)
-    assert _components(connected_components(star_edges(members, strict))) == {
-        frozenset(["a", "b"])}
+    assert _components(connected_components(star_edges(members, strict))) == {frozenset(["a", "b"])}
 
 
 def _edges(spark, groups: list[list[str]], kind: str = "payment"):
@@ -102,8 +117,9 @@ def _edges(spark, groups: list[list[str]], kind: str = "payment"):
 def _clusters(spark, groups, previous_rows, day):
     edges = _edges(spark, groups)
     comps = connected_components(edges.select("src", "dst"))
-    prev = spark.createDataFrame(previous_rows, "account_id STRING, cluster_id STRING, "
-                                                "cluster_first_date DATE")
+    prev = spark.createDataFrame(
+        previous_rows, "account_id STRING, cluster_id STRING, cluster_first_date DATE"
+    )
     rows = assign_clusters(comps, edges, prev, day).collect()
     return {r.account_id: r for r in rows}
 
@@ -129,20 +145,31 @@ def test_cluster_ids_stable_while_most_members_persist(spark):
 
 
 def test_merged_clusters_keep_the_largest_contributors_id(spark):
-    prev = [("a", "cl_big", D), ("b", "cl_big", D), ("c", "cl_big", D),
-            ("x", "cl_small", D), ("y", "cl_small", D)]
+    prev = [
+        ("a", "cl_big", D),
+        ("b", "cl_big", D),
+        ("c", "cl_big", D),
+        ("x", "cl_small", D),
+        ("y", "cl_small", D),
+    ]
     day2 = _clusters(spark, [["a", "b", "c", "x", "y"]], prev, D + dt.timedelta(days=1))
     assert {r.cluster_id for r in day2.values()} == {"cl_big"}
     # A split: the part holding the majority keeps the id, the other part gets a new one.
-    day3 = _clusters(spark, [["a", "b", "c"], ["x", "y"]],
-                     [(k, r.cluster_id, r.cluster_first_date) for k, r in day2.items()],
-                     D + dt.timedelta(days=2))
+    day3 = _clusters(
+        spark,
+        [["a", "b", "c"], ["x", "y"]],
+        [(k, r.cluster_id, r.cluster_first_date) for k, r in day2.items()],
+        D + dt.timedelta(days=2),
+    )
     assert day3["a"].cluster_id == "cl_big"
     assert day3["x"].cluster_id not in ("cl_big", "cl_small")
     # An even split holds no majority: neither half keeps the id.
-    day4 = _clusters(spark, [["a", "b"], ["c", "x"]],
-                     [("a", "cl_q", D), ("b", "cl_q", D), ("c", "cl_q", D), ("x", "cl_q", D)],
-                     D + dt.timedelta(days=3))
+    day4 = _clusters(
+        spark,
+        [["a", "b"], ["c", "x"]],
+        [("a", "cl_q", D), ("b", "cl_q", D), ("c", "cl_q", D), ("x", "cl_q", D)],
+        D + dt.timedelta(days=3),
+    )
     assert "cl_q" not in {r.cluster_id for r in day4.values()}
 
 
@@ -150,11 +177,13 @@ def test_prefix_memberships_come_from_hosted_prefixes_only(spark):
     from features.links import memberships
 
     registry = spark.createDataFrame(
-        [("a", None, None)], "account_id string, payment_fingerprint string, org_id string")
+        [("a", None, None)], "account_id string, payment_fingerprint string, org_id string"
+    )
     sums = spark.createDataFrame(
         [("a", ["1.1.1.0/24", "2.2.2.0/24"], ["2.2.2.0/24"], 10, 1, 0)],
         "account_id string, prefixes_7d array<string>, link_prefixes_7d array<string>, "
-        "requests_7d bigint, n_iptype_residential_7d bigint, n_iptype_mobile_7d bigint")
+        "requests_7d bigint, n_iptype_residential_7d bigint, n_iptype_mobile_7d bigint",
+    )
     got = {(r.kind, r.entity) for r in memberships(registry, sums).collect()}
     # 1.1.1.0/24 was seen only on a consumer network: no membership through it.
     assert got == {("ip_prefix", "2.2.2.0/24")}

@@ -26,66 +26,149 @@ def _rows() -> list[dict]:
     r.append(req("edge6", at(-6, 0, 0, 0)))
     r += [req("both", at(-7, 23, 59, 59)), req("both", at(-6, 0, 0, 0))]
     # A late record: event D-2, landed D; and one landing after D (must never count for D).
-    r += [req("late", at(-2, 10)), req("late", at(-2, 11), land=day(0)),
-          req("late", at(-1, 11), land=day(1))]
-    r += [req("timing", at(0, h)) for h in (0, 6, 12, 18)]
-    r += [req("nightfr", at(0, 23, 10), country="FR"), req("nightfr", at(0, 23, 40),
-                                                           country="FR")]
     r += [
-        req("content", at(0, 1), topic="coding", cot_request_score=0.9, thinking_enabled=True,
-            tool_count=2, has_image=True, model=NEW, status=200, endpoint="batches", turns=1),
-        req("content", at(0, 2), topic="coding", cot_request_score=0.5, thinking_enabled=True,
-            model=NEW, status=429, turns=3),
-        req("content", at(0, 3), topic="math_reasoning", cot_request_score=0.49,
-            thinking_enabled=False, model=NEW, status=429, turns=None),
-        req("content", at(0, 4), topic=None, cot_request_score=None, thinking_enabled=None,
-            tool_count=None, model=OLD, status=500, turns=None),
+        req("late", at(-2, 10)),
+        req("late", at(-2, 11), land=day(0)),
+        req("late", at(-1, 11), land=day(1)),
+    ]
+    r += [req("timing", at(0, h)) for h in (0, 6, 12, 18)]
+    r += [req("nightfr", at(0, 23, 10), country="FR"), req("nightfr", at(0, 23, 40), country="FR")]
+    r += [
+        req(
+            "content",
+            at(0, 1),
+            topic="coding",
+            cot_request_score=0.9,
+            thinking_enabled=True,
+            tool_count=2,
+            has_image=True,
+            model=NEW,
+            status=200,
+            endpoint="batches",
+            turns=1,
+        ),
+        req(
+            "content",
+            at(0, 2),
+            topic="coding",
+            cot_request_score=0.5,
+            thinking_enabled=True,
+            model=NEW,
+            status=429,
+            turns=3,
+        ),
+        req(
+            "content",
+            at(0, 3),
+            topic="math_reasoning",
+            cot_request_score=0.49,
+            thinking_enabled=False,
+            model=NEW,
+            status=429,
+            turns=None,
+        ),
+        req(
+            "content",
+            at(0, 4),
+            topic=None,
+            cot_request_score=None,
+            thinking_enabled=None,
+            tool_count=None,
+            model=OLD,
+            status=500,
+            turns=None,
+        ),
     ]
     r.append(req("early", at(-1, 16), model=NEW))
-    r += [req("vol", at(0, 8), input_tokens=100, output_tokens=1000),
-          req("vol", at(0, 9), input_tokens=300, output_tokens=500),
-          req("vol", at(-3, 9), input_tokens=100, output_tokens=100),
-          req("vol", at(-10, 9), input_tokens=50, output_tokens=50)]
     r += [
-        req("infra", at(0, 5), ip_hash="i1", ip_prefix="172.16.1.0/24", ip_asn=1,
-            ip_type="datacenter", country="US", api_key_id="k1", user_agent="u1"),
-        req("infra", at(0, 6), ip_hash="i2", ip_prefix="172.16.1.0/24", ip_asn=2,
-            ip_type="vpn_proxy", country="DE", api_key_id="k2", user_agent="u1"),
-        req("infra", at(0, 7), ip_hash="i2", ip_prefix="172.16.2.0/24", ip_asn=2,
-            ip_type="mobile", country=None, api_key_id="k2", user_agent="u1"),
+        req("vol", at(0, 8), input_tokens=100, output_tokens=1000),
+        req("vol", at(0, 9), input_tokens=300, output_tokens=500),
+        req("vol", at(-3, 9), input_tokens=100, output_tokens=100),
+        req("vol", at(-10, 9), input_tokens=50, output_tokens=50),
+    ]
+    r += [
+        req(
+            "infra",
+            at(0, 5),
+            ip_hash="i1",
+            ip_prefix="172.16.1.0/24",
+            ip_asn=1,
+            ip_type="datacenter",
+            country="US",
+            api_key_id="k1",
+            user_agent="u1",
+        ),
+        req(
+            "infra",
+            at(0, 6),
+            ip_hash="i2",
+            ip_prefix="172.16.1.0/24",
+            ip_asn=2,
+            ip_type="vpn_proxy",
+            country="DE",
+            api_key_id="k2",
+            user_agent="u1",
+        ),
+        req(
+            "infra",
+            at(0, 7),
+            ip_hash="i2",
+            ip_prefix="172.16.2.0/24",
+            ip_asn=2,
+            ip_type="mobile",
+            country=None,
+            api_key_id="k2",
+            user_agent="u1",
+        ),
     ]
     # Cross-account: s1 and s2 share a card; s2 and s3 send near-duplicate prompts.
-    r += [req("s1", at(0, 10)), req("s2", at(0, 10), prompt_simhash=NEAR_A),
-          req("s3", at(-1, 10), prompt_simhash=NEAR_B)]
+    r += [
+        req("s1", at(0, 10)),
+        req("s2", at(0, 10), prompt_simhash=NEAR_A),
+        req("s3", at(-1, 10), prompt_simhash=NEAR_B),
+    ]
     r += [req("r1", at(0, 11)), req("r2", at(0, 11)), req("s4", at(0, 12))]
     # Synchrony: y1..y3 on one datacenter /24 within one 10-minute bucket; y4 on it an hour
     # later. A datacenter prefix tying 4 accounts also links them into a cluster.
-    r += [req(a, at(0, 14, m), ip_prefix="9.9.9.0/24", ip_type="datacenter") for a, m in
-          (("y1", 1), ("y2", 3), ("y3", 5))]
+    r += [
+        req(a, at(0, 14, m), ip_prefix="9.9.9.0/24", ip_type="datacenter")
+        for a, m in (("y1", 1), ("y2", 3), ("y3", 5))
+    ]
     r.append(req("y4", at(0, 15), ip_prefix="9.9.9.0/24", ip_type="datacenter"))
     # The same pattern on a residential /24 (a household, a carrier pool): no cluster.
-    r += [req(a, at(0, 16, m), ip_prefix="9.9.8.0/24") for a, m in
-          (("h1", 1), ("h2", 3), ("h3", 5))]
+    r += [
+        req(a, at(0, 16, m), ip_prefix="9.9.8.0/24") for a, m in (("h1", 1), ("h2", 3), ("h3", 5))
+    ]
     # Mostly on hosted networks (each its own datacenter /24), and one household /24 shared by
     # all three from home: the shared prefix is residential, so it links nobody.
     for i, a in enumerate(("m1", "m2", "m3")):
-        r += [req(a, at(0, 17, m), ip_prefix=f"8.8.{i}.0/24", ip_type="datacenter")
-              for m in (1, 2)]
+        r += [req(a, at(0, 17, m), ip_prefix=f"8.8.{i}.0/24", ip_type="datacenter") for m in (1, 2)]
         r.append(req(a, at(0, 18, 10 * i), ip_prefix="9.9.7.0/24", ip_type="residential"))
     # The 28-day edge: 23:59:59 on D-28 is outside, 00:00:00 on D-27 inside; D-27 and D-10
     # are from Brazil on one address, D from the US on another.
-    r += [req("long", at(-28, 23, 59, 59), ip_hash="j0", ip_prefix="11.0.0.0/24", ip_asn=6),
-          *[req("long", at(o, h), ip_hash="j1", ip_prefix="11.0.1.0/24", ip_asn=7, country="BR")
-            for o, h in ((-27, 0), (-10, 12))],
-          req("long", at(0, 12), ip_hash="j2", ip_prefix="11.0.2.0/24", ip_asn=8)]
+    r += [
+        req("long", at(-28, 23, 59, 59), ip_hash="j0", ip_prefix="11.0.0.0/24", ip_asn=6),
+        *[
+            req("long", at(o, h), ip_hash="j1", ip_prefix="11.0.1.0/24", ip_asn=7, country="BR")
+            for o, h in ((-27, 0), (-10, 12))
+        ],
+        req("long", at(0, 12), ip_hash="j2", ip_prefix="11.0.2.0/24", ip_asn=8),
+    ]
     return r
 
 
 def _accounts() -> list[dict]:
     return [
         account("first", at(0, 8)),
-        account("timing", at(-400), billing_country="JP", tier="scale", verified=True,
-                signup_channel="research_program", email_domain_class="edu"),
+        account(
+            "timing",
+            at(-400),
+            billing_country="JP",
+            tier="scale",
+            verified=True,
+            signup_channel="research_program",
+            email_domain_class="edu",
+        ),
         account("infra", at(-50), billing_country="US"),
         account("s1", at(-30), payment_fingerprint="pf"),
         account("s2", at(-5), payment_fingerprint="pf"),
@@ -101,8 +184,8 @@ def _accounts() -> list[dict]:
 def _decisions() -> list[dict]:
     return [
         decision("s3", at(-1, 9)),
-        decision("s4", at(-3)), decision("s4", at(-2), action="reinstate",
-                                          reason="appeal_granted"),
+        decision("s4", at(-3)),
+        decision("s4", at(-2), action="reinstate", reason="appeal_granted"),
         decision("r2", at(1, 9), land=day(1)),  # decided after D
         decision("s1", at(-1), reason="payment_fraud"),  # not a distillation label
     ]
@@ -140,8 +223,11 @@ def test_28_day_window(built):
     assert (g["requests_1d"], g["requests_7d"], g["requests_28d"]) == (1, 1, 3)
     assert (g["active_days_7d"], g["active_days_28d"]) == (1, 3)
     assert (g["distinct_ips_7d"], g["distinct_ip_prefixes_7d"], g["distinct_asns_7d"]) == (1, 1, 1)
-    assert (g["distinct_ips_28d"], g["distinct_ip_prefixes_28d"],
-            g["distinct_asns_28d"]) == (2, 2, 2)
+    assert (g["distinct_ips_28d"], g["distinct_ip_prefixes_28d"], g["distinct_asns_28d"]) == (
+        2,
+        2,
+        2,
+    )
     assert g["weekend_share_28d"] == pytest.approx(1 / 3)  # D-10 is a Sunday, D-27 a Thursday
     assert g["hour_entropy_28d"] == pytest.approx(0.9182958)  # hours 0, 12, 12
     assert g["hour_entropy_7d"] == pytest.approx(0.0)
@@ -234,7 +320,11 @@ def test_account_profile(built):
     t = built[0]["timing"]
     assert t["account_age_days"] == 400 and t["is_young_account"] == 0
     assert (t["verified"], t["tier_rank"], t["signup_research_program"], t["email_edu"]) == (
-        1, 2, 1, 1)
+        1,
+        2,
+        1,
+        1,
+    )
     assert t["signup_self_serve"] == 0 and t["has_payment_fingerprint"] == 0
     assert t["billing_country"] == "JP" and t["signup_channel"] == "research_program"
     assert built[0]["s1"]["has_payment_fingerprint"] == 1
@@ -283,8 +373,9 @@ def test_clusters_and_known_bad(built):
     assert not {"h1", "h2", "h3"} & set(c)
     assert f["h1"]["in_cluster"] == 0 and f["h1"]["ip_prefix_max_accounts_7d"] == 2
     # ... nor does a consumer prefix of accounts mostly on hosted networks (link_prefixes).
-    assert f["m1"]["ip_prefix_max_accounts_7d"] == 2 and f["m1"]["residential_share_7d"] == \
-        pytest.approx(1 / 3)
+    assert f["m1"]["ip_prefix_max_accounts_7d"] == 2 and f["m1"][
+        "residential_share_7d"
+    ] == pytest.approx(1 / 3)
     assert not {"m1", "m2", "m3"} & set(c)
     assert f["y1"]["cluster_sync_share_7d"] == pytest.approx(0.75)
     # Accounts in no cluster: null id, size 1, own volume.
@@ -300,13 +391,16 @@ def test_known_bad_as_of(spark):
     from features.account_profile import known_bad_as_of
     from tests.support.features_kit import frame
 
-    rows = _decisions() + [decision("z", at(0, 23, 59, 59)),
-                           decision("w", at(-1), land=day(1)),
-                           decision("v", at(-5)), decision("v", at(-4), action="reinstate",
-                                                           reason="appeal_granted"),
-                           decision("v", at(-3), action="suspend")]
-    bad = {r.account_id for r in known_bad_as_of(frame(spark, SILVER_ENFORCEMENT, rows),
-                                                 D).collect()}
+    rows = _decisions() + [
+        decision("z", at(0, 23, 59, 59)),
+        decision("w", at(-1), land=day(1)),
+        decision("v", at(-5)),
+        decision("v", at(-4), action="reinstate", reason="appeal_granted"),
+        decision("v", at(-3), action="suspend"),
+    ]
+    bad = {
+        r.account_id for r in known_bad_as_of(frame(spark, SILVER_ENFORCEMENT, rows), D).collect()
+    }
     # s3 banned; z banned in D's last second; v re-banned after its reinstatement.
     # Not: s4 (reinstated), r2 (decided after D), s1 (payment fraud), w (landed after D).
     assert bad == {"s3", "z", "v"}

@@ -54,10 +54,19 @@ def test_cluster_completeness_and_purity(spark, small_lake):
     role = dict(zip(truth.account_id, truth.role, strict=True))
     campaign = dict(zip(truth.account_id, truth.campaign_id, strict=True))
     strategy = dict(zip(truth.account_id, truth.strategy, strict=True))
-    scored = [r.account_id for r in delta_io.read(spark, ACCOUNT_FEATURES, small_lake)
-              .where(f"feature_date = DATE'{d}'").select("account_id").collect()]
-    cluster_of = {r.account_id: r.cluster_id for r in delta_io.read(
-        spark, ACCOUNT_CLUSTERS_MAP, small_lake).where(f"feature_date = DATE'{d}'").collect()}
+    scored = [
+        r.account_id
+        for r in delta_io.read(spark, ACCOUNT_FEATURES, small_lake)
+        .where(f"feature_date = DATE'{d}'")
+        .select("account_id")
+        .collect()
+    ]
+    cluster_of = {
+        r.account_id: r.cluster_id
+        for r in delta_io.read(spark, ACCOUNT_CLUSTERS_MAP, small_lake)
+        .where(f"feature_date = DATE'{d}'")
+        .collect()
+    }
     members = defaultdict(list)
     for a, c in cluster_of.items():
         members[c].append(a)
@@ -67,15 +76,19 @@ def test_cluster_completeness_and_purity(spark, small_lake):
         if role.get(a) == "attacker":
             by_campaign[campaign[a]].append(a)
     floors = []
-    print(f"\nday {d}: {len(scored)} scored, {len(members)} clusters, "
-          f"{len(cluster_of)} clustered accounts")
+    print(
+        f"\nday {d}: {len(scored)} scored, {len(members)} clusters, "
+        f"{len(cluster_of)} clustered accounts"
+    )
     for camp, accts in sorted(by_campaign.items()):
         counts = Counter(cluster_of.get(a) for a in accts if cluster_of.get(a))
         best = counts.most_common(1)[0][1] if counts else 0
         completeness = best / len(accts)
         strat = strategy[accts[0]]
-        print(f"campaign {camp} ({strat}): {len(accts)} scored accounts, "
-              f"completeness {completeness:.2f}")
+        print(
+            f"campaign {camp} ({strat}): {len(accts)} scored accounts, "
+            f"completeness {completeness:.2f}"
+        )
         if strat in ("hydra", "release_chaser") and len(accts) >= 10:
             floors.append((camp, completeness))
 
@@ -92,11 +105,13 @@ def test_cluster_completeness_and_purity(spark, small_lake):
     # a campaign through a shared prefix or prompt) is not in the purity above; show it.
     population = dict(zip(truth.account_id, truth.population, strict=True))
     for c, accts in sorted(members.items(), key=lambda kv: -len(kv[1]))[:3]:
-        mix = Counter(campaign[a] if role.get(a) == "attacker" else population.get(a)
-                      for a in accts)
+        mix = Counter(
+            campaign[a] if role.get(a) == "attacker" else population.get(a) for a in accts
+        )
         print(f"largest cluster {c}: {len(accts)} members: {dict(mix.most_common(5))}")
-    legit_clusters = sum(1 for accts in members.values()
-                         if all(role.get(a) != "attacker" for a in accts))
+    legit_clusters = sum(
+        1 for accts in members.values() if all(role.get(a) != "attacker" for a in accts)
+    )
     print(f"legitimate-only clusters: {legit_clusters}")
 
     assert floors, "no active hydra/release_chaser campaign on the last day: nothing checked"

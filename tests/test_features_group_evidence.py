@@ -40,8 +40,7 @@ def _paraphrases() -> dict[str, int]:
     near-duplicate search pairs them) but keep every bit of table 0; one paraphrase that
     changes a bit of every table; one unrelated prompt."""
     # A handful of hashes: the tables key on the narrowest width.
-    masks = template_scaffolds.table_masks(P.scaffold_tables, P.scaffold_bits_min,
-                                           P.scaffold_seed)
+    masks = template_scaffolds.table_masks(P.scaffold_tables, P.scaffold_bits_min, P.scaffold_seed)
     outside = [b for b in range(64) if b not in _bits(masks[0] % (1 << 64))]
     inside_all = {b for m in masks for b in _bits(m % (1 << 64))}
     assert len(outside) >= 27 and len(inside_all) == 64
@@ -58,8 +57,13 @@ def _paraphrases() -> dict[str, int]:
             h ^= 1 << b
         return _signed(h)
 
-    return {"p1": flip(outside[0:9]), "p2": flip(outside[9:18]), "p3": flip(outside[18:27]),
-            "far": flip(sorted(set(every_table))), "other": _signed(0xF0E1D2C3B4A59687)}
+    return {
+        "p1": flip(outside[0:9]),
+        "p2": flip(outside[9:18]),
+        "p3": flip(outside[18:27]),
+        "far": flip(sorted(set(every_table))),
+        "other": _signed(0xF0E1D2C3B4A59687),
+    }
 
 
 def test_table_masks_are_fixed_nested_subsets():
@@ -82,8 +86,10 @@ def test_width_grows_with_the_days_prompts(spark):
 
 def test_paraphrases_share_their_template_scaffold(spark):
     h = _paraphrases()
-    rows = [(a, h[k]) for a, k in (("a1", "p1"), ("a2", "p2"), ("a3", "p3"), ("a4", "far"),
-                                   ("a5", "other"))]
+    rows = [
+        (a, h[k])
+        for a, k in (("a1", "p1"), ("a2", "p2"), ("a3", "p3"), ("a4", "far"), ("a5", "other"))
+    ]
     # a1 also sends an unrelated prompt: half of its prompts are shared.
     rows.append(("a1", _signed(0x1111111111111111)))
     frame = spark.createDataFrame(rows, "account_id string, h bigint")
@@ -99,8 +105,11 @@ def test_paraphrases_share_their_template_scaffold(spark):
         assert got[a]["scaffold_idf_7d"] == pytest.approx(idf)
     # Negative controls: a paraphrase touching every table's bits, and an unrelated prompt.
     for a in ("a4", "a5"):
-        assert (got[a]["scaffold_max_accounts_7d"], got[a]["scaffold_shared_share_7d"],
-                got[a]["scaffold_idf_7d"]) == (0, 0.0, 0.0)
+        assert (
+            got[a]["scaffold_max_accounts_7d"],
+            got[a]["scaffold_shared_share_7d"],
+            got[a]["scaffold_idf_7d"],
+        ) == (0, 0.0, 0.0)
     c = _rows(comms)
     assert set(c) == {"a1", "a2", "a3"}
     assert len({r["community"] for r in c.values()}) == 1
@@ -119,27 +128,40 @@ def test_two_accounts_are_not_a_scaffold(spark):
 
 # --- network diversity --------------------------------------------------------------------------
 
+
 def test_network_diversity(spark):
     rows = [
         ("proxy", 4, ["1.0.0.0/24", "2.0.0.0/24", "3.0.0.0/24", "4.0.0.0/24"], [], [1, 2, 3]),
         ("office", 10, ["5.0.0.0/24", "6.0.0.0/24"], ["5.0.0.0/24"], [9]),
         ("empty", 0, [], [], []),
     ]
-    sums = spark.createDataFrame(rows, "account_id string, requests_7d bigint, "
-                                       "prefixes_7d array<string>, link_prefixes_7d array<string>, "
-                                       "asns_7d array<bigint>")
+    sums = spark.createDataFrame(
+        rows,
+        "account_id string, requests_7d bigint, "
+        "prefixes_7d array<string>, link_prefixes_7d array<string>, "
+        "asns_7d array<bigint>",
+    )
     got = _rows(network_diversity.network_diversity(sums))
-    assert got["proxy"] == {"account_id": "proxy", "consumer_prefixes_7d": 4,
-                            "prefixes_per_request_7d": 1.0, "consumer_prefix_share_7d": 1.0,
-                            "asns_per_prefix_7d": 0.75}
-    assert got["office"] == {"account_id": "office", "consumer_prefixes_7d": 1,
-                             "prefixes_per_request_7d": 0.2, "consumer_prefix_share_7d": 0.5,
-                             "asns_per_prefix_7d": 0.5}
+    assert got["proxy"] == {
+        "account_id": "proxy",
+        "consumer_prefixes_7d": 4,
+        "prefixes_per_request_7d": 1.0,
+        "consumer_prefix_share_7d": 1.0,
+        "asns_per_prefix_7d": 0.75,
+    }
+    assert got["office"] == {
+        "account_id": "office",
+        "consumer_prefixes_7d": 1,
+        "prefixes_per_request_7d": 0.2,
+        "consumer_prefix_share_7d": 0.5,
+        "asns_per_prefix_7d": 0.5,
+    }
     assert got["empty"]["prefixes_per_request_7d"] is None
     assert got["proxy"] != got["office"]  # negative control: the comparison sees values
 
 
 # --- template communities -----------------------------------------------------------------------
+
 
 def _sums(spark, rows):
     """rows: (account_id, requests, high_cot, reasoning)."""
@@ -156,22 +178,42 @@ def test_community_pooled_behaviour_lift_and_sync(spark):
     # customers c1, c2. Community 2 has two accounts only: below scaffold_min_accounts.
     comms = spark.createDataFrame(
         [("x1", 1, 3), ("x2", 1, 3), ("x3", 1, 3), ("y1", 2, 2), ("y2", 2, 2)],
-        "account_id string, community bigint, community_accounts int")
-    sums = _sums(spark, [("x1", 10, 8, 10), ("x2", 10, 6, 5), ("x3", 20, 10, 20),
-                         ("c1", 30, 3, 0), ("c2", 10, 1, 0), ("y1", 5, 5, 5), ("y2", 5, 5, 5)])
-    young = spark.createDataFrame([("x1", 1), ("x2", 0), ("c1", 0)],
-                                  "account_id string, young int")  # x3: no record = young
-    orgs = spark.createDataFrame([("x1", "R"), ("x2", "R"), ("x3", None), ("c1", "R"),
-                                  ("c2", "R")], "account_id string, org_id string")
+        "account_id string, community bigint, community_accounts int",
+    )
+    sums = _sums(
+        spark,
+        [
+            ("x1", 10, 8, 10),
+            ("x2", 10, 6, 5),
+            ("x3", 20, 10, 20),
+            ("c1", 30, 3, 0),
+            ("c2", 10, 1, 0),
+            ("y1", 5, 5, 5),
+            ("y2", 5, 5, 5),
+        ],
+    )
+    young = spark.createDataFrame(
+        [("x1", 1), ("x2", 0), ("c1", 0)], "account_id string, young int"
+    )  # x3: no record = young
+    orgs = spark.createDataFrame(
+        [("x1", "R"), ("x2", "R"), ("x3", None), ("c1", "R"), ("c2", "R")],
+        "account_id string, org_id string",
+    )
 
     def hours(*hs):
         return [1 if h in hs else 0 for h in range(24)]
 
     recent = spark.createDataFrame(
-        [("x1", D, hours(9, 10)), ("x2", D, hours(9)), ("x3", D, hours(9, 22)),
-         # a second landing of x1's day repeats hour 9: still one slot
-         ("x1", D, hours(9)), ("x1", D - dt.timedelta(days=1), hours(9))],
-        "account_id string, event_date date, hour_counts array<bigint>")
+        [
+            ("x1", D, hours(9, 10)),
+            ("x2", D, hours(9)),
+            ("x3", D, hours(9, 22)),
+            # a second landing of x1's day repeats hour 9: still one slot
+            ("x1", D, hours(9)),
+            ("x1", D - dt.timedelta(days=1), hours(9)),
+        ],
+        "account_id string, event_date date, hour_counts array<bigint>",
+    )
     got = _rows(community.community_features(comms, sums, young, orgs, recent, P))
     assert set(got) == {"x1", "x2", "x3"}  # community 2 is too small
     cot, reason = 24 / 40, 35 / 40
@@ -188,8 +230,9 @@ def test_community_pooled_behaviour_lift_and_sync(spark):
     assert got["x2"]["community_sync_share_7d"] == pytest.approx(1.0)
     assert got["x3"]["community_sync_share_7d"] == pytest.approx(0.5)
     # Negative control: the whole org inside the community leaves no rest to compare with.
-    orgs2 = spark.createDataFrame([("x1", "S"), ("x2", "S"), ("x3", "S")],
-                                  "account_id string, org_id string")
+    orgs2 = spark.createDataFrame(
+        [("x1", "S"), ("x2", "S"), ("x3", "S")], "account_id string, org_id string"
+    )
     got2 = _rows(community.community_features(comms, sums, young, orgs2, recent, P))
     assert got2["x1"]["community_cot_lift_vs_org_7d"] is None
     assert got2["x1"]["community_cot_lift_vs_org_7d"] != got["x1"]["community_cot_lift_vs_org_7d"]
@@ -197,12 +240,12 @@ def test_community_pooled_behaviour_lift_and_sync(spark):
 
 # --- propagation --------------------------------------------------------------------------------
 
+
 def test_propagation_weights_rare_identifiers(spark):
     # Card K: b1 (banned), b2 (banned), s1 (scored). Org O: 10 accounts, o0 banned, s1 and s2
     # scored. Prefix X on 300 accounts (over its hub cap), one banned: links nothing.
     members = [("payment", "K", a) for a in ("b1", "b2", "s1")]
-    members += [("org", "O", f"o{i}") for i in range(8)] + [("org", "O", "s1"),
-                                                            ("org", "O", "s2")]
+    members += [("org", "O", f"o{i}") for i in range(8)] + [("org", "O", "s1"), ("org", "O", "s2")]
     members += [("ip_prefix", "X", f"x{i}") for i in range(299)] + [("ip_prefix", "X", "s3")]
     frame = spark.createDataFrame(members, "kind string, entity string, account_id string")
     bad = spark.createDataFrame([("b1",), ("b2",), ("o0",), ("x0",)], "account_id string")
@@ -225,8 +268,10 @@ def test_propagation_weights_rare_identifiers(spark):
 
 
 def test_own_label_never_counts(spark):
-    frame = spark.createDataFrame([("payment", "K", "b1"), ("payment", "K", "s1")],
-                                  "kind string, entity string, account_id string")
+    frame = spark.createDataFrame(
+        [("payment", "K", "b1"), ("payment", "K", "s1")],
+        "kind string, entity string, account_id string",
+    )
     bad = spark.createDataFrame([("b1",)], "account_id string")
     scored = spark.createDataFrame([("b1",), ("s1",)], "account_id string")
     got = _rows(propagation.propagated_risk(frame, bad, scored, P))
@@ -236,8 +281,9 @@ def test_own_label_never_counts(spark):
 
 
 def test_rarity_column(spark):
-    df = spark.createDataFrame([(2, "payment"), (5000, "payment"), (2, "unknown")],
-                               "n int, kind string")
+    df = spark.createDataFrame(
+        [(2, "payment"), (5000, "payment"), (2, "unknown")], "n int, kind string"
+    )
     got = [r[0] for r in df.select(propagation.rarity(F.col("n"), F.col("kind"), P)).collect()]
     assert got[0] == pytest.approx(1 - math.log(2) / math.log(5000))
     assert got[1] == pytest.approx(0.0)
@@ -246,12 +292,19 @@ def test_rarity_column(spark):
 
 # --- a range of days in one pass (`by`): each day is its own world ------------------------------
 
+
 def test_families_keep_the_days_of_a_range_apart(spark):
     h = _paraphrases()
     d1, d2 = D, D + dt.timedelta(days=1)
     # On d1 three accounts share the scaffold; on d2 only a1 and a2 send it (below the minimum).
-    rows = [(d1, "a1", h["p1"]), (d1, "a2", h["p2"]), (d1, "a3", h["p3"]),
-            (d2, "a1", h["p1"]), (d2, "a2", h["p2"]), (d2, "a3", h["other"])]
+    rows = [
+        (d1, "a1", h["p1"]),
+        (d1, "a2", h["p2"]),
+        (d1, "a3", h["p3"]),
+        (d2, "a1", h["p1"]),
+        (d2, "a2", h["p2"]),
+        (d2, "a3", h["other"]),
+    ]
     frame = spark.createDataFrame(rows, "feature_date date, account_id string, h bigint")
     feats, comms = template_scaffolds.scaffolds(frame, P, by=["feature_date"])
     got = {(r["feature_date"], r["account_id"]): r for r in feats.collect()}
@@ -259,13 +312,19 @@ def test_families_keep_the_days_of_a_range_apart(spark):
     assert got[(d2, "a1")]["scaffold_shared_share_7d"] == 0.0  # control: the days differ
     assert got[(d2, "a1")]["scaffold_max_accounts_7d"] == 1
     assert {(r["feature_date"], r["account_id"]) for r in comms.collect()} == {
-        (d1, "a1"), (d1, "a2"), (d1, "a3")}
+        (d1, "a1"),
+        (d1, "a2"),
+        (d1, "a3"),
+    }
     # Propagation: b1 is labelled on d2 only.
     members = spark.createDataFrame(
         [(d, "payment", "K", a) for d in (d1, d2) for a in ("b1", "s1")],
-        "feature_date date, kind string, entity string, account_id string")
+        "feature_date date, kind string, entity string, account_id string",
+    )
     bad = spark.createDataFrame([(d2, "b1")], "feature_date date, account_id string")
     scored = spark.createDataFrame([(d1, "s1"), (d2, "s1")], "feature_date date, account_id string")
-    prop = {r["feature_date"]: r["propagated_risk"] for r in propagation.propagated_risk(
-        members, bad, scored, P, by=["feature_date"]).collect()}
+    prop = {
+        r["feature_date"]: r["propagated_risk"]
+        for r in propagation.propagated_risk(members, bad, scored, P, by=["feature_date"]).collect()
+    }
     assert prop[d1] == 0.0 and prop[d2] > 0.0

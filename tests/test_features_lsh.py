@@ -53,8 +53,12 @@ def test_pairs_within_k_found_beyond_k_not(spark, blocks):
     # Variants of one base are also near each other when their flips overlap enough; add
     # exactly the truth by brute force over this small set (the test's oracle, not the code's).
     signed = sorted({_signed(x) for x in rows})
-    truth = {(a, b) for i, a in enumerate(signed) for b in signed[i + 1:]
-             if bin((a ^ b) & ((1 << 64) - 1)).count("1") <= 3}
+    truth = {
+        (a, b)
+        for i, a in enumerate(signed)
+        for b in signed[i + 1 :]
+        if bin((a ^ b) & ((1 << 64) - 1)).count("1") <= 3
+    }
     assert expected <= truth and len(truth) >= 18  # real content: 3 per base at least
     hashes = spark.createDataFrame([(h,) for h in signed], "h BIGINT")
     pairs, families = near_duplicates(hashes, FeatureParams(simhash_blocks=blocks))
@@ -78,8 +82,12 @@ def test_wide_keys_hash_their_bucket_and_still_find_every_pair(spark):
         b = rng.getrandbits(64)
         rows |= {b, _flip(b, rng.sample(range(64), 1)), _flip(b, rng.sample(range(64), 2))}
     signed = sorted({_signed(x) for x in rows})
-    truth = {(a, b) for i, a in enumerate(signed) for b in signed[i + 1:]
-             if bin((a ^ b) & ((1 << 64) - 1)).count("1") <= 1}
+    truth = {
+        (a, b)
+        for i, a in enumerate(signed)
+        for b in signed[i + 1 :]
+        if bin((a ^ b) & ((1 << 64) - 1)).count("1") <= 1
+    }
     assert len(truth) >= 8
     hashes = spark.createDataFrame([(h,) for h in signed], "h BIGINT")
     pairs, _ = near_duplicates(hashes, p)
@@ -120,8 +128,13 @@ def test_prompt_groups_count_other_accounts(spark):
     t = 0x0123456789ABCDEF
     near = _flip(t, [0, 30, 60])  # distance 3 from t
     far = _flip(t, [1, 20, 40, 62])  # distance 4 from t
-    rows = [("a", _signed(t)), ("b", _signed(near)), ("c", _signed(t)), ("d", _signed(far)),
-            ("a", 42)]
+    rows = [
+        ("a", _signed(t)),
+        ("b", _signed(near)),
+        ("c", _signed(t)),
+        ("d", _signed(far)),
+        ("a", 42),
+    ]
     acc = spark.createDataFrame(rows, "account_id STRING, h BIGINT")
     edges, feats = prompt_groups(acc, FeatureParams())
     f = {r.account_id: r for r in feats.collect()}
@@ -132,7 +145,9 @@ def test_prompt_groups_count_other_accounts(spark):
     assert f["d"].simhash_neardup_accounts_7d == 0 and f["d"].simhash_shared_share_7d == 0.0
     # The group of t holds a, b, c: a star on its smallest member; d links to nobody.
     assert {(r.src, r.dst, r.kind) for r in edges.collect()} == {
-        ("b", "a", "prompt_simhash"), ("c", "a", "prompt_simhash")}
+        ("b", "a", "prompt_simhash"),
+        ("c", "a", "prompt_simhash"),
+    }
 
 
 def _oracle_edges(rows: list[tuple[str, int]], p: FeatureParams) -> set[tuple[str, str]]:
@@ -169,8 +184,9 @@ def _template_rows(seed: int) -> list[tuple[str, int]]:
 def test_prompt_edges_equal_brute_force_stars(spark):
     rows = _template_rows(11)
     acc = spark.createDataFrame(rows, "account_id STRING, h BIGINT")
-    p = FeatureParams(prompt_exact_cap=5,
-                      hub_caps={**FeatureParams().hub_caps, "prompt_simhash": 8})
+    p = FeatureParams(
+        prompt_exact_cap=5, hub_caps={**FeatureParams().hub_caps, "prompt_simhash": 8}
+    )
     edges, _ = prompt_groups(acc, p)
     got = {(r.src, r.dst) for r in edges.collect()}
     truth = _oracle_edges(rows, p)
@@ -181,8 +197,9 @@ def test_prompt_edges_equal_brute_force_stars(spark):
     wide = FeatureParams(prompt_exact_cap=10, hub_caps=p.hub_caps)
     got_wide = {(r.src, r.dst) for r in prompt_groups(acc, wide)[0].collect()}
     assert got_wide != got and got_wide == _oracle_edges(rows, wide)
-    narrow = FeatureParams(prompt_exact_cap=5,
-                           hub_caps={**FeatureParams().hub_caps, "prompt_simhash": 3})
+    narrow = FeatureParams(
+        prompt_exact_cap=5, hub_caps={**FeatureParams().hub_caps, "prompt_simhash": 3}
+    )
     got_narrow = {(r.src, r.dst) for r in prompt_groups(acc, narrow)[0].collect()}
     assert got_narrow < got and got_narrow == _oracle_edges(rows, narrow)
 
@@ -190,8 +207,7 @@ def test_prompt_edges_equal_brute_force_stars(spark):
 def test_over_cap_family_links_as_one_group(spark):
     rng = random.Random(5)
     template = rng.getrandbits(64)
-    variants = sorted({_signed(_flip(template, rng.sample(range(52, 64), 2)))
-                       for _ in range(40)})
+    variants = sorted({_signed(_flip(template, rng.sample(range(52, 64), 2))) for _ in range(40)})
     rows = [(f"v{i:02d}", h) for i, h in enumerate(variants)]
     acc = spark.createDataFrame(rows, "account_id STRING, h BIGINT")
     edges, _ = prompt_groups(acc, FeatureParams(lsh_bucket_cap=10))
@@ -201,8 +217,9 @@ def test_over_cap_family_links_as_one_group(spark):
     assert {d for _, d in got} == {"v00"}
     # Negative control: a hub cap below the family's size links none of it through the
     # family (pairs within distance k still link, so only the star on v00 disappears).
-    capped = FeatureParams(lsh_bucket_cap=10,
-                           hub_caps={**FeatureParams().hub_caps, "prompt_simhash": 5})
+    capped = FeatureParams(
+        lsh_bucket_cap=10, hub_caps={**FeatureParams().hub_caps, "prompt_simhash": 5}
+    )
     got_capped = {(r.src, r.dst) for r in prompt_groups(acc, capped)[0].collect()}
     assert not {a for a, _ in rows} - {"v00"} <= {s for s, d in got_capped if d == "v00"}
 
@@ -211,8 +228,12 @@ def test_prompt_groups_cache_what_both_outputs_read(spark):
     """With `keep` the pairs and neighbourhoods are cached once for both outputs, and the
     outputs are the same as without it."""
     t = 0x0123456789ABCDEF
-    rows = [("a", _signed(t)), ("b", _signed(_flip(t, [0, 30, 60]))), ("c", _signed(t)),
-            ("d", _signed(_flip(t, [1, 20, 40, 62])))]
+    rows = [
+        ("a", _signed(t)),
+        ("b", _signed(_flip(t, [0, 30, 60]))),
+        ("c", _signed(t)),
+        ("d", _signed(_flip(t, [1, 20, 40, 62]))),
+    ]
     acc = spark.createDataFrame(rows, "account_id STRING, h BIGINT")
     kept = []
 

@@ -24,13 +24,22 @@ def _until_d() -> tuple[list, list, list]:
     # A small hydra: h1..h4 send near-duplicates of one template from their own networks.
     for i, a in enumerate(["h1", "h2", "h3", "h4"]):
         for k in range(3):
-            rows.append(req(a, at(-k, 2 + i, 7 * k), prompt_simhash=_near(5 * i + k),
-                            topic="math_reasoning", cot_request_score=0.95))
+            rows.append(
+                req(
+                    a,
+                    at(-k, 2 + i, 7 * k),
+                    prompt_simhash=_near(5 * i + k),
+                    topic="math_reasoning",
+                    cot_request_score=0.95,
+                )
+            )
     rows += [req("solo", at(-3, 12)), req("solo", at(0, 13))]
     rows.append(req("solo", at(-2, 9), land=day(-1)))  # late, landed before D
-    accounts = [account("h1", at(-3), payment_fingerprint="card"),
-                account("h2", at(-3), payment_fingerprint="card"),
-                account("solo", at(-200), billing_country="DE")]
+    accounts = [
+        account("h1", at(-3), payment_fingerprint="card"),
+        account("h2", at(-3), payment_fingerprint="card"),
+        account("solo", at(-200), billing_country="DE"),
+    ]
     decisions = [decision("h2", at(-1, 18))]
     return rows, accounts, decisions
 
@@ -43,9 +52,10 @@ def _after_d() -> tuple[list, list, list]:
         req("h1", at(1, 3), prompt_simhash=_near(40)),
         req("newbie", at(1, 4), prompt_simhash=_near(41)),
     ]
-    accounts = [account("h3", at(-3), updated=at(0, 10), land=day(1),
-                        payment_fingerprint="card"),
-                account("solo", at(-200), updated=at(1, 1), land=day(1), tier="enterprise")]
+    accounts = [
+        account("h3", at(-3), updated=at(0, 10), land=day(1), payment_fingerprint="card"),
+        account("solo", at(-200), updated=at(1, 1), land=day(1), tier="enterprise"),
+    ]
     decisions = [decision("h1", at(0, 12), land=day(1)), decision("h4", at(1, 5))]
     return rows, accounts, decisions
 
@@ -76,8 +86,12 @@ def test_features_of_d_do_not_change_when_later_days_land(spark, lake, productio
     clusters_before = _snapshot(spark, lake, ACCOUNT_CLUSTERS_MAP, D)
 
     # Real content first: every active account scored, a cluster of 3+, labels at work.
-    feats = {r[0]: r for r in delta_io.read(spark, ACCOUNT_FEATURES, lake)
-             .where(f"feature_date = DATE'{D}'").collect()}
+    feats = {
+        r[0]: r
+        for r in delta_io.read(spark, ACCOUNT_FEATURES, lake)
+        .where(f"feature_date = DATE'{D}'")
+        .collect()
+    }
     assert set(feats) == {"h1", "h2", "h3", "h4", "solo"}
     assert feats["solo"]["requests_7d"] == 3 and feats["solo"]["requests_1d"] == 1
     assert feats["h1"]["cluster_size"] == 4 and feats["h1"]["simhash_neardup_accounts_7d"] >= 2
@@ -93,13 +107,21 @@ def test_features_of_d_do_not_change_when_later_days_land(spark, lake, productio
     for d in (day(1), day(2)):
         build_day_tables(spark, lake, d)
     # Day D+2 landed nothing: an empty day still scores the week's accounts.
-    empty = {r.account_id: r for r in delta_io.read(spark, ACCOUNT_FEATURES, lake)
-             .where(f"feature_date = DATE'{day(2)}'").collect()}
+    empty = {
+        r.account_id: r
+        for r in delta_io.read(spark, ACCOUNT_FEATURES, lake)
+        .where(f"feature_date = DATE'{day(2)}'")
+        .collect()
+    }
     assert "solo" in empty and empty["solo"]["requests_1d"] == 0
     assert empty["solo"]["rate_limited_share_1d"] is None
     # D+1 kept the hydra's cluster id (most members persist).
-    d1 = {r.account_id: r.cluster_id for r in delta_io.read(spark, ACCOUNT_CLUSTERS_MAP, lake)
-          .where(f"feature_date = DATE'{day(1)}'").collect()}
+    d1 = {
+        r.account_id: r.cluster_id
+        for r in delta_io.read(spark, ACCOUNT_CLUSTERS_MAP, lake)
+        .where(f"feature_date = DATE'{day(1)}'")
+        .collect()
+    }
     assert d1["h1"] == clusters_before[0][2] and d1.get("newbie") == d1["h1"]
 
     # Re-run D after everything above, with the production code generation and AQE (the tests
@@ -118,6 +140,10 @@ def test_features_of_d_do_not_change_when_later_days_land(spark, lake, productio
     after = _snapshot(spark, lake, ACCOUNT_FEATURES, D)
     with pytest.raises(AssertionError):
         assert_frames_equal(after, before)
-    solo = {r.account_id: r for r in delta_io.read(spark, ACCOUNT_FEATURES, lake)
-            .where(f"feature_date = DATE'{D}'").collect()}["solo"]
+    solo = {
+        r.account_id: r
+        for r in delta_io.read(spark, ACCOUNT_FEATURES, lake)
+        .where(f"feature_date = DATE'{D}'")
+        .collect()
+    }["solo"]
     assert solo["requests_7d"] == 4

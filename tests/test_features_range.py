@@ -40,18 +40,18 @@ def _silver():
         accts.append(account(a, at(-30), payment_fingerprint=card))
         rows += [req(a, at(o, 11)) for o in (-2, -1, 0, 1)]
     for a, card in (("a2", "pa"), ("b2", "pb")):
-        accts.append(account(a, at(-30), updated=at(1, 7), payment_fingerprint=card,
-                             org_id="org"))
+        accts.append(account(a, at(-30), updated=at(1, 7), payment_fingerprint=card, org_id="org"))
     # A record of D-1 that lands on D+1: it counts from D+1 on, never before.
-    rows += [req("late", at(-1, 12)), req("late", at(-1, 13), land=day(1)),
-             req("late", at(0, 12))]
+    rows += [req("late", at(-1, 12)), req("late", at(-1, 13), land=day(1)), req("late", at(0, 12))]
     return rows, accts
 
 
 def _window_rows(spark, lake: str) -> dict:
     """Aggregate rows each day's 28-day window joins (what `passes` budgets)."""
-    landed = {r["land_date"]: r["count"] for r in delta_io.read(
-        spark, ACCOUNT_ACTIVITY, lake).groupBy("land_date").count().collect()}
+    landed = {
+        r["land_date"]: r["count"]
+        for r in delta_io.read(spark, ACCOUNT_ACTIVITY, lake).groupBy("land_date").count().collect()
+    }
     return {d: sum(n for land, n in landed.items() if 0 <= (d - land).days < 28) for d in DAYS}
 
 
@@ -87,8 +87,10 @@ def lakes(spark, tmp_path_factory):
 def test_a_range_equals_its_days_one_at_a_time(spark, lakes):
     daily, ranged = lakes
     expected, got = _tables(daily), _tables(ranged)
-    clusters = {(r.account_id, r.feature_date): r for r in delta_io.read(
-        spark, ACCOUNT_CLUSTERS_MAP, daily).collect()}
+    clusters = {
+        (r.account_id, r.feature_date): r
+        for r in delta_io.read(spark, ACCOUNT_CLUSTERS_MAP, daily).collect()
+    }
     # Real content first: a cluster of 4 that keeps its id over the three days although c5
     # joins and c1 leaves on the last, and two pairs merged into one cluster of 4 then.
     ids = [clusters[("c2", d)].cluster_id for d in DAYS]
@@ -103,8 +105,9 @@ def test_a_range_equals_its_days_one_at_a_time(spark, lakes):
     assert got == expected
 
 
-def test_the_comparison_catches_a_late_record_let_into_earlier_days(spark, lakes, tmp_path,
-                                                                   monkeypatch):
+def test_the_comparison_catches_a_late_record_let_into_earlier_days(
+    spark, lakes, tmp_path, monkeypatch
+):
     """Negative control: a range pass whose windows take every aggregate row from its event
     day on (ignoring when it landed) lets the late record into the days before it landed, and
     the comparison sees it. One pass over the three days: a pass ending before the record
@@ -122,7 +125,11 @@ def test_the_comparison_catches_a_late_record_let_into_earlier_days(spark, lakes
     assert got[ACCOUNT_FEATURES.name] != expected[ACCOUNT_FEATURES.name]
 
     def late_1d(lake: str) -> dict:
-        return {r.feature_date: r.requests_1d for r in delta_io.read(
-            spark, ACCOUNT_FEATURES, lake).where("account_id = 'late'").collect()}
+        return {
+            r.feature_date: r.requests_1d
+            for r in delta_io.read(spark, ACCOUNT_FEATURES, lake)
+            .where("account_id = 'late'")
+            .collect()
+        }
 
     assert late_1d(daily)[day(-1)] == 1 and late_1d(leaky)[day(-1)] == 2

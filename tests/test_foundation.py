@@ -22,21 +22,23 @@ def test_delta_write_merge_read_and_time_travel(spark, lake):
     from delta.tables import DeltaTable
 
     path = f"{lake}/t"
-    spark.createDataFrame([(1, "a"), (2, "b")], "id INT, v STRING").write.format("delta").save(
-        path
-    )
+    spark.createDataFrame([(1, "a"), (2, "b")], "id INT, v STRING").write.format("delta").save(path)
     updates = spark.createDataFrame([(2, "B"), (3, "c")], "id INT, v STRING")
     metrics = (
-        DeltaTable.forPath(spark, path).alias("t")
+        DeltaTable.forPath(spark, path)
+        .alias("t")
         .merge(updates.alias("u"), "t.id = u.id")
-        .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute()
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
     ).collect()[0]
     assert metrics["num_updated_rows"] == 1
     assert metrics["num_inserted_rows"] == 1
     now = {r.id: r.v for r in spark.read.format("delta").load(path).collect()}
     assert now == {1: "a", 2: "B", 3: "c"}
-    v0 = {r.id: r.v for r in spark.read.format("delta").option("versionAsOf", 0).load(path)
-          .collect()}
+    v0 = {
+        r.id: r.v for r in spark.read.format("delta").option("versionAsOf", 0).load(path).collect()
+    }
     assert v0 == {1: "a", 2: "b"}
     assert v0 != now  # negative control: the merge really changed the table
 
@@ -60,21 +62,35 @@ def _can_unshare() -> bool:
 def test_session_starts_without_network(tmp_path):
     """In a network namespace with only loopback, a session starts and writes Delta."""
     script = tmp_path / "offline.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         from core.spark import get_spark
         s = get_spark("offline")
         s.range(3).write.format("delta").save({str(tmp_path / "t")!r})
         print("rows", s.read.format("delta").load({str(tmp_path / "t")!r}).count())
-    """))
+    """)
+    )
     cmd = f"ip link set lo up && {sys.executable} {script}"
-    out = subprocess.run(["unshare", "-n", "sh", "-c", cmd], capture_output=True, text=True,
-                         env={**os.environ}, timeout=300)
+    out = subprocess.run(
+        ["unshare", "-n", "sh", "-c", cmd],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        timeout=300,
+    )
     assert "rows 3" in out.stdout, out.stderr[-2000:]
     # negative control: the namespace really has no route out
     probe = subprocess.run(
-        ["unshare", "-n", "sh", "-c",
-         f"{sys.executable} -c \"import socket; socket.create_connection(('1.1.1.1', 443), 3)\""],
-        capture_output=True, text=True)
+        [
+            "unshare",
+            "-n",
+            "sh",
+            "-c",
+            f"{sys.executable} -c \"import socket; socket.create_connection(('1.1.1.1', 443), 3)\"",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert probe.returncode != 0
 
 
@@ -83,8 +99,10 @@ def test_session_starts_without_network(tmp_path):
     [
         (["run", "--start", "2026-05-02", "--end", "2026-05-01"], "is before --start"),
         (["run", "--start", "2026-02-30", "--end", "2026-05-01"], "is not a date"),
-        (["run", "--lake", "/proc/no/such/lake", "--start", "2026-05-01", "--end",
-          "2026-05-01"], "cannot create lake"),
+        (
+            ["run", "--lake", "/proc/no/such/lake", "--start", "2026-05-01", "--end", "2026-05-01"],
+            "cannot create lake",
+        ),
     ],
 )
 def test_cli_bad_arguments_give_one_line(argv, message, capsys):
@@ -98,8 +116,9 @@ def test_cli_bad_arguments_give_one_line(argv, message, capsys):
 
 def test_cli_help_works():
     for argv in (["--help"], ["run", "--help"]):
-        out = subprocess.run([sys.executable, "-m", "jobs.cli", *argv], capture_output=True,
-                             text=True, cwd=REPO)
+        out = subprocess.run(
+            [sys.executable, "-m", "jobs.cli", *argv], capture_output=True, text=True, cwd=REPO
+        )
         assert out.returncode == 0
         assert "usage: riskctl" in out.stdout
 
@@ -108,11 +127,25 @@ def test_registry_paths_unique_and_gold_schema_matches_contract():
     paths = [t.path for t in tables.TABLES.values()]
     assert len(paths) == len(set(paths))
     assert tables.ACCOUNT_SCORES.columns == [
-        "account_id", "score_date", "risk_score", "risk_band", "cluster_id", "reasons",
-        "model_name", "model_version", "scored_at"]
+        "account_id",
+        "score_date",
+        "risk_score",
+        "risk_band",
+        "cluster_id",
+        "reasons",
+        "model_name",
+        "model_version",
+        "scored_at",
+    ]
     assert tables.INGEST_AUDIT.columns == [
-        "source", "land_date", "lines_read", "rows_accepted", "duplicates_dropped",
-        "rows_quarantined", "ingested_at"]
+        "source",
+        "land_date",
+        "lines_read",
+        "rows_accepted",
+        "duplicates_dropped",
+        "rows_quarantined",
+        "ingested_at",
+    ]
 
 
 def test_table_from_an_earlier_release_gets_new_columns(spark, lake):
@@ -125,11 +158,19 @@ def test_table_from_an_earlier_release_gets_new_columns(spark, lake):
     table = feature_tables.ACCOUNT_ACTIVITY
     full = spark.createDataFrame([], table.schema)
     old_cols = [c for c in full.columns if c != "link_prefixes"]
-    row = full.select(*old_cols).unionByName(spark.range(1).select(
-        *[(F.lit("acct") if c == "account_id" else F.lit(None)).cast(full.schema[c].dataType)
-          .alias(c) for c in old_cols]))
+    row = full.select(*old_cols).unionByName(
+        spark.range(1).select(
+            *[
+                (F.lit("acct") if c == "account_id" else F.lit(None))
+                .cast(full.schema[c].dataType)
+                .alias(c)
+                for c in old_cols
+            ]
+        )
+    )
     row = row.withColumn("event_date", F.lit("2026-05-01").cast("date")).withColumn(
-        "land_date", F.lit("2026-05-01").cast("date"))
+        "land_date", F.lit("2026-05-01").cast("date")
+    )
     row.write.format("delta").partitionBy(*table.partition_by).save(table.uri(lake))
     assert "link_prefixes" not in spark.read.format("delta").load(table.uri(lake)).columns
     before = delta_io.read(spark, table, lake)
@@ -153,7 +194,8 @@ def test_table_from_an_earlier_release_gets_registry_properties(spark, lake):
     table = tables.SILVER_INTERACTIONS
     assert table.properties == {"delta.dataSkippingStatsColumns": "account_id,ts"}
     spark.createDataFrame([], table.schema).write.format("delta").partitionBy(
-        *table.partition_by).save(table.uri(lake))
+        *table.partition_by
+    ).save(table.uri(lake))
 
     def props() -> dict:
         return DeltaTable.forPath(spark, table.uri(lake)).detail().first()["properties"]
@@ -165,15 +207,22 @@ def test_table_from_an_earlier_release_gets_registry_properties(spark, lake):
     # Negative control: nothing differs any more, so nothing is set.
     assert delta_io.set_properties(spark, table, lake) == {}
     # A value changed by hand is put back to the registry's.
-    spark.sql(f"ALTER TABLE delta.`{table.uri(lake)}` SET TBLPROPERTIES "
-              "('delta.dataSkippingStatsColumns' = 'ts')")
+    spark.sql(
+        f"ALTER TABLE delta.`{table.uri(lake)}` SET TBLPROPERTIES "
+        "('delta.dataSkippingStatsColumns' = 'ts')"
+    )
     assert delta_io.set_properties(spark, table, lake) == {
-        "delta.dataSkippingStatsColumns": "account_id,ts"}
+        "delta.dataSkippingStatsColumns": "account_id,ts"
+    }
 
     fresh = tables.BRONZE_INTERACTIONS
     delta_io.ensure_table(spark, fresh, lake)
-    assert DeltaTable.forPath(spark, fresh.uri(lake)).detail().first()["properties"][
-        "delta.dataSkippingStatsColumns"] == "account_id,ts"
+    assert (
+        DeltaTable.forPath(spark, fresh.uri(lake))
+        .detail()
+        .first()["properties"]["delta.dataSkippingStatsColumns"]
+        == "account_id,ts"
+    )
 
 
 def test_local_profile_builds_delta_snapshots_in_few_tasks(monkeypatch, spark):

@@ -30,38 +30,78 @@ DAYS = 10
 TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 SIMHASH_RE = re.compile(r"^[0-9a-fA-F]{16}$")
 IP_TYPES = {"residential", "mobile", "business", "education", "datacenter", "vpn_proxy"}
-TOPICS = {"coding", "math_reasoning", "agentic_tools", "data_analysis", "writing", "chat",
-          "vision", "translation", "other"}
+TOPICS = {
+    "coding",
+    "math_reasoning",
+    "agentic_tools",
+    "data_analysis",
+    "writing",
+    "chat",
+    "vision",
+    "translation",
+    "other",
+}
 
 # field -> (kind, required, allowed values for a required enum)
 SCHEMA: dict[str, dict[str, tuple]] = {
     "interactions": {
-        "request_id": ("id", True), "ts": ("ts", True), "account_id": ("id", True),
-        "api_key_id": ("id", True), "org_id": ("str", False), "model": ("str", True),
-        "endpoint": ("enum", True, {"messages", "batches"}), "client_ip": ("ip", True),
-        "ip_asn": ("int", False), "ip_type": ("str", False), "country": ("str", False),
-        "user_agent": ("str", False), "input_tokens": ("int0", True),
-        "output_tokens": ("int0", True), "thinking_enabled": ("bool", False),
-        "tool_count": ("int0", False), "has_image": ("bool", False), "turns": ("int1", False),
-        "prompt_simhash": ("simhash", True), "system_prompt_hash": ("str", False),
-        "topic": ("str", False), "cot_request_score": ("prob", False),
-        "status": ("enum", True, {200, 400, 429, 500, 529}), "latency_ms": ("int0", False),
+        "request_id": ("id", True),
+        "ts": ("ts", True),
+        "account_id": ("id", True),
+        "api_key_id": ("id", True),
+        "org_id": ("str", False),
+        "model": ("str", True),
+        "endpoint": ("enum", True, {"messages", "batches"}),
+        "client_ip": ("ip", True),
+        "ip_asn": ("int", False),
+        "ip_type": ("str", False),
+        "country": ("str", False),
+        "user_agent": ("str", False),
+        "input_tokens": ("int0", True),
+        "output_tokens": ("int0", True),
+        "thinking_enabled": ("bool", False),
+        "tool_count": ("int0", False),
+        "has_image": ("bool", False),
+        "turns": ("int1", False),
+        "prompt_simhash": ("simhash", True),
+        "system_prompt_hash": ("str", False),
+        "topic": ("str", False),
+        "cot_request_score": ("prob", False),
+        "status": ("enum", True, {200, 400, 429, 500, 529}),
+        "latency_ms": ("int0", False),
     },
     "accounts": {
-        "account_id": ("id", True), "org_id": ("str", False), "created_at": ("ts", True),
+        "account_id": ("id", True),
+        "org_id": ("str", False),
+        "created_at": ("ts", True),
         "updated_at": ("ts", True),
-        "signup_channel": ("enum", True, {"self_serve", "education", "startup_program",
-                                          "research_program", "enterprise_sales", "reseller"}),
-        "payment_fingerprint": ("str", False), "email_domain": ("str", True),
+        "signup_channel": (
+            "enum",
+            True,
+            {
+                "self_serve",
+                "education",
+                "startup_program",
+                "research_program",
+                "enterprise_sales",
+                "reseller",
+            },
+        ),
+        "payment_fingerprint": ("str", False),
+        "email_domain": ("str", True),
         "billing_country": ("str", False),
         "tier": ("enum", True, {"free", "build", "scale", "enterprise"}),
         "verified": ("bool", True),
     },
     "enforcement": {
-        "account_id": ("id", True), "decided_at": ("ts", True),
+        "account_id": ("id", True),
+        "decided_at": ("ts", True),
         "action": ("enum", True, {"ban", "suspend", "reinstate"}),
-        "reason": ("enum", True, {"distillation", "payment_fraud", "other_abuse",
-                                  "appeal_granted"}),
+        "reason": (
+            "enum",
+            True,
+            {"distillation", "payment_fraud", "other_abuse", "appeal_granted"},
+        ),
         "case_id": ("str", False),
     },
 }
@@ -99,7 +139,7 @@ def field_ok(kind: str, v: object, allowed: set | None) -> bool:
     if kind in ("int", "int0", "int1"):
         if type(v) is not int:
             return False
-        return v >= {"int": -2**63, "int0": 0, "int1": 1}[kind]
+        return v >= {"int": -(2**63), "int0": 0, "int1": 1}[kind]
     if kind == "bool":
         return type(v) is bool
     if kind == "prob":
@@ -109,8 +149,9 @@ def field_ok(kind: str, v: object, allowed: set | None) -> bool:
     raise AssertionError(kind)
 
 
-def check_line(source: str, line: str, land: dt.date, first_day: dt.date
-               ) -> tuple[dict | None, str]:
+def check_line(
+    source: str, line: str, land: dt.date, first_day: dt.date
+) -> tuple[dict | None, str]:
     """(parsed record, "") for a valid line; (None, reason) for a line to quarantine."""
     try:
         rec = json.loads(line, parse_constant=_no_constants)
@@ -156,8 +197,9 @@ def audit(lake: Path, source: str) -> tuple[dict[str, Counter], list[dict]]:
     """Per landed day: lines, broken, duplicates, accepted; plus the accepted records."""
     root = lake / "raw" / source
     folders = sorted(root.glob("date=*"))
-    first = min(dt.date.fromisoformat(p.name[5:]) for p in
-                (lake / "raw" / "accounts").glob("date=*"))
+    first = min(
+        dt.date.fromisoformat(p.name[5:]) for p in (lake / "raw" / "accounts").glob("date=*")
+    )
     seen: set = set()
     out: dict[str, Counter] = {}
     accepted: list[dict] = []
@@ -214,22 +256,32 @@ def interactions(audits: dict, truth: pd.DataFrame) -> pd.DataFrame:
 
 # ---- the checker itself (hand-written lines with known answers) -------------------------------
 
-GOOD = ('{"request_id":"r1","ts":"2026-04-22T10:00:00.000Z","account_id":"a","api_key_id":"k",'
-        '"model":"m","endpoint":"messages","client_ip":"1.2.3.4","input_tokens":1,'
-        '"output_tokens":2,"prompt_simhash":"00ff00ff00ff00ff","status":200}')
+GOOD = (
+    '{"request_id":"r1","ts":"2026-04-22T10:00:00.000Z","account_id":"a","api_key_id":"k",'
+    '"model":"m","endpoint":"messages","client_ip":"1.2.3.4","input_tokens":1,'
+    '"output_tokens":2,"prompt_simhash":"00ff00ff00ff00ff","status":200}'
+)
 
 
-@pytest.mark.parametrize("edit, reason", [
-    ({}, ""),
-    ({"extra_column": 1, "ip_type": "hosting", "topic": "legal", "org_id": ""}, ""),
-    ({"ts": "2026-04-22T12:00:00.000+02:00"}, ""),
-    ({"ts": "2026-04-19T00:00:00.000Z"}, ""),           # exactly 3 days before: still in time
-    ({"input_tokens": "12"}, "bad"), ({"input_tokens": 12.5}, "bad"),
-    ({"output_tokens": -1}, "bad"), ({"status": 418}, "bad"), ({"endpoint": "x"}, "bad"),
-    ({"account_id": ""}, "bad"), ({"prompt_simhash": "00ff"}, "bad"), ({"model": None}, "missing"),
-    ({"ts": "2026-04-23T00:00:00.000Z"}, "future_ts"),
-    ({"ts": "2026-04-18T23:59:59.999Z"}, "too_late"),
-])
+@pytest.mark.parametrize(
+    "edit, reason",
+    [
+        ({}, ""),
+        ({"extra_column": 1, "ip_type": "hosting", "topic": "legal", "org_id": ""}, ""),
+        ({"ts": "2026-04-22T12:00:00.000+02:00"}, ""),
+        ({"ts": "2026-04-19T00:00:00.000Z"}, ""),  # exactly 3 days before: still in time
+        ({"input_tokens": "12"}, "bad"),
+        ({"input_tokens": 12.5}, "bad"),
+        ({"output_tokens": -1}, "bad"),
+        ({"status": 418}, "bad"),
+        ({"endpoint": "x"}, "bad"),
+        ({"account_id": ""}, "bad"),
+        ({"prompt_simhash": "00ff"}, "bad"),
+        ({"model": None}, "missing"),
+        ({"ts": "2026-04-23T00:00:00.000Z"}, "future_ts"),
+        ({"ts": "2026-04-18T23:59:59.999Z"}, "too_late"),
+    ],
+)
 def test_checker_classifies_hand_written_lines(edit: dict, reason: str) -> None:
     rec = json.loads(GOOD)
     rec.update(edit)
@@ -239,8 +291,12 @@ def test_checker_classifies_hand_written_lines(edit: dict, reason: str) -> None:
 
 
 def test_checker_rejects_nan_and_truncation() -> None:
-    assert check_line("interactions", GOOD.replace('"input_tokens":1', '"input_tokens":NaN'),
-                      START, START)[1] == "invalid_json"
+    assert (
+        check_line(
+            "interactions", GOOD.replace('"input_tokens":1', '"input_tokens":NaN'), START, START
+        )[1]
+        == "invalid_json"
+    )
     assert check_line("interactions", GOOD[:40], START, START)[1] == "invalid_json"
 
 
@@ -257,22 +313,27 @@ def test_every_line_matches_truth_counts(lake: Path, audits: dict, source: str) 
         assert c["lines"] == t["lines_written"], (day, c, t)
         assert c["broken"] == t["broken"], (day, c, t)
         assert c["duplicates"] == t["duplicates"], (day, c, t)
-        assert c["accepted"] == t["accepted"] == t["lines_written"] - t["broken"] - t[
-            "duplicates"]
+        assert c["accepted"] == t["accepted"] == t["lines_written"] - t["broken"] - t["duplicates"]
     # real content, not vacuous equality: faults of many kinds actually happened
     total = sum(found.values(), Counter())
     assert total["accepted"] > 0 and total["broken"] > 0 and total["duplicates"] > 0
     if source == "interactions":
         reasons = {k for k in total if k.startswith("reason:")}
-        assert {"reason:invalid_json", "reason:bad", "reason:missing", "reason:future_ts",
-                "reason:too_late"} <= reasons
+        assert {
+            "reason:invalid_json",
+            "reason:bad",
+            "reason:missing",
+            "reason:future_ts",
+            "reason:too_late",
+        } <= reasons
 
 
 def test_delivery_faults_are_present(lake: Path, audits: dict) -> None:
     acc = audits["interactions"][1]
     utc = dt.UTC
-    land_minus_ts = Counter((r["_land"] - parse_ts(r["ts"]).astimezone(utc).date()).days
-                            for r in acc)
+    land_minus_ts = Counter(
+        (r["_land"] - parse_ts(r["ts"]).astimezone(utc).date()).days for r in acc
+    )
     assert set(land_minus_ts) == {0, 1, 2, 3}  # late landings, never beyond the bound
     assert any(not r["ts"].endswith("Z") for r in acc)  # non-Z offsets
     assert any("service_tier" in r or "gateway_region" in r for r in acc)  # unknown columns
@@ -301,8 +362,9 @@ def test_delivery_faults_are_present(lake: Path, audits: dict) -> None:
 # ---- registry, labels ------------------------------------------------------------------------
 
 
-def test_registry_snapshot_and_late_records(lake: Path, audits: dict, truth: pd.DataFrame,
-                                            interactions: pd.DataFrame) -> None:
+def test_registry_snapshot_and_late_records(
+    lake: Path, audits: dict, truth: pd.DataFrame, interactions: pd.DataFrame
+) -> None:
     reg = pd.DataFrame(audits["accounts"][1])
     first = reg[reg["_land"] == START]
     existed = truth[truth.created_at < pd.Timestamp(START, tz="UTC")]
@@ -318,9 +380,9 @@ def test_registry_snapshot_and_late_records(lake: Path, audits: dict, truth: pd.
     assert (both.req < both.reg).sum() > 0
 
 
-def test_labels_are_delayed_partial_and_sometimes_wrong(lake: Path, audits: dict,
-                                                        truth: pd.DataFrame,
-                                                        interactions: pd.DataFrame) -> None:
+def test_labels_are_delayed_partial_and_sometimes_wrong(
+    lake: Path, audits: dict, truth: pd.DataFrame, interactions: pd.DataFrame
+) -> None:
     enf = pd.DataFrame(audits["enforcement"][1])
     enf["t"] = pd.to_datetime(enf.decided_at, utc=True, format="ISO8601")
     enf = enf.merge(truth[["account_id", "role", "campaign_id"]], on="account_id")
@@ -354,8 +416,9 @@ def _simhash(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _near_dup_share(df: pd.DataFrame, rng: np.random.Generator, k: int = 40,
-                    radius: int = 3) -> float:
+def _near_dup_share(
+    df: pd.DataFrame, rng: np.random.Generator, k: int = 40, radius: int = 3
+) -> float:
     """Share of (sampled) accounts with a hash within Hamming `radius` of another account's."""
     h = _simhash(df)
     accts = h.account_id.unique()
@@ -398,8 +461,14 @@ def test_quiet_campaign_paraphrases_over_many_home_networks(interactions: pd.Dat
     def per_account(df: pd.DataFrame) -> pd.DataFrame:
         df["p24"] = df.client_ip.str.rsplit(".", n=1).str[0]
         g = df.groupby("account_id")
-        return pd.DataFrame({"per_day": g.size() / g.t.agg(lambda t: t.dt.date.nunique()),
-                             "p24": g.p24.nunique(), "asn": g.ip_asn.nunique()})
+        return pd.DataFrame(
+            {
+                "per_day": g.size() / g.t.agg(lambda t: t.dt.date.nunique()),
+                "p24": g.p24.nunique(),
+                "asn": g.ip_asn.nunique(),
+            }
+        )
+
     q, h = per_account(quiet), per_account(hydra)
     assert q.per_day.median() <= 5 < h.per_day.median()
     assert q.p24.median() >= 8 and q.asn.median() >= 5
@@ -409,7 +478,8 @@ def test_quiet_campaign_paraphrases_over_many_home_networks(interactions: pd.Dat
 
 
 def test_reseller_blend_hides_inside_a_real_resellers_customers(
-        audits: dict, interactions: pd.DataFrame) -> None:
+    audits: dict, interactions: pd.DataFrame
+) -> None:
     blend = interactions[interactions.strategy == "reseller_blend"].copy()
     cust = interactions[interactions.population == "reseller_customer"].copy()
     hydra = interactions[interactions.strategy == "hydra"].copy()
@@ -434,8 +504,9 @@ def test_reseller_blend_hides_inside_a_real_resellers_customers(
     assert (hydra.cot_request_score < 0.3).mean() < 0.05
 
 
-def test_aged_accounts_have_an_ordinary_past(audits: dict, truth: pd.DataFrame,
-                                             interactions: pd.DataFrame) -> None:
+def test_aged_accounts_have_an_ordinary_past(
+    audits: dict, truth: pd.DataFrame, interactions: pd.DataFrame
+) -> None:
     aged = interactions[interactions.strategy == "aged_accounts"]
     assert aged.account_id.nunique() >= 20
     reg = pd.DataFrame(audits["accounts"][1]).drop_duplicates("account_id")
@@ -457,7 +528,8 @@ def test_aged_accounts_have_an_ordinary_past(audits: dict, truth: pd.DataFrame,
 
 
 def test_hackathons_sign_up_together_and_build_for_a_weekend(
-        audits: dict, interactions: pd.DataFrame) -> None:
+    audits: dict, interactions: pd.DataFrame
+) -> None:
     hack = interactions[interactions.population == "hackathon"]
     reg = pd.DataFrame(audits["accounts"][1]).drop_duplicates("account_id")
     created = pd.to_datetime(reg.set_index("account_id").created_at, utc=True, format="ISO8601")
@@ -484,22 +556,30 @@ def test_hackathons_sign_up_together_and_build_for_a_weekend(
 def test_only_some_strategies_are_labelled(truth: pd.DataFrame) -> None:
     att = truth[truth.role == "attacker"]
     share = att.groupby("strategy").labelled.mean()
-    assert set(share.index) == {"hydra", "quiet_paraphrase", "release_chaser", "reseller_blend",
-                                "aged_accounts"}
+    assert set(share.index) == {
+        "hydra",
+        "quiet_paraphrase",
+        "release_chaser",
+        "reseller_blend",
+        "aged_accounts",
+    }
     assert share["quiet_paraphrase"] == 0
     assert (share.drop("quiet_paraphrase") > 0).all() and (share < 0.9).all()
     assert att.campaign_id.notna().all() and truth[truth.role == "legit"].strategy.isna().all()
 
 
-def test_university_classes_share_prefix_and_signup_day(audits: dict,
-                                                        interactions: pd.DataFrame) -> None:
-    uni = interactions[(interactions.population == "university_class")
-                       & (interactions.ip_type == "education")].copy()
+def test_university_classes_share_prefix_and_signup_day(
+    audits: dict, interactions: pd.DataFrame
+) -> None:
+    uni = interactions[
+        (interactions.population == "university_class") & (interactions.ip_type == "education")
+    ].copy()
     uni["p24"] = uni.client_ip.str.rsplit(".", n=1).str[0]
     home = uni.groupby("account_id").p24.agg(lambda s: s.mode().iloc[0])
     reg = pd.DataFrame(audits["accounts"][1]).drop_duplicates("account_id")
-    signup = pd.to_datetime(reg.set_index("account_id").created_at, utc=True,
-                            format="ISO8601").dt.date
+    signup = pd.to_datetime(
+        reg.set_index("account_id").created_at, utc=True, format="ISO8601"
+    ).dt.date
     cohort = home.to_frame("p24").join(signup.rename("day"), how="inner")
     sizes = cohort.groupby(["p24", "day"]).size()
     assert sizes.max() >= 15  # a class: one campus /24, one sign-up day
@@ -515,11 +595,13 @@ def test_university_classes_share_prefix_and_signup_day(audits: dict,
 def test_eval_labs_send_templated_reasoning_heavy_prompts(interactions: pd.DataFrame) -> None:
     def profile(df: pd.DataFrame) -> dict[str, float]:
         counts = df.prompt_simhash.str.lower().map(df.prompt_simhash.str.lower().value_counts())
-        return {"repeat": float((counts > 1).mean()),
-                "reasoning": float(df.topic.isin(["math_reasoning", "coding",
-                                                  "agentic_tools"]).mean()),
-                "thinking": float(df.thinking_enabled.astype(float).mean()),
-                "cot": float(df.cot_request_score.mean())}
+        return {
+            "repeat": float((counts > 1).mean()),
+            "reasoning": float(df.topic.isin(["math_reasoning", "coding", "agentic_tools"]).mean()),
+            "thinking": float(df.thinking_enabled.astype(float).mean()),
+            "cot": float(df.cot_request_score.mean()),
+        }
+
     ev = profile(interactions[interactions.population == "eval_lab"])
     ind = profile(interactions[interactions.population == "individual"])
     assert ev["repeat"] >= 0.5 and ev["reasoning"] >= 0.8
@@ -537,8 +619,9 @@ def test_release_chaser_moves_on_release_day(lake: Path, interactions: pd.DataFr
     assert len(before) > 20 and len(after) > 20
     assert (before.model == model).mean() == 0
     assert (after.model == model).mean() >= 0.8
-    legit = interactions[(interactions.role == "legit")
-                         & (interactions.t.dt.date == day + dt.timedelta(days=1))]
+    legit = interactions[
+        (interactions.role == "legit") & (interactions.t.dt.date == day + dt.timedelta(days=1))
+    ]
     assert (legit.model == model).mean() < 0.5  # everybody else adopts slowly
 
 
@@ -551,8 +634,12 @@ def _id_auc(ids: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> float:
         for ch in s:
             counts[r, ix[ch]] += 1
     train = rng.random(len(ids)) < 0.5
-    logp = [np.log((counts[train & (y == k)].sum(0) + 1)
-                   / (counts[train & (y == k)].sum() + len(alphabet))) for k in (0, 1)]
+    logp = [
+        np.log(
+            (counts[train & (y == k)].sum(0) + 1) / (counts[train & (y == k)].sum() + len(alphabet))
+        )
+        for k in (0, 1)
+    ]
     score = counts[~train] @ (logp[1] - logp[0])
     yt = y[~train]
     ranks = pd.Series(score).rank().to_numpy()
@@ -574,10 +661,10 @@ def test_ids_do_not_reveal_role(truth: pd.DataFrame) -> None:
     assert att  # populations of attackers are campaign ids, not hints in the data
 
 
-def test_roles_share_networks_domains_and_clients(audits: dict, truth: pd.DataFrame,
-                                                  interactions: pd.DataFrame) -> None:
-    reg = pd.DataFrame(audits["accounts"][1]).merge(truth[["account_id", "role"]],
-                                                    on="account_id")
+def test_roles_share_networks_domains_and_clients(
+    audits: dict, truth: pd.DataFrame, interactions: pd.DataFrame
+) -> None:
+    reg = pd.DataFrame(audits["accounts"][1]).merge(truth[["account_id", "role"]], on="account_id")
     by_role = reg.groupby("role").email_domain.agg(set)
     assert "gmail.com" in by_role["attacker"] & by_role["legit"]
     for col in ("ip_asn", "user_agent", "ip_type"):
@@ -608,10 +695,14 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
     assert ha == hb
     assert hc != ha
     # the same layout of request files (decisions, being few, may land on other days)
-    files = sorted(p.relative_to(tmp_path / "a")
-                   for p in (tmp_path / "a" / "raw" / "interactions").rglob("*.gz"))
-    assert files == sorted(p.relative_to(tmp_path / "c")
-                           for p in (tmp_path / "c" / "raw" / "interactions").rglob("*.gz"))
+    files = sorted(
+        p.relative_to(tmp_path / "a")
+        for p in (tmp_path / "a" / "raw" / "interactions").rglob("*.gz")
+    )
+    assert files == sorted(
+        p.relative_to(tmp_path / "c")
+        for p in (tmp_path / "c" / "raw" / "interactions").rglob("*.gz")
+    )
     assert (tmp_path / "a" / files[0]).read_bytes() != (tmp_path / "c" / files[0]).read_bytes()
 
 

@@ -27,11 +27,19 @@ GOOD, RENAMED = 30, 25
 
 def record(i: int, day: dt.date) -> dict:
     return {
-        "request_id": f"r{day.day}-{i}", "ts": f"{day}T10:{i % 60:02d}:00Z",
-        "account_id": f"acct_{i % 5}", "api_key_id": "key_1", "model": "claude-opus-4-7",
-        "endpoint": "messages", "client_ip": "203.0.113.7", "input_tokens": 100,
-        "output_tokens": 20, "prompt_simhash": "0123456789abcdef", "topic": "coding",
-        "cot_request_score": 0.3, "status": 200,
+        "request_id": f"r{day.day}-{i}",
+        "ts": f"{day}T10:{i % 60:02d}:00Z",
+        "account_id": f"acct_{i % 5}",
+        "api_key_id": "key_1",
+        "model": "claude-opus-4-7",
+        "endpoint": "messages",
+        "client_ip": "203.0.113.7",
+        "input_tokens": 100,
+        "output_tokens": 20,
+        "prompt_simhash": "0123456789abcdef",
+        "topic": "coding",
+        "cot_request_score": 0.3,
+        "status": 200,
     }
 
 
@@ -65,8 +73,10 @@ def hostile_lake(spark, tmp_path_factory) -> str:
 
 def _audit(spark, lake: str) -> dict:
     rows = delta_io.read(spark, INGEST_AUDIT, lake).where("source = 'interactions'").collect()
-    return {r.land_date: (r.lines_read, r.rows_accepted, r.duplicates_dropped,
-                          r.rows_quarantined) for r in rows}
+    return {
+        r.land_date: (r.lines_read, r.rows_accepted, r.duplicates_dropped, r.rows_quarantined)
+        for r in rows
+    }
 
 
 def test_audit_balances_on_hostile_days(spark, hostile_lake):
@@ -77,8 +87,7 @@ def test_audit_balances_on_hostile_days(spark, hostile_lake):
 
 
 def test_huge_line_is_quarantined_with_its_size_and_a_bounded_copy(spark, hostile_lake):
-    rows = delta_io.read(spark, QUARANTINE, hostile_lake).where(
-        f"land_date = DATE'{D1}'").collect()
+    rows = delta_io.read(spark, QUARANTINE, hostile_lake).where(f"land_date = DATE'{D1}'").collect()
     assert len(rows) == 1
     q = rows[0]
     assert (q.reason, q.line_no, q.raw_line_truncated) == ("invalid_json", GOOD // 2 + 1, True)
@@ -87,8 +96,12 @@ def test_huge_line_is_quarantined_with_its_size_and_a_bounded_copy(spark, hostil
 
 
 def test_empty_file_is_read_as_zero_lines(spark, hostile_lake):
-    files = {Path(r.source_file).name: (r.lines_read, r.unreadable) for r in delta_io.read(
-        spark, INGEST_FILES, hostile_lake).where(f"land_date = DATE'{D1}'").collect()}
+    files = {
+        Path(r.source_file).name: (r.lines_read, r.unreadable)
+        for r in delta_io.read(spark, INGEST_FILES, hostile_lake)
+        .where(f"land_date = DATE'{D1}'")
+        .collect()
+    }
     assert files == {"part-000.jsonl": (GOOD + 1, False), "part-001.jsonl": (0, False)}
 
 

@@ -46,8 +46,14 @@ EXPECTED_AUDIT = {
     ("enforcement", D4): (0, 0, 0, 0),
 }
 # Personal data present in the raw fixture that must never appear past raw/ and quarantine/.
-RAW_SECRETS = ["198.51.100.23", "198.51.100.77", "2001:db8:85a3::8a2e:370:7334", "gmail.com",
-               "cs.stanford.edu", "example.ac.uk"]
+RAW_SECRETS = [
+    "198.51.100.23",
+    "198.51.100.77",
+    "2001:db8:85a3::8a2e:370:7334",
+    "gmail.com",
+    "cs.stanford.edu",
+    "example.ac.uk",
+]
 TABLES = [*BRONZE.values(), *SILVER.values(), QUARANTINE, DUPLICATES, INGEST_FILES, INGEST_AUDIT]
 WALL_CLOCK = {"ingested_at"}
 
@@ -64,8 +70,15 @@ def snapshot(spark, lake: str) -> dict[str, list[tuple]]:
 
 def audit(spark, lake: str) -> dict[tuple[str, dt.date], tuple[int, int, int, int]]:
     rows = delta_io.read(spark, INGEST_AUDIT, lake).collect()
-    return {(r.source, r.land_date): (r.lines_read, r.rows_accepted, r.duplicates_dropped,
-                                      r.rows_quarantined) for r in rows}
+    return {
+        (r.source, r.land_date): (
+            r.lines_read,
+            r.rows_accepted,
+            r.duplicates_dropped,
+            r.rows_quarantined,
+        )
+        for r in rows
+    }
 
 
 @pytest.fixture(scope="module")
@@ -80,14 +93,22 @@ def ingested(spark, tmp_path_factory):
 def test_audit_equals_known_counts(spark, ingested):
     lake, report, _ = ingested
     assert audit(spark, lake) == EXPECTED_AUDIT
-    returned = {(r["source"], r["land_date"]): (r["lines_read"], r["rows_accepted"],
-                                                r["duplicates_dropped"], r["rows_quarantined"])
-                for r in report}
+    returned = {
+        (r["source"], r["land_date"]): (
+            r["lines_read"],
+            r["rows_accepted"],
+            r["duplicates_dropped"],
+            r["rows_quarantined"],
+        )
+        for r in report
+    }
     assert returned == EXPECTED_AUDIT
     for lines, accepted, dups, quarantined in EXPECTED_AUDIT.values():
         assert lines == accepted + dups + quarantined
-    assert sorted(report.skipped_folders) == ["raw/enforcement/date=yesterday",
-                                              "raw/interactions/date=2026-02-30"]
+    assert sorted(report.skipped_folders) == [
+        "raw/enforcement/date=yesterday",
+        "raw/interactions/date=2026-02-30",
+    ]
 
 
 def test_rows_land_where_the_contract_says(ingested):
@@ -95,8 +116,21 @@ def test_rows_land_where_the_contract_says(ingested):
     silver = {r[0]: r for r in snap["interactions"]}
     cols = SILVER["interactions"].columns
     col = {c: i for i, c in enumerate(cols)}
-    assert sorted(silver) == ["r1", "r10", "r11", "r12", "r13", "r14", "r2", "r20", "r3", "r4",
-                              "r5", "r6", "r7"]
+    assert sorted(silver) == [
+        "r1",
+        "r10",
+        "r11",
+        "r12",
+        "r13",
+        "r14",
+        "r2",
+        "r20",
+        "r3",
+        "r4",
+        "r5",
+        "r6",
+        "r7",
+    ]
     # The late record reaches its own event day, landed two days later.
     r11 = silver["r11"]
     assert (r11[col["event_date"]], r11[col["land_date"]]) == (dt.date(2026, 4, 19), D2)
@@ -110,7 +144,10 @@ def test_rows_land_where_the_contract_says(ingested):
     # The accepted copy of r1 is the first one: D1, part-000, line 1.
     r1 = silver["r1"]
     assert (r1[col["land_date"]], r1[col["source_file"]], r1[col["line_no"]]) == (
-        D1, "raw/interactions/date=2026-04-20/part-000.jsonl.gz", 1)
+        D1,
+        "raw/interactions/date=2026-04-20/part-000.jsonl.gz",
+        1,
+    )
     assert report.touched_event_dates[D2] == [dt.date(2026, 4, 19), D2]
     assert touched_event_dates(lake, D2) == [dt.date(2026, 4, 19), D2]
 
@@ -120,11 +157,18 @@ def test_duplicate_ledger_names_the_kept_copy(ingested):
     ledger = {(r[0], r[1], r[2], r[3]): r[4:] for r in snap["duplicates"]}
     f1 = "raw/interactions/date=2026-04-20/part-000.jsonl.gz"
     assert ledger[("interactions", D1, f1, 3)] == (
-        '{"request_id":"r1"}', D1, D1, f1, 1)  # the repeat in the same file
-    assert ledger[("interactions", D3, "raw/interactions/date=2026-04-22/part-000.jsonl.gz",
-                   1)] == ('{"request_id":"r1"}', D1, D1, f1, 1)  # two days after
-    assert ledger[("interactions", D3, "raw/interactions/date=2026-04-22/part-000.jsonl.gz",
-                   3)][2:] == (D2, "raw/interactions/date=2026-04-21/part-000.jsonl.gz", 2)
+        '{"request_id":"r1"}',
+        D1,
+        D1,
+        f1,
+        1,
+    )  # the repeat in the same file
+    assert ledger[
+        ("interactions", D3, "raw/interactions/date=2026-04-22/part-000.jsonl.gz", 1)
+    ] == ('{"request_id":"r1"}', D1, D1, f1, 1)  # two days after
+    assert ledger[("interactions", D3, "raw/interactions/date=2026-04-22/part-000.jsonl.gz", 3)][
+        2:
+    ] == (D2, "raw/interactions/date=2026-04-21/part-000.jsonl.gz", 2)
     assert len(ledger) == 3 + 1 + 2  # interactions, accounts, enforcement
 
 
@@ -133,37 +177,64 @@ def test_quarantine_reasons_per_line(ingested):
     q = {(r[0], r[1], r[2], r[3]): r[4] for r in snap["quarantine"]}
     f = "raw/interactions/date=2026-04-20/part-000.jsonl.gz"
     assert {n: reason for (s, d, file, n), reason in q.items() if file == f} == {
-        5: "invalid_json", 6: "missing_field:request_id", 7: "bad_type:input_tokens",
-        8: "out_of_range:output_tokens", 10: "unknown_value:endpoint", 11: "future_ts",
-        12: "too_late", 14: "invalid_json", 15: "missing_field:request_id",
-        16: "bad_format:prompt_simhash", 17: "bad_format:client_ip", 18: "not_an_object"}
-    assert q[("interactions", D1, "raw/interactions/date=2026-04-20/part-001.jsonl", 2)] == \
-        "invalid_json"
-    assert q[("interactions", D1, "raw/interactions/date=2026-04-20/part-002.jsonl.gz", 1)] == \
-        "unreadable_file"
-    assert q[("interactions", D2, "raw/interactions/date=2026-04-21/part-001.jsonl.gz", 3)] == \
-        "unreadable_file"
+        5: "invalid_json",
+        6: "missing_field:request_id",
+        7: "bad_type:input_tokens",
+        8: "out_of_range:output_tokens",
+        10: "unknown_value:endpoint",
+        11: "future_ts",
+        12: "too_late",
+        14: "invalid_json",
+        15: "missing_field:request_id",
+        16: "bad_format:prompt_simhash",
+        17: "bad_format:client_ip",
+        18: "not_an_object",
+    }
+    assert (
+        q[("interactions", D1, "raw/interactions/date=2026-04-20/part-001.jsonl", 2)]
+        == "invalid_json"
+    )
+    assert (
+        q[("interactions", D1, "raw/interactions/date=2026-04-20/part-002.jsonl.gz", 1)]
+        == "unreadable_file"
+    )
+    assert (
+        q[("interactions", D2, "raw/interactions/date=2026-04-21/part-001.jsonl.gz", 3)]
+        == "unreadable_file"
+    )
     assert q[("accounts", D2, "raw/accounts/date=2026-04-21/part-000.jsonl", 2)] == "too_late"
-    assert q[("enforcement", D2, "raw/enforcement/date=2026-04-21/part-000.jsonl", 3)] == \
-        "unknown_value:action"
+    assert (
+        q[("enforcement", D2, "raw/enforcement/date=2026-04-21/part-000.jsonl", 3)]
+        == "unknown_value:action"
+    )
     files = {(r[0], r[2]): (r[3], r[4]) for r in snap["ingest_files"]}
-    assert files[("interactions", "raw/interactions/date=2026-04-20/part-002.jsonl.gz")] == \
-        (1, True)
-    assert files[("interactions", "raw/interactions/date=2026-04-21/part-001.jsonl.gz")] == \
-        (3, True)
-    assert files[("interactions", "raw/interactions/date=2026-04-20/part-000.jsonl.gz")] == \
-        (18, False)
+    assert files[("interactions", "raw/interactions/date=2026-04-20/part-002.jsonl.gz")] == (
+        1,
+        True,
+    )
+    assert files[("interactions", "raw/interactions/date=2026-04-21/part-001.jsonl.gz")] == (
+        3,
+        True,
+    )
+    assert files[("interactions", "raw/interactions/date=2026-04-20/part-000.jsonl.gz")] == (
+        18,
+        False,
+    )
 
 
 def test_accounts_snapshot_and_updates(ingested):
     _, _, snap = ingested
     col = {c: i for i, c in enumerate(SILVER["accounts"].columns)}
-    versions = sorted((r[col["account_id"]], r[col["updated_at"]].date(),
-                       r[col["email_domain_class"]]) for r in snap["accounts"])
-    assert versions == [("acct_001", dt.date(2025, 12, 1), "freemail"),
-                        ("acct_001", D2, "freemail"),
-                        ("acct_002", dt.date(2026, 4, 19), "edu"),
-                        ("acct_006", D4, "edu")]
+    versions = sorted(
+        (r[col["account_id"]], r[col["updated_at"]].date(), r[col["email_domain_class"]])
+        for r in snap["accounts"]
+    )
+    assert versions == [
+        ("acct_001", dt.date(2025, 12, 1), "freemail"),
+        ("acct_001", D2, "freemail"),
+        ("acct_002", dt.date(2026, 4, 19), "edu"),
+        ("acct_006", D4, "edu"),
+    ]
     payment = {r[col["account_id"]]: r[col["payment_fingerprint"]] for r in snap["accounts"]}
     assert payment["acct_002"] is None  # empty optional string -> null
 
@@ -200,8 +271,11 @@ def test_no_raw_ip_or_email_domain_past_raw_and_quarantine(ingested, tmp_path):
     shutil.copytree(Path(lake) / "silver" / "interactions", planted)
     victim = next(planted.rglob("*.parquet"))
     table = pq.read_table(victim)
-    table = table.set_column(table.column_names.index("ip_prefix"), "ip_prefix",
-                             pa.array(["198.51.100.23"] * table.num_rows))
+    table = table.set_column(
+        table.column_names.index("ip_prefix"),
+        "ip_prefix",
+        pa.array(["198.51.100.23"] * table.num_rows),
+    )
     pq.write_table(table, victim)
     assert "198.51.100.23" in _leaks(planted)
 
@@ -212,8 +286,7 @@ def test_reingest_same_day_leaves_identical_tables(spark, ingested):
     after = snapshot(spark, lake)
     assert after == before
     # The re-run recomputed the later days whose dedup status D1 can change.
-    assert {(r["source"], r["land_date"]) for r in rows} >= {("interactions", D3),
-                                                           ("accounts", D4)}
+    assert {(r["source"], r["land_date"]) for r in rows} >= {("interactions", D3), ("accounts", D4)}
     # Negative control: one altered value is seen by the comparison.
     altered = dict(after)
     first = list(altered["interactions"][0])
@@ -234,8 +307,9 @@ def test_out_of_order_ingest_gives_the_same_tables(spark, ingested, tmp_path):
     assert snapshot(spark, lake) == in_order
 
 
-def test_dedup_is_the_same_when_hashes_collide_and_without_broadcast(spark, ingested, tmp_path,
-                                                                   monkeypatch, caplog):
+def test_dedup_is_the_same_when_hashes_collide_and_without_broadcast(
+    spark, ingested, tmp_path, monkeypatch, caplog
+):
     """The hash only pre-selects repeated keys and the broadcast is only a join strategy: with
     every key's hash colliding (all rows reach the exact grouping) and broadcasting switched off
     (Spark's threshold -1, what a re-sent whole day's lookup meets), the tables are the same."""
@@ -256,8 +330,11 @@ def test_dedup_is_the_same_when_hashes_collide_and_without_broadcast(spark, inge
             ingest_days(lake, DAYS)
     finally:
         spark.conf.set(threshold, before)
-    lines = [r.getMessage() for r in caplog.records
-             if r.getMessage().startswith("dedup source=interactions")]
+    lines = [
+        r.getMessage()
+        for r in caplog.records
+        if r.getMessage().startswith("dedup source=interactions")
+    ]
     # The forced path was taken: one hash for every key, so every row reached the exact grouping.
     assert lines and all(" repeated_hashes=1 " in m for m in lines)
     assert snapshot(spark, lake) == ingested[2]
@@ -266,8 +343,9 @@ def test_dedup_is_the_same_when_hashes_collide_and_without_broadcast(spark, inge
     # r1 repeated in D1's own file is accepted twice, which the comparison above would show.
     wrong = str(tmp_path / "wrong")
     build_raw_small(wrong)
-    monkeypatch.setattr(ingest, "_key_hash",
-                        lambda keys: F.xxhash64("land_date", "source_file", "line_no"))
+    monkeypatch.setattr(
+        ingest, "_key_hash", lambda keys: F.xxhash64("land_date", "source_file", "line_no")
+    )
     ingest_days(wrong, [D1])
     ids = [r.request_id for r in delta_io.read(spark, SILVER["interactions"], wrong).collect()]
     assert ids.count("r1") == 2
@@ -296,11 +374,20 @@ def generated(spark, tmp_path_factory):
 def test_generated_lake_audit_equals_truth(generated):
     lake, report = generated
     truth = json.loads((Path(lake) / "_truth" / "counts.json").read_text())["sources"]
-    got = {(r["source"], r["land_date"].isoformat()): (
-        r["lines_read"], r["rows_accepted"], r["duplicates_dropped"], r["rows_quarantined"])
-        for r in report}
-    expected = {(s, d): (t["lines_written"], t["accepted"], t["duplicates"], t["broken"])
-                for s, per_day in truth.items() for d, t in per_day.items()}
+    got = {
+        (r["source"], r["land_date"].isoformat()): (
+            r["lines_read"],
+            r["rows_accepted"],
+            r["duplicates_dropped"],
+            r["rows_quarantined"],
+        )
+        for r in report
+    }
+    expected = {
+        (s, d): (t["lines_written"], t["accepted"], t["duplicates"], t["broken"])
+        for s, per_day in truth.items()
+        for d, t in per_day.items()
+    }
     assert sum(v[2] for v in expected.values()) > 0 and sum(v[3] for v in expected.values()) > 0
     assert got == expected
 

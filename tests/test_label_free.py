@@ -52,15 +52,27 @@ def test_terms_are_catalog_features():
 
 
 def test_harvest_score_exact(spark):
-    group = _row(account_id="group", scaffold_shared_share_7d=0.9,
-                 community_high_cot_share_7d=0.8, high_cot_share_7d=0.7,
-                 reasoning_topic_share_7d=0.9, community_young_share=1.0,
-                 consumer_prefixes_7d=30.0, account_age_days=2.0)
-    old = _row(account_id="old", high_cot_share_7d=0.7, account_age_days=900.0, verified=1.0,
-               batch_share_7d=0.5)
+    group = _row(
+        account_id="group",
+        scaffold_shared_share_7d=0.9,
+        community_high_cot_share_7d=0.8,
+        high_cot_share_7d=0.7,
+        reasoning_topic_share_7d=0.9,
+        community_young_share=1.0,
+        consumer_prefixes_7d=30.0,
+        account_age_days=2.0,
+    )
+    old = _row(
+        account_id="old",
+        high_cot_share_7d=0.7,
+        account_age_days=900.0,
+        verified=1.0,
+        batch_share_7d=0.5,
+    )
     blank = _row(account_id="blank")
-    got = {r["account_id"]: r["harvest_score"]
-           for r in _frame(spark, [group, old, blank]).collect()}
+    got = {
+        r["account_id"]: r["harvest_score"] for r in _frame(spark, [group, old, blank]).collect()
+    }
     for row in (group, old, blank):
         assert got[row["account_id"]] == pytest.approx(_expected(row), rel=1e-9)
     assert got["blank"] == pytest.approx(1 / (1 + math.exp(-hs.HARVEST_BIAS)))
@@ -73,17 +85,30 @@ def test_label_free_bands_reasons_and_marks(spark):
 
     handle = label_free.handle()
     assert label_free.is_label_free(handle.version) and not label_free.is_label_free("3")
-    group = _row(account_id="group", scaffold_shared_share_7d=1.0, simhash_shared_share_7d=1.0,
-                 community_high_cot_share_7d=1.0, high_cot_share_7d=1.0,
-                 reasoning_topic_share_7d=1.0, community_young_share=1.0,
-                 consumer_prefixes_7d=30.0, community_cot_lift_vs_org_7d=0.5,
-                 account_age_days=0.0)
+    group = _row(
+        account_id="group",
+        scaffold_shared_share_7d=1.0,
+        simhash_shared_share_7d=1.0,
+        community_high_cot_share_7d=1.0,
+        high_cot_share_7d=1.0,
+        reasoning_topic_share_7d=1.0,
+        community_young_share=1.0,
+        consumer_prefixes_7d=30.0,
+        community_cot_lift_vs_org_7d=0.5,
+        account_age_days=0.0,
+    )
     blank = _row(account_id="blank")
     feats = _frame(spark, [group, blank])
     out = {r["account_id"]: r for r in handle.score(feats).collect()}
     assert out["group"]["risk_score"] == pytest.approx(_expected(group))
-    expected_band = next((b for b in ("critical", "high", "medium")
-                          if _expected(group) >= label_free.BAND_SCORES[b]), "low")
+    expected_band = next(
+        (
+            b
+            for b in ("critical", "high", "medium")
+            if _expected(group) >= label_free.BAND_SCORES[b]
+        ),
+        "low",
+    )
     assert out["group"]["risk_band"] == expected_band != "low"
     assert out["blank"]["risk_band"] == "low"
     # Reasons: the largest contributions, in words from the catalog.

@@ -32,8 +32,10 @@ ENFORCEMENT = [
     ("e", _ts("2026-05-05", "00:00:00"), "ban", "distillation", "c2", D(2026, 5, 5)),
     ("f", _ts("2026-05-07"), "ban", "distillation", "c3", D(2026, 5, 7)),
 ]
-SCHEMA = ("account_id STRING, decided_at TIMESTAMP, action STRING, reason STRING, "
-          "case_id STRING, land_date DATE")
+SCHEMA = (
+    "account_id STRING, decided_at TIMESTAMP, action STRING, reason STRING, "
+    "case_id STRING, land_date DATE"
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +49,17 @@ def _labels(enforcement, day):
     def utc(ts):  # collected timestamps are naive local time: compare instants
         return ts.astimezone(UTC) if ts is not None else None
 
-    return {r["account_id"]: (r["is_positive"], utc(r["positive_since"]), r["case_id"],
-                              r["cluster_key"], r["ever_positive"], r["other_enforcement"])
-            for r in labels_as_of(enforcement, day).collect()}
+    return {
+        r["account_id"]: (
+            r["is_positive"],
+            utc(r["positive_since"]),
+            r["case_id"],
+            r["cluster_key"],
+            r["ever_positive"],
+            r["other_enforcement"],
+        )
+        for r in labels_as_of(enforcement, day).collect()
+    }
 
 
 def _known_positive(day: dt.date) -> dict[str, dt.datetime]:
@@ -95,8 +105,9 @@ def test_labels_match_reference_every_day(enforcement):
     assert label_counts(labels_as_of(enforcement, D(2026, 5, 5))) == (5, 3)  # c1, c2, account:b
     # Negative control: ignoring land_date (a leaky reading) makes May 3rd's labels differ.
     leaky = enforcement.withColumn("land_date", enforcement["decided_at"].cast("date"))
-    leaky_may3 = {r["account_id"] for r in labels_as_of(leaky, D(2026, 5, 3)).collect()
-                  if r["is_positive"]}
+    leaky_may3 = {
+        r["account_id"] for r in labels_as_of(leaky, D(2026, 5, 3)).collect() if r["is_positive"]
+    }
     assert leaky_may3 != set(_known_positive(D(2026, 5, 3)))
     assert "c" in leaky_may3
 
@@ -120,8 +131,9 @@ def _rows(features, enforcement, as_of, label_day=None, **cfg):
     from models.labels import labels_as_of
     from models.training_set import SplitConfig, assemble, split_bounds
 
-    config = SplitConfig(**{"maturity_days": 1, "val_days": 2, "gap_days": 1,
-                            "negative_stride_days": 1, **cfg})
+    config = SplitConfig(
+        **{"maturity_days": 1, "val_days": 2, "gap_days": 1, "negative_stride_days": 1, **cfg}
+    )
     bounds = split_bounds(as_of, FIRST, config)
     labels = labels_as_of(enforcement, label_day or as_of)
     out = assemble(features, labels, bounds, ["x", "t"], config).collect()
@@ -133,11 +145,14 @@ def test_split_bounds():
 
     b = split_bounds(D(2026, 5, 5), FIRST, SplitConfig(maturity_days=1, val_days=2, gap_days=1))
     assert (b.train_start, b.train_end, b.val_start, b.val_end) == (
-        FIRST, D(2026, 5, 1), D(2026, 5, 3), D(2026, 5, 4))
+        FIRST,
+        D(2026, 5, 1),
+        D(2026, 5, 3),
+        D(2026, 5, 4),
+    )
     # A short history shrinks validation to a third of the eligible days, the gap stays.
     b = split_bounds(D(2026, 5, 5), D(2026, 4, 26), SplitConfig(maturity_days=3, val_days=7))
-    assert (b.train_end, b.val_start, b.val_end) == (D(2026, 4, 29), D(2026, 5, 1),
-                                                     D(2026, 5, 2))
+    assert (b.train_end, b.val_start, b.val_end) == (D(2026, 4, 29), D(2026, 5, 1), D(2026, 5, 2))
     with pytest.raises(EmptySplit):
         split_bounds(D(2026, 5, 5), D(2026, 5, 1), SplitConfig(maturity_days=3))
 
@@ -146,8 +161,13 @@ def test_training_rows_exact_and_point_in_time(features, enforcement):
     as_of = D(2026, 5, 5)
     bounds, rows = _rows(features, enforcement, as_of, val_fraction=0.0)
     train_days = [FIRST + dt.timedelta(days=i) for i in range((bounds.train_end - FIRST).days + 1)]
-    positive_before = {"a": D(2026, 5, 3), "a2": D(2026, 5, 3), "b": D(2026, 5, 2),
-                       "c": D(2026, 5, 1), "e": D(2026, 5, 5)}
+    positive_before = {
+        "a": D(2026, 5, 3),
+        "a2": D(2026, 5, 3),
+        "b": D(2026, 5, 2),
+        "c": D(2026, 5, 1),
+        "e": D(2026, 5, 5),
+    }
     expected = set()
     for acc in ACCOUNTS:
         if acc == "d":  # under a payment-fraud ban: neither positive nor negative
@@ -187,12 +207,19 @@ def test_validation_accounts_never_in_training(spark):
     from models.labels import labels_as_of
     from models.training_set import SplitConfig, assemble, split_bounds
 
-    rows = [(f"acct{i:03d}", FIRST + dt.timedelta(days=d), float(i), 0.0)
-            for i in range(60) for d in range(19)]
+    rows = [
+        (f"acct{i:03d}", FIRST + dt.timedelta(days=d), float(i), 0.0)
+        for i in range(60)
+        for d in range(19)
+    ]
     feats = spark.createDataFrame(rows, "account_id STRING, feature_date DATE, x DOUBLE, t DOUBLE")
     enf = spark.createDataFrame(
-        [(f"acct{i:03d}", _ts("2026-05-07"), "ban", "distillation", "c9", D(2026, 5, 7))
-         for i in range(0, 60, 5)], SCHEMA)
+        [
+            (f"acct{i:03d}", _ts("2026-05-07"), "ban", "distillation", "c9", D(2026, 5, 7))
+            for i in range(0, 60, 5)
+        ],
+        SCHEMA,
+    )
     cfg = SplitConfig(maturity_days=1, val_days=3, gap_days=1, val_fraction=0.5)
     bounds = split_bounds(LAST, FIRST, cfg)
     out = assemble(feats, labels_as_of(enf, LAST), bounds, ["x"], cfg).collect()
@@ -222,24 +249,38 @@ def test_young_unlabelled_accounts_are_not_training_negatives(spark):
     # (account, age on FIRST or None); two accounts per age so both groups get some.
     ages = {"old": 400, "young": 3, "unknown": None, "pos_young": 2}
     accounts = [(f"{name}{k}", age) for name, age in ages.items() for k in range(8)]
-    rows = [(acc, FIRST + dt.timedelta(days=d), 1.0,
-             None if age is None else age + d)
-            for acc, age in accounts for d in range(19)]
+    rows = [
+        (acc, FIRST + dt.timedelta(days=d), 1.0, None if age is None else age + d)
+        for acc, age in accounts
+        for d in range(19)
+    ]
     feats = spark.createDataFrame(
-        rows, "account_id STRING, feature_date DATE, x DOUBLE, account_age_days INT")
+        rows, "account_id STRING, feature_date DATE, x DOUBLE, account_age_days INT"
+    )
     enf = spark.createDataFrame(
-        [(f"pos_young{k}", _ts("2026-05-06"), "ban", "distillation", "c9", D(2026, 5, 6))
-         for k in range(8)], SCHEMA)
+        [
+            (f"pos_young{k}", _ts("2026-05-06"), "ban", "distillation", "c9", D(2026, 5, 6))
+            for k in range(8)
+        ],
+        SCHEMA,
+    )
     labels = labels_as_of(enf, LAST)
 
     def split_of(min_age: int) -> dict[tuple[str, str], set]:
-        cfg = SplitConfig(maturity_days=1, val_days=3, gap_days=1, val_fraction=0.5,
-                          negative_stride_days=1, min_negative_age_days=min_age)
+        cfg = SplitConfig(
+            maturity_days=1,
+            val_days=3,
+            gap_days=1,
+            val_fraction=0.5,
+            negative_stride_days=1,
+            min_negative_age_days=min_age,
+        )
         out = assemble(feats, labels, split_bounds(LAST, FIRST, cfg), ["x"], cfg).collect()
         got: dict[tuple[str, str], set] = {}
         for r in out:
             got.setdefault((r["account_id"].rstrip("0123456789"), r["split"]), set()).add(
-                r["feature_date"])
+                r["feature_date"]
+            )
         return got
 
     got = split_of(30)

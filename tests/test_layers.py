@@ -28,26 +28,33 @@ def _plant(root: Path, files: dict[str, str]) -> Path:
 
 
 def test_a_planted_upward_import_and_a_cycle_are_found(tmp_path):
-    clean = _plant(tmp_path / "clean", {
-        "core/__init__.py": "",
-        "features/a.py": "from core import tables\n",
-        "jobs/run.py": "import features.a\nfrom models import scoring\n",
-        "models/scoring.py": "def f():\n    from core.errors import PipelineError\n",
-    })
+    clean = _plant(
+        tmp_path / "clean",
+        {
+            "core/__init__.py": "",
+            "features/a.py": "from core import tables\n",
+            "jobs/run.py": "import features.a\nfrom models import scoring\n",
+            "models/scoring.py": "def f():\n    from core.errors import PipelineError\n",
+        },
+    )
     assert violations(clean) == []
     # Negative control: one import inside a function, from a lower layer up into jobs/.
-    bad = _plant(tmp_path / "bad", {
-        "core/__init__.py": "",
-        "features/a.py": "from core import tables\n",
-        "jobs/run.py": "from models import scoring\n",
-        "models/scoring.py": "def f():\n    from jobs.run import x\n",
-    })
+    bad = _plant(
+        tmp_path / "bad",
+        {
+            "core/__init__.py": "",
+            "features/a.py": "from core import tables\n",
+            "jobs/run.py": "from models import scoring\n",
+            "models/scoring.py": "def f():\n    from jobs.run import x\n",
+        },
+    )
     found = violations(bad)
     assert "models/scoring.py imports jobs (layer models must not)" in found
     assert "cycle between jobs and models" in found
     # The core importing anything of ours is a violation too.
-    core_up = _plant(tmp_path / "core_up", {"core/spark.py": "import features\n",
-                                            "features/x.py": ""})
+    core_up = _plant(
+        tmp_path / "core_up", {"core/spark.py": "import features\n", "features/x.py": ""}
+    )
     assert violations(core_up) == ["core/spark.py imports features (layer core must not)"]
 
 

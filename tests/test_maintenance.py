@@ -15,10 +15,14 @@ DAY0 = dt.date(2026, 5, 1)
 
 def _write_scores(spark, lake: str, days: list[dt.date], files_per_day: int = 3) -> None:
     """One commit; each of the `files_per_day` write tasks holds rows of every day."""
-    rows = [(f"acct-{i:04d}", day, i / 100.0, "low", None, [], "m", "1", dt.datetime(2026, 5, 2))
-            for day in days for i in range(30)]
+    rows = [
+        (f"acct-{i:04d}", day, i / 100.0, "low", None, [], "m", "1", dt.datetime(2026, 5, 2))
+        for day in days
+        for i in range(30)
+    ]
     df = spark.createDataFrame(rows, tables.ACCOUNT_SCORES.schema).repartition(
-        files_per_day, "account_id")
+        files_per_day, "account_id"
+    )
     where = f"score_date >= DATE'{days[0]}' AND score_date <= DATE'{days[-1]}'"
     delta_io.replace_where(df, tables.ACCOUNT_SCORES, lake, where)
 
@@ -41,8 +45,9 @@ def test_optimize_recent_days_zorder_and_safe_vacuum(spark, lake, monkeypatch):
     _write_scores(spark, lake, days)
     before = _files_per_day(spark, lake)
     assert all(n == 3 for n in before.values())
-    rows_before = sorted(map(tuple, spark.read.format("delta")
-                             .load(tables.ACCOUNT_SCORES.uri(lake)).collect()))
+    rows_before = sorted(
+        map(tuple, spark.read.format("delta").load(tables.ACCOUNT_SCORES.uri(lake)).collect())
+    )
 
     results = maintenance.maintain(lake)
 
@@ -53,8 +58,9 @@ def test_optimize_recent_days_zorder_and_safe_vacuum(spark, lake, monkeypatch):
     after = _files_per_day(spark, lake)
     assert all(after[d] == 1 for d in days[2:])  # recent days compacted to one file each
     assert after[days[0]] == after[days[1]] == 3  # older days left alone
-    rows_after = sorted(map(tuple, spark.read.format("delta")
-                            .load(tables.ACCOUNT_SCORES.uri(lake)).collect()))
+    rows_after = sorted(
+        map(tuple, spark.read.format("delta").load(tables.ACCOUNT_SCORES.uri(lake)).collect())
+    )
     assert rows_after == rows_before  # maintenance never changes content
     # The compacted-away files are minutes old: a 168 h retention deletes none of them.
     assert results["account_scores_daily"]["vacuum"]["files_deleted"] == 0

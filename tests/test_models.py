@@ -15,8 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-FEATURES = ["requests_7d", "high_cot_share_7d", "sync_ip_share_7d",
-            "simhash_neardup_accounts_7d", "hour_entropy_7d"]
+FEATURES = [
+    "requests_7d",
+    "high_cot_share_7d",
+    "sync_ip_share_7d",
+    "simhash_neardup_accounts_7d",
+    "hour_entropy_7d",
+]
 START = dt.date(2026, 4, 1)
 N_DAYS = 30
 AS_OF = START + dt.timedelta(days=23)  # 2026-04-24
@@ -34,28 +39,56 @@ def make_frames(seed: int = 0, n_legit: int = 240, n_cases: int = 4, per_case: i
         for d in range(first, N_DAYS):
             if not attacker and rng.random() < 0.3:
                 continue
-            rows.append({
-                "account_id": acc, "feature_date": START + dt.timedelta(days=d),
-                "requests_7d": int(rng.poisson(320 if attacker else 120)),
-                "high_cot_share_7d": float(rng.beta(6, 3) if attacker else rng.beta(2, 6)),
-                "sync_ip_share_7d": float(rng.beta(4, 4) if attacker else rng.beta(1, 8)),
-                "simhash_neardup_accounts_7d": int(rng.poisson(8 if attacker else 1)),
-                "hour_entropy_7d": float(rng.uniform(0, 4.58)),  # noise
-            })
+            rows.append(
+                {
+                    "account_id": acc,
+                    "feature_date": START + dt.timedelta(days=d),
+                    "requests_7d": int(rng.poisson(320 if attacker else 120)),
+                    "high_cot_share_7d": float(rng.beta(6, 3) if attacker else rng.beta(2, 6)),
+                    "sync_ip_share_7d": float(rng.beta(4, 4) if attacker else rng.beta(1, 8)),
+                    "simhash_neardup_accounts_7d": int(rng.poisson(8 if attacker else 1)),
+                    "hour_entropy_7d": float(rng.uniform(0, 4.58)),  # noise
+                }
+            )
     enf = []
     for c, day in zip(range(n_cases - 1), (14, 18, 21), strict=True):  # case 3: never labelled
         decided = START + dt.timedelta(days=day)
         for j in range(per_case - 3):  # partial: 3 accounts of each case never labelled
-            enf.append((f"A{c}{j:03d}",
-                        dt.datetime.combine(decided, dt.time(10, j), tzinfo=dt.UTC),
-                        "ban", "distillation", f"case-{c}", decided + dt.timedelta(days=j % 2)))
+            enf.append(
+                (
+                    f"A{c}{j:03d}",
+                    dt.datetime.combine(decided, dt.time(10, j), tzinfo=dt.UTC),
+                    "ban",
+                    "distillation",
+                    f"case-{c}",
+                    decided + dt.timedelta(days=j % 2),
+                )
+            )
     enf += [
-        ("L0001", dt.datetime(2026, 4, 10, 9, tzinfo=dt.UTC), "suspend", "distillation", None,
-         dt.date(2026, 4, 10)),
-        ("L0001", dt.datetime(2026, 4, 14, 9, tzinfo=dt.UTC), "reinstate", "appeal_granted",
-         None, dt.date(2026, 4, 14)),
-        ("L0002", dt.datetime(2026, 4, 9, 9, tzinfo=dt.UTC), "ban", "payment_fraud", None,
-         dt.date(2026, 4, 9)),
+        (
+            "L0001",
+            dt.datetime(2026, 4, 10, 9, tzinfo=dt.UTC),
+            "suspend",
+            "distillation",
+            None,
+            dt.date(2026, 4, 10),
+        ),
+        (
+            "L0001",
+            dt.datetime(2026, 4, 14, 9, tzinfo=dt.UTC),
+            "reinstate",
+            "appeal_granted",
+            None,
+            dt.date(2026, 4, 14),
+        ),
+        (
+            "L0002",
+            dt.datetime(2026, 4, 9, 9, tzinfo=dt.UTC),
+            "ban",
+            "payment_fraud",
+            None,
+            dt.date(2026, 4, 9),
+        ),
     ]
     return pd.DataFrame(rows), enf
 
@@ -73,10 +106,16 @@ def write_lake(spark, lake: str, feats: pd.DataFrame, enf: list, upto: dt.date |
     for c in ("requests_7d", "simhash_neardup_accounts_7d"):
         fdf = fdf.withColumn(c, F.col(c).cast("bigint"))
     fdf.coalesce(1).write.format("delta").save(feature_tables.ACCOUNT_FEATURES.uri(lake))
-    edf = spark.createDataFrame(enf, "account_id STRING, decided_at TIMESTAMP, action STRING, "
-                                     "reason STRING, case_id STRING, land_date DATE")
-    edf = (edf.withColumn("event_date", F.to_date("decided_at"))
-           .withColumn("source_file", F.lit("hand-made")).withColumn("line_no", F.lit(1)))
+    edf = spark.createDataFrame(
+        enf,
+        "account_id STRING, decided_at TIMESTAMP, action STRING, "
+        "reason STRING, case_id STRING, land_date DATE",
+    )
+    edf = (
+        edf.withColumn("event_date", F.to_date("decided_at"))
+        .withColumn("source_file", F.lit("hand-made"))
+        .withColumn("line_no", F.lit(1))
+    )
     delta_io.replace_where(edf, tables.SILVER_ENFORCEMENT, lake, "true")
 
 
@@ -116,12 +155,18 @@ def flow(spark, tmp_path_factory, mlflow_template, frames):
 
     lake = with_mlflow(str(tmp_path_factory.mktemp("models-flow")), mlflow_template)
     write_lake(spark, lake, *frames)
-    first = jt.train(lake, AS_OF, promote=True, feature_names=FEATURES,
-                     model_config=small_config(heldout_check=True))
+    first = jt.train(
+        lake,
+        AS_OF,
+        promote=True,
+        feature_names=FEATURES,
+        model_config=small_config(heldout_check=True),
+    )
     return {"lake": lake, "first": first}
 
 
 # --- the registry flow -----------------------------------------------------------------------
+
 
 def test_registry_flow_promote_reject_rollback(spark, flow):
     from mlflow import MlflowClient
@@ -144,12 +189,21 @@ def test_registry_flow_promote_reject_rollback(spark, flow):
     assert run.data.params["feature_table_path"].endswith("features/account_features_daily")
     assert run.data.params["label_cutoff"] == AS_OF.isoformat()
     assert "feature_table_version" in run.data.params
-    for key in ("val_ap", "volume_ap", "heuristic_ap", "margin_vs_volume_recall_at_1pct_fpr",
-                "heldout_case_recall_at_1pct_fpr"):
+    for key in (
+        "val_ap",
+        "volume_ap",
+        "heuristic_ap",
+        "margin_vs_volume_recall_at_1pct_fpr",
+        "heldout_case_recall_at_1pct_fpr",
+    ):
         assert key in run.data.metrics, key
     artifacts = {a.path for a in client.list_artifacts(mv.run_id, "plots")}
-    assert artifacts == {"plots/pr_curve.png", "plots/score_histograms.png",
-                         "plots/feature_importance.png", "plots/calibration.png"}
+    assert artifacts == {
+        "plots/pr_curve.png",
+        "plots/score_histograms.png",
+        "plots/feature_importance.png",
+        "plots/calibration.png",
+    }
     exp = client.get_experiment(run.info.experiment_id)
     assert exp.name == "account-risk-local" and exp.artifact_location.startswith(lake)
     assert run.inputs.dataset_inputs  # dataset lineage (Delta path + version)
@@ -157,16 +211,24 @@ def test_registry_flow_promote_reject_rollback(spark, flow):
     # The champion reloads from models:/account_risk@champion and scores.
     handle = load_champion(lake)
     assert (handle.name, handle.version, handle.feature_names) == ("account_risk", "1", FEATURES)
-    day = spark.read.format("delta").load(f"{lake}/features/account_features_daily").where(
-        f"feature_date = DATE'{AS_OF}'")
+    day = (
+        spark.read.format("delta")
+        .load(f"{lake}/features/account_features_daily")
+        .where(f"feature_date = DATE'{AS_OF}'")
+    )
     scored = score_features(day, handle)
-    assert scored.dtypes == [("account_id", "string"), ("risk_score", "double"),
-                             ("risk_band", "string"), ("reasons", "array<string>")]
+    assert scored.dtypes == [
+        ("account_id", "string"),
+        ("risk_score", "double"),
+        ("risk_band", "string"),
+        ("reasons", "array<string>"),
+    ]
     assert scored.count() == day.count()
 
     # A worse challenger (only a noise feature) is registered but not promoted.
-    worse = jt.train(lake, AS_OF, promote=True, feature_names=["hour_entropy_7d"],
-                     model_config=small_config())
+    worse = jt.train(
+        lake, AS_OF, promote=True, feature_names=["hour_entropy_7d"], model_config=small_config()
+    )
     assert worse["version"] == "2" and not worse["promoted"]
     assert worse["champion_ap_same_window"] > worse["metrics"]["val_ap"]
     # the gate counts the same validation positives the model reports
@@ -192,14 +254,16 @@ def test_no_champion_and_feature_mismatch(spark, lake, flow):
     with pytest.raises(NoChampion, match=r"riskctl train --as-of D --promote"):
         load_champion(lake)
     handle = load_version(flow["lake"], "1")
-    day = spark.read.format("delta").load(
-        f"{flow['lake']}/features/account_features_daily").limit(5)
+    day = (
+        spark.read.format("delta").load(f"{flow['lake']}/features/account_features_daily").limit(5)
+    )
     with pytest.raises(ModelFeatureMismatch, match="sync_ip_share_7d"):
         score_features(day.drop("sync_ip_share_7d"), handle)
     score_features(day, handle)  # control: the full frame is accepted
 
 
 # --- calibration, bands, reasons ---------------------------------------------------------------
+
 
 def test_calibrated_scores_monotone_bands_and_reasons(spark, flow):
     from pyspark.sql import functions as F
@@ -210,8 +274,11 @@ def test_calibrated_scores_monotone_bands_and_reasons(spark, flow):
     feats = spark.read.format("delta").load(f"{flow['lake']}/features/account_features_daily")
     day = feats.where(F.col("feature_date") == F.lit(START + dt.timedelta(days=N_DAYS - 1)))
     scored = score_features(day, handle).toPandas()
-    margins = with_margin(day.select("account_id", *FEATURES), handle.model).select(
-        "account_id", "margin", *FEATURES).toPandas()
+    margins = (
+        with_margin(day.select("account_id", *FEATURES), handle.model)
+        .select("account_id", "margin", *FEATURES)
+        .toPandas()
+    )
     both = scored.merge(margins, on="account_id").sort_values("margin", kind="mergesort")
     assert len(both) == len(scored) > 100
     s, m = both["risk_score"].to_numpy(), both["margin"].to_numpy()
@@ -245,7 +312,10 @@ def test_bands_respect_target_fpr_on_validation(flow):
     neg = np.arange(1000) / 1000.0
     t = band_thresholds(neg)
     assert {b: int((neg >= v).sum()) for b, v in t.items()} == {
-        "critical": 1, "high": 10, "medium": 50}
+        "critical": 1,
+        "high": 10,
+        "medium": 50,
+    }
     tied = np.concatenate([np.zeros(980), np.full(20, 0.5)])  # a tie group over the 1% budget
     t = band_thresholds(tied)
     assert ev.realized_fpr(tied, t["high"]) == 0.0 and ev.realized_fpr(tied, t["medium"]) == 0.02
@@ -313,6 +383,7 @@ def test_platt_calibration_spark_equals_python(spark):
 
 # --- determinism ----------------------------------------------------------------------------------
 
+
 def test_model_as_of_d_ignores_later_days(spark, tmp_path, frames, flow):
     """Same model with or without later days in the lake; a later as-of day differs."""
     from jobs import train as jt
@@ -322,16 +393,21 @@ def test_model_as_of_d_ignores_later_days(spark, tmp_path, frames, flow):
 
     full, cut = flow["lake"], str(tmp_path / "cut")  # the flow's lake holds every day
     write_lake(spark, cut, *frames, upto=AS_OF)
-    probe = spark.createDataFrame(frames[0][frames[0]["feature_date"] == START +
-                                            dt.timedelta(days=N_DAYS - 1)]).select(
-        "account_id", *[spark_col(c) for c in FEATURES])
+    probe = spark.createDataFrame(
+        frames[0][frames[0]["feature_date"] == START + dt.timedelta(days=N_DAYS - 1)]
+    ).select("account_id", *[spark_col(c) for c in FEATURES])
 
     def margins(lake, as_of):
         inputs = jt.load_inputs(spark, lake, as_of)
         rows, names, _, _ = jt._build_rows(inputs, as_of, ts.SplitConfig(), FEATURES)
         model = fit(rows.where("split = 'train'"), names, small_config())
-        return (with_margin(probe, model).select("account_id", "margin").toPandas()
-                .sort_values("account_id").reset_index(drop=True))
+        return (
+            with_margin(probe, model)
+            .select("account_id", "margin")
+            .toPandas()
+            .sort_values("account_id")
+            .reset_index(drop=True)
+        )
 
     a, b = margins(full, AS_OF), margins(cut, AS_OF)
     assert len(a) > 100 and a["margin"].std() > 0
@@ -347,6 +423,7 @@ def spark_col(name):
 
 
 # --- the retraining policy ------------------------------------------------------------------------
+
 
 def test_policy_decisions():
     from models.policy import MIN_VALIDATION_POSITIVES, decide, should_promote
@@ -385,19 +462,29 @@ def test_train_if_due_reuses_the_day_and_waits_for_labels(spark, flow):
 
     lake = flow["lake"]
     before = model_registry.client(lake).search_model_versions(
-        f"name = '{model_registry.MODEL_NAME}'")
+        f"name = '{model_registry.MODEL_NAME}'"
+    )
     again = train_if_due(lake, AS_OF)  # v1 was trained as of this day
     assert again["reused"] and again["version"] == "1" and not again["trained"]
     after = model_registry.client(lake).search_model_versions(
-        f"name = '{model_registry.MODEL_NAME}'")
+        f"name = '{model_registry.MODEL_NAME}'"
+    )
     assert len(after) == len(before)
     # Early days: too few labels known (the first bans land on day 14).
     assert train_if_due(lake, START + dt.timedelta(days=5)) is None
     # Negative control: the next day, with its labels and a drift flag, would train.
     enf = delta_io.read(spark, tables.SILVER_ENFORCEMENT, lake)
     n_pos, n_cl = label_counts(labels_as_of(enf, AS_OF + dt.timedelta(days=1)))
-    assert n_pos >= 20 and decide(AS_OF + dt.timedelta(days=1), n_positive=n_pos,
-                                  n_clusters=n_cl, has_champion=True, drift_flag=True).train
+    assert (
+        n_pos >= 20
+        and decide(
+            AS_OF + dt.timedelta(days=1),
+            n_positive=n_pos,
+            n_clusters=n_cl,
+            has_champion=True,
+            drift_flag=True,
+        ).train
+    )
 
 
 def test_resumed_promotion_after_a_crash(flow):
@@ -448,8 +535,9 @@ def test_crash_harness_compares_the_model_registry(flow, tmp_path):
     # The source is an MLflow 3 logged model (models:/m-...), which the registry looks up
     # through the process-wide URI: point it at the copy for the call.
     with model_registry.tracking(str(copy)):
-        extra = client.create_model_version(model_registry.MODEL_NAME, source,
-                                            tags={"trained_as_of": str(AS_OF)})
+        extra = client.create_model_version(
+            model_registry.MODEL_NAME, source, tags={"trained_as_of": str(AS_OF)}
+        )
     assert set(diff(expected, mlflow_snapshot(str(copy)))) == {"mlflow:model_versions"}
     client.set_registered_model_alias(model_registry.MODEL_NAME, "challenger", str(extra.version))
     assert "mlflow:aliases" in diff(expected, mlflow_snapshot(str(copy)))
@@ -462,13 +550,15 @@ def test_evaluate_against_truth_includes_unlabelled_strategy(spark, flow, frames
     lake = flow["lake"]
     ids = sorted(set(frames[0]["account_id"]))
     strategy = {"0": "hydra", "1": "hydra", "2": "release_chaser", "3": "thin_spread"}
-    truth = pd.DataFrame({
-        "account_id": ids,
-        "role": ["attacker" if a.startswith("A") else "legit" for a in ids],
-        "population": [f"camp-{a[1]}" if a.startswith("A") else "individual" for a in ids],
-        "campaign_id": [f"camp-{a[1]}" if a.startswith("A") else None for a in ids],
-        "strategy": [strategy[a[1]] if a.startswith("A") else None for a in ids],
-    })
+    truth = pd.DataFrame(
+        {
+            "account_id": ids,
+            "role": ["attacker" if a.startswith("A") else "legit" for a in ids],
+            "population": [f"camp-{a[1]}" if a.startswith("A") else "individual" for a in ids],
+            "campaign_id": [f"camp-{a[1]}" if a.startswith("A") else None for a in ids],
+            "strategy": [strategy[a[1]] if a.startswith("A") else None for a in ids],
+        }
+    )
     (Path(lake) / "_truth").mkdir(exist_ok=True)
     truth.to_parquet(Path(lake) / "_truth" / "accounts.parquet")
     result = evaluate(lake)
@@ -497,11 +587,20 @@ def test_monotone_risk_directions_bind_the_model(spark):
     x = rng.uniform(0, 1, 3000)
     # Positives sit in the middle; high values are all labelled negative.
     y = ((x > 0.3) & (x < 0.6)).astype(int)
-    rows = spark.createDataFrame(pd.DataFrame({
-        "account_id": [f"a{i}" for i in range(len(x))], "feature_date": START,
-        "label": y, "high_cot_share_7d": x, "requests_7d": rng.uniform(0, 1, len(x))}))
-    grid = spark.createDataFrame(pd.DataFrame({
-        "high_cot_share_7d": np.linspace(0, 1, 21), "requests_7d": 0.5}))
+    rows = spark.createDataFrame(
+        pd.DataFrame(
+            {
+                "account_id": [f"a{i}" for i in range(len(x))],
+                "feature_date": START,
+                "label": y,
+                "high_cot_share_7d": x,
+                "requests_7d": rng.uniform(0, 1, len(x)),
+            }
+        )
+    )
+    grid = spark.createDataFrame(
+        pd.DataFrame({"high_cot_share_7d": np.linspace(0, 1, 21), "requests_7d": 0.5})
+    )
 
     def curve(monotone: bool) -> np.ndarray:
         model = fit(rows, ["high_cot_share_7d", "requests_7d"], small_config(monotone=monotone))
@@ -519,16 +618,24 @@ def test_strategy_holdout_metrics_exact():
     """The leave-one-strategy-out table's numbers on a hand-made scored frame."""
     from tools.strategy_holdout import _metrics
 
-    legit = [(f"L{i}", float(i), "legit", None, "individual" if i < 190 else "eval_lab")
-             for i in range(200)]
-    attackers = [("A1", 500.0, "attacker", "hydra", None),
-                 ("A2", 150.0, "attacker", "hydra", None),  # below the 1% threshold (~197)
-                 ("B1", 300.0, "attacker", "thin_spread", None)]
+    legit = [
+        (f"L{i}", float(i), "legit", None, "individual" if i < 190 else "eval_lab")
+        for i in range(200)
+    ]
+    attackers = [
+        ("A1", 500.0, "attacker", "hydra", None),
+        ("A2", 150.0, "attacker", "hydra", None),  # below the 1% threshold (~197)
+        ("B1", 300.0, "attacker", "thin_spread", None),
+    ]
     rows = legit + attackers
     truth = pd.DataFrame(rows, columns=["account_id", "margin", "role", "strategy", "population"])
     # Two days per account, the max counts.
-    scored = pd.concat([truth[["account_id", "margin"]],
-                        truth[["account_id", "margin"]].assign(margin=lambda d: d.margin - 1)])
+    scored = pd.concat(
+        [
+            truth[["account_id", "margin"]],
+            truth[["account_id", "margin"]].assign(margin=lambda d: d.margin - 1),
+        ]
+    )
     got = _metrics(scored, truth.drop(columns="margin"))
     assert got["hydra_recall"] == 0.5 and got["thin_spread_recall"] == 1.0
     assert got["all_recall"] == pytest.approx(2 / 3)
@@ -544,12 +651,17 @@ def test_training_without_negatives_says_why(spark):
     from models.training import NotEnoughLabels, _split_counts, train_model
 
     def rows(n_train_neg: int):
-        data = ([(f"p{i}", START, 1, "c1", "train", 1.0) for i in range(5)]
-                + [(f"q{i}", START, 1, "c1", "val", 1.0) for i in range(3)]
-                + [(f"v{i}", START, 0, None, "val", 0.0) for i in range(4)]
-                + [(f"n{i}", START, 0, None, "train", 0.0) for i in range(n_train_neg)])
-        return spark.createDataFrame(data, "account_id STRING, feature_date DATE, label INT, "
-                                           "cluster_key STRING, split STRING, x DOUBLE")
+        data = (
+            [(f"p{i}", START, 1, "c1", "train", 1.0) for i in range(5)]
+            + [(f"q{i}", START, 1, "c1", "val", 1.0) for i in range(3)]
+            + [(f"v{i}", START, 0, None, "val", 0.0) for i in range(4)]
+            + [(f"n{i}", START, 0, None, "train", 0.0) for i in range(n_train_neg)]
+        )
+        return spark.createDataFrame(
+            data,
+            "account_id STRING, feature_date DATE, label INT, "
+            "cluster_key STRING, split STRING, x DOUBLE",
+        )
 
     with pytest.raises(NotEnoughLabels, match="min_negative_age_days"):
         train_model(rows(0), ["x"], small_config(), trained_as_of="2026-04-24")
@@ -594,14 +706,22 @@ def test_registered_model_predicts_what_gold_shows(spark, flow, tmp_path):
     shutil.copytree(flow["lake"], lake)  # the module's lake stays as the other tests left it
     day = START + dt.timedelta(days=N_DAYS - 1)
     score_day(lake, day)
-    gold = (spark.read.format("delta").load(tables.ACCOUNT_SCORES.uri(lake))
-            .where(F.col("score_date") == F.lit(day)).toPandas())
+    gold = (
+        spark.read.format("delta")
+        .load(tables.ACCOUNT_SCORES.uri(lake))
+        .where(F.col("score_date") == F.lit(day))
+        .toPandas()
+    )
     assert gold["risk_band"].isin(["high", "critical"]).any()  # real content first
     assert gold["reasons"].map(len).gt(0).any()
     version = gold["model_version"].iloc[0]
-    feats = (spark.read.format("delta").load(f"{lake}/features/account_features_daily")
-             .where(F.col("feature_date") == F.lit(day)).select("account_id", *FEATURES)
-             .toPandas())
+    feats = (
+        spark.read.format("delta")
+        .load(f"{lake}/features/account_features_daily")
+        .where(F.col("feature_date") == F.lit(day))
+        .select("account_id", *FEATURES)
+        .toPandas()
+    )
     feats = feats.astype({f: "float64" for f in FEATURES})
     uri = f"models:/{model_registry.MODEL_NAME}/{version}"
     with model_registry.tracking(lake):
@@ -629,8 +749,12 @@ def test_registered_model_predicts_what_gold_shows(spark, flow, tmp_path):
     assert info.flavors["python_function"]["loader_module"] == "models.pyfunc_model"
     assert "spark" in info.flavors  # the pipeline still loads the Spark model
     assert info.signature.inputs.input_names() == ["account_id", *FEATURES]
-    assert info.signature.outputs.input_names() == ["account_id", "risk_score", "risk_band",
-                                                    "reasons"]
+    assert info.signature.outputs.input_names() == [
+        "account_id",
+        "risk_score",
+        "risk_band",
+        "reasons",
+    ]
     example = mlflow.models.Model.load(local).load_input_example(local)
     assert list(example.columns) == FEATURES and len(example) > 0
     predicted = model.predict(example)  # MLflow checks the example against the signature
@@ -650,12 +774,19 @@ def test_registered_model_predicts_what_gold_shows(spark, flow, tmp_path):
     # A fresh process outside the repository: the model brings its own code.
     proc = subprocess.run(
         [sys.executable, "-c", STANDALONE, local, feats.head(20).to_json(orient="split")],
-        capture_output=True, text=True, timeout=900, cwd=str(tmp_path),
-        env={k: v for k, v in {**os.environ, "PYSPARK_PYTHON": sys.executable}.items()
-             if k not in ("PYTHONPATH", "RISK_SPARK_CONF")})
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=str(tmp_path),
+        env={
+            k: v
+            for k, v in {**os.environ, "PYSPARK_PYTHON": sys.executable}.items()
+            if k not in ("PYTHONPATH", "RISK_SPARK_CONF")
+        },
+    )
     found = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT=")]
     assert found, proc.stderr[-3000:]
-    result = json.loads(found[-1][len("RESULT="):])
+    result = json.loads(found[-1][len("RESULT=") :])
     assert result["code"].startswith(str(Path(local).resolve()))
     fresh = pd.DataFrame(result["rows"])
     assert fresh["risk_score"].tolist() == out.head(20)["risk_score"].tolist()

@@ -29,8 +29,12 @@ def test_pu_logistic_recovers_p_attacker():
     c = 0.25
     reps = 400
     margins = np.repeat(m, reps)
-    labelled = np.concatenate([np.r_[np.ones(int(round(c * pi * reps))),
-                                     np.zeros(reps - int(round(c * pi * reps)))] for pi in p])
+    labelled = np.concatenate(
+        [
+            np.r_[np.ones(int(round(c * pi * reps))), np.zeros(reps - int(round(c * pi * reps)))]
+            for pi in p
+        ]
+    )
     a, b = pu.fit_pu_logistic(margins, labelled, c)
     assert a == pytest.approx(2.0, abs=0.1)
     assert b == pytest.approx(-1.0, abs=0.1)
@@ -41,8 +45,7 @@ def test_pu_logistic_recovers_p_attacker():
 
 
 def test_pu_logistic_keeps_the_start_without_both_classes():
-    assert pu.fit_pu_logistic(np.array([1.0, 2.0]), np.array([0, 0]), 0.5, (3.0, 1.0)) \
-        == (3.0, 1.0)
+    assert pu.fit_pu_logistic(np.array([1.0, 2.0]), np.array([0, 0]), 0.5, (3.0, 1.0)) == (3.0, 1.0)
 
 
 def test_band_estimates_weight_unlabelled_by_p():
@@ -89,11 +92,19 @@ def _val_rows():
 
 
 def test_account_view_takes_each_accounts_highest_margin():
-    rows = pd.DataFrame({"account_id": ["a", "a", "b"], "feature_date": [1, 2, 1],
-                         "label": [0, 0, 1], "margin": [1.0, 3.0, 2.0]})
+    rows = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "b"],
+            "feature_date": [1, 2, 1],
+            "label": [0, 0, 1],
+            "margin": [1.0, 3.0, 2.0],
+        }
+    )
     acc = account_view(rows)
-    assert acc.to_dict("records") == [{"account_id": "a", "label": 0, "margin": 3.0},
-                                      {"account_id": "b", "label": 1, "margin": 2.0}]
+    assert acc.to_dict("records") == [
+        {"account_id": "a", "label": 0, "margin": 3.0},
+        {"account_id": "b", "label": 1, "margin": 2.0},
+    ]
 
 
 def test_calibrate_reads_p_attacker_and_bands_below_hidden_attackers():

@@ -58,8 +58,11 @@ def test_small_lake_train_promote_reload_score_beats_volume(spark, generated_lak
     lake = generated_lake
     feats = spark.read.format("delta").load(jt.features_uri(lake))
     last = feats.agg(F.max("feature_date")).first()[0]
-    as_of = (dt.date.fromisoformat(os.environ["RISK_TEST_LAKE_AS_OF"])
-             if os.environ.get("RISK_TEST_LAKE_AS_OF") else last - dt.timedelta(days=10))
+    as_of = (
+        dt.date.fromisoformat(os.environ["RISK_TEST_LAKE_AS_OF"])
+        if os.environ.get("RISK_TEST_LAKE_AS_OF")
+        else last - dt.timedelta(days=10)
+    )
 
     out = jt.train(lake, as_of, promote=model_registry.champion_version(lake) is None)
     m = out["metrics"]
@@ -70,8 +73,10 @@ def test_small_lake_train_promote_reload_score_beats_volume(spark, generated_lak
     handle = load_champion(lake)  # models:/account_risk@champion
     day = feats.where(F.col("feature_date") == F.lit(last))
     scored = score_features(day, handle).persist()
-    bands = {r["risk_band"]: r["n"] for r in scored.groupBy("risk_band").count()
-             .withColumnRenamed("count", "n").collect()}
+    bands = {
+        r["risk_band"]: r["n"]
+        for r in scored.groupBy("risk_band").count().withColumnRenamed("count", "n").collect()
+    }
     print("bands on", last, bands)
     assert scored.count() == day.count() > 0
     high = scored.where(F.col("risk_band").isin("high", "critical"))
@@ -81,9 +86,11 @@ def test_small_lake_train_promote_reload_score_beats_volume(spark, generated_lak
     n_pos = m["n_val_positive_accounts"]
     margin = m["val_recall_at_1pct_fpr"] - m["volume_recall_at_1pct_fpr"]
     needed = max(MIN_MARGIN_OVER_VOLUME, 2 * math.sqrt(0.5 / n_pos))
-    print(f"recall at 1% FPR: model {m['val_recall_at_1pct_fpr']:.3f}, volume "
-          f"{m['volume_recall_at_1pct_fpr']:.3f}, margin {margin:.3f} (needed {needed:.3f}, "
-          f"{int(n_pos)} validation positives)")
+    print(
+        f"recall at 1% FPR: model {m['val_recall_at_1pct_fpr']:.3f}, volume "
+        f"{m['volume_recall_at_1pct_fpr']:.3f}, margin {margin:.3f} (needed {needed:.3f}, "
+        f"{int(n_pos)} validation positives)"
+    )
     assert margin >= needed
 
     if (Path(lake) / "_truth" / "accounts.parquet").is_file():

@@ -57,19 +57,33 @@ def check_command(argv: list[str]) -> list[str]:
 def test_every_readme_command_parses_and_names_demo_days():
     commands = readme_commands(README.read_text())
     assert len(commands) >= 15
-    assert {c[0] for c in commands} >= {"run", "sql", "report", "train", "promote", "rollback",
-                                        "score", "evaluate", "ingest", "validate", "features",
-                                        "train-if-due", "sql-server"}
+    assert {c[0] for c in commands} >= {
+        "run",
+        "sql",
+        "report",
+        "train",
+        "promote",
+        "rollback",
+        "score",
+        "evaluate",
+        "ingest",
+        "validate",
+        "features",
+        "train-if-due",
+        "sql-server",
+    }
     assert [p for argv in commands for p in check_command(argv)] == []
 
 
 def test_the_check_catches_what_a_stale_readme_had():
     """Negative control: the lines the README used to carry are refused."""
-    stale = ("```\n"
-             ".venv/bin/riskctl report --lake lake --date 2026-06-05\n"
-             ".venv/bin/riskctl score --lake lake --start D1 --end D2 --rescore\n"
-             ".venv/bin/riskctl train --lake lake --as-of 2026-05-01 --promot\n"
-             "```\n")
+    stale = (
+        "```\n"
+        ".venv/bin/riskctl report --lake lake --date 2026-06-05\n"
+        ".venv/bin/riskctl score --lake lake --start D1 --end D2 --rescore\n"
+        ".venv/bin/riskctl train --lake lake --as-of 2026-05-01 --promot\n"
+        "```\n"
+    )
     problems = [p for argv in readme_commands(stale) for p in check_command(argv)]
     assert len(problems) == 3
     assert "2026-06-05 is not a day of the demo lake" in problems[0]
@@ -85,19 +99,34 @@ def build_demo_tail(spark, lake: str) -> None:
     scores, clusters = [], []
     for i, day in enumerate(DAYS):
         for account, score, band, cluster in (
-                ("acct_a", 0.97 - i * 0.01, "critical", "clu_1"),
-                ("acct_b", 0.81, "high", "clu_1"), ("acct_c", 0.42, "medium", None),
-                ("acct_d", 0.05, "low", None)):
-            scores.append((account, day, score, band, cluster, [f"reason of {account}"],
-                           "account_risk", "2", at))
-        clusters.append(("clu_1", day, 2, 2, 0.97, 0.89, 900, ["payment"],
-                         ["acct_a", "acct_b"]))
+            ("acct_a", 0.97 - i * 0.01, "critical", "clu_1"),
+            ("acct_b", 0.81, "high", "clu_1"),
+            ("acct_c", 0.42, "medium", None),
+            ("acct_d", 0.05, "low", None),
+        ):
+            scores.append(
+                (
+                    account,
+                    day,
+                    score,
+                    band,
+                    cluster,
+                    [f"reason of {account}"],
+                    "account_risk",
+                    "2",
+                    at,
+                )
+            )
+        clusters.append(("clu_1", day, 2, 2, 0.97, 0.89, 900, ["payment"], ["acct_a", "acct_b"]))
     audit = [(s, day, 10, 9, 1, 0, at) for day in DAYS for s in tables.RAW_SOURCES]
-    for table, rows, col in ((tables.ACCOUNT_SCORES, scores, "score_date"),
-                             (tables.ACCOUNT_CLUSTERS, clusters, "score_date"),
-                             (tables.INGEST_AUDIT, audit, "land_date")):
-        replace_where(spark.createDataFrame(rows, table.schema), table, lake,
-                      predicate(**{col: DAYS}))
+    for table, rows, col in (
+        (tables.ACCOUNT_SCORES, scores, "score_date"),
+        (tables.ACCOUNT_CLUSTERS, clusters, "score_date"),
+        (tables.INGEST_AUDIT, audit, "land_date"),
+    ):
+        replace_where(
+            spark.createDataFrame(rows, table.schema), table, lake, predicate(**{col: DAYS})
+        )
 
 
 @pytest.fixture(scope="module")

@@ -25,8 +25,16 @@ PLANTED_IP = "198.51.100.23"
 
 # (account, score, band, cluster, reasons) of DAY
 TODAY = [
-    ("a01", 0.97, "critical", "c1", ["shares a payment instrument with 2 other accounts",
-                                     "91% of prompts ask for step-by-step reasoning"]),
+    (
+        "a01",
+        0.97,
+        "critical",
+        "c1",
+        [
+            "shares a payment instrument with 2 other accounts",
+            "91% of prompts ask for step-by-step reasoning",
+        ],
+    ),
     ("a02", 0.95, "critical", "c1", ["same prompt template as 40 accounts <script>x</script>"]),
     ("a03", 0.81, "high", "c1", ["traffic from prefix 203.0.113.0/24 shared by the cluster"]),
     ("a04", 0.72, "high", "c2", ["request volume 30x the median"]),
@@ -35,9 +43,10 @@ TODAY = [
 ]
 # yesterday: a01 already critical, a04 already high, a03 was medium, a02 not scored
 YESTERDAY_ROWS = [
-    ("a01", 0.96, "critical", "c1", []), ("a03", 0.40, "medium", "c1", []),
-    ("a04", 0.75, "high", None, []), *[(f"a{i:02d}", 0.02 * i, "low", None, [])
-                                      for i in range(5, 13)],
+    ("a01", 0.96, "critical", "c1", []),
+    ("a03", 0.40, "medium", "c1", []),
+    ("a04", 0.75, "high", None, []),
+    *[(f"a{i:02d}", 0.02 * i, "low", None, []) for i in range(5, 13)],
 ]
 WEEK_AGO_ROWS = [("a01", 0.90, "critical", "c1", []), ("a03", 0.30, "medium", "c1", [])]
 
@@ -49,8 +58,10 @@ def _scores(spark, lake: str, day: dt.date, rows: list[tuple], version: str = "4
 
 
 def _clusters(spark, lake: str, day: dt.date, rows: list[tuple]) -> None:
-    data = [(c, day, n, h, mx, mean, req, links, sample)
-            for c, n, h, mx, mean, req, links, sample in rows]
+    data = [
+        (c, day, n, h, mx, mean, req, links, sample)
+        for c, n, h, mx, mean, req, links, sample in rows
+    ]
     df = spark.createDataFrame(data, tables.ACCOUNT_CLUSTERS.schema)
     delta_io.replace_partitions(df, tables.ACCOUNT_CLUSTERS, lake, score_date=day)
 
@@ -60,30 +71,53 @@ def build_gold(spark, lake: str) -> None:
     _scores(spark, lake, YESTERDAY, YESTERDAY_ROWS)
     _scores(spark, lake, DAY, TODAY)
     _clusters(spark, lake, WEEK_AGO, [("c1", 2, 1, 0.9, 0.6, 900, ["payment"], ["a01", "a03"])])
-    _clusters(spark, lake, DAY, [
-        ("c1", 3, 3, 0.97, 0.91, 5400, ["payment", "prompt_simhash"], ["a01", "a02", "a03"]),
-        ("c2", 2, 1, 0.72, 0.585, 800, ["ip_prefix"], ["a04", "a05"]),
-    ])
+    _clusters(
+        spark,
+        lake,
+        DAY,
+        [
+            ("c1", 3, 3, 0.97, 0.91, 5400, ["payment", "prompt_simhash"], ["a01", "a02", "a03"]),
+            ("c2", 2, 1, 0.72, 0.585, 800, ["ip_prefix"], ["a04", "a05"]),
+        ],
+    )
 
 
 def build_ops(spark, lake: str) -> None:
     now = dt.datetime(2026, 5, 21, 1, 0)
-    audit = spark.createDataFrame([
-        ("interactions", DAY, 1000, 980, 12, 8, now), ("accounts", DAY, 50, 49, 0, 1, now),
-        ("enforcement", DAY, 0, 0, 0, 0, now),
-        ("interactions", YESTERDAY, 7, 7, 0, 0, now),
-    ], tables.INGEST_AUDIT.schema)
+    audit = spark.createDataFrame(
+        [
+            ("interactions", DAY, 1000, 980, 12, 8, now),
+            ("accounts", DAY, 50, 49, 0, 1, now),
+            ("enforcement", DAY, 0, 0, 0, 0, now),
+            ("interactions", YESTERDAY, 7, 7, 0, 0, now),
+        ],
+        tables.INGEST_AUDIT.schema,
+    )
     delta_io.replace_where(audit, tables.INGEST_AUDIT, lake, "true")
-    checks = spark.createDataFrame([
-        ("interactions", DAY, "request_id_unique", "blocking", True, "0 duplicates", now),
-        ("interactions", DAY, "volume_within_range", "warning", False,
-         f"980 rows, expected 1000-5000; sample client {PLANTED_IP}", now),
-    ], tables.VALIDATION_RESULTS.schema)
+    checks = spark.createDataFrame(
+        [
+            ("interactions", DAY, "request_id_unique", "blocking", True, "0 duplicates", now),
+            (
+                "interactions",
+                DAY,
+                "volume_within_range",
+                "warning",
+                False,
+                f"980 rows, expected 1000-5000; sample client {PLANTED_IP}",
+                now,
+            ),
+        ],
+        tables.VALIDATION_RESULTS.schema,
+    )
     delta_io.replace_where(checks, tables.VALIDATION_RESULTS, lake, "true")
-    drift = spark.createDataFrame([
-        (DAY, "4", "risk_score", 0.31, True, now), (DAY, "4", "cot_share_7d", 0.62, True, now),
-        (DAY, "4", "requests_7d", 0.05, False, now),
-    ], tables.DRIFT.schema)
+    drift = spark.createDataFrame(
+        [
+            (DAY, "4", "risk_score", 0.31, True, now),
+            (DAY, "4", "cot_share_7d", 0.62, True, now),
+            (DAY, "4", "requests_7d", 0.05, False, now),
+        ],
+        tables.DRIFT.schema,
+    )
     delta_io.replace_partitions(drift, tables.DRIFT, lake, score_date=DAY)
 
 
@@ -96,16 +130,22 @@ def register_model(lake: str) -> dict[str, float]:
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     exp = client.create_experiment("report-test", artifact_location=mlflow_artifact_root(lake))
     run = client.create_run(exp)
-    metrics = {"val_recall_at_1pct_fpr": 0.63, "val_average_precision": 0.812,
-               "val_precision_at_100": 0.9}
+    metrics = {
+        "val_recall_at_1pct_fpr": 0.63,
+        "val_average_precision": 0.812,
+        "val_precision_at_100": 0.9,
+    }
     for k, v in metrics.items():
         client.log_metric(run.info.run_id, k, v)
     client.set_terminated(run.info.run_id)
     client.create_registered_model(MODEL)
     for _ in range(4):  # version 4 scored the days
-        mv = client.create_model_version(MODEL, source=f"{mlflow_artifact_root(lake)}/m",
-                                         run_id=run.info.run_id,
-                                         tags={"trained_as_of": "2026-05-18"})
+        mv = client.create_model_version(
+            MODEL,
+            source=f"{mlflow_artifact_root(lake)}/m",
+            run_id=run.info.run_id,
+            tags={"trained_as_of": "2026-05-18"},
+        )
     client.set_registered_model_alias(MODEL, "champion", mv.version)
     return metrics
 
@@ -161,25 +201,30 @@ class Page(HTMLParser):
 
 def sql_headline(spark, lake: str, day: dt.date) -> dict[str, int]:
     """The headline numbers, written independently as SQL over the gold tables."""
-    spark.read.format("delta").load(tables.ACCOUNT_SCORES.uri(lake)) \
-        .createOrReplaceTempView("t_scores")
-    spark.read.format("delta").load(tables.ACCOUNT_CLUSTERS.uri(lake)) \
-        .createOrReplaceTempView("t_clusters")
+    spark.read.format("delta").load(tables.ACCOUNT_SCORES.uri(lake)).createOrReplaceTempView(
+        "t_scores"
+    )
+    spark.read.format("delta").load(tables.ACCOUNT_CLUSTERS.uri(lake)).createOrReplaceTempView(
+        "t_clusters"
+    )
     d, y = f"DATE'{day}'", f"DATE'{day - dt.timedelta(days=1)}'"
     one = lambda q: spark.sql(q).collect()[0][0]  # noqa: E731
     return {
         "accounts_scored": one(f"SELECT count(*) FROM t_scores WHERE score_date = {d}"),
-        "critical": one(f"SELECT count(*) FROM t_scores WHERE score_date = {d} "
-                        "AND risk_band = 'critical'"),
+        "critical": one(
+            f"SELECT count(*) FROM t_scores WHERE score_date = {d} AND risk_band = 'critical'"
+        ),
         "high": one(f"SELECT count(*) FROM t_scores WHERE score_date = {d} AND risk_band = 'high'"),
         "new_critical": one(
             f"SELECT count(*) FROM t_scores t WHERE t.score_date = {d} AND t.risk_band = "
             f"'critical' AND NOT EXISTS (SELECT 1 FROM t_scores p WHERE p.score_date = {y} AND "
-            "p.account_id = t.account_id AND p.risk_band = 'critical')"),
+            "p.account_id = t.account_id AND p.risk_band = 'critical')"
+        ),
         "new_high_or_critical": one(
             f"SELECT count(*) FROM t_scores t WHERE t.score_date = {d} AND t.risk_band IN "
             f"('high', 'critical') AND t.account_id NOT IN (SELECT account_id FROM t_scores "
-            f"WHERE score_date = {y} AND risk_band IN ('high', 'critical'))"),
+            f"WHERE score_date = {y} AND risk_band IN ('high', 'critical'))"
+        ),
         "clusters": one(f"SELECT count(*) FROM t_clusters WHERE score_date = {d}"),
     }
 
@@ -187,7 +232,7 @@ def sql_headline(spark, lake: str, day: dt.date) -> dict[str, int]:
 def _decode_png(src: str) -> bytes:
     prefix = "data:image/png;base64,"
     assert src.startswith(prefix)
-    return base64.b64decode(src[len(prefix):])
+    return base64.b64decode(src[len(prefix) :])
 
 
 DOCS_PAGE = "validations/interactions/interactions-2026-05-20/20260521T010000Z/batch.html"
@@ -196,8 +241,11 @@ DOCS_PAGE = "validations/interactions/interactions-2026-05-20/20260521T010000Z/b
 def fake_data_docs(lake: str) -> None:
     """What GX's Data Docs site looks like on disk: an index and one page per validation."""
     docs = Path(lake, "ops", "data_docs")
-    for rel in ("index.html", DOCS_PAGE,
-                "validations/interactions/interactions-2026-05-19/20260520T010000Z/b.html"):
+    for rel in (
+        "index.html",
+        DOCS_PAGE,
+        "validations/interactions/interactions-2026-05-19/20260520T010000Z/b.html",
+    ):
         (docs / rel).parent.mkdir(parents=True, exist_ok=True)
         (docs / rel).write_text("<html><body>GX</body></html>")
 
@@ -222,14 +270,23 @@ def test_headline_numbers_equal_sql_on_gold(spark, built):
     expected = sql_headline(spark, lake, DAY)
     # real content first: critical rows, and a cluster of three
     assert expected["critical"] >= 1 and expected["new_critical"] >= 1
-    assert spark.sql(f"SELECT max(n_accounts) FROM t_clusters WHERE score_date = DATE'{DAY}'")\
-        .collect()[0][0] >= 3
+    assert (
+        spark.sql(
+            f"SELECT max(n_accounts) FROM t_clusters WHERE score_date = DATE'{DAY}'"
+        ).collect()[0][0]
+        >= 3
+    )
     for name, value in expected.items():
         assert page.number(name) == value, name
     # and the hand-computed truth of this tiny frame
     assert {k: page.number(k) for k in expected} == {
-        "accounts_scored": 12, "critical": 2, "high": 2, "new_critical": 1,
-        "new_high_or_critical": 2, "clusters": 2}
+        "accounts_scored": 12,
+        "critical": 2,
+        "high": 2,
+        "new_critical": 1,
+        "new_high_or_critical": 2,
+        "clusters": 2,
+    }
 
 
 def test_clusters_growth_accounts_and_reasons(built):
@@ -258,7 +315,7 @@ def test_model_metrics_quality_and_drift(built):
     text = " ".join(page.text)
     assert "0.812" in text and MODEL in text and "trained_as_of" in text
     assert "champion" in text
-    status = " ".join(page.text[page.text.index("Status: "):][:3])
+    status = " ".join(page.text[page.text.index("Status: ") :][:3])
     assert "warnings" in status
     assert page.attrs_of["drift_retrain"]["data-value"] == "true"
     assert "cot_share_7d" in text
@@ -288,15 +345,26 @@ def test_csv_of_high_and_critical_accounts_beside_the_page(spark, built):
     lake, path, page, _ = built
     text = Path(path).with_name("high_risk_accounts.csv").read_text(encoding="utf-8")
     rows = list(csv.DictReader(io.StringIO(text)))
-    expected = spark.sql(f"SELECT account_id FROM t_scores WHERE score_date = DATE'{DAY}' AND "
-                         "risk_band IN ('high', 'critical') ORDER BY risk_score DESC, account_id")
-    assert [r["account_id"] for r in rows] == [r[0] for r in expected.collect()] == [
-        "a01", "a02", "a03", "a04"]
+    expected = spark.sql(
+        f"SELECT account_id FROM t_scores WHERE score_date = DATE'{DAY}' AND "
+        "risk_band IN ('high', 'critical') ORDER BY risk_score DESC, account_id"
+    )
+    assert (
+        [r["account_id"] for r in rows]
+        == [r[0] for r in expected.collect()]
+        == ["a01", "a02", "a03", "a04"]
+    )
     assert rows[0] == {
-        "account_id": "a01", "score_date": "2026-05-20", "risk_score": "0.97",
-        "risk_band": "critical", "cluster_id": "c1",
+        "account_id": "a01",
+        "score_date": "2026-05-20",
+        "risk_score": "0.97",
+        "risk_band": "critical",
+        "cluster_id": "c1",
         "reasons": "shares a payment instrument with 2 other accounts | 91% of prompts ask for "
-                   "step-by-step reasoning", "model_name": MODEL, "model_version": "4"}
+        "step-by-step reasoning",
+        "model_name": MODEL,
+        "model_version": "4",
+    }
     assert rows[3]["risk_band"] == "high" and rows[3]["cluster_id"] == "c2"
     assert page.links["csv"]["href"] == "high_risk_accounts.csv"
 
@@ -313,16 +381,20 @@ def test_links_to_days_data_docs_mlflow_and_the_index(built):
     assert "riskctl report --date 2026-05-19" in page.links["previous"]["title"]
     assert "next" not in page.links
     # the Data Docs of that day, not of another day
-    assert (here / page.links["data_docs"]["href"]).resolve() == \
-        Path(lake, "ops", "data_docs", "index.html").resolve()
-    assert (here / page.links["data_docs_page"]["href"]).resolve() == \
-        Path(lake, "ops", "data_docs", DOCS_PAGE).resolve()
+    assert (here / page.links["data_docs"]["href"]).resolve() == Path(
+        lake, "ops", "data_docs", "index.html"
+    ).resolve()
+    assert (here / page.links["data_docs_page"]["href"]).resolve() == Path(
+        lake, "ops", "data_docs", DOCS_PAGE
+    ).resolve()
     # the scoring model's MLflow run
     client = MlflowClient(tracking_uri=mlflow_tracking_uri(lake))
     mv = client.get_model_version(MODEL, "4")
     exp = client.get_run(mv.run_id).info.experiment_id
-    assert page.links["mlflow_run"]["href"] == \
-        f"http://127.0.0.1:5000/#/experiments/{exp}/runs/{mv.run_id}"
+    assert (
+        page.links["mlflow_run"]["href"]
+        == f"http://127.0.0.1:5000/#/experiments/{exp}/runs/{mv.run_id}"
+    )
     # the index of report days lists this one, with its numbers
     index = Path(lake, "reports", "index.html").read_text()
     assert f'<tr data-day="{DAY}">' in index and f'href="{DAY}/index.html"' in index
@@ -351,8 +423,9 @@ def test_altered_gold_row_changes_the_report(spark, lake):
     build_gold(spark, lake)
     before = Page(Path(build_report(lake, DAY)).read_text(encoding="utf-8"))
     assert before.number("critical") == 2
-    altered = [("a12", 0.99, "critical", None, ["new reason"]) if r[0] == "a12" else r
-               for r in TODAY]
+    altered = [
+        ("a12", 0.99, "critical", None, ["new reason"]) if r[0] == "a12" else r for r in TODAY
+    ]
     _scores(spark, lake, DAY, altered)
     after = Page(Path(build_report(lake, DAY)).read_text(encoding="utf-8"))
     expected = sql_headline(spark, lake, DAY)
@@ -376,6 +449,7 @@ def test_day_without_scores_is_a_clear_error(spark, lake):
 
 # --- a generated lake run end to end (slow: `make test-slow`) ---------------------------------
 
+
 @pytest.fixture(scope="module")
 def run_lake(spark, tmp_path_factory, request) -> str:
     """A generated tiny lake after `riskctl run` over all its days (RISK_TEST_RUN_LAKE: a lake
@@ -386,8 +460,9 @@ def run_lake(spark, tmp_path_factory, request) -> str:
     if given:
         return given
     if "slow" not in (request.config.option.markexpr or ""):
-        pytest.skip("builds a generated lake: run with `-m slow` (make test-slow) "
-                    "or set RISK_TEST_RUN_LAKE")
+        pytest.skip(
+            "builds a generated lake: run with `-m slow` (make test-slow) or set RISK_TEST_RUN_LAKE"
+        )
     from jobs.run import run_days
     from simulator import generate
 
@@ -412,13 +487,23 @@ def test_report_on_generated_lake_equals_sql(spark, run_lake):
     expected = sql_headline(spark, run_lake, last)
     # real content first
     assert expected["critical"] + expected["high"] >= 1
-    assert spark.sql(f"SELECT max(n_accounts) FROM t_clusters WHERE score_date = DATE'{last}'")\
-        .collect()[0][0] >= 3
+    assert (
+        spark.sql(
+            f"SELECT max(n_accounts) FROM t_clusters WHERE score_date = DATE'{last}'"
+        ).collect()[0][0]
+        >= 3
+    )
     for name, value in expected.items():
         assert page.number(name) == value, name
-    assert page.accounts and page.accounts[0] == (
-        scores.where(F.col("score_date") == F.lit(last))
-        .orderBy(F.desc("risk_score"), "account_id").first()["account_id"])
+    assert (
+        page.accounts
+        and page.accounts[0]
+        == (
+            scores.where(F.col("score_date") == F.lit(last))
+            .orderBy(F.desc("risk_score"), "account_id")
+            .first()["account_id"]
+        )
+    )
     for name in ("histogram", "trend"):
         png = _decode_png(page.images[name])
         assert len(png) > 1024 and mpimg.imread(io.BytesIO(png), format="png")[..., :3].std() > 0
@@ -428,9 +513,16 @@ def test_report_on_generated_lake_equals_sql(spark, run_lake):
 # --- the page in a real browser: headless Chromium driven through the DevTools protocol -------
 
 CHROMIUM = os.environ.get("RISK_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                  "--remote-debugging-port=0"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--remote-debugging-port=0",
+]
 
 
 class Browser:
@@ -441,9 +533,11 @@ class Browser:
 
         from websockets.sync.client import connect
 
-        self.proc = subprocess.Popen([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                                      "about:blank"], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         port_file = profile / "DevToolsActivePort"
         deadline = time.monotonic() + 60
         while not (port_file.exists() and port_file.read_text().strip()):
@@ -474,8 +568,9 @@ class Browser:
             for i, event in enumerate(self.events):
                 if event.get("method") == method:
                     return self.events.pop(i)
-            self.events.append(json.loads(self.ws.recv(timeout=max(0.1, deadline -
-                                                                    time.monotonic()))))
+            self.events.append(
+                json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            )
 
     def js(self, expression: str):
         out = self.send("Runtime.evaluate", expression=expression, returnByValue=True)
@@ -485,12 +580,20 @@ class Browser:
 
     def click(self, selector: str) -> None:
         """A real mouse click (press and release) at the middle of the element."""
-        box = self.js(f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
-                      "e.scrollIntoView(); const r = e.getBoundingClientRect();"
-                      "return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+        box = self.js(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+            "e.scrollIntoView(); const r = e.getBoundingClientRect();"
+            "return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+        )
         for kind in ("mousePressed", "mouseReleased"):
-            self.send("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1],
-                      button="left", clickCount=1)
+            self.send(
+                "Input.dispatchMouseEvent",
+                type=kind,
+                x=box[0],
+                y=box[1],
+                button="left",
+                clickCount=1,
+            )
 
     def problems(self) -> list[str]:
         """Console errors, uncaught exceptions, and any request that left the machine."""
@@ -499,8 +602,7 @@ class Browser:
             method, params = e.get("method"), e.get("params", {})
             if method == "Runtime.exceptionThrown":
                 out.append(f"exception: {params['exceptionDetails'].get('text')}")
-            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error",
-                                                                                  "assert"):
+            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
                 out.append(f"console.{params['type']}: {params.get('args')}")
             elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
                 out.append(f"log: {params['entry'].get('text')} {params['entry'].get('url')}")
@@ -524,8 +626,10 @@ class Browser:
 @pytest.fixture()
 def browser(tmp_path):
     if not Path(CHROMIUM).is_file():
-        pytest.skip(f"no Chromium at {CHROMIUM}: `make test` installs the Debian package "
-                    "`chromium` with apt-get; it could not be installed on this machine")
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: `make test` installs the Debian package "
+            "`chromium` with apt-get; it could not be installed on this machine"
+        )
     b = Browser(tmp_path / "chromium-profile")
     try:
         yield b
@@ -540,8 +644,10 @@ def _open(browser: Browser, path: str) -> None:
     browser.wait_for("Page.loadEventFired")
 
 
-SCORES = "[...document.querySelectorAll('#accounts-table tbody tr')].map(r => r.cells[1]" \
-         ".getAttribute('data-value')).map(Number)"
+SCORES = (
+    "[...document.querySelectorAll('#accounts-table tbody tr')].map(r => r.cells[1]"
+    ".getAttribute('data-value')).map(Number)"
+)
 ACCOUNTS = "[...document.querySelectorAll('#accounts-table tbody tr')].map(r => r.dataset.account)"
 
 
@@ -556,8 +662,12 @@ def test_report_works_in_headless_chromium(built, browser):
     browser.click("#accounts-table thead th:nth-child(2)")
     ascending = browser.js(SCORES)
     assert ascending == sorted(before) and ascending != before  # the click sorted it
-    assert browser.js("document.querySelector('#accounts-table th:nth-child(2)')"
-                      ".getAttribute('aria-sort')") == "ascending"
+    assert (
+        browser.js(
+            "document.querySelector('#accounts-table th:nth-child(2)').getAttribute('aria-sort')"
+        )
+        == "ascending"
+    )
     browser.click("#accounts-table thead th:nth-child(2)")
     assert browser.js(SCORES) == sorted(before, reverse=True)
     browser.click("#accounts-table thead th:nth-child(1)")  # text column
@@ -565,10 +675,14 @@ def test_report_works_in_headless_chromium(built, browser):
     # filter: focus the box and type, as a person would
     browser.click("input[data-table='accounts-table']")
     browser.send("Input.insertText", text="c2")
-    browser.js("document.querySelector(\"input[data-table='accounts-table']\")"
-               ".dispatchEvent(new Event('input'))")
-    visible = browser.js("[...document.querySelectorAll('#accounts-table tbody tr')]"
-                         ".filter(r => !r.hidden).map(r => r.dataset.account)")
+    browser.js(
+        "document.querySelector(\"input[data-table='accounts-table']\")"
+        ".dispatchEvent(new Event('input'))"
+    )
+    visible = browser.js(
+        "[...document.querySelectorAll('#accounts-table tbody tr')]"
+        ".filter(r => !r.hidden).map(r => r.dataset.account)"
+    )
     assert sorted(visible) == ["a04", "a05"]  # the accounts of cluster c2
     assert browser.problems() == []
 
@@ -579,9 +693,12 @@ def test_the_browser_check_catches_a_broken_page(built, browser, tmp_path):
     _, path, _, _ = built
     source = Path(path).read_text(encoding="utf-8")
     broken = tmp_path / "index.html"
-    broken.write_text(source.replace('"use strict";', '"use strict"; undefinedCall();', 1)
-                      .replace("</body>", '<img src="http://192.0.2.1/pixel.png"></body>', 1),
-                      encoding="utf-8")
+    broken.write_text(
+        source.replace('"use strict";', '"use strict"; undefinedCall();', 1).replace(
+            "</body>", '<img src="http://192.0.2.1/pixel.png"></body>', 1
+        ),
+        encoding="utf-8",
+    )
     _open(browser, str(broken))
     before = browser.js(SCORES)
     browser.click("#accounts-table thead th:nth-child(2)")

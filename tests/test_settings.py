@@ -17,8 +17,15 @@ CODE = ("core", "features", "models", "quality", "simulator", "jobs", "dags", "t
 
 
 def test_values_are_parsed_and_bad_ones_named():
-    s = Settings.from_env({"RISK_SPARK_CONF": "a=1, b = 2", "RISK_XGB_WORKERS": "3",
-                           "RISK_LAKE": "/x", "RISK_RAW_WAIT_HOURS": "1.5", "RISK_ENV": ""})
+    s = Settings.from_env(
+        {
+            "RISK_SPARK_CONF": "a=1, b = 2",
+            "RISK_XGB_WORKERS": "3",
+            "RISK_LAKE": "/x",
+            "RISK_RAW_WAIT_HOURS": "1.5",
+            "RISK_ENV": "",
+        }
+    )
     assert s.spark_conf == (("a", "1"), ("b", "2"))
     assert (s.xgb_workers, s.lake, s.raw_wait_hours, s.environment) == (3, "/x", 1.5, "local")
     assert Settings.from_env({}) == Settings()
@@ -66,8 +73,12 @@ def environ_readers(root: Path, folders=CODE) -> list[str]:
             if rel == "core/settings.py":
                 continue
             for node in ast.walk(ast.parse(path.read_text())):
-                if (isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv")
-                        and isinstance(node.value, ast.Name) and node.value.id == "os"):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and node.attr in ("environ", "getenv")
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "os"
+                ):
                     found.append(f"{rel}:{node.lineno}")
     return found
 

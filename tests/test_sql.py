@@ -47,8 +47,10 @@ REASONS = {
     "low": [],
     "medium": ["many near-identical prompts"],
     "high": ["shares a payment instrument with a banned account", "many near-identical prompts"],
-    "critical": ["asks for step-by-step reasoning on most requests",
-                 "shares a payment instrument with a banned account"],
+    "critical": [
+        "asks for step-by-step reasoning on most requests",
+        "shares a payment instrument with a banned account",
+    ],
 }
 
 
@@ -68,8 +70,18 @@ def score_rows() -> list[tuple]:
                 continue
             # a per-account, per-day offset keeps every score distinct and the order stable
             score = round(SCORE_OF_BAND[band] + 0.001 * i + 0.0001 * (ord(account[-1]) - 96), 6)
-            rows.append((account, day, score, band, _cluster_of(account, i), REASONS[band],
-                         *MODEL, SCORED_AT))
+            rows.append(
+                (
+                    account,
+                    day,
+                    score,
+                    band,
+                    _cluster_of(account, i),
+                    REASONS[band],
+                    *MODEL,
+                    SCORED_AT,
+                )
+            )
     return rows
 
 
@@ -85,10 +97,19 @@ def cluster_rows() -> list[tuple]:
         ):
             member_scores = [scores[m] for m in members]
             ranked = sorted(members, key=lambda m: -scores[m])
-            rows.append((cid, day, len(members),
-                         sum(bands[m] in ("high", "critical") for m in members),
-                         max(member_scores), sum(member_scores) / len(member_scores),
-                         100 * len(members) + i, links, ranked))
+            rows.append(
+                (
+                    cid,
+                    day,
+                    len(members),
+                    sum(bands[m] in ("high", "critical") for m in members),
+                    max(member_scores),
+                    sum(member_scores) / len(member_scores),
+                    100 * len(members) + i,
+                    links,
+                    ranked,
+                )
+            )
     return rows
 
 
@@ -126,9 +147,11 @@ def saved_queries() -> list[Path]:
 
 # --- riskctl sql ---------------------------------------------------------------------------
 
-CRITICAL_TODAY = ("SELECT account_id, risk_score, cluster_id FROM risk.account_scores_daily "
-                  "WHERE score_date = DATE'2026-05-31' AND risk_band = '{band}' "
-                  "ORDER BY account_id")
+CRITICAL_TODAY = (
+    "SELECT account_id, risk_score, cluster_id FROM risk.account_scores_daily "
+    "WHERE score_date = DATE'2026-05-31' AND risk_band = '{band}' "
+    "ORDER BY account_id"
+)
 
 
 def test_run_query_prints_an_aligned_table(spark, gold_lake, capsys):
@@ -159,25 +182,36 @@ def test_run_query_prints_csv_and_json(spark, gold_lake, capsys):
 
     from jobs.sql import run_query
 
-    query = ("SELECT account_id, score_date, risk_score, cluster_id, reasons "
-             "FROM risk.account_scores_daily WHERE score_date = DATE'2026-05-31' "
-             "AND account_id IN ('acct_crit_a', 'acct_new_f') ORDER BY account_id")
+    query = (
+        "SELECT account_id, score_date, risk_score, cluster_id, reasons "
+        "FROM risk.account_scores_daily WHERE score_date = DATE'2026-05-31' "
+        "AND account_id IN ('acct_crit_a', 'acct_new_f') ORDER BY account_id"
+    )
     run_query(gold_lake, query, fmt="csv")
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert rows == [
         ["account_id", "score_date", "risk_score", "cluster_id", "reasons"],
-        ["acct_crit_a", "2026-05-31", "0.9541", "clu_big",
-         json.dumps(REASONS["critical"])],
+        ["acct_crit_a", "2026-05-31", "0.9541", "clu_big", json.dumps(REASONS["critical"])],
         # NULL cluster: an empty field
         ["acct_new_f", "2026-05-31", "0.8046", "", json.dumps(REASONS["high"])],
     ]
     run_query(gold_lake, query, fmt="json")
     data = json.loads(capsys.readouterr().out)
     assert data == [
-        {"account_id": "acct_crit_a", "score_date": "2026-05-31", "risk_score": 0.9541,
-         "cluster_id": "clu_big", "reasons": REASONS["critical"]},
-        {"account_id": "acct_new_f", "score_date": "2026-05-31", "risk_score": 0.8046,
-         "cluster_id": None, "reasons": REASONS["high"]},
+        {
+            "account_id": "acct_crit_a",
+            "score_date": "2026-05-31",
+            "risk_score": 0.9541,
+            "cluster_id": "clu_big",
+            "reasons": REASONS["critical"],
+        },
+        {
+            "account_id": "acct_new_f",
+            "score_date": "2026-05-31",
+            "risk_score": 0.8046,
+            "cluster_id": None,
+            "reasons": REASONS["high"],
+        },
     ]
     # Negative control: another day gives other values through the same formats.
     run_query(gold_lake, query.replace("2026-05-31", "2026-05-30"), fmt="json")
@@ -203,7 +237,8 @@ def test_sql_errors_are_one_line(spark, gold_lake):
         assert expected in message and "\n" not in message, message
         assert "Traceback" not in message and "\tat " not in message
     assert "account_scores_daily" in str(
-        pytest.raises(PipelineError, execute, spark, gold_lake, "SELECT * FROM nope").value)
+        pytest.raises(PipelineError, execute, spark, gold_lake, "SELECT * FROM nope").value
+    )
 
 
 def test_riskctl_sql_refuses_writes(spark, gold_lake):
@@ -234,13 +269,22 @@ def test_catalog_registers_only_existing_tables_and_follows_the_lake(spark, gold
     from jobs.sql_catalog import register, visible_tables
 
     names = register(spark, gold_lake)
-    assert names == ["account_clusters_daily", "account_scores_daily", "ingest_audit",
-                     "latest_account_scores", "latest_account_clusters"]
+    assert names == [
+        "account_clusters_daily",
+        "account_scores_daily",
+        "ingest_audit",
+        "latest_account_scores",
+        "latest_account_clusters",
+    ]
     assert {t.name for t in visible_tables()} >= set(names[:3]) | {"interactions"}
     # another lake with only the scores table: the registrations follow it
     rows = [r for r in score_rows() if r[1] == D][:2]
-    replace_where(spark.createDataFrame(rows, tables.ACCOUNT_SCORES.schema),
-                  tables.ACCOUNT_SCORES, lake, predicate(score_date=D))
+    replace_where(
+        spark.createDataFrame(rows, tables.ACCOUNT_SCORES.schema),
+        tables.ACCOUNT_SCORES,
+        lake,
+        predicate(score_date=D),
+    )
     assert register(spark, lake) == ["account_scores_daily", "latest_account_scores"]
     assert spark.table("risk.account_scores_daily").count() == 2
     assert not spark.catalog.tableExists("risk.ingest_audit")
@@ -252,17 +296,22 @@ def test_catalog_registers_only_existing_tables_and_follows_the_lake(spark, gold
 def test_latest_views_hold_the_last_published_day(spark, gold_lake):
     from jobs.sql import execute
 
-    latest = execute(spark, gold_lake, "SELECT DISTINCT score_date FROM "
-                     "risk.latest_account_scores", limit=0).rows
+    latest = execute(
+        spark, gold_lake, "SELECT DISTINCT score_date FROM risk.latest_account_scores", limit=0
+    ).rows
     assert latest == [(D,)]  # "today" is the latest score_date, never the wall clock
     n = execute(spark, gold_lake, "SELECT count(*) FROM risk.latest_account_scores").rows[0][0]
     assert n == sum(1 for r in score_rows() if r[1] == D) == 6
-    clusters = execute(spark, gold_lake, "SELECT cluster_id, n_accounts FROM "
-                       "risk.latest_account_clusters ORDER BY 1").rows
+    clusters = execute(
+        spark,
+        gold_lake,
+        "SELECT cluster_id, n_accounts FROM risk.latest_account_clusters ORDER BY 1",
+    ).rows
     assert clusters == [("clu_big", 3), ("clu_small", 2)]
     # Negative control: the table itself holds more days than the view.
-    days = execute(spark, gold_lake, "SELECT count(DISTINCT score_date) FROM "
-                   "risk.account_scores_daily").rows[0][0]
+    days = execute(
+        spark, gold_lake, "SELECT count(DISTINCT score_date) FROM risk.account_scores_daily"
+    ).rows[0][0]
     assert days == len(SCORE_DAYS) > 1
 
 
@@ -271,23 +320,28 @@ def test_tables_and_columns_carry_their_comments(spark, gold_lake):
     registry, written into the Delta tables by the jobs."""
     from jobs.sql import execute
 
-    desc = execute(spark, gold_lake, "DESCRIBE TABLE EXTENDED risk.account_scores_daily",
-                   limit=0).rows
-    by_col = {r[0]: r[2] for r in desc[:len(tables.ACCOUNT_SCORES.columns)]}
+    desc = execute(
+        spark, gold_lake, "DESCRIBE TABLE EXTENDED risk.account_scores_daily", limit=0
+    ).rows
+    by_col = {r[0]: r[2] for r in desc[: len(tables.ACCOUNT_SCORES.columns)]}
     assert by_col["risk_score"] == tables.ACCOUNT_SCORES.column_comment("risk_score")
     assert by_col["risk_score"].startswith("Calibrated probability")
-    details = {r[0]: r[1] for r in desc[len(by_col):]}  # "# Detailed Table Information"
+    details = {r[0]: r[1] for r in desc[len(by_col) :]}  # "# Detailed Table Information"
     assert details["Comment"] == tables.ACCOUNT_SCORES.description
     # the catalog's column list (JDBC getColumns) and the views have them too
-    for name, table in (("account_clusters_daily", tables.ACCOUNT_CLUSTERS),
-                        ("latest_account_clusters", tables.ACCOUNT_CLUSTERS),
-                        ("ingest_audit", tables.INGEST_AUDIT)):
+    for name, table in (
+        ("account_clusters_daily", tables.ACCOUNT_CLUSTERS),
+        ("latest_account_clusters", tables.ACCOUNT_CLUSTERS),
+        ("ingest_audit", tables.INGEST_AUDIT),
+    ):
         columns = spark.catalog.listColumns(f"risk.{name}")
         assert [c.description for c in columns] == [
-            table.column_comment(c.name) for c in columns], name
+            table.column_comment(c.name) for c in columns
+        ], name
         assert all(c.description for c in columns), name
     assert spark.catalog.getTable("risk.latest_account_scores").description.startswith(
-        "Today's scores")
+        "Today's scores"
+    )
     # different tables, different words for the same column name
     assert tables.ACCOUNT_CLUSTERS.column_comment("requests_7d").startswith("Members'")
     assert tables.INGEST_AUDIT.column_comment("land_date") == "The date= partition read."
@@ -326,13 +380,15 @@ def test_comments_reach_a_table_written_before_they_existed(spark, lake):
     table = tables.MODEL_DAYS
     spark.createDataFrame([], table.schema).write.format("delta").save(table.uri(lake))
     assert all(not f.metadata for f in spark.read.format("delta").load(table.uri(lake)).schema)
-    assert sorted(delta_io.set_comments(spark, table, lake)) == sorted(
-        [*table.columns, "<table>"])
+    assert sorted(delta_io.set_comments(spark, table, lake)) == sorted([*table.columns, "<table>"])
     stored = spark.read.format("delta").load(table.uri(lake)).schema
     assert {f.name: f.metadata["comment"] for f in stored} == {
-        c: table.column_comment(c) for c in table.columns}
-    assert DeltaTable.forPath(spark, table.uri(lake)).detail().first()["description"] == \
-        table.description
+        c: table.column_comment(c) for c in table.columns
+    }
+    assert (
+        DeltaTable.forPath(spark, table.uri(lake)).detail().first()["description"]
+        == table.description
+    )
     # Negative control: nothing differs any more, so nothing is written.
     version = DeltaTable.forPath(spark, table.uri(lake)).history(1).first()["version"]
     assert delta_io.set_comments(spark, table, lake) == []
@@ -341,21 +397,39 @@ def test_comments_reach_a_table_written_before_they_existed(spark, lake):
 
 def test_riskctl_sql_command(gold_lake, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    ok = subprocess.run([*RISKCTL, "sql", "--lake", gold_lake, CRITICAL_TODAY.format(
-        band="critical")], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    ok = subprocess.run(
+        [*RISKCTL, "sql", "--lake", gold_lake, CRITICAL_TODAY.format(band="critical")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=600,
+    )
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.splitlines()[2:5] == [
-        "acct_crit_a |     0.9541 | clu_big", "acct_crit_b |     0.9542 | clu_big", "(2 rows)"]
+        "acct_crit_a |     0.9541 | clu_big",
+        "acct_crit_b |     0.9542 | clu_big",
+        "(2 rows)",
+    ]
 
-    bad = subprocess.run([*RISKCTL, "sql", "--lake", gold_lake, "SELECT * FROM risk.nope"],
-                         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    bad = subprocess.run(
+        [*RISKCTL, "sql", "--lake", gold_lake, "SELECT * FROM risk.nope"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=600,
+    )
     assert bad.returncode == 2 and bad.stdout == ""  # refused: nothing done
     lines = bad.stderr.splitlines()
     errors = [ln for ln in lines if ln.startswith("riskctl sql:")]
     assert len(errors) == 1 and "TABLE_OR_VIEW_NOT_FOUND" in errors[0], bad.stderr
     # the only other stderr line allowed is the JVM's own notice, printed before Spark starts
-    assert [ln for ln in lines if ln not in errors and not ln.startswith(
-        "WARNING: Using incubator modules")] == [], bad.stderr
+    assert [
+        ln
+        for ln in lines
+        if ln not in errors and not ln.startswith("WARNING: Using incubator modules")
+    ] == [], bad.stderr
     assert not (tmp_path / "spark-warehouse").exists()  # the command leaves the cwd clean
 
 
@@ -376,8 +450,10 @@ def test_read_only_allow_lists_match_the_server_guard():
 def test_split_statements_respects_quotes_and_comments():
     from jobs.sql import split_statements
 
-    text = ("-- today's header; not a statement\nSET a=1;\n"
-            "SELECT ';' AS s, \"x;y\" /* ; */ FROM t; ;\n-- trailing comment")
+    text = (
+        "-- today's header; not a statement\nSET a=1;\n"
+        "SELECT ';' AS s, \"x;y\" /* ; */ FROM t; ;\n-- trailing comment"
+    )
     assert split_statements(text) == [
         "-- today's header; not a statement\nSET a=1",
         "SELECT ';' AS s, \"x;y\" /* ; */ FROM t",
@@ -393,9 +469,17 @@ EXPECTED_FIRST_COLUMN = {
     "turned_high_risk_last_3_days": ["acct_crit_a", "acct_new_f", "acct_high_c"],
     "account_score_history": ["acct_crit_b"] * 5,  # unset parameter: today's riskiest account
     "riskiest_clusters_today": ["clu_big", "clu_small"],
-    "ingest_audit_recent": [D, D, D, D - dt.timedelta(1), D - dt.timedelta(1),
-                            D - dt.timedelta(1), D - dt.timedelta(2), D - dt.timedelta(2),
-                            D - dt.timedelta(2)],
+    "ingest_audit_recent": [
+        D,
+        D,
+        D,
+        D - dt.timedelta(1),
+        D - dt.timedelta(1),
+        D - dt.timedelta(1),
+        D - dt.timedelta(2),
+        D - dt.timedelta(2),
+        D - dt.timedelta(2),
+    ],
 }
 
 
@@ -480,10 +564,10 @@ def duckdb_rows(table, lake, via: str) -> list[tuple]:
         cur = con.execute(f"SELECT {cols} FROM gold")
     else:
         files = DeltaTable(table.uri(lake)).file_uris()  # the current files only, not a glob
-        casts = ", ".join(f"CAST({c} AS DATE) AS {c}" if c.endswith("_date") else c
-                          for c in table.columns)
-        cur = con.execute(f"SELECT {casts} FROM read_parquet(?, hive_partitioning = true)",
-                          [files])
+        casts = ", ".join(
+            f"CAST({c} AS DATE) AS {c}" if c.endswith("_date") else c for c in table.columns
+        )
+        cur = con.execute(f"SELECT {casts} FROM read_parquet(?, hive_partitioning = true)", [files])
     names = [d[0] for d in cur.description]
     return _rows([dict(zip(names, r, strict=True)) for r in cur.fetchall()], table.columns)
 
@@ -491,8 +575,9 @@ def duckdb_rows(table, lake, via: str) -> list[tuple]:
 def test_gold_tables_read_the_same_without_spark(spark, gold_lake):
     for table in (tables.ACCOUNT_SCORES, tables.ACCOUNT_CLUSTERS):
         expected = spark_rows(spark, table, gold_lake)
-        assert len(expected) == len(score_rows() if table is tables.ACCOUNT_SCORES
-                                    else cluster_rows())
+        assert len(expected) == len(
+            score_rows() if table is tables.ACCOUNT_SCORES else cluster_rows()
+        )
         assert deltalake_rows(table, gold_lake) == expected, table.name
         assert duckdb_rows(table, gold_lake, "arrow") == expected, table.name
         assert duckdb_rows(table, gold_lake, "parquet") == expected, table.name
@@ -504,7 +589,7 @@ def test_gold_tables_read_the_same_without_spark(spark, gold_lake):
     # negative control: one altered value makes the comparison fail
     altered = list(deltalake_rows(tables.ACCOUNT_SCORES, gold_lake))
     score = tables.ACCOUNT_SCORES.columns.index("risk_score")
-    altered[0] = altered[0][:score] + (altered[0][score] + 1e-9,) + altered[0][score + 1:]
+    altered[0] = altered[0][:score] + (altered[0][score] + 1e-9,) + altered[0][score + 1 :]
     assert altered != scores
 
 
@@ -514,15 +599,20 @@ def test_duckdb_reads_current_files_not_a_glob(spark, lake):
     table = tables.ACCOUNT_SCORES
     rows = [r for r in score_rows() if r[1] == D]
     for _ in range(2):  # the same day written twice: the first files are logically removed
-        replace_where(spark.createDataFrame(rows, table.schema), table, lake,
-                      predicate(score_date=D))
+        replace_where(
+            spark.createDataFrame(rows, table.schema), table, lake, predicate(score_date=D)
+        )
     assert duckdb_rows(table, lake, "parquet") == spark_rows(spark, table, lake)
-    globbed = duckdb.connect().execute(
-        f"SELECT count(*) FROM read_parquet('{table.uri(lake)}/**/*.parquet')").fetchall()
+    globbed = (
+        duckdb.connect()
+        .execute(f"SELECT count(*) FROM read_parquet('{table.uri(lake)}/**/*.parquet')")
+        .fetchall()
+    )
     assert globbed == [(2 * len(rows),)]  # why the docs say file_uris(), not a glob
 
 
 # --- the SQL server ------------------------------------------------------------------------
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -547,17 +637,23 @@ def sql_server(gold_lake, tmp_path_factory):
     port = _free_port()
     log_path = tmp_path_factory.mktemp("sql-server") / "server.log"
     with open(log_path, "w") as log_file:
-        proc = subprocess.Popen([*RISKCTL, "sql-server", "--lake", gold_lake, "--port",
-                                 str(port)], stdout=log_file, stderr=subprocess.STDOUT,
-                                start_new_session=True, cwd=str(REPO))
+        proc = subprocess.Popen(
+            [*RISKCTL, "sql-server", "--lake", gold_lake, "--port", str(port)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=str(REPO),
+        )
     try:
         start = time.monotonic()
         while not _listening(port):
             if proc.poll() is not None:
                 pytest.fail(f"sql-server exited {proc.returncode}:\n{log_path.read_text()[-3000:]}")
             if time.monotonic() - start > SERVER_START_TIMEOUT_S:
-                pytest.fail(f"sql-server not listening after {SERVER_START_TIMEOUT_S}s:\n"
-                            f"{log_path.read_text()[-3000:]}")
+                pytest.fail(
+                    f"sql-server not listening after {SERVER_START_TIMEOUT_S}s:\n"
+                    f"{log_path.read_text()[-3000:]}"
+                )
             time.sleep(1)
         print(f"sql-server listening after {time.monotonic() - start:.0f}s")
         yield port
@@ -582,8 +678,12 @@ def test_sql_server_answers_saved_queries(sql_server, gold_lake):
         cur = conn.cursor()
         cur.execute("SHOW TABLES")
         assert {r[1] for r in cur.fetchall()} == {
-            "account_clusters_daily", "account_scores_daily", "ingest_audit",
-            "latest_account_clusters", "latest_account_scores"}
+            "account_clusters_daily",
+            "account_scores_daily",
+            "ingest_audit",
+            "latest_account_clusters",
+            "latest_account_scores",
+        }
         cur.execute((SQL_DIR / "critical_accounts_today.sql").read_text())
         rows = cur.fetchall()
         assert [r[0] for r in rows] == ["acct_crit_b", "acct_crit_a"]
@@ -597,14 +697,16 @@ def jdbc_columns(conn, table: str) -> dict[str, str]:
     """Column -> REMARKS, from the Thrift GetColumns call a JDBC schema browser makes."""
     from TCLIService import ttypes
 
-    response = conn.client.GetColumns(ttypes.TGetColumnsReq(
-        sessionHandle=conn.sessionHandle, schemaName="risk", tableName=table, columnName="%"))
+    response = conn.client.GetColumns(
+        ttypes.TGetColumnsReq(
+            sessionHandle=conn.sessionHandle, schemaName="risk", tableName=table, columnName="%"
+        )
+    )
     assert response.status.statusCode == ttypes.TStatusCode.SUCCESS_STATUS, response.status
     cur = conn.cursor()
     cur._state, cur._operationHandle = cur._STATE_RUNNING, response.operationHandle
     names = [d[0].upper() for d in cur.description]
-    return {row[names.index("COLUMN_NAME")]: row[names.index("REMARKS")]
-            for row in cur.fetchall()}
+    return {row[names.index("COLUMN_NAME")]: row[names.index("REMARKS")] for row in cur.fetchall()}
 
 
 def test_sql_server_schema_browser_shows_comments(sql_server):
@@ -612,8 +714,9 @@ def test_sql_server_schema_browser_shows_comments(sql_server):
         remarks = jdbc_columns(conn, "account_scores_daily")
         view = jdbc_columns(conn, "latest_account_scores")
     assert list(remarks) == tables.ACCOUNT_SCORES.columns
-    assert remarks == {c: tables.ACCOUNT_SCORES.column_comment(c)
-                       for c in tables.ACCOUNT_SCORES.columns}
+    assert remarks == {
+        c: tables.ACCOUNT_SCORES.column_comment(c) for c in tables.ACCOUNT_SCORES.columns
+    }
     assert view == remarks
     # Negative control: another table's columns have other remarks.
     with _connect(sql_server) as conn:
@@ -625,14 +728,29 @@ def test_sql_server_beeline_url(sql_server, tmp_path):
     if not beeline.exists():
         pytest.skip("no beeline in the venv")
     script = tmp_path / "session.sql"
-    script.write_text((SQL_DIR / "account_score_history.sql").read_text()
-                      + "\nDROP TABLE risk.account_scores_daily;\n")
+    script.write_text(
+        (SQL_DIR / "account_score_history.sql").read_text()
+        + "\nDROP TABLE risk.account_scores_daily;\n"
+    )
     done = subprocess.run(
-        [str(beeline), "-u", f"jdbc:hive2://localhost:{sql_server}/risk", "-n", "analyst",
-         "--hivevar", "account_id=acct_high_c", "--outputformat=csv2", "-f", str(script)],
-        capture_output=True, text=True, timeout=300,
+        [
+            str(beeline),
+            "-u",
+            f"jdbc:hive2://localhost:{sql_server}/risk",
+            "-n",
+            "analyst",
+            "--hivevar",
+            "account_id=acct_high_c",
+            "--outputformat=csv2",
+            "-f",
+            str(script),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
         # as with an activated venv: beeline finds Spark's home through the venv's python
-        env=dict(os.environ, PATH=f"{beeline.parent}{os.pathsep}{os.environ.get('PATH', '')}"))
+        env=dict(os.environ, PATH=f"{beeline.parent}{os.pathsep}{os.environ.get('PATH', '')}"),
+    )
     out = done.stdout + done.stderr
     assert done.stdout.count("acct_high_c,") == 5, out[-3000:]
     assert done.returncode != 0 and "READ_ONLY" in out, out[-3000:]
@@ -661,8 +779,9 @@ def test_sql_server_refuses_writes(sql_server, spark, gold_lake, tmp_path):
     from pyhive.exc import OperationalError
 
     gold = (tables.ACCOUNT_SCORES, tables.ACCOUNT_CLUSTERS)
-    before = {t.name: (DeltaTable(t.uri(gold_lake)).version(), deltalake_rows(t, gold_lake))
-              for t in gold}
+    before = {
+        t.name: (DeltaTable(t.uri(gold_lake)).version(), deltalake_rows(t, gold_lake)) for t in gold
+    }
     raw = Path(gold_lake) / "raw" / "interactions" / "date=2026-05-31"
     raw.mkdir(parents=True)
     (raw / "part-0.jsonl").write_text('{"request_id": "r1", "client_ip": "203.0.113.7"}\n')
@@ -680,11 +799,13 @@ def test_sql_server_refuses_writes(sql_server, spark, gold_lake, tmp_path):
         with pytest.raises(OperationalError, match="TABLE_OR_VIEW_NOT_FOUND"):
             cur.execute(f"SELECT * FROM json.`{raw}`")
         # nor can a query run code: a shell script, a JVM method
-        for statement in ("SET spark.sql.runSQLOnFiles=true",
-                          "SET spark.sql.catalog.other=org.apache.spark.sql.execution.datasources"
-                          ".v2.jdbc.JDBCTableCatalog",
-                          "SELECT reflect('java.lang.System', 'getenv', 'HOME')",
-                          "SELECT TRANSFORM(source) USING 'cat' FROM risk.ingest_audit"):
+        for statement in (
+            "SET spark.sql.runSQLOnFiles=true",
+            "SET spark.sql.catalog.other=org.apache.spark.sql.execution.datasources"
+            ".v2.jdbc.JDBCTableCatalog",
+            "SELECT reflect('java.lang.System', 'getenv', 'HOME')",
+            "SELECT TRANSFORM(source) USING 'cat' FROM risk.ingest_audit",
+        ):
             with pytest.raises(OperationalError, match="READ_ONLY"):
                 cur.execute(statement)
         # still all there for the next analyst
@@ -693,8 +814,9 @@ def test_sql_server_refuses_writes(sql_server, spark, gold_lake, tmp_path):
         cur.execute("SELECT count(*) FROM risk.account_scores_daily")
         assert cur.fetchone()[0] == len(score_rows())
     for t in gold:
-        assert (DeltaTable(t.uri(gold_lake)).version(), deltalake_rows(t, gold_lake)) == \
-            before[t.name], t.name
+        assert (DeltaTable(t.uri(gold_lake)).version(), deltalake_rows(t, gold_lake)) == before[
+            t.name
+        ], t.name
     assert sorted(p.name for p in Path(gold_lake).iterdir()) == ["gold", "ops", "raw"]
 
     # negative control: the same statements are real writes where no guard stands (this test's

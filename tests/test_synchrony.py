@@ -15,8 +15,8 @@ from features.params import DEFAULT_PARAMS
 from tests.support.features_kit import at, day, interactions, req
 
 P = "192.0.2.0/24"
-H = "0123456789abcdef"       # shared whole by a1 and a2
-H3 = "ffffffffffffcdef"      # shares only band 0 ("cdef") with H
+H = "0123456789abcdef"  # shared whole by a1 and a2
+H3 = "ffffffffffffcdef"  # shares only band 0 ("cdef") with H
 
 
 def _rows() -> list[dict]:
@@ -71,14 +71,15 @@ def test_synchrony_keys_are_the_account_day(stats, spark):
 def test_same_prompt_in_different_buckets_is_not_synchrony(spark):
     """Three accounts sending one prompt 15 minutes apart share no slot; within one bucket
     they share all four of its bands (the control that the first case could have failed)."""
-    apart = [req(f"b{i}", at(0, 14, 15 * i), ip_prefix=None, prompt_simhash=H)
-             for i in range(3)]
+    apart = [req(f"b{i}", at(0, 14, 15 * i), ip_prefix=None, prompt_simhash=H) for i in range(3)]
     together = [req(f"b{i}", at(0, 14, i), ip_prefix=None, prompt_simhash=H) for i in range(3)]
 
     def prompt_stats(rows):
         out = synchrony(interactions(spark, rows))
-        return {r.account_id: (r.sync_prompt_slots, r.sync_prompt_shared_slots,
-                               r.sync_prompt_max_peers) for r in out.collect()}
+        return {
+            r.account_id: (r.sync_prompt_slots, r.sync_prompt_shared_slots, r.sync_prompt_max_peers)
+            for r in out.collect()
+        }
 
     assert prompt_stats(apart) == {f"b{i}": (4, 0, 0) for i in range(3)}
     assert prompt_stats(together) == {f"b{i}": (4, 4, 2) for i in range(3)}

@@ -28,10 +28,18 @@ RAW_IP, RAW_DOMAIN = "203.0.113.7", "uni-example.edu"
 
 def interaction(request_id: str, day: dt.date, **changes) -> dict:
     record = {
-        "request_id": request_id, "ts": f"{day}T10:00:00Z", "account_id": "acct_1",
-        "api_key_id": "key_1", "model": "claude-opus-4-7", "endpoint": "messages",
-        "client_ip": RAW_IP, "input_tokens": 100, "output_tokens": 20,
-        "prompt_simhash": "0123456789ABCDEF", "topic": "coding", "cot_request_score": 0.3,
+        "request_id": request_id,
+        "ts": f"{day}T10:00:00Z",
+        "account_id": "acct_1",
+        "api_key_id": "key_1",
+        "model": "claude-opus-4-7",
+        "endpoint": "messages",
+        "client_ip": RAW_IP,
+        "input_tokens": 100,
+        "output_tokens": 20,
+        "prompt_simhash": "0123456789ABCDEF",
+        "topic": "coding",
+        "cot_request_score": 0.3,
         "status": 200,
     }
     return {**record, **changes}
@@ -44,16 +52,21 @@ def silver_rows(source: str, day: dt.date, records: list[dict]) -> list[tuple]:
     for line_no, record in enumerate(records, 1):
         out = parse_line(source, orjson.dumps(record), day, b"test-key")
         assert out.reason is None, out.reason
-        row = {**out.row, "land_date": day, "source_file": f"raw/{source}/date={day}/p.jsonl",
-               "line_no": line_no}
+        row = {
+            **out.row,
+            "land_date": day,
+            "source_file": f"raw/{source}/date={day}/p.jsonl",
+            "line_no": line_no,
+        }
         rows.append(tuple(row[c] for c in table.columns))
     return rows
 
 
 def write_silver(spark, lake: str, source: str, day, rows: list[tuple]) -> None:
     table = SILVER[source]
-    delta_io.replace_where(spark.createDataFrame(rows, table.schema), table, lake,
-                           delta_io.predicate(land_date=day))
+    delta_io.replace_where(
+        spark.createDataFrame(rows, table.schema), table, lake, delta_io.predicate(land_date=day)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,29 +75,63 @@ def checked_lake(spark, tmp_path_factory):
     lake = str(tmp_path_factory.mktemp("validate") / "lake")
     rows: dict[str, list[tuple]] = {"interactions": [], "accounts": [], "enforcement": []}
     for day in (D1, D2):
-        rows["interactions"] += silver_rows("interactions", day, [
-            interaction(f"r{day.day}a", day), interaction(f"r{day.day}b", day, topic="chat"),
-            interaction(f"r{day.day}c", day, ts=f"{day - dt.timedelta(days=2)}T23:00:00Z")])
-        rows["accounts"] += silver_rows("accounts", day, [{
-            "account_id": "acct_1", "created_at": "2026-01-01T00:00:00Z",
-            "updated_at": f"{day}T08:00:00Z", "signup_channel": "education",
-            "email_domain": RAW_DOMAIN, "tier": "free", "verified": True}])
-        rows["enforcement"] += silver_rows("enforcement", day, [{
-            "account_id": "acct_1", "decided_at": f"{day}T09:00:00Z", "action": "ban",
-            "reason": "distillation"}])
+        rows["interactions"] += silver_rows(
+            "interactions",
+            day,
+            [
+                interaction(f"r{day.day}a", day),
+                interaction(f"r{day.day}b", day, topic="chat"),
+                interaction(f"r{day.day}c", day, ts=f"{day - dt.timedelta(days=2)}T23:00:00Z"),
+            ],
+        )
+        rows["accounts"] += silver_rows(
+            "accounts",
+            day,
+            [
+                {
+                    "account_id": "acct_1",
+                    "created_at": "2026-01-01T00:00:00Z",
+                    "updated_at": f"{day}T08:00:00Z",
+                    "signup_channel": "education",
+                    "email_domain": RAW_DOMAIN,
+                    "tier": "free",
+                    "verified": True,
+                }
+            ],
+        )
+        rows["enforcement"] += silver_rows(
+            "enforcement",
+            day,
+            [
+                {
+                    "account_id": "acct_1",
+                    "decided_at": f"{day}T09:00:00Z",
+                    "action": "ban",
+                    "reason": "distillation",
+                }
+            ],
+        )
     for source, source_rows in rows.items():
         write_silver(spark, lake, source, [D1, D2], source_rows)
-    history = [("interactions", D1 - dt.timedelta(days=i), 100, 100, 0, 0, None)
-               for i in range(1, 8)]
-    delta_io.replace_where(spark.createDataFrame(history, INGEST_AUDIT.schema), INGEST_AUDIT,
-                           lake, "land_date < DATE'2026-04-20'")
+    history = [
+        ("interactions", D1 - dt.timedelta(days=i), 100, 100, 0, 0, None) for i in range(1, 8)
+    ]
+    delta_io.replace_where(
+        spark.createDataFrame(history, INGEST_AUDIT.schema),
+        INGEST_AUDIT,
+        lake,
+        "land_date < DATE'2026-04-20'",
+    )
     assert validate_days(lake, [D1]) is True
     return lake
 
 
 def _results(spark, lake: str, table: str, day: dt.date) -> dict[str, tuple]:
-    rows = delta_io.read(spark, VALIDATION_RESULTS, lake).where(
-        f"table_name = '{table}' AND run_date = DATE'{day}'").collect()
+    rows = (
+        delta_io.read(spark, VALIDATION_RESULTS, lake)
+        .where(f"table_name = '{table}' AND run_date = DATE'{day}'")
+        .collect()
+    )
     return {r.expectation: (r.severity, r.success) for r in rows}
 
 
@@ -120,8 +167,10 @@ def test_expectations_carry_gx_severity_and_a_description(checked_lake):
     assert by_name["expect_column_values_to_be_unique(request_id)"]["severity"] == "critical"
     assert {declared[label].severity for label in per_day} == {"warning"}
     assert all(len(e.get("description") or "") > 15 for e in by_name.values())
-    assert "`request_id` is set on every row" in by_name[
-        "expect_column_values_to_not_be_null(request_id)"]["description"]
+    assert (
+        "`request_id` is set on every row"
+        in by_name["expect_column_values_to_not_be_null(request_id)"]["description"]
+    )
     assert not any("severity" in e["meta"] for e in by_name.values())  # not duplicated in meta
     # Negative control: a severity GX does not know is refused when the check is declared.
     with pytest.raises(ValueError, match="severity 'fatal'"):
@@ -182,8 +231,12 @@ def test_a_range_is_checked_in_one_pass_with_results_per_day(spark, checked_lake
     from jobs.validate import gate_days
 
     def stored(day: dt.date) -> list[tuple]:
-        rows = delta_io.read(spark, VALIDATION_RESULTS, checked_lake).where(
-            f"run_date = DATE'{day}'").drop("validated_at").collect()
+        rows = (
+            delta_io.read(spark, VALIDATION_RESULTS, checked_lake)
+            .where(f"run_date = DATE'{day}'")
+            .drop("validated_at")
+            .collect()
+        )
         return sorted(tuple(r) for r in rows)
 
     assert validate_days(checked_lake, [D1]) is True
@@ -196,7 +249,8 @@ def test_a_range_is_checked_in_one_pass_with_results_per_day(spark, checked_lake
     assert set(failed) == {D2} and "expect_column_values_to_be_unique(request_id)" in failed[D2]
     assert stored(D1) == alone
     assert _results(spark, checked_lake, "interactions", D2)[
-        "expect_column_values_to_be_unique(request_id)"] == ("blocking", False)
+        "expect_column_values_to_be_unique(request_id)"
+    ] == ("blocking", False)
     # Negative control: the comparison sees D2's results, which differ.
     assert stored(D2) != [(*r[:1], D2, *r[2:]) for r in alone]
 
@@ -211,22 +265,32 @@ def test_a_long_range_is_checked_in_passes_of_bounded_rows():
 
 
 def test_validate_frame_is_reusable_for_other_tables(spark, checked_lake):
-    checks = [suites.unique("account_id"), suites.between("risk_score", 0, 1),
-              suites.between("risk_score", 0, 0.9, severity=suites.WARNING,
-                             name="risk_score_mostly_below_0.9")]
-    good = spark.createDataFrame([("a", 1.0), ("b", 0.5), ("c", None)],
-                                 "account_id STRING, risk_score DOUBLE")
+    checks = [
+        suites.unique("account_id"),
+        suites.between("risk_score", 0, 1),
+        suites.between(
+            "risk_score", 0, 0.9, severity=suites.WARNING, name="risk_score_mostly_below_0.9"
+        ),
+    ]
+    good = spark.createDataFrame(
+        [("a", 1.0), ("b", 0.5), ("c", None)], "account_id STRING, risk_score DOUBLE"
+    )
     results = validate_frame(checked_lake, good, "my_scores", D1, checks)
     assert [(r.name, r.severity, r.success) for r in results] == [
         ("expect_column_values_to_be_unique(account_id)", "blocking", True),
         ("expect_column_values_to_be_between(risk_score)", "blocking", True),
-        ("risk_score_mostly_below_0.9", "warning", False)]  # a warning does not block
+        ("risk_score_mostly_below_0.9", "warning", False),
+    ]  # a warning does not block
     bad = spark.createDataFrame([("a", 1.5), ("a", 0.5)], "account_id STRING, risk_score DOUBLE")
-    with pytest.raises(GateFailed, match=r"table=my_scores day=2026-04-20 failed: "
-                                         r"expect_column_values_to_be_unique\(account_id\), "):
+    with pytest.raises(
+        GateFailed,
+        match=r"table=my_scores day=2026-04-20 failed: "
+        r"expect_column_values_to_be_unique\(account_id\), ",
+    ):
         validate_frame(checked_lake, bad, "my_scores", D1, checks)
     # Results are stored before the gate raises (replacing the passing run of the same day).
     assert _results(spark, checked_lake, "my_scores", D1) == {
         "expect_column_values_to_be_unique(account_id)": ("blocking", False),
         "expect_column_values_to_be_between(risk_score)": ("blocking", False),
-        "risk_score_mostly_below_0.9": ("warning", False)}
+        "risk_score_mostly_below_0.9": ("warning", False),
+    }

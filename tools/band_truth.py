@@ -24,8 +24,11 @@ import pandas as pd
 
 log = logging.getLogger("risk.band_truth")
 
-STRICTER = {"critical": ("critical",), "high": ("critical", "high"),
-            "medium": ("critical", "high", "medium")}
+STRICTER = {
+    "critical": ("critical",),
+    "high": ("critical", "high"),
+    "medium": ("critical", "high", "medium"),
+}
 
 
 def truth_by_band(scores: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
@@ -43,14 +46,19 @@ def truth_by_band(scores: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]
     s = s[s["role"].isin(["legit", "attacker"])]
     out: dict[str, float] = {}
     for band, members in STRICTER.items():
-        acc = (s.assign(f=s["risk_band"].isin(members)).groupby("account_id")
-               .agg(f=("f", "max"), role=("role", "first")))
+        acc = (
+            s.assign(f=s["risk_band"].isin(members))
+            .groupby("account_id")
+            .agg(f=("f", "max"), role=("role", "first"))
+        )
         out[f"band_{band}_true_fpr"] = float(acc.loc[acc["role"] == "legit", "f"].mean())
         out[f"band_{band}_true_recall"] = float(acc.loc[acc["role"] == "attacker", "f"].mean())
     last = s[s["score_date"] == s["score_date"].max()]
     out["true_ece_last_day"] = ev.expected_calibration_error(
         (last["role"] == "attacker").to_numpy(dtype=int),
-        last["risk_score"].to_numpy(dtype=np.float64), bins="uniform")
+        last["risk_score"].to_numpy(dtype=np.float64),
+        bins="uniform",
+    )
     return out
 
 
@@ -64,9 +72,13 @@ def run(lake: str, log_to_mlflow: bool = True) -> dict[str, dict[str, float]]:
 
     spark = get_spark("band-truth")
     truth = read_truth(spark, lake)
-    gold = (delta_io.read(spark, tables.ACCOUNT_SCORES, lake)
-            .select("account_id", "score_date", "risk_score", "risk_band", "model_name",
-                    "model_version").toPandas())
+    gold = (
+        delta_io.read(spark, tables.ACCOUNT_SCORES, lake)
+        .select(
+            "account_id", "score_date", "risk_score", "risk_band", "model_name", "model_version"
+        )
+        .toPandas()
+    )
     results = {}
     for (name, version), rows in gold.groupby(["model_name", "model_version"]):
         figures = truth_by_band(rows, truth)
@@ -75,8 +87,7 @@ def run(lake: str, log_to_mlflow: bool = True) -> dict[str, dict[str, float]]:
             mv = model_registry.client(lake).get_model_version(name, version)
             with model_registry.tracking(lake):
                 mlflow.log_metrics(figures, run_id=mv.run_id)
-            log.info("logged true band figures for %s v%s to run %s", name, version,
-                     mv.run_id)
+            log.info("logged true band figures for %s v%s to run %s", name, version, mv.run_id)
     return results
 
 

@@ -81,10 +81,15 @@ def _measured(mem: PeakRSS, label: str, days: list[dt.date], run, lake: str) -> 
     result = run()
     total = time.monotonic() - t
     lines = _lines_landed(lake, days)
-    row = {"run": label, "days": len(days), **{s: result["steps"].get(s, 0.0) for s in STEPS},
-           "total": round(total, 1), "lines": lines,
-           "lines_per_s": round(lines / max(result["steps"].get("ingest", total), 1e-9)),
-           "peak_mb": round(mem.peak_mb)}
+    row = {
+        "run": label,
+        "days": len(days),
+        **{s: result["steps"].get(s, 0.0) for s in STEPS},
+        "total": round(total, 1),
+        "lines": lines,
+        "lines_per_s": round(lines / max(result["steps"].get("ingest", total), 1e-9)),
+        "peak_mb": round(mem.peak_mb),
+    }
     # Each row as soon as it exists: a long run that dies late keeps its figures.
     print("bench " + json.dumps(row), flush=True)
     return row
@@ -104,24 +109,33 @@ def bench(scale: str, days: int, workdir: str) -> dict:
     rows = []
     if days > 1:
         label = f"{all_days[0]}..{all_days[-2]}"
-        rows.append(_measured(mem, label, all_days[:-1],
-                              lambda: run_range(lake, all_days[:-1]), lake))
+        rows.append(
+            _measured(mem, label, all_days[:-1], lambda: run_range(lake, all_days[:-1]), lake)
+        )
     last = all_days[-1]
     rows.append(_measured(mem, str(last), [last], lambda: run_day(lake, last), lake))
     mem.close()
-    out = {"scale": scale, "days": days, "generate_secs": round(gen_secs, 1),
-           "generate_lines": sum(gen.get("lines", {}).values()),
-           "generate_lines_per_s": gen.get("lines_per_second"),
-           "generate_peak_mb": round(gen_mb), "runs": rows,
-           "end_to_end_s": round(sum(r["total"] for r in rows), 1),
-           "peak_mb": max(r["peak_mb"] for r in rows)}
+    out = {
+        "scale": scale,
+        "days": days,
+        "generate_secs": round(gen_secs, 1),
+        "generate_lines": sum(gen.get("lines", {}).values()),
+        "generate_lines_per_s": gen.get("lines_per_second"),
+        "generate_peak_mb": round(gen_mb),
+        "runs": rows,
+        "end_to_end_s": round(sum(r["total"] for r in rows), 1),
+        "peak_mb": max(r["peak_mb"] for r in rows),
+    }
     if days >= 8:
         eighth = START + dt.timedelta(days=7)
         rerun = rerun_growth(lake, eighth, last)
-        rerun.update(growth({"features": rerun["eighth_median_s"],
-                             "lines": _lines_landed(lake, [eighth])},
-                            {"features": rerun["last_median_s"],
-                             "lines": _lines_landed(lake, [last])}, "features"))
+        rerun.update(
+            growth(
+                {"features": rerun["eighth_median_s"], "lines": _lines_landed(lake, [eighth])},
+                {"features": rerun["last_median_s"], "lines": _lines_landed(lake, [last])},
+                "features",
+            )
+        )
         out["features_rerun"] = rerun
     try:
         from tools.duckdb_reference import compare_features
@@ -147,8 +161,10 @@ def growth(early: dict, late: dict, step: str) -> dict:
     """
     raw = late[step] / max(early[step], 1e-9)
     volume = max(late["lines"], 1) / max(early["lines"], 1)
-    return {f"{step}_last_over_eighth": round(raw, 2),
-            f"{step}_per_line_last_over_eighth": round(raw / volume, 2)}
+    return {
+        f"{step}_last_over_eighth": round(raw, 2),
+        f"{step}_per_line_last_over_eighth": round(raw / volume, 2),
+    }
 
 
 def rerun_growth(lake: str, early: dt.date, late: dt.date, repeats: int = 3) -> dict:
@@ -175,40 +191,56 @@ def rerun_growth(lake: str, early: dt.date, late: dt.date, repeats: int = 3) -> 
 def rerun_summary(early_secs: list[float], late_secs: list[float]) -> dict:
     """Medians of the re-runs and their ratio (late over early)."""
     early_m, late_m = statistics.median(early_secs), statistics.median(late_secs)
-    return {"eighth_s": early_secs, "last_s": late_secs, "eighth_median_s": early_m,
-            "last_median_s": late_m, "last_over_eighth": round(late_m / max(early_m, 1e-9), 2)}
+    return {
+        "eighth_s": early_secs,
+        "last_s": late_secs,
+        "eighth_median_s": early_m,
+        "last_median_s": late_m,
+        "last_over_eighth": round(late_m / max(early_m, 1e-9), 2),
+    }
 
 
 def print_table(result: dict) -> None:
-    print(f"\n== scale={result['scale']} days={result['days']} "
-          f"generate={result['generate_secs']}s ({result['generate_lines']} lines, "
-          f"{result['generate_lines_per_s']} lines/s) peak={result['generate_peak_mb']} MB ==")
+    print(
+        f"\n== scale={result['scale']} days={result['days']} "
+        f"generate={result['generate_secs']}s ({result['generate_lines']} lines, "
+        f"{result['generate_lines_per_s']} lines/s) peak={result['generate_peak_mb']} MB =="
+    )
     header = ["run", "days", *STEPS, "total", "lines", "lines_per_s", "peak_mb"]
     width = max(11, *(len(str(r["run"])) for r in result["runs"]))
     print(f"{header[0]:>{width}} " + " ".join(f"{h:>11}" for h in header[1:]))
     for row in result["runs"]:
-        print(f"{str(row['run']):>{width}} "
-              + " ".join(f"{str(row.get(h, '-')):>11}" for h in header[1:]))
-    print(f"end to end: {result['end_to_end_s']} s for {result['days']} days "
-          f"({round(result['end_to_end_s'] / max(result['days'], 1), 1)} s a day), "
-          f"peak {result['peak_mb']} MB")
+        print(
+            f"{str(row['run']):>{width}} "
+            + " ".join(f"{str(row.get(h, '-')):>11}" for h in header[1:])
+        )
+    print(
+        f"end to end: {result['end_to_end_s']} s for {result['days']} days "
+        f"({round(result['end_to_end_s'] / max(result['days'], 1), 1)} s a day), "
+        f"peak {result['peak_mb']} MB"
+    )
     if "features_rerun" in result:
         r = result["features_rerun"]
-        print(f"features step of one day re-run alone, alternating (eighth day {r['eighth_s']} s, "
-              f"last day {r['last_s']} s): last / eighth of the medians: "
-              f"{r['last_over_eighth']}, per line landed: "
-              f"{r['features_per_line_last_over_eighth']}")
+        print(
+            f"features step of one day re-run alone, alternating (eighth day {r['eighth_s']} s, "
+            f"last day {r['last_s']} s): last / eighth of the medians: "
+            f"{r['last_over_eighth']}, per line landed: "
+            f"{r['features_per_line_last_over_eighth']}"
+        )
     if result.get("duckdb"):
         print("daily aggregate vs DuckDB reference:", json.dumps(result["duckdb"]))
     if result.get("duckdb_ingest"):
-        print("ingest (last day) vs DuckDB reading the same raw files:",
-              json.dumps(result["duckdb_ingest"]))
+        print(
+            "ingest (last day) vs DuckDB reading the same raw files:",
+            json.dumps(result["duckdb_ingest"]),
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", default="small",
-                        help="comma-separated: tiny, small, medium, seed")
+    parser.add_argument(
+        "--scale", default="small", help="comma-separated: tiny, small, medium, seed"
+    )
     parser.add_argument("--days", type=int)
     parser.add_argument("--workdir", default=settings().bench_dir)
     parser.add_argument("--json", help="also write the results here")

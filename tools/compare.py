@@ -38,9 +38,12 @@ def _freeze(value):
     return value
 
 
-def snapshot(lake: str, tables: list[str] | None = None,
-             ignore: dict[str, set[str]] | None = None,
-             mlflow: bool = False) -> dict[str, list[tuple]]:
+def snapshot(
+    lake: str,
+    tables: list[str] | None = None,
+    ignore: dict[str, set[str]] | None = None,
+    mlflow: bool = False,
+) -> dict[str, list[tuple]]:
     """Rows of every (or the named) registry table that exists under the lake.
 
     With mlflow, also the embedded model registry (`mlflow_snapshot`): the crash harness
@@ -74,8 +77,7 @@ def mlflow_snapshot(lake: str) -> dict[str, list[tuple]]:
 
     from models import model_registry
 
-    if not settings().mlflow_tracking_uri and not (
-            Path(lake) / "_mlflow" / "mlflow.db").is_file():
+    if not settings().mlflow_tracking_uri and not (Path(lake) / "_mlflow" / "mlflow.db").is_file():
         return {}  # no store: do not create one just to find it empty
     client, name = model_registry.client(lake), model_registry.model_name()
     try:
@@ -87,14 +89,23 @@ def mlflow_snapshot(lake: str) -> dict[str, list[tuple]]:
             raise
         return {}
     versions = [
-        (name, str(v.version), f"{v.current_stage}/{v.status}",
-         tuple(sorted((k, val) for k, val in (v.tags or {}).items()
-                      if k not in MLFLOW_IGNORED_TAGS)))
-        for v in client.search_model_versions(f"name = '{name}'")]
-    return {"mlflow:model_versions": sorted(versions, key=repr),
-            "mlflow:aliases": sorted((name, a, str(v)) for a, v in (model.aliases or {}).items()),
-            "mlflow:registered_model_tags": sorted((name, k, v)
-                                                   for k, v in (model.tags or {}).items())}
+        (
+            name,
+            str(v.version),
+            f"{v.current_stage}/{v.status}",
+            tuple(
+                sorted(
+                    (k, val) for k, val in (v.tags or {}).items() if k not in MLFLOW_IGNORED_TAGS
+                )
+            ),
+        )
+        for v in client.search_model_versions(f"name = '{name}'")
+    ]
+    return {
+        "mlflow:model_versions": sorted(versions, key=repr),
+        "mlflow:aliases": sorted((name, a, str(v)) for a, v in (model.aliases or {}).items()),
+        "mlflow:registered_model_tags": sorted((name, k, v) for k, v in (model.tags or {}).items()),
+    }
 
 
 def diff(a: dict[str, list[tuple]], b: dict[str, list[tuple]]) -> dict[str, str]:
@@ -107,9 +118,11 @@ def diff(a: dict[str, list[tuple]], b: dict[str, list[tuple]]) -> dict[str, str]
         if a[name] != b[name]:
             only_a = set(a[name]) - set(b[name])
             only_b = set(b[name]) - set(a[name])
-            problems[name] = (f"{len(a[name])} vs {len(b[name])} rows; {len(only_a)} only left, "
-                              f"{len(only_b)} only right; e.g. {sorted(only_a, key=repr)[:1]} / "
-                              f"{sorted(only_b, key=repr)[:1]}")
+            problems[name] = (
+                f"{len(a[name])} vs {len(b[name])} rows; {len(only_a)} only left, "
+                f"{len(only_b)} only right; e.g. {sorted(only_a, key=repr)[:1]} / "
+                f"{sorted(only_b, key=repr)[:1]}"
+            )
     return problems
 
 
@@ -118,8 +131,9 @@ def main() -> int:
     with_mlflow = "--mlflow" in sys.argv[1:]
     left, right = args[0], args[1]
     tables = args[2].split(",") if len(args) > 2 else None
-    problems = diff(snapshot(left, tables, mlflow=with_mlflow),
-                    snapshot(right, tables, mlflow=with_mlflow))
+    problems = diff(
+        snapshot(left, tables, mlflow=with_mlflow), snapshot(right, tables, mlflow=with_mlflow)
+    )
     print(json.dumps(problems, indent=2, default=str) if problems else "equal")
     return 1 if problems else 0
 

@@ -56,16 +56,20 @@ def landed_days(lake: str) -> list[dt.date]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.demo", description=__doc__.split(
-        "\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.demo", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--lake", help="lake root (default: $RISK_LAKE or ./lake)")
     parser.add_argument("--scale", choices=SCALES, default="tiny")
     parser.add_argument("--days", type=int, default=DAYS, help="days to generate (new lake only)")
     parser.add_argument("--start", type=dt.date.fromisoformat, default=START)
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
     for noisy in ("py4j", "urllib3", "alembic", "great_expectations", "mlflow"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
@@ -91,12 +95,18 @@ def run(args: argparse.Namespace) -> int:
     if raw_is_empty(lake):
         from simulator import generate
 
-        print(f"Generating a {args.scale} lake in {lake}: {args.days} days from {args.start}, "
-              f"seed {args.seed} ...", flush=True)
+        print(
+            f"Generating a {args.scale} lake in {lake}: {args.days} days from {args.start}, "
+            f"seed {args.seed} ...",
+            flush=True,
+        )
         generate(lake, args.start, args.days, args.scale, args.seed, progress=True)
     else:
-        print(f"Reusing the raw zone in {lake} (delete {lake}/raw to generate a new one); "
-              "re-running every day replaces that day's outputs.", flush=True)
+        print(
+            f"Reusing the raw zone in {lake} (delete {lake}/raw to generate a new one); "
+            "re-running every day replaces that day's outputs.",
+            flush=True,
+        )
     days = landed_days(lake)
 
     from jobs.run import run_days
@@ -123,50 +133,56 @@ def describe(lake: str, day: dt.date, path: str, s: dict, secs: float) -> str:
     venv = ".venv/bin"
     mlflow_uri = settings().mlflow_tracking_uri or f"sqlite:///{lake}/_mlflow/mlflow.db"
     top = s.get("top_cluster")
-    top_line = (f"  Top cluster {top['cluster_id']}: {top['n_accounts']} accounts, "
-                f"{top['n_high_risk']} high-risk, tied by {', '.join(top['link_types']) or '-'}"
-                if top else "  No linked clusters that day.")
+    top_line = (
+        f"  Top cluster {top['cluster_id']}: {top['n_accounts']} accounts, "
+        f"{top['n_high_risk']} high-risk, tied by {', '.join(top['link_types']) or '-'}"
+        if top
+        else "  No linked clusters that day."
+    )
     drift = {None: "not computed", True: "retraining flagged", False: "stable"}[
-        s.get("drift_retrain")]
+        s.get("drift_retrain")
+    ]
     d = day.isoformat()
-    return "\n".join([
-        "",
-        f"Demo finished in {secs / 60:.1f} min. Report for {d}:",
-        f"  {path}",
-        f"  (open file://{path} in a browser; it is one self-contained file)",
-        "",
-        "What it shows:",
-        f"  {_n(s['accounts_scored'])} accounts scored: {_n(s['critical'])} critical, "
-        f"{_n(s['high'])} high; new since the day before: {_n(s['new_critical'])} critical, "
-        f"{_n(s['new_high_or_critical'])} high or critical.",
-        f"  {_n(s['clusters'])} linked clusters ({_n(s['clusters_with_high_risk'])} with a "
-        "high-risk member), their growth over 7 days and what ties them.",
-        top_line,
-        "  The score distribution, the riskiest accounts with their reasons, model "
-        f"{s.get('model_name')} v{s.get('model_version')} with its validation metrics, "
-        f"data quality ({s.get('quality_status')}) and drift ({drift}).",
-        "",
-        "Next, for analysts (SQL over the gold tables):",
-        f'  {venv}/riskctl sql --lake {lake} "SELECT account_id, risk_score, risk_band, reasons '
-        f"FROM risk.account_scores_daily WHERE score_date = DATE'{d}' "
-        'ORDER BY risk_score DESC LIMIT 20"',
-        f'  {venv}/riskctl sql --lake {lake} "SELECT cluster_id, n_accounts, n_high_risk, '
-        f"link_types FROM risk.account_clusters_daily WHERE score_date = DATE'{d}' "
-        'ORDER BY n_high_risk DESC LIMIT 10"',
-        f"  {venv}/riskctl sql-server --lake {lake}    # read-only JDBC, then: "
-        "beeline -u jdbc:hive2://localhost:10000/risk",
-        f"  {venv}/riskctl report --lake {lake} --date {d}",
-        "Next, for ML engineers (models, metrics, drift):",
-        f"  {venv}/mlflow ui --backend-store-uri {mlflow_uri}",
-        f"  {venv}/riskctl evaluate --lake {lake}",
-        f'  {venv}/riskctl sql --lake {lake} "SELECT * FROM risk.drift_daily '
-        f"WHERE score_date = DATE'{d}' ORDER BY psi DESC\"",
-        "Next, for data engineers (scheduling, re-runs):",
-        "  make airflow    # Airflow standalone with the project's DAGs; see docs/AIRFLOW.md",
-        f"  {venv}/riskctl run --lake {lake} --start {d} --end {d}    # re-run a day: "
-        "replaces it",
-        "",
-    ])
+    return "\n".join(
+        [
+            "",
+            f"Demo finished in {secs / 60:.1f} min. Report for {d}:",
+            f"  {path}",
+            f"  (open file://{path} in a browser; it is one self-contained file)",
+            "",
+            "What it shows:",
+            f"  {_n(s['accounts_scored'])} accounts scored: {_n(s['critical'])} critical, "
+            f"{_n(s['high'])} high; new since the day before: {_n(s['new_critical'])} critical, "
+            f"{_n(s['new_high_or_critical'])} high or critical.",
+            f"  {_n(s['clusters'])} linked clusters ({_n(s['clusters_with_high_risk'])} with a "
+            "high-risk member), their growth over 7 days and what ties them.",
+            top_line,
+            "  The score distribution, the riskiest accounts with their reasons, model "
+            f"{s.get('model_name')} v{s.get('model_version')} with its validation metrics, "
+            f"data quality ({s.get('quality_status')}) and drift ({drift}).",
+            "",
+            "Next, for analysts (SQL over the gold tables):",
+            f'  {venv}/riskctl sql --lake {lake} "SELECT account_id, risk_score, risk_band, '
+            f"reasons FROM risk.account_scores_daily WHERE score_date = DATE'{d}' "
+            'ORDER BY risk_score DESC LIMIT 20"',
+            f'  {venv}/riskctl sql --lake {lake} "SELECT cluster_id, n_accounts, n_high_risk, '
+            f"link_types FROM risk.account_clusters_daily WHERE score_date = DATE'{d}' "
+            'ORDER BY n_high_risk DESC LIMIT 10"',
+            f"  {venv}/riskctl sql-server --lake {lake}    # read-only JDBC, then: "
+            "beeline -u jdbc:hive2://localhost:10000/risk",
+            f"  {venv}/riskctl report --lake {lake} --date {d}",
+            "Next, for ML engineers (models, metrics, drift):",
+            f"  {venv}/mlflow ui --backend-store-uri {mlflow_uri}",
+            f"  {venv}/riskctl evaluate --lake {lake}",
+            f'  {venv}/riskctl sql --lake {lake} "SELECT * FROM risk.drift_daily '
+            f"WHERE score_date = DATE'{d}' ORDER BY psi DESC\"",
+            "Next, for data engineers (scheduling, re-runs):",
+            "  make airflow    # Airflow standalone with the project's DAGs; see docs/AIRFLOW.md",
+            f"  {venv}/riskctl run --lake {lake} --start {d} --end {d}    # re-run a day: "
+            "replaces it",
+            "",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,19 @@ import time
 # The additive core of features/daily_activity.py, column for column. Spark's timed query is
 # account_day_aggregates pruned to these columns, so both sides do the same work: one window
 # for the gaps, one group-by. The whole transform (sets, maps, synchrony) is timed apart.
-COMPARED = ["requests", "input_tokens", "output_tokens", "n_status_429", "n_thinking",
-            "n_tools", "n_high_cot", "n_batches", "first_ts", "last_ts", "gap_n"]
+COMPARED = [
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "n_status_429",
+    "n_thinking",
+    "n_tools",
+    "n_high_cot",
+    "n_batches",
+    "first_ts",
+    "last_ts",
+    "gap_n",
+]
 
 
 def duckdb_aggregates(files: list[str], day: dt.date, high_cot: float):
@@ -89,17 +100,28 @@ def compare_features(lake: str, day: dt.date, sample: int = 500, runs: int = 2) 
 
     spark = get_spark()
     silver = delta_io.read(spark, tables.SILVER_INTERACTIONS, lake).where(
-        F.col("land_date") == F.lit(day))
-    spark_secs, spark_rows = _best_of(runs, lambda: account_day_aggregates(
-        silver, DEFAULT_PARAMS).select("account_id", "event_date", "land_date",
-                                       *COMPARED).toArrow())
-    full_secs, _ = _best_of(runs, lambda: daily_activity(silver, DEFAULT_PARAMS).write.format(
-        "noop").mode("overwrite").save())
+        F.col("land_date") == F.lit(day)
+    )
+    spark_secs, spark_rows = _best_of(
+        runs,
+        lambda: (
+            account_day_aggregates(silver, DEFAULT_PARAMS)
+            .select("account_id", "event_date", "land_date", *COMPARED)
+            .toArrow()
+        ),
+    )
+    full_secs, _ = _best_of(
+        runs,
+        lambda: (
+            daily_activity(silver, DEFAULT_PARAMS).write.format("noop").mode("overwrite").save()
+        ),
+    )
 
     table = DeltaTable(tables.SILVER_INTERACTIONS.uri(lake))
     files = [f for f in table.file_uris() if f"land_date={day.isoformat()}" in f]
-    duck_secs, duck_rows = _best_of(runs, lambda: duckdb_aggregates(
-        files, day, DEFAULT_PARAMS.high_cot_threshold))
+    duck_secs, duck_rows = _best_of(
+        runs, lambda: duckdb_aggregates(files, day, DEFAULT_PARAMS.high_cot_threshold)
+    )
 
     def plain(value):
         # Spark hands back UTC-aware timestamps, DuckDB naive ones in UTC: compare the instant.
@@ -108,25 +130,38 @@ def compare_features(lake: str, day: dt.date, sample: int = 500, runs: int = 2) 
         return value
 
     def keyed(tbl):
-        return {(r["account_id"], r["event_date"]): tuple(plain(r[c]) for c in COMPARED)
-                for r in tbl.to_pylist()}
+        return {
+            (r["account_id"], r["event_date"]): tuple(plain(r[c]) for c in COMPARED)
+            for r in tbl.to_pylist()
+        }
 
     left, right = keyed(spark_rows), keyed(duck_rows)
     keys = sorted(left)[:: max(1, len(left) // sample)]
     mismatches = [k for k in keys if left.get(k) != right.get(k)]
-    return {"day": day.isoformat(), "rows_spark": len(left), "rows_duckdb": len(right),
-            "sample": len(keys), "sample_mismatches": len(mismatches),
-            "spark_s": round(spark_secs, 2), "duckdb_s": round(duck_secs, 2),
-            "spark_over_duckdb": round(spark_secs / max(duck_secs, 1e-6), 2),
-            "spark_full_s": round(full_secs, 2)}
+    return {
+        "day": day.isoformat(),
+        "rows_spark": len(left),
+        "rows_duckdb": len(right),
+        "sample": len(keys),
+        "sample_mismatches": len(mismatches),
+        "spark_s": round(spark_secs, 2),
+        "duckdb_s": round(duck_secs, 2),
+        "spark_over_duckdb": round(spark_secs / max(duck_secs, 1e-6), 2),
+        "spark_full_s": round(full_secs, 2),
+    }
 
 
 # The interaction contract in DuckDB SQL, for the ingest reference. It follows
 # quality.contract on well-formed producers' data (what the generator writes); it is a speed
 # anchor, not a second definition: the edge cases stay quality.contract's.
-_INT_RANGES = {"ip_asn": (0, 2**63 - 1), "input_tokens": (0, 2**63 - 1),
-               "output_tokens": (0, 2**63 - 1), "tool_count": (0, 2**31 - 1),
-               "turns": (1, 2**31 - 1), "latency_ms": (0, 2**63 - 1)}
+_INT_RANGES = {
+    "ip_asn": (0, 2**63 - 1),
+    "input_tokens": (0, 2**63 - 1),
+    "output_tokens": (0, 2**63 - 1),
+    "tool_count": (0, 2**31 - 1),
+    "turns": (1, 2**31 - 1),
+    "latency_ms": (0, 2**63 - 1),
+}
 
 
 def _contract_sql(day: dt.date) -> str:
@@ -140,36 +175,44 @@ def _contract_sql(day: dt.date) -> str:
         absent = f"({t} IS NULL OR {t} = 'NULL' OR ({t} = 'VARCHAR' AND {v} = ''))"
         if f.kind == contract.INT:
             lo, hi = _INT_RANGES[f.name]
-            ok = (f"{t} IN ('BIGINT', 'UBIGINT') AND TRY_CAST({v} AS HUGEINT) "
-                  f"BETWEEN {lo} AND {hi}")
+            ok = f"{t} IN ('BIGINT', 'UBIGINT') AND TRY_CAST({v} AS HUGEINT) BETWEEN {lo} AND {hi}"
         elif f.name == "status":
             allowed = ", ".join(f"'{a}'" for a in sorted(f.allowed))
             ok = f"{t} IN ('BIGINT', 'UBIGINT') AND {v} IN ({allowed})"
         elif f.kind == contract.ENUM:
             ok = f"{t} = 'VARCHAR'" + (
-                f" AND {v} IN ({', '.join(map(repr, sorted(f.allowed)))})" if f.required else "")
+                f" AND {v} IN ({', '.join(map(repr, sorted(f.allowed)))})" if f.required else ""
+            )
         elif f.kind == contract.BOOL:
             ok = f"{t} = 'BOOLEAN'"
         elif f.kind == contract.FLOAT:
-            ok = (f"{t} IN ('BIGINT', 'UBIGINT', 'DOUBLE') AND TRY_CAST({v} AS DOUBLE) "
-                  f"BETWEEN {f.lo} AND {f.hi}")
+            ok = (
+                f"{t} IN ('BIGINT', 'UBIGINT', 'DOUBLE') AND TRY_CAST({v} AS DOUBLE) "
+                f"BETWEEN {f.lo} AND {f.hi}"
+            )
         elif f.kind == contract.SIMHASH:
             ok = f"{t} = 'VARCHAR' AND regexp_full_match({v}, '[0-9a-fA-F]{{16}}')"
         elif f.kind == contract.IP:
-            ok = (f"{t} = 'VARCHAR' AND (regexp_full_match({v}, '((25[0-5]|2[0-4][0-9]|"
-                  f"1[0-9][0-9]|[1-9]?[0-9])\\.){{3}}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])')"
-                  f" OR regexp_full_match({v}, '[0-9a-fA-F:.]*:[0-9a-fA-F:.]*'))")
+            ok = (
+                f"{t} = 'VARCHAR' AND (regexp_full_match({v}, '((25[0-5]|2[0-4][0-9]|"
+                f"1[0-9][0-9]|[1-9]?[0-9])\\.){{3}}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])')"
+                f" OR regexp_full_match({v}, '[0-9a-fA-F:.]*:[0-9a-fA-F:.]*'))"
+            )
         elif f.kind == contract.TS:
-            ok = (f"{t} = 'VARCHAR' AND regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}"
-                  f"[Tt ][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(\\.[0-9]{{1,9}})?([Zz]|[+-][0-9]{{2}}:"
-                  f"[0-9]{{2}})') AND TRY_CAST(upper({v}) AS TIMESTAMPTZ) IS NOT NULL")
+            ok = (
+                f"{t} = 'VARCHAR' AND regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}"
+                f"[Tt ][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(\\.[0-9]{{1,9}})?([Zz]|[+-][0-9]{{2}}:"
+                f"[0-9]{{2}})') AND TRY_CAST(upper({v}) AS TIMESTAMPTZ) IS NOT NULL"
+            )
         else:
             ok = f"{t} = 'VARCHAR'"
         checks.append(f"NOT {absent} AND {ok}" if f.required else f"({absent} OR ({ok}))")
     start = f"TIMESTAMPTZ '{day.isoformat()} 00:00:00+00'"
     ts = "TRY_CAST(upper(v[2]) AS TIMESTAMPTZ)"
-    checks += [f"{ts} < {start} + INTERVAL 1 DAY",
-               f"{ts} >= {start} - INTERVAL {contract.LATENESS_DAYS} DAY"]
+    checks += [
+        f"{ts} < {start} + INTERVAL 1 DAY",
+        f"{ts} >= {start} - INTERVAL {contract.LATENESS_DAYS} DAY",
+    ]
     return f"""
         WITH raw AS (
           SELECT line FROM read_csv(?, columns = {{'line': 'VARCHAR'}}, delim = '\x1f',
@@ -189,10 +232,13 @@ def _contract_sql(day: dt.date) -> str:
 
 
 def _ingest_sql(day: dt.date) -> str:
-    return _contract_sql(day) + """
+    return (
+        _contract_sql(day)
+        + """
         SELECT (SELECT count(*) FROM raw) AS lines, count(*) FILTER (WHERE valid) AS valid
         FROM checked
     """
+    )
 
 
 def duckdb_ingest(files: list[str], day: dt.date) -> dict:
@@ -205,8 +251,7 @@ def duckdb_ingest(files: list[str], day: dt.date) -> dict:
     return {"lines": int(lines), "valid": int(valid)}
 
 
-def compare_ingest(lake: str, day: dt.date, spark_secs: float | None = None,
-                   runs: int = 1) -> dict:
+def compare_ingest(lake: str, day: dt.date, spark_secs: float | None = None, runs: int = 1) -> dict:
     """DuckDB over a landed day's raw interaction files beside what the ingest stored for it:
     lines read and contract-valid (bronze) rows, and lines/s when the ingest's time is given."""
     from pyspark.sql import functions as F
@@ -219,14 +264,25 @@ def compare_ingest(lake: str, day: dt.date, spark_secs: float | None = None,
     files = [f.uri for f in list_files(lake, "interactions", folders[day])]
     secs, duck = _best_of(runs, lambda: duckdb_ingest(files, day))
     spark = get_spark()
-    audit = delta_io.read(spark, tables.INGEST_AUDIT, lake).where(
-        (F.col("source") == "interactions") & (F.col("land_date") == F.lit(day))).collect()
-    bronze = delta_io.read(spark, tables.BRONZE_INTERACTIONS, lake).where(
-        F.col("land_date") == F.lit(day)).count()
-    out = {"day": day.isoformat(), "lines_spark": audit[0].lines_read if audit else None,
-           "lines_duckdb": duck["lines"], "valid_rows_spark": bronze,
-           "valid_rows_duckdb": duck["valid"], "duckdb_s": round(secs, 2),
-           "duckdb_lines_per_s": round(duck["lines"] / max(secs, 1e-9))}
+    audit = (
+        delta_io.read(spark, tables.INGEST_AUDIT, lake)
+        .where((F.col("source") == "interactions") & (F.col("land_date") == F.lit(day)))
+        .collect()
+    )
+    bronze = (
+        delta_io.read(spark, tables.BRONZE_INTERACTIONS, lake)
+        .where(F.col("land_date") == F.lit(day))
+        .count()
+    )
+    out = {
+        "day": day.isoformat(),
+        "lines_spark": audit[0].lines_read if audit else None,
+        "lines_duckdb": duck["lines"],
+        "valid_rows_spark": bronze,
+        "valid_rows_duckdb": duck["valid"],
+        "duckdb_s": round(secs, 2),
+        "duckdb_lines_per_s": round(duck["lines"] / max(secs, 1e-9)),
+    }
     if spark_secs:
         out["spark_s"] = round(spark_secs, 2)
         out["spark_lines_per_s"] = round((out["lines_spark"] or 0) / max(spark_secs, 1e-9))
@@ -272,8 +328,9 @@ def ingest_comparison(raw_lake: str, days: list[dt.date], workdir: str) -> list[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--lake", required=True, help="a lake whose raw/ zone to ingest")
     parser.add_argument("--days", required=True, help="comma-separated landed days")
     parser.add_argument("--workdir", help="where the fresh lake goes (default: a temp dir)")

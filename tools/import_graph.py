@@ -58,6 +58,7 @@ def package_graph(root: Path, packages: Iterable[str] = PACKAGES) -> dict[str, s
 
 def cycles(graph: dict[str, set[str]]) -> list[tuple[str, ...]]:
     """Each pair of packages that reach each other (a cycle, however long), once."""
+
     def reach(start: str) -> set[str]:
         seen, todo = set(), [start]
         while todo:
@@ -68,15 +69,23 @@ def cycles(graph: dict[str, set[str]]) -> list[tuple[str, ...]]:
         return seen
 
     reachable = {p: reach(p) for p in graph}
-    return sorted({tuple(sorted((a, b))) for a in graph for b in reachable[a]
-                   if a != b and a in reachable.get(b, set())})
+    return sorted(
+        {
+            tuple(sorted((a, b)))
+            for a in graph
+            for b in reachable[a]
+            if a != b and a in reachable.get(b, set())
+        }
+    )
 
 
 def violations(root: Path, packages: Iterable[str] = PACKAGES) -> list[str]:
     """Forbidden imports (with the module that makes them) and cycles; empty when clean."""
-    out = [f"{module} imports {target} (layer {module.split('/', 1)[0]} must not)"
-           for module, target in sorted(module_edges(root, packages))
-           if target in FORBIDDEN.get(module.split("/", 1)[0], set())]
+    out = [
+        f"{module} imports {target} (layer {module.split('/', 1)[0]} must not)"
+        for module, target in sorted(module_edges(root, packages))
+        if target in FORBIDDEN.get(module.split("/", 1)[0], set())
+    ]
     out += [f"cycle between {a} and {b}" for a, b in cycles(package_graph(root, packages))]
     return out
 

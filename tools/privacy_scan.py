@@ -107,10 +107,10 @@ def _is_network_notation(blob: bytes, ip: bytes, end: int) -> bool:
     """`ip` followed by `/n` where ip is the network address of a prefix shorter than a host
     (198.51.100.0/24): the pipeline's own IP prefixes, not an address. An address that merely
     ends in .0 equals such a network's text; `/32` (or /128) would still be a host."""
-    if end >= len(blob) or blob[end:end + 1] != b"/":
+    if end >= len(blob) or blob[end : end + 1] != b"/":
         return False
     digits = bytearray()
-    for byte in blob[end + 1:end + 4]:
+    for byte in blob[end + 1 : end + 4]:
         if not 48 <= byte <= 57:
             break
         digits.append(byte)

@@ -39,8 +39,11 @@ def _metrics(scored: pd.DataFrame, truth: pd.DataFrame) -> dict[str, object]:
     """Per strategy AP / recall at 1% FPR over accounts (max score over the days)."""
     from models import metrics as ev
 
-    acc = (scored.groupby("account_id", as_index=False)["margin"].max()
-           .merge(truth, on="account_id", how="inner"))
+    acc = (
+        scored.groupby("account_id", as_index=False)["margin"]
+        .max()
+        .merge(truth, on="account_id", how="inner")
+    )
     legit = (acc["role"] == "legit").to_numpy()
     s = acc["margin"].to_numpy(dtype=np.float64)
     thr = ev.threshold_at_fpr(s[legit], 0.01)
@@ -48,20 +51,26 @@ def _metrics(scored: pd.DataFrame, truth: pd.DataFrame) -> dict[str, object]:
     attackers = (acc["role"] == "attacker").to_numpy()
     groups = [("all", attackers)] + [
         (name, (acc["strategy"] == name).to_numpy())
-        for name in sorted(acc.loc[attackers, "strategy"].dropna().unique())]
+        for name in sorted(acc.loc[attackers, "strategy"].dropna().unique())
+    ]
     for name, mask in groups:
         sub = mask | legit
         out[f"{name}_ap"] = ev.average_precision(mask[sub].astype(int), s[sub])
         out[f"{name}_recall"] = float((s[mask] >= thr).mean()) if mask.any() else math.nan
-    flagged = (pd.Series(s[legit] >= thr).groupby(acc.loc[legit, "population"].to_numpy())
-               .mean().sort_values())
+    flagged = (
+        pd.Series(s[legit] >= thr)
+        .groupby(acc.loc[legit, "population"].to_numpy())
+        .mean()
+        .sort_values()
+    )
     if len(flagged):
         out["most_flagged_legit"] = f"{flagged.index[-1]} {flagged.iloc[-1]:.1%}"
     return out
 
 
-def run(lake: str, as_of: dt.date, configs: list[str], n_estimators: int | None = None
-        ) -> list[dict]:
+def run(
+    lake: str, as_of: dt.date, configs: list[str], n_estimators: int | None = None
+) -> list[dict]:
     from pyspark.sql import functions as F
 
     from core.spark import get_spark
@@ -79,37 +88,66 @@ def run(lake: str, as_of: dt.date, configs: list[str], n_estimators: int | None 
     inputs["features"] = inputs["features"].persist()
     feats, enforcement = inputs["features"], inputs["enforcement"]
     strategy_of = spark.createDataFrame(truth[["account_id", "strategy"]].dropna())
-    labelled = sorted(r[0] for r in lb.labels_as_of(enforcement, as_of).where("is_positive")
-                      .join(strategy_of, "account_id").select("strategy").distinct().collect())
+    labelled = sorted(
+        r[0]
+        for r in lb.labels_as_of(enforcement, as_of)
+        .where("is_positive")
+        .join(strategy_of, "account_id")
+        .select("strategy")
+        .distinct()
+        .collect()
+    )
     results = []
     for config in configs:
         split_kw, model_kw = CONFIGS[config]
         split = ts.SplitConfig(**split_kw)
-        model_cfg = ModelConfig(heldout_check=False, **model_kw,
-                                **({"n_estimators": n_estimators} if n_estimators else {}))
+        model_cfg = ModelConfig(
+            heldout_check=False,
+            **model_kw,
+            **({"n_estimators": n_estimators} if n_estimators else {}),
+        )
         probe = None
         for held in [None, *labelled]:
             start = time.monotonic()
             held_inputs = inputs
             if held is not None:  # the strategy was never labelled: no enforcement rows of it
                 gone = strategy_of.where(F.col("strategy") == held).select("account_id")
-                held_inputs = {**inputs,
-                               "enforcement": enforcement.join(gone, "account_id", "left_anti")}
+                held_inputs = {
+                    **inputs,
+                    "enforcement": enforcement.join(gone, "account_id", "left_anti"),
+                }
             # The pipeline's own training rows (`riskctl train` builds them the same way).
             rows, names, _, bounds = jt._build_rows(held_inputs, as_of, split, None)
             if probe is None:
                 # Evaluation rows never used in training or calibration: validation-group
                 # accounts on the days after the validation window.
-                probe = (feats.where((F.col("feature_date") > F.lit(bounds.val_end))
-                                     & ts.in_validation_group(F.col("account_id"), split))
-                         .select("account_id", "feature_date",
-                                 *[F.col(n).cast("double").alias(n) for n in names]).persist())
+                probe = (
+                    feats.where(
+                        (F.col("feature_date") > F.lit(bounds.val_end))
+                        & ts.in_validation_group(F.col("account_id"), split)
+                    )
+                    .select(
+                        "account_id",
+                        "feature_date",
+                        *[F.col(n).cast("double").alias(n) for n in names],
+                    )
+                    .persist()
+                )
             model = fit(rows.where("split = 'train'"), names, model_cfg)
             scored = with_margin(probe, model).select("account_id", "margin").toPandas()
-            row = {"config": config, "held_out": held or "-", **_metrics(scored, truth),
-                   "secs": round(time.monotonic() - start, 1)}
-            log.info("config=%s held_out=%s all_ap=%.3f secs=%.1f", config, held,
-                     row.get("all_ap", math.nan), row["secs"])
+            row = {
+                "config": config,
+                "held_out": held or "-",
+                **_metrics(scored, truth),
+                "secs": round(time.monotonic() - start, 1),
+            }
+            log.info(
+                "config=%s held_out=%s all_ap=%.3f secs=%.1f",
+                config,
+                held,
+                row.get("all_ap", math.nan),
+                row["secs"],
+            )
             results.append(row)
         if probe is not None:
             probe.unpersist()
@@ -130,8 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     results = run(args.lake, args.as_of, args.configs.split(","), args.n_estimators)
     cols = ["config", "held_out"] + [c for c in results[0] if c.endswith(("_ap", "_recall"))]
     cols += ["most_flagged_legit", "secs"]
-    print(f"leave-one-strategy-out, trained as of {args.as_of} on {args.lake}: AP / recall at "
-          "1% FPR per strategy (validation-group accounts, days after the validation window)")
+    print(
+        f"leave-one-strategy-out, trained as of {args.as_of} on {args.lake}: AP / recall at "
+        "1% FPR per strategy (validation-group accounts, days after the validation window)"
+    )
     print(format_table(results, [c for c in cols if any(c in r for r in results)]))
     return 0
 

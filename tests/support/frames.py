@@ -31,8 +31,12 @@ def _same(a: object, b: object, rtol: float) -> bool:
     return a == b
 
 
-def assert_frames_equal(actual: DataFrame | Sequence[Row], expected: DataFrame | Sequence[Row],
-                        ignore: Iterable[str] = (), rtol: float = 1e-9) -> None:
+def assert_frames_equal(
+    actual: DataFrame | Sequence[Row],
+    expected: DataFrame | Sequence[Row],
+    ignore: Iterable[str] = (),
+    rtol: float = 1e-9,
+) -> None:
     """Same columns and the same rows in any order, leaving out the columns named in `ignore`.
 
     Raises AssertionError naming the first rows that differ.
