@@ -13,14 +13,9 @@ from collections.abc import Sequence
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from core.enums import EMAIL_DOMAIN_CLASSES, SIGNUP_CHANNELS, TIERS
 from features.calendar import DAY, KEY, known_from, on_calendar
-from features.params import (
-    DEFAULT_PARAMS,
-    EMAIL_DOMAIN_CLASSES,
-    SIGNUP_CHANNELS,
-    TIERS,
-    FeatureParams,
-)
+from features.params import DEFAULT_PARAMS, FeatureParams
 
 
 def end_of(day: dt.date) -> Column:

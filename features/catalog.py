@@ -12,12 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from features.params import (
-    DEFAULT_PARAMS,
-    EMAIL_DOMAIN_CLASSES,
-    LINK_TYPES,
-    SIGNUP_CHANNELS,
-)
+from core.enums import EMAIL_DOMAIN_CLASSES, SIGNUP_CHANNELS
+from features.params import DEFAULT_PARAMS, LINK_TYPES
 
 FAMILIES = (
     "key",

@@ -13,7 +13,8 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from features.params import CONSUMER_IP_TYPES, DEFAULT_PARAMS, IP_TYPES, TOPICS, FeatureParams
+from core.enums import IP_TYPES, TOPICS
+from features.params import CONSUMER_IP_TYPES, DEFAULT_PARAMS, FeatureParams
 from features.schemas import KEYS
 
 

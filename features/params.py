@@ -8,35 +8,11 @@ from dataclasses import dataclass, field
 # the 7-day window of D is D-6..D.
 WINDOWS = (1, 7, 28)
 LONGEST_WINDOW = max(WINDOWS)
-# A record lands at most 3 days after its event day (LAKE.md); older ones are quarantined.
-MAX_LATENESS_DAYS = 3
 
-TOPICS = (
-    "coding",
-    "math_reasoning",
-    "agentic_tools",
-    "data_analysis",
-    "writing",
-    "chat",
-    "vision",
-    "translation",
-    "other",
-)
 # Topics of capability harvesting (GUIDE §1: reasoning, agentic coding, tool use).
 REASONING_TOPICS = ("coding", "math_reasoning", "agentic_tools")
-IP_TYPES = ("residential", "mobile", "business", "education", "datacenter", "vpn_proxy")
 # Networks where many unrelated people share a /24 (households, carrier pools): never a link.
 CONSUMER_IP_TYPES = ("residential", "mobile")
-SIGNUP_CHANNELS = (
-    "self_serve",
-    "education",
-    "startup_program",
-    "research_program",
-    "enterprise_sales",
-    "reseller",
-)
-TIERS = ("free", "build", "scale", "enterprise")  # in order: tier_rank 0..3
-EMAIL_DOMAIN_CLASSES = ("edu", "freemail", "other")  # quality/privacy.email_domain_class
 LINK_TYPES = ("payment", "ip_prefix", "prompt_simhash", "org")
 
 

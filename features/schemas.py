@@ -6,7 +6,7 @@ time. The feature table's own schema comes from the catalog (`catalog.feature_ta
 
 from __future__ import annotations
 
-from features.params import IP_TYPES, TOPICS
+from core.enums import IP_TYPES, TOPICS
 
 # account_activity_daily: one row per (account_id, event_date, land_date).
 KEYS = ["account_id", "event_date", "land_date"]

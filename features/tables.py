@@ -6,9 +6,9 @@ the `features` package does.
 
 from __future__ import annotations
 
+from core.enums import IP_TYPES, TOPICS
 from core.tables import Table, register
 from features.catalog import feature_columns, feature_table_ddl
-from features.params import IP_TYPES, TOPICS
 from features.schemas import AGG_DDL, CLUSTERS_DDL, MODEL_ACTIVITY_DDL
 
 _OF_DAY = "of the account on event_date, among the rows that landed on land_date"

@@ -17,17 +17,11 @@ from collections.abc import Callable, Sequence
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from core.enums import IP_TYPES, TOPICS
 from features.calendar import DAY, KEY, calendar_days, known_from, on_calendar
 from features.daily_activity import sample_rank
 from features.local_time import COUNTRY_UTC_OFFSET
-from features.params import (
-    DEFAULT_PARAMS,
-    IP_TYPES,
-    LONGEST_WINDOW,
-    REASONING_TOPICS,
-    TOPICS,
-    FeatureParams,
-)
+from features.params import DEFAULT_PARAMS, LONGEST_WINDOW, REASONING_TOPICS, FeatureParams
 
 TOPIC_COLUMNS = [f"n_topic_{t}" for t in TOPICS] + ["n_topic_unknown"]
 

@@ -53,6 +53,7 @@ import numpy as np
 import pyarrow as pa
 
 from core import delta_io
+from core.enums import LATENESS_DAYS
 from core.errors import PipelineError
 from core.progress import bar
 from core.tables import (
@@ -67,7 +68,6 @@ from core.tables import (
     raw_dir,
 )
 from quality import contract
-from quality.contract import LATENESS_DAYS
 from quality.contract_native import MAX_NATIVE_BYTES, native_parse, suspect_positions
 
 log = logging.getLogger("risk.ingest")

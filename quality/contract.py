@@ -38,9 +38,10 @@ from dataclasses import dataclass
 
 import orjson
 
+from core import enums
 from quality import privacy
 
-LATENESS_DAYS = 3
+LATENESS_DAYS = enums.LATENESS_DAYS
 RAW_LINE_MAX_BYTES = 1 << 20  # quarantine keeps at most 1 MB of a line (and its full size)
 
 REASON_INVALID_JSON = "invalid_json"
@@ -62,36 +63,16 @@ _TS_RE = re.compile(
 )
 _SIMHASH_RE = re.compile(r"[0-9a-fA-F]{16}")
 
-ENDPOINTS = frozenset({"messages", "batches"})
-STATUSES = frozenset({200, 400, 429, 500, 529})
-IP_TYPES = frozenset({"residential", "mobile", "business", "education", "datacenter", "vpn_proxy"})
-TOPICS = frozenset(
-    {
-        "coding",
-        "math_reasoning",
-        "agentic_tools",
-        "data_analysis",
-        "writing",
-        "chat",
-        "vision",
-        "translation",
-        "other",
-    }
-)
-SIGNUP_CHANNELS = frozenset(
-    {
-        "self_serve",
-        "education",
-        "startup_program",
-        "research_program",
-        "enterprise_sales",
-        "reseller",
-    }
-)
-TIERS = frozenset({"free", "build", "scale", "enterprise"})
-ACTIONS = frozenset({"ban", "suspend", "reinstate"})
-ENFORCEMENT_REASONS = frozenset({"distillation", "payment_fraud", "other_abuse", "appeal_granted"})
-EMAIL_DOMAIN_CLASSES = ("edu", "freemail", "other")
+# The contract's vocabularies as the sets the parser looks values up in (core/enums.py).
+ENDPOINTS = frozenset(enums.ENDPOINTS)
+STATUSES = frozenset(enums.STATUSES)
+IP_TYPES = frozenset(enums.IP_TYPES)
+TOPICS = frozenset(enums.TOPICS)
+SIGNUP_CHANNELS = frozenset(enums.SIGNUP_CHANNELS)
+TIERS = frozenset(enums.TIERS)
+ACTIONS = frozenset(enums.ACTIONS)
+ENFORCEMENT_REASONS = frozenset(enums.ENFORCEMENT_REASONS)
+EMAIL_DOMAIN_CLASSES = enums.EMAIL_DOMAIN_CLASSES
 
 # Field kinds (small ints: the per-line loop dispatches on them).
 STR, ENUM, INT, FLOAT, BOOL, TS, SIMHASH, IP, DOMAIN = range(9)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from core import enums
+
 # --- sizes -------------------------------------------------------------------------------------
 
 # accounts in the registry, interaction lines a day (approximate; Poisson noise on top).
@@ -26,38 +28,21 @@ LINES_PER_FILE = 500_000  # one output file per ~500k lines so Spark can split a
 
 # --- enums of the contract ---------------------------------------------------------------------
 
-TOPICS = [
-    "coding",
-    "math_reasoning",
-    "agentic_tools",
-    "data_analysis",
-    "writing",
-    "chat",
-    "vision",
-    "translation",
-    "other",
-]
+TOPICS = list(enums.TOPICS)
 T_CODING, T_MATH, T_AGENTIC, T_DATA, T_WRITING, T_CHAT, T_VISION, T_TRANSL, T_OTHER = range(9)
 UNKNOWN_TOPICS = ["legal", "medical"]  # newer classifier labels: optional enum, become null
-IP_TYPES = ["residential", "mobile", "business", "education", "datacenter", "vpn_proxy"]
+IP_TYPES = list(enums.IP_TYPES)
 IPT_RES, IPT_MOB, IPT_BUS, IPT_EDU, IPT_DC, IPT_VPN = range(6)
 UNKNOWN_IP_TYPE = "hosting"
-STATUSES = [200, 400, 429, 500, 529]
-ENDPOINTS = ["messages", "batches"]
-SIGNUP_CHANNELS = [
-    "self_serve",
-    "education",
-    "startup_program",
-    "research_program",
-    "enterprise_sales",
-    "reseller",
-]
+STATUSES = list(enums.STATUSES)
+ENDPOINTS = list(enums.ENDPOINTS)
+SIGNUP_CHANNELS = list(enums.SIGNUP_CHANNELS)
 CH_SELF, CH_EDU, CH_STARTUP, CH_RESEARCH, CH_ENTERPRISE, CH_RESELLER = range(6)
-TIERS = ["free", "build", "scale", "enterprise"]
+TIERS = list(enums.TIERS)
 TIER_FREE, TIER_BUILD, TIER_SCALE, TIER_ENT = range(4)
-ACTIONS = ["ban", "suspend", "reinstate"]
+ACTIONS = list(enums.ACTIONS)
 A_BAN, A_SUSPEND, A_REINSTATE = range(3)
-REASONS = ["distillation", "payment_fraud", "other_abuse", "appeal_granted"]
+REASONS = list(enums.ENFORCEMENT_REASONS)
 R_DISTILL, R_PAYMENT, R_ABUSE, R_APPEAL = range(4)
 
 # Models: three families; two releases inside the window (fractions of the window length).

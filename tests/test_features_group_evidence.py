@@ -11,8 +11,9 @@ import math
 import pytest
 from pyspark.sql import functions as F
 
+from core.enums import TOPICS
 from features import community, network_diversity, propagation, template_scaffolds
-from features.params import DEFAULT_PARAMS, REASONING_TOPICS, TOPICS
+from features.params import DEFAULT_PARAMS, REASONING_TOPICS
 
 P = DEFAULT_PARAMS
 D = dt.date(2026, 5, 20)
