@@ -30,6 +30,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Mapping
+from importlib import metadata
 from pathlib import Path
 
 from core.errors import NoChampion, PipelineError
@@ -51,7 +52,13 @@ CHALLENGER = "challenger"
 HISTORY_TAG = "champion_history"
 MODEL_ARTIFACT = "model"
 CONFIG_ARTIFACT = "scoring/scoring.json"
-PIP_REQUIREMENTS = ["pyspark==4.0.1", "xgboost-cpu==3.2.0", "mlflow==3.17.2", "pandas", "numpy"]
+# What the logged model needs to load, pinned to the versions installed here (the lock).
+MODEL_DISTRIBUTIONS = ("pyspark", "xgboost-cpu", "mlflow", "pandas", "numpy")
+
+
+def pip_requirements() -> list[str]:
+    """The model's pip requirements, from the installed distributions' metadata."""
+    return [f"{d}=={metadata.version(d)}" for d in MODEL_DISTRIBUTIONS]
 
 
 def model_name() -> str:
@@ -258,7 +265,7 @@ def log_and_register(
             cfg,
             result.input_example,
             dfs_tmpdir=dfs_tmpdir(lake),
-            pip_requirements=PIP_REQUIREMENTS,
+            pip_requirements=pip_requirements(),
             metadata={"scoring": cfg.to_dict(), "model_name": name},
         )
         run_id = run.info.run_id
