@@ -215,6 +215,11 @@ VARIABLES: tuple[Variable, ...] = (
         _int,
     ),
     Variable("RISK_REPORT_DIR", "report_dir", "where reports of an object-store lake go"),
+    Variable(
+        "RISK_MLFLOW_UI_URL",
+        "mlflow_ui_url",
+        "where the report links the MLflow UI; default the tracking server, else `mlflow ui`'s",
+    ),
     Variable("RISK_SQL_HOST", "sql_host", "interface `riskctl sql-server` listens on"),
     Variable("RISK_SQL_SERVER_LOG_LEVEL", "sql_server_log_level", "log level of the SQL server"),
     Variable("RISK_BENCH_DIR", "bench_dir", "work directory of `make bench`"),
@@ -297,6 +302,7 @@ class Settings:
     drift_psi_threshold: float | None = None
     drift_min_features: int | None = None
     report_dir: str = "./reports"
+    mlflow_ui_url: str | None = None
     sql_host: str | None = None
     sql_server_log_level: str = "warn"
     bench_dir: str | None = None

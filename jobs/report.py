@@ -326,17 +326,17 @@ def _model(lake: str, today) -> dict:
 def mlflow_ui_base(lake: str) -> str:
     """Where the MLflow UI answers: RISK_MLFLOW_UI_URL, else an http(s) tracking server, else
     the address `mlflow ui` listens on by default."""
-    given = os.environ.get("RISK_MLFLOW_UI_URL")
+    given = settings().mlflow_ui_url
     if given:
         return given.rstrip("/")
-    tracking = os.environ.get("MLFLOW_TRACKING_URI", "")
+    tracking = settings().mlflow_tracking_uri or ""
     if tracking.startswith(("http://", "https://")):
         return tracking.rstrip("/")
     return "http://127.0.0.1:5000"
 
 
 def mlflow_ui_command(lake: str) -> str:
-    tracking = os.environ.get("MLFLOW_TRACKING_URI")
+    tracking = settings().mlflow_tracking_uri
     if tracking and tracking.startswith(("http://", "https://")):
         return f"(the MLflow server at {tracking})"
     store = tracking or f"sqlite:///{Path(lake) / '_mlflow' / 'mlflow.db'}"

@@ -66,8 +66,14 @@ class LabelFreeHandle:
                 f"{', '.join(missing)}; rebuild features with the current catalog"
             )
         names = [t.feature for t in hs.HARVEST_TERMS]
+        # A term whose feature is unknown still contributes through its prior (shrinkage), but
+        # says nothing about this account: it is never a reason.
+        known = [
+            F.when(F.col(t.feature).isNotNull(), c)
+            for t, c in zip(hs.HARVEST_TERMS, hs.contributions(), strict=True)
+        ]
         reasons = reasons_udf(names, self.max_reasons, describe or catalog_describe())(
-            F.array(*hs.contributions()), F.array(*[F.col(n).cast("double") for n in names])
+            F.array(*known), F.array(*[F.col(n).cast("double") for n in names])
         )
         score = F.col(SCORE_COLUMN).cast("double")
         return features_df.select(

@@ -81,6 +81,9 @@ def test_killed_ingest_rerun_equals_clean_run(spark, tmp_path, commits):
     # the others not (a half-done landing, whatever the machine's speed).
     while _commits(crashed) < commits and proc.poll() is None:
         time.sleep(0.02)
+    if proc.poll() is not None:  # ended (or failed) before the kill point: say how
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        pytest.fail(f"ingest ended with {proc.returncode} before commit {commits}:\n{err[-2000:]}")
     os.killpg(proc.pid, signal.SIGKILL)  # the driver JVM and Python workers too
     proc.wait()
     partial = snapshot(crashed, TABLES)

@@ -15,8 +15,8 @@ from models import label_free
 def _row(**over) -> dict:
     """A feature row with every harvest input at its 'no evidence' value."""
     row = {"account_id": "a"}
-    for t in hs.HARVEST_TERMS:
-        row[t.feature] = None
+    for name in hs.harvest_inputs():  # the terms' features and what their shrinkage reads
+        row[name] = None
     row.update(over)
     return row
 
@@ -75,7 +75,13 @@ def test_harvest_score_exact(spark):
     }
     for row in (group, old, blank):
         assert got[row["account_id"]] == pytest.approx(_expected(row), rel=1e-9)
-    assert got["blank"] == pytest.approx(1 / (1 + math.exp(-hs.HARVEST_BIAS)))
+    # An account with no evidence scores the bias plus each shrunk term at its prior.
+    prior_z = sum(
+        t.weight * min(1.0, max(0.0, (hs.PRIOR_SHARE - t.lo) / (t.hi - t.lo)))
+        for t in hs.HARVEST_TERMS
+        if t.shrink
+    )
+    assert got["blank"] == pytest.approx(1 / (1 + math.exp(-hs.HARVEST_BIAS - prior_z)))
     assert got["group"] > got["blank"] > got["old"]
     assert got["group"] != pytest.approx(_expected(old))  # negative control
 

@@ -433,8 +433,23 @@ def test_altered_gold_row_changes_the_report(spark, lake):
     assert after.number("new_critical") == expected["new_critical"] == 2
     assert after.number("critical") != before.number("critical")
     assert after.accounts[0] == "a12"
-    # no MLflow registry in this lake: the page still renders and says so
-    assert "no MLflow registry" in " ".join(after.text)
+
+
+def test_a_lake_without_a_registry_says_so(spark, tmp_path):
+    """The model section of a lake that has no MLflow registry yet names that, and opening it
+    does not create one; a lake with a registry file does not get the message."""
+    from jobs.report import _model
+
+    today = spark.createDataFrame(
+        [("account_risk", "1")], "model_name STRING, model_version STRING"
+    )
+    info = _model(str(tmp_path), today)
+    assert info["error"].startswith("no MLflow registry")
+    assert not (tmp_path / "_mlflow").exists()
+    # Negative control: with a registry file the lookup is attempted (and fails differently).
+    (tmp_path / "_mlflow").mkdir()
+    (tmp_path / "_mlflow" / "mlflow.db").write_bytes(b"")
+    assert not (_model(str(tmp_path), today)["error"] or "").startswith("no MLflow registry")
 
 
 def test_day_without_scores_is_a_clear_error(spark, lake):
