@@ -46,9 +46,9 @@ log = logging.getLogger("risk.features")
 
 # Aggregate rows one pass may join to its days (a landing's rows count once for every day whose
 # 28-day window holds them): a longer range is cut into consecutive passes, each bounded in
-# memory and shuffle, so a seed-scale backfill does not join 45 days of windows at once (a
-# small-scale range of 45 days stays one pass).
-RANGE_WINDOW_ROWS = 12_000_000
+# memory and shuffle, so a backfill never joins 45 days of windows at once. 45 small days
+# (~6 M window rows) in one pass ran out of a 6 GB driver's heap: they take three passes now.
+RANGE_WINDOW_ROWS = 3_000_000
 
 _INTERACTION_COLUMNS = [
     "account_id",
