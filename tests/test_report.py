@@ -435,10 +435,13 @@ def test_altered_gold_row_changes_the_report(spark, lake):
     assert after.accounts[0] == "a12"
 
 
-def test_a_lake_without_a_registry_says_so(spark, tmp_path):
+def test_a_lake_without_a_registry_says_so(spark, tmp_path, monkeypatch):
     """The model section of a lake that has no MLflow registry yet names that, and opening it
     does not create one; a lake with a registry file does not get the message."""
     from jobs.report import _model
+
+    # MLflow's set_tracking_uri exports the variable: an earlier test's registry must not count.
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
     today = spark.createDataFrame(
         [("account_risk", "1")], "model_name STRING, model_version STRING"
