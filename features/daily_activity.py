@@ -40,31 +40,37 @@ def sample_rank(col: Column) -> Column:
     return F.struct(F.xxhash64(col).alias("r"), col.alias("h"))
 
 
+# The silver interaction columns the daily aggregates read (jobs/build_features selects them).
+INTERACTION_COLUMNS = (
+    "account_id",
+    "event_date",
+    "land_date",
+    "ts",
+    "model",
+    "endpoint",
+    "ip_prefix",
+    "ip_hash",
+    "ip_asn",
+    "ip_type",
+    "country",
+    "user_agent",
+    "api_key_id",
+    "input_tokens",
+    "output_tokens",
+    "thinking_enabled",
+    "tool_count",
+    "has_image",
+    "turns",
+    "prompt_simhash",
+    "topic",
+    "cot_request_score",
+    "status",
+)
+
+
 def _base(interactions: DataFrame) -> DataFrame:
     return interactions.select(
-        "account_id",
-        "event_date",
-        "land_date",
-        "ts",
-        "model",
-        "endpoint",
-        "ip_prefix",
-        "ip_hash",
-        "ip_asn",
-        "ip_type",
-        "country",
-        "user_agent",
-        "api_key_id",
-        "input_tokens",
-        "output_tokens",
-        "thinking_enabled",
-        "tool_count",
-        "has_image",
-        "turns",
-        F.lower("prompt_simhash").alias("prompt_simhash"),
-        "topic",
-        "cot_request_score",
-        "status",
+        *[F.lower(c).alias(c) if c == "prompt_simhash" else c for c in INTERACTION_COLUMNS]
     )
 
 

@@ -46,35 +46,9 @@ log = logging.getLogger("risk.features")
 
 # Aggregate rows one pass may join to its days (a landing's rows count once for every day whose
 # 28-day window holds them): a longer range is cut into consecutive passes, each bounded in
-# memory and shuffle, so a backfill never joins 45 days of windows at once. 45 small days
-# (~6 M window rows) in one pass ran out of a 6 GB driver's heap: they take three passes now.
+# memory and shuffle, so a backfill never joins 45 days of windows at once (45 small days in
+# one pass ran out of a 6 GB driver's heap; docs/DESIGN.md).
 RANGE_WINDOW_ROWS = 3_000_000
-
-_INTERACTION_COLUMNS = [
-    "account_id",
-    "event_date",
-    "land_date",
-    "ts",
-    "model",
-    "endpoint",
-    "ip_prefix",
-    "ip_hash",
-    "ip_asn",
-    "ip_type",
-    "country",
-    "user_agent",
-    "api_key_id",
-    "input_tokens",
-    "output_tokens",
-    "thinking_enabled",
-    "tool_count",
-    "has_image",
-    "turns",
-    "prompt_simhash",
-    "topic",
-    "cot_request_score",
-    "status",
-]
 
 
 def build_features(lake: str, days: list[dt.date]) -> None:
@@ -113,7 +87,7 @@ def aggregate_landed_days(
     silver = (
         delta_io.read(spark, SILVER_INTERACTIONS, lake)
         .where(F.col("land_date").isin(list(days)))
-        .select(*_INTERACTION_COLUMNS)
+        .select(*daily_activity.INTERACTION_COLUMNS)
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
     try:
