@@ -38,7 +38,7 @@ DEFAULTS: dict[str, float] = {
 def build(ctx: RangeContext) -> DataFrame:
     p, by = ctx.params, [DAY]
     acc_hashes = ctx.keep(simhash_lsh.account_hashes(ctx.sums, by=by))
-    scaffold_features, communities = template_scaffolds.scaffolds(acc_hashes, p, by)
+    scaffold_features, communities = template_scaffolds.scaffolds(acc_hashes, p, by, ctx.keep)
     registry = ctx.registry
     # No registry record counts as young (community.community_features).
     young = registry.select(

@@ -28,7 +28,7 @@ Pure: (account_id, h) rows in, per-account rows out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from pyspark.sql import Column, DataFrame, Window
@@ -81,7 +81,10 @@ def scaffold_keys(h: Column, width: Column, params: FeatureParams = DEFAULT_PARA
 
 
 def scaffolds(
-    acc_hashes: DataFrame, params: FeatureParams = DEFAULT_PARAMS, by: Sequence[str] = ()
+    acc_hashes: DataFrame,
+    params: FeatureParams = DEFAULT_PARAMS,
+    by: Sequence[str] = (),
+    keep: Callable[[DataFrame], DataFrame] | None = None,
 ) -> tuple[DataFrame, DataFrame]:
     """(account_id, h BIGINT) -> (per-account features, template communities).
 
@@ -92,8 +95,12 @@ def scaffolds(
     (accounts with at least one hash).
     communities: account_id, community (BIGINT scaffold key), community_accounts, for the
     accounts whose main scaffold is shared by at least `scaffold_min_accounts` accounts.
+    `keep` caches each (account, hash)'s best bucket, which both outputs read: without it the
+    16-table explode, its bucket counts and the join back ran twice (a quarter of a small
+    lake's feature pass).
     """
     p, by = params, list(by)
+    keep = keep or (lambda df: df)
     rows = acc_hashes.select(*by, "account_id", "h").distinct()
     sizes = rows.groupBy(*by).agg(
         F.countDistinct("account_id").alias("_n"), F.countDistinct("h").alias("_h")
@@ -114,7 +121,7 @@ def scaffolds(
         .agg(F.count(F.lit(1)).alias("df"))
     )
     # Each (account, hash): its most shared bucket, ties to the smallest key.
-    best = (
+    best = keep(
         keyed.join(df, [*by, "key"])
         .groupBy(*by, "account_id", "h")
         .agg(

@@ -44,11 +44,14 @@ from features.tables import (
 
 log = logging.getLogger("risk.features")
 
-# Aggregate rows one pass may join to its days (a landing's rows count once for every day whose
-# 28-day window holds them): a longer range is cut into consecutive passes, each bounded in
-# memory and shuffle, so a backfill never joins 45 days of windows at once (45 small days in
-# one pass ran out of a 6 GB driver's heap; docs/DESIGN.md).
-RANGE_WINDOW_ROWS = 3_000_000
+# Aggregate rows of the 7-day windows one pass may hold: a longer range is cut into consecutive
+# passes, each bounded in memory and shuffle. The 7-day window, not the 28-day one, is what a
+# day costs: the windowed sets, the prompt hashes, their LSH and scaffold keys, the links and the
+# communities are all per day over 7 days of rows (a 9-day pass of a `small` lake, ~40,000 such
+# rows a day, built in 290 s; 36 days in one pass did not finish in 16 min, and 45 ran out of a
+# 6 GB driver's heap: docs/DESIGN.md). A tiny 45-day range stays one pass.
+PASS_WINDOW_DAYS = 7
+RANGE_WINDOW_ROWS = 400_000
 
 
 def build_features(lake: str, days: list[dt.date]) -> None:
@@ -182,11 +185,11 @@ def build_range_tables(
 def passes(
     spark, lake: str, days: list[dt.date], budget: int = RANGE_WINDOW_ROWS
 ) -> list[list[dt.date]]:
-    """The days cut into consecutive runs whose windows join at most `budget` aggregate rows
-    (a day over the budget alone is a pass of its own)."""
+    """The days cut into consecutive runs whose 7-day windows hold at most `budget` aggregate
+    rows (a day over the budget alone is a pass of its own)."""
     if len(days) <= 1:
         return [days] if days else []
-    first = days[0] - dt.timedelta(days=LONGEST_WINDOW - 1)
+    first = days[0] - dt.timedelta(days=PASS_WINDOW_DAYS - 1)
     landed = {
         r["land_date"]: int(r["count"])
         for r in (
@@ -200,7 +203,7 @@ def passes(
     out: list[list[dt.date]] = [[]]
     used = 0
     for day in days:
-        cost = sum(landed.get(day - dt.timedelta(days=k), 0) for k in range(LONGEST_WINDOW))
+        cost = sum(landed.get(day - dt.timedelta(days=k), 0) for k in range(PASS_WINDOW_DAYS))
         if out[-1] and used + cost > budget:
             out.append([])
             used = 0

@@ -47,7 +47,7 @@ def _silver():
 
 
 def _window_rows(spark, lake: str) -> dict:
-    """Aggregate rows each day's 28-day window joins (what `passes` budgets)."""
+    """Aggregate rows each day's 7-day window holds (what `passes` budgets)."""
     landed = {
         r["land_date"]: r["count"]
         for r in delta_io.read(spark, ACCOUNT_ACTIVITY, lake).groupBy("land_date").count().collect()
