@@ -294,3 +294,44 @@ def test_young_unlabelled_accounts_are_not_training_negatives(spark):
     assert min(young_days) == FIRST + dt.timedelta(days=7)  # age 3 + 7 = 10
     # Negative control: 0 keeps every unlabelled account as a training negative.
     assert ("young", "train") in split_of(0)
+
+
+def test_young_accounts_with_no_harvest_evidence_are_training_negatives(spark):
+    """A young unlabelled account-day whose label-free harvest_score is below
+    `young_negative_max_harvest_score` is a training negative (a young legitimate cohort the
+    model must see); one above it, or without a score, stays out of training."""
+    from models.labels import labels_as_of
+    from models.training_set import SplitConfig, assemble, split_bounds
+
+    # (account, harvest_score); every account is 3 days old on FIRST.
+    scores = {"clean": 0.05, "edge": 0.2, "suspect": 0.35, "unscored": None}
+    rows = [
+        (f"{name}{k}", FIRST + dt.timedelta(days=d), 1.0, 3 + d, h)
+        for name, h in scores.items()
+        for k in range(8)
+        for d in range(19)
+    ]
+    feats = spark.createDataFrame(
+        rows,
+        "account_id STRING, feature_date DATE, x DOUBLE, account_age_days INT, "
+        "harvest_score DOUBLE",
+    )
+    labels = labels_as_of(spark.createDataFrame([], SCHEMA), LAST)
+
+    def trained(young_max: float) -> set[str]:
+        cfg = SplitConfig(
+            maturity_days=1,
+            val_days=3,
+            gap_days=1,
+            val_fraction=0.5,
+            negative_stride_days=1,
+            min_negative_age_days=30,
+            young_negative_max_harvest_score=young_max,
+        )
+        out = assemble(feats, labels, split_bounds(LAST, FIRST, cfg), ["x"], cfg).collect()
+        return {r["account_id"].rstrip("0123456789") for r in out if r["split"] == "train"}
+
+    assert trained(0.2) == {"clean"}
+    assert trained(0.4) == {"clean", "edge", "suspect"}
+    # Negative control: 0.0 keeps every young account out, as before the rule.
+    assert trained(0.0) == set()
