@@ -285,14 +285,19 @@ def score_features(
     if cfg.label_free_bands:
         lf = F.coalesce(F.col("_lf"), F.lit(0.0))
         lead = _lead_reason_udf(describe)(lf)
-        reasons = F.when(
-            lf > score, F.slice(F.concat(F.array(lead), reasons), 1, cfg.max_reasons)
-        ).otherwise(reasons)
+        reasons = F.when(lf > score, with_lead(lead, reasons, cfg.max_reasons)).otherwise(reasons)
         band = stricter_band(band, band_column(lf, cfg.label_free_bands))
         score = F.greatest(score, lf)
     return scored.select(
         *keys, score.alias("risk_score"), band.alias("risk_band"), reasons.alias("reasons")
     )
+
+
+def with_lead(lead: Column, reasons: Column, max_reasons: int) -> Column:
+    """The label-free scorer's phrase first, then the model's reasons without it: the model
+    reads `harvest_score` as a feature too, and its own top reason is then the same phrase
+    (gold rows said "looks like a harvesting campaign without any label (90%)" twice)."""
+    return F.slice(F.array_distinct(F.concat(F.array(lead), reasons)), 1, max_reasons)
 
 
 def _lead_reason_udf(describe: Callable[[str, float], str]):

@@ -124,3 +124,22 @@ def test_label_free_bands_reasons_and_marks(spark):
     assert out["blank"]["reasons"] == []
     with pytest.raises(ModelFeatureMismatch, match="high_cot_share_7d"):
         handle.score(feats.drop("high_cot_share_7d"))
+
+
+def test_the_label_free_phrase_leads_the_reasons_once(spark):
+    """Beside a model that reads harvest_score itself, the model's top reason is the label-free
+    phrase: leading with it must not repeat it."""
+    from pyspark.sql import functions as F
+
+    from models.scoring import with_lead
+
+    phrase = "looks like a harvesting campaign without any label (90%)"
+    df = spark.createDataFrame(
+        [([phrase, "asked for reasoning", "young"],), (["asked for reasoning"],)],
+        "reasons ARRAY<STRING>",
+    )
+    got = [r[0] for r in df.select(with_lead(F.lit(phrase), F.col("reasons"), 3)).collect()]
+    assert got == [[phrase, "asked for reasoning", "young"], [phrase, "asked for reasoning"]]
+    # Negative control: prepending alone repeats the phrase on the first row.
+    naive = df.select(F.slice(F.concat(F.array(F.lit(phrase)), "reasons"), 1, 3)).first()[0]
+    assert naive == [phrase, phrase, "asked for reasoning"]
