@@ -8,8 +8,10 @@ master and resources; anything set there (or in RISK_SPARK_CONF) wins over these
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from core.settings import (
@@ -134,3 +136,19 @@ def stop_spark() -> None:
     if _session is not None:
         _session.stop()
         _session = None
+
+
+@contextlib.contextmanager
+def session_conf(spark, conf: dict[str, str]) -> Iterator[None]:
+    """Set SQL confs for the block and put back what was there (unset if nothing was)."""
+    before = {k: spark.conf.get(k, None) for k in conf}
+    for key, value in conf.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)

@@ -237,3 +237,30 @@ def test_local_profile_builds_delta_snapshots_in_few_tasks(monkeypatch, spark):
     monkeypatch.setenv("RISK_PROFILE", "local")
     monkeypatch.setenv("RISK_SPARK_CONF", f"{key}=8")
     assert base_conf()[key] == "8"
+
+
+def test_scoped_session_conf_restores_what_was_there(spark):
+    """A feature pass turns adaptive execution off on the local profile and gives back the
+    session's own setting afterwards, also when the block fails; a conf that was unset is
+    unset again."""
+    from core.spark import session_conf
+    from jobs.build_features import pass_conf
+
+    key, unset_key = "spark.sql.adaptive.enabled", "spark.risk.test.unset"
+    original = spark.conf.get(key)  # the test session runs without AQE (conftest)
+    spark.conf.set(key, "true")  # as in production
+    try:
+        assert pass_conf() == {key: "false"}
+        with session_conf(spark, {key: "false", unset_key: "x"}):
+            assert spark.conf.get(key) == "false"
+            assert spark.conf.get(unset_key) == "x"
+        assert spark.conf.get(key) == "true"
+        assert spark.conf.get(unset_key, None) is None
+        with contextlib.suppress(RuntimeError), session_conf(spark, {key: "false"}):
+            raise RuntimeError("a pass that fails")
+        assert spark.conf.get(key) == "true"
+        # Negative control: a plain set outside the helper stays set.
+        spark.conf.set(key, "false")
+        assert spark.conf.get(key) == "false"
+    finally:
+        spark.conf.set(key, original)
