@@ -6,7 +6,6 @@ per session and reused by every test that needs them.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 
@@ -52,19 +51,9 @@ def spark():
 @pytest.fixture()
 def production_sql(spark):
     """A context manager running its block with the production code generation and AQE."""
+    from core.spark import session_conf
 
-    @contextlib.contextmanager
-    def switch():
-        before = {k: spark.conf.get(k) for k in PRODUCTION_SQL_CONF}
-        for key, value in PRODUCTION_SQL_CONF.items():
-            spark.conf.set(key, value)
-        try:
-            yield
-        finally:
-            for key, value in before.items():
-                spark.conf.set(key, value)
-
-    return switch
+    return lambda: session_conf(spark, PRODUCTION_SQL_CONF)
 
 
 @pytest.fixture()
